@@ -1,0 +1,66 @@
+import * as crypto from "crypto";
+import type * as pulumi from "@pulumi/pulumi";
+
+/** GCP collection names whose plural is not the type name plus "s". */
+const COLLECTIONS: Record<string, string> = {
+    URLMap: "urlMaps",
+    SSLPolicy: "sslPolicies",
+    RegionInstanceGroupManager: "instanceGroupManagers",
+    RegionAutoscaler: "autoscalers",
+    RegionNetworkEndpointGroup: "networkEndpointGroups",
+    GlobalAddress: "addresses",
+    GlobalForwardingRule: "forwardingRules",
+    ManagedSslCertificate: "sslCertificates",
+    Service: "services",
+};
+
+function shortHash(text: string): string {
+    return crypto.createHash("sha256").update(text).digest("hex").slice(0, 7);
+}
+
+/**
+ * Mocks that behave like a provider at preview: each resource's state is its inputs plus a
+ * deterministic auto-name, id and self link, so two runs of the same stack agree.
+ */
+export function offlineMocks(gcpProject: string): pulumi.runtime.Mocks {
+    let addressCount = 0;
+    return {
+        newResource(args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult {
+            const inputs = args.inputs as Record<string, unknown>;
+            if (args.custom === false) {
+                return { id: undefined, state: inputs };
+            }
+            const typeName = args.type.split(":").pop() ?? args.type;
+            const name = typeof inputs.name === "string" ? inputs.name : `${args.name}-${shortHash(args.type + args.name)}`;
+            const collection = COLLECTIONS[typeName] ?? `${typeName[0].toLowerCase()}${typeName.slice(1)}s`;
+            const location = inputs.region ?? inputs.location;
+            const scope = typeof location === "string" ? `${args.type.includes("cloudrunv2") ? "locations" : "regions"}/${location}` : "global";
+            const id = `projects/${gcpProject}/${scope}/${collection}/${name}`;
+            const state: Record<string, unknown> = {
+                ...inputs,
+                name,
+                project: gcpProject,
+                selfLink: `https://www.googleapis.com/compute/v1/${id}`,
+            };
+            switch (typeName) {
+                case "GlobalAddress":
+                    addressCount += 1;
+                    state.address = `203.0.113.${addressCount}`;
+                    break;
+                case "RegionInstanceGroupManager":
+                    state.instanceGroup = `https://www.googleapis.com/compute/v1/projects/${gcpProject}/${scope}/instanceGroups/${name}`;
+                    break;
+                case "InstanceTemplate":
+                    state.selfLinkUnique = `${state.selfLink}?uniqueId=${shortHash(id)}`;
+                    break;
+                case "Service":
+                    state.uri = `https://${name}-${shortHash(id)}.a.run.app`;
+                    break;
+            }
+            return { id, state };
+        },
+        call(args: pulumi.runtime.MockCallArgs): pulumi.runtime.MockCallResult {
+            throw new Error(`the offline preview has no answer for provider function ${args.token}; add one to deploy/offline/mocks.ts`);
+        },
+    };
+}

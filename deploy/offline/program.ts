@@ -1,0 +1,129 @@
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { offlineMocks } from "./mocks";
+import { StackConfig } from "./stackConfig";
+
+/** What `pulumi preview` would send to a policy pack for one resource. */
+export interface RecordedResource {
+    readonly urn: string;
+    /** The id the mock provider gave it; empty for components. */
+    readonly id: string;
+    readonly type: string;
+    readonly name: string;
+    readonly custom: boolean;
+    readonly parent?: string;
+    readonly dependencies: string[];
+    readonly propertyDependencies: Record<string, string[]>;
+    readonly provider?: string;
+    /** Inputs in the engine's wire form (unknowns and secrets as their sentinel objects). */
+    readonly inputs: Record<string, unknown>;
+}
+
+export interface ProgramRun {
+    readonly resources: RecordedResource[];
+    readonly outputs: Record<string, unknown>;
+}
+
+/** The program's error, kept apart from failures of the harness itself. */
+export class ProgramError extends Error {
+    constructor(
+        readonly cause: unknown,
+        /** What the program had registered before it failed. */
+        readonly resources: readonly RecordedResource[],
+    ) {
+        super(cause instanceof Error ? cause.message : String(cause));
+        this.name = "ProgramError";
+    }
+}
+
+interface RegisterRequest {
+    getType(): string;
+    getName(): string;
+    getParent(): string;
+    getCustom(): boolean;
+    getProvider(): string;
+    getDependenciesList(): string[];
+    getPropertydependenciesMap(): { forEach(cb: (value: { getUrnsList(): string[] }, key: string) => void): void };
+    getObject(): { toJavaScript(): Record<string, unknown> } | undefined;
+}
+interface RegisterResponse {
+    getUrn(): string;
+    getId(): string;
+}
+type Callback = (err: unknown, response: RegisterResponse | undefined) => void;
+interface RecordingMonitor {
+    registerResource(req: RegisterRequest, callback: Callback): Promise<void>;
+}
+
+// Internal to the SDK but stable across 3.x: drains in-flight registrations.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const settings = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void>; getMonitor(): unknown };
+
+/** Forgets the program's modules so a second run in this process executes it afresh. */
+function forgetProgramModules(projectDir: string): void {
+    const root = path.resolve(projectDir) + path.sep;
+    for (const id of Object.keys(require.cache)) {
+        if (id.startsWith(root) && !id.includes(`${path.sep}node_modules${path.sep}`)) {
+            delete require.cache[id];
+        }
+    }
+}
+
+/**
+ * Runs the stack's program under Pulumi's mock runtime with preview semantics and records every
+ * resource it registers, with parent, dependencies and property dependencies.
+ */
+export async function runProgram(stack: StackConfig): Promise<ProgramRun> {
+    pulumi.runtime.setAllConfig(stack.config, stack.secretKeys);
+    const gcpProject = stack.config["gcp:project"] ?? "offline-project";
+    await pulumi.runtime.setMocks(offlineMocks(gcpProject), stack.project, stack.stack, true);
+
+    const resources: RecordedResource[] = [];
+    const monitor = settings.getMonitor() as RecordingMonitor;
+    const register = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req, callback) =>
+        register(req, (err, response) => {
+            if (!err && response) {
+                const propertyDependencies: Record<string, string[]> = {};
+                req.getPropertydependenciesMap().forEach((value, key) => {
+                    propertyDependencies[key] = value.getUrnsList();
+                });
+                resources.push({
+                    urn: response.getUrn(),
+                    id: response.getId(),
+                    type: req.getType(),
+                    name: req.getName(),
+                    custom: req.getCustom(),
+                    parent: req.getParent() || undefined,
+                    dependencies: req.getDependenciesList(),
+                    propertyDependencies,
+                    provider: req.getProvider() || undefined,
+                    inputs: req.getObject()?.toJavaScript() ?? {},
+                });
+            }
+            callback(err, response);
+        });
+
+    forgetProgramModules(stack.projectDir);
+    const entry = path.resolve(stack.projectDir, "index.ts");
+    // A program error also rejects the stack resource's own promises; the error is reported
+    // once, from here, so those echoes are absorbed while the program runs.
+    const echoes: unknown[] = [];
+    const absorb = (reason: unknown) => echoes.push(reason);
+    process.on("unhandledRejection", absorb);
+    let outputs: Record<string, unknown>;
+    try {
+        outputs = (await pulumi.runtime.runInPulumiStack(async () => require(entry))) as Record<string, unknown>;
+        await settings.waitForRPCs();
+    } catch (e) {
+        throw new ProgramError(e, resources);
+    } finally {
+        // Let rejections queued by the last turn surface before the handler goes.
+        await new Promise((resolve) => setImmediate(resolve));
+        process.off("unhandledRejection", absorb);
+    }
+    if (echoes.length > 0) {
+        throw new ProgramError(echoes[0], resources);
+    }
+    return { resources, outputs: { ...outputs } };
+}

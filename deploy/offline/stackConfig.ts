@@ -1,0 +1,136 @@
+import * as fs from "fs";
+import * as path from "path";
+import { parseDocument } from "yaml";
+
+/** A mistake in what the user gave us: printed as one message, never with a stack trace. */
+export class UsageError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "UsageError";
+    }
+}
+
+export interface StackConfig {
+    readonly project: string;
+    readonly stack: string;
+    readonly projectDir: string;
+    /** Raw config as the Pulumi CLI hands it to a program: `namespace:key` to string (JSON for structures). */
+    readonly config: Record<string, string>;
+    readonly secretKeys: string[];
+    /** Things the user should know, such as secrets replaced by placeholders. */
+    readonly notices: string[];
+}
+
+export const SECRET_PLACEHOLDER = "offline-preview-placeholder";
+
+function readYaml(file: string): unknown {
+    let text: string;
+    try {
+        text = fs.readFileSync(file, "utf8");
+    } catch (e) {
+        throw new UsageError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    }
+    const doc = parseDocument(text, { prettyErrors: true });
+    if (doc.errors.length > 0) {
+        const first = doc.errors[0];
+        const line = first.linePos?.[0]?.line;
+        throw new UsageError(`${file}${line ? `:${line}` : ""}: malformed YAML: ${first.message.split("\n")[0]}`);
+    }
+    return doc.toJS();
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+    return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** How the CLI stores a config value: strings as they are, everything else as JSON. */
+function encode(value: unknown): string {
+    return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+function qualify(project: string, key: string): string {
+    return key.includes(":") ? key : `${project}:${key}`;
+}
+
+/** Stacks that have a `Pulumi.<stack>.yaml` beside `Pulumi.yaml`. */
+export function listStacks(projectDir: string): string[] {
+    return fs
+        .readdirSync(projectDir)
+        .map((f) => /^Pulumi\.(.+)\.ya?ml$/.exec(f)?.[1])
+        .filter((s): s is string => s !== undefined)
+        .sort();
+}
+
+export interface LoadOptions {
+    readonly projectDir: string;
+    readonly stack: string;
+    /** Replaces `Pulumi.<stack>.yaml`, like the CLI's `--config-file`. */
+    readonly stackFile?: string;
+    /** `key=value` pairs, applied last, like `--config`. */
+    readonly overrides?: readonly string[];
+}
+
+/**
+ * Reads `Pulumi.yaml` (project name, config defaults) and the stack file, then applies overrides:
+ * the same merge the Pulumi CLI does before it starts a program.
+ */
+export function loadStackConfig(options: LoadOptions): StackConfig {
+    const projectFile = path.join(options.projectDir, "Pulumi.yaml");
+    const project = readYaml(projectFile);
+    if (!isRecord(project) || typeof project.name !== "string") {
+        throw new UsageError(`${projectFile}: has no project name (name: ...)`);
+    }
+    const name = project.name;
+    const config: Record<string, string> = {};
+    const secretKeys: string[] = [];
+    const notices: string[] = [];
+
+    if (isRecord(project.config)) {
+        for (const [key, declaration] of Object.entries(project.config)) {
+            const value = isRecord(declaration) ? declaration.default : declaration;
+            if (value !== undefined) {
+                config[qualify(name, key)] = encode(value);
+            }
+        }
+    }
+
+    const stackFile = options.stackFile ?? path.join(options.projectDir, `Pulumi.${options.stack}.yaml`);
+    if (!options.stackFile && !fs.existsSync(stackFile)) {
+        const stacks = listStacks(options.projectDir);
+        throw new UsageError(
+            `unknown stack "${options.stack}": there is no ${path.basename(stackFile)}; stacks here: ${stacks.join(", ") || "none"}`,
+        );
+    }
+    const stackDoc = readYaml(stackFile);
+    const stackConfig = isRecord(stackDoc) ? stackDoc.config : undefined;
+    if (stackDoc !== null && stackDoc !== undefined && !isRecord(stackDoc)) {
+        throw new UsageError(`${stackFile}: expected a mapping with a config: section`);
+    }
+    const secured: string[] = [];
+    if (isRecord(stackConfig)) {
+        for (const [key, value] of Object.entries(stackConfig)) {
+            const full = qualify(name, key);
+            if (isRecord(value) && typeof value.secure === "string" && Object.keys(value).length === 1) {
+                config[full] = SECRET_PLACEHOLDER;
+                secretKeys.push(full);
+                secured.push(full);
+            } else {
+                config[full] = encode(value);
+            }
+        }
+    }
+    if (secured.length > 0) {
+        notices.push(
+            `secure values cannot be decrypted offline; ${secured.join(", ")} ${secured.length === 1 ? "was" : "were"} replaced by "${SECRET_PLACEHOLDER}"`,
+        );
+    }
+
+    for (const pair of options.overrides ?? []) {
+        const eq = pair.indexOf("=");
+        if (eq <= 0) {
+            throw new UsageError(`--config ${JSON.stringify(pair)}: expected key=value, such as backendTimeoutSec=86400`);
+        }
+        config[qualify(name, pair.slice(0, eq))] = pair.slice(eq + 1);
+    }
+    return { project: name, stack: options.stack, projectDir: options.projectDir, config, secretKeys, notices };
+}

@@ -1,0 +1,11 @@
+import { readSettings, WebSocketLoadBalancer } from "./infra";
+
+// Settings are read and validated before any resource exists: a bad value stops here.
+const settings = readSettings();
+
+const lb = new WebSocketLoadBalancer("chat", settings);
+
+export const ipAddress = lb.ipAddress;
+export const websocketUrls = lb.websocketUrls;
+export const backendServiceNames = lb.backendServiceNames;
+export const urlMapName = lb.urlMap.name;

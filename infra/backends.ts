@@ -1,0 +1,83 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as compute from "@pulumi/gcp/compute";
+import { TTL_COOKIE_AFFINITIES } from "../policies/lib/gcp-facts";
+import { createCloudRunBackend } from "./cloudrun";
+import { BackendGroups, createInstanceGroup, useExistingGroups } from "./compute";
+import { BackendSettings, LoadBalancerSettings } from "./config";
+
+export interface Backend {
+    readonly settings: BackendSettings;
+    readonly service: compute.BackendService;
+}
+
+const LOGGING = { enable: true, sampleRate: 1.0 };
+
+/** Timeout, affinity and draining: what keeps a WebSocket open on a non-serverless backend. */
+function websocketHoldingArgs(settings: LoadBalancerSettings): Partial<compute.BackendServiceArgs> {
+    const affinity = settings.sessionAffinity;
+    return {
+        // For WebSockets this is the connection's whole lifetime, not an idle timeout.
+        timeoutSec: settings.backendTimeoutSec,
+        sessionAffinity: affinity,
+        affinityCookieTtlSec: TTL_COOKIE_AFFINITIES.includes(affinity) ? settings.sessionAffinityTtlSec : undefined,
+        strongSessionAffinityCookie:
+            affinity === "STRONG_COOKIE_AFFINITY"
+                ? { name: "lb-affinity", path: "/", ttl: { seconds: settings.sessionAffinityTtlSec } }
+                : undefined,
+        connectionDrainingTimeoutSec: settings.connectionDrainingTimeoutSec,
+    };
+}
+
+function groupBackendService(
+    name: string,
+    backend: BackendSettings,
+    groups: BackendGroups,
+    settings: LoadBalancerSettings,
+    parent: pulumi.Resource,
+): compute.BackendService {
+    return new compute.BackendService(
+        name,
+        {
+            description: `${backend.name} (${backend.kind})${backend.websocket ? ", WebSocket backend" : ""}`,
+            protocol: "HTTP",
+            loadBalancingScheme: settings.loadBalancingScheme,
+            portName: groups.portName,
+            healthChecks: groups.healthCheck.id,
+            logConfig: LOGGING,
+            ...websocketHoldingArgs(settings),
+            // RATE, not UTILIZATION: affinity with UTILIZATION breaks stickiness (gcpdiag lb/BP/2026_001).
+            backends: groups.groups.map((group) => ({ group, balancingMode: "RATE", capacityScaler: 1, ...groups.rate })),
+        },
+        { parent },
+    );
+}
+
+/** One backend service per configured backend, with the compute or service behind it. */
+export function createBackends(name: string, settings: LoadBalancerSettings, parent: pulumi.Resource): Backend[] {
+    return settings.backends.map((backend) => {
+        const stem = `${name}-${backend.name}`;
+        switch (backend.kind) {
+            case "instanceGroup":
+                return { settings: backend, service: groupBackendService(`${stem}-backend`, backend, createInstanceGroup(stem, backend, parent), settings, parent) };
+            case "groups":
+                return { settings: backend, service: groupBackendService(`${stem}-backend`, backend, useExistingGroups(stem, backend, parent), settings, parent) };
+            case "cloudRun": {
+                const serverless = createCloudRunBackend(stem, backend, parent);
+                // No timeoutSec (the API rejects it on serverless NEGs), no load balancer affinity
+                // (unsupported there), no health check or balancing mode.
+                const service = new compute.BackendService(
+                    `${stem}-backend`,
+                    {
+                        description: `${backend.name} (cloudRun)`,
+                        protocol: "HTTPS",
+                        loadBalancingScheme: settings.loadBalancingScheme,
+                        logConfig: LOGGING,
+                        backends: [{ group: serverless.neg.id }],
+                    },
+                    { parent, dependsOn: [serverless.service] },
+                );
+                return { settings: backend, service };
+            }
+        }
+    });
+}

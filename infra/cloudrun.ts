@@ -1,0 +1,46 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as cloudrunv2 from "@pulumi/gcp/cloudrunv2";
+import * as compute from "@pulumi/gcp/compute";
+import { CloudRunBackend } from "./config";
+
+export interface ServerlessBackend {
+    readonly service: cloudrunv2.Service;
+    readonly neg: compute.RegionNetworkEndpointGroup;
+}
+
+/**
+ * A Cloud Run service reachable only through the load balancer, behind a serverless NEG.
+ * Stickiness is Cloud Run's own session affinity: the load balancer's is not supported on
+ * serverless NEGs (gcp-websocket-facts, serverless NEGs).
+ */
+export function createCloudRunBackend(name: string, backend: CloudRunBackend, parent: pulumi.Resource): ServerlessBackend {
+    const service = new cloudrunv2.Service(
+        `${name}-run`,
+        {
+            location: backend.region,
+            ingress: "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER",
+            template: {
+                // A WebSocket is one request: it ends at this timeout.
+                timeout: `${backend.requestTimeoutSec}s`,
+                sessionAffinity: true,
+                scaling: { minInstanceCount: backend.minInstances, maxInstanceCount: backend.maxInstances },
+                containers: [{ image: backend.image, ports: { containerPort: backend.port } }],
+            },
+        },
+        { parent },
+    );
+
+    // Requests arrive through the load balancer without Google identity tokens.
+    new cloudrunv2.ServiceIamMember(
+        `${name}-invoker`,
+        { name: service.name, location: backend.region, role: "roles/run.invoker", member: "allUsers" },
+        { parent },
+    );
+
+    const neg = new compute.RegionNetworkEndpointGroup(
+        `${name}-neg`,
+        { region: backend.region, networkEndpointType: "SERVERLESS", cloudRun: { service: service.name } },
+        { parent },
+    );
+    return { service, neg };
+}

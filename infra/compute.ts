@@ -1,0 +1,164 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as compute from "@pulumi/gcp/compute";
+import { GroupsBackend, InstanceGroupBackend } from "./config";
+
+/** Where Google's front ends and health checkers connect from (load balancing firewall docs). */
+export const GOOGLE_PROXY_RANGES: readonly string[] = ["130.211.0.0/22", "35.191.0.0/16"];
+/** The named port the backend services use on instance groups. */
+export const SERVING_PORT_NAME = "http";
+
+export interface BackendGroups {
+    /** What the backend service's `backends[].group` entries point at. */
+    readonly groups: pulumi.Input<string>[];
+    readonly healthCheck: compute.HealthCheck;
+    /** NEG endpoints are rated per endpoint, instance groups per instance. */
+    readonly rate: { maxRatePerInstance: number } | { maxRatePerEndpoint: number };
+    readonly portName?: string;
+}
+
+function healthCheck(
+    name: string,
+    path: string,
+    port: number | "serving",
+    parent: pulumi.Resource,
+): compute.HealthCheck {
+    return new compute.HealthCheck(
+        name,
+        {
+            description: `HTTP health check on ${path}`,
+            checkIntervalSec: 10,
+            timeoutSec: 5,
+            healthyThreshold: 2,
+            unhealthyThreshold: 3,
+            httpHealthCheck:
+                port === "serving"
+                    ? { portSpecification: "USE_SERVING_PORT", requestPath: path }
+                    : { port, requestPath: path },
+            logConfig: { enable: true },
+        },
+        { parent },
+    );
+}
+
+/** cloud-init for Container-Optimized OS: run the image as a systemd unit that restarts on failure. */
+export function containerCloudInit(image: string, port: number): string {
+    const registry = image.split("/")[0];
+    return [
+        "#cloud-config",
+        "write_files:",
+        "  - path: /etc/systemd/system/websocket-app.service",
+        "    permissions: \"0644\"",
+        "    owner: root",
+        "    content: |",
+        "      [Unit]",
+        "      Description=WebSocket application container",
+        "      Wants=network-online.target docker.socket",
+        "      After=network-online.target docker.socket",
+        "      [Service]",
+        "      Environment=HOME=/home/chronos",
+        `      ExecStartPre=/usr/bin/docker-credential-gcr configure-docker --registries ${registry}`,
+        `      ExecStart=/usr/bin/docker run --rm --name websocket-app -p ${port}:${port} ${image}`,
+        "      ExecStop=/usr/bin/docker stop websocket-app",
+        "      Restart=always",
+        "      RestartSec=5",
+        "runcmd:",
+        "  - systemctl daemon-reload",
+        "  - systemctl start websocket-app.service",
+        "",
+    ].join("\n");
+}
+
+/**
+ * Compute for an `instanceGroup` backend: a Container-Optimized OS template running the image,
+ * a regional managed instance group with autoscaling and the named port, its health check,
+ * and the firewall rule that lets Google's proxies and health checkers in.
+ */
+export function createInstanceGroup(name: string, backend: InstanceGroupBackend, parent: pulumi.Resource): BackendGroups {
+    const networkTag = `${name}-serving`;
+    const check = healthCheck(`${name}-hc`, backend.healthCheckPath, backend.port, parent);
+
+    new compute.Firewall(
+        `${name}-allow-google-proxies`,
+        {
+            description: "Google front ends and health checkers reach the serving port",
+            network: backend.network,
+            direction: "INGRESS",
+            sourceRanges: [...GOOGLE_PROXY_RANGES],
+            targetTags: [networkTag],
+            allows: [{ protocol: "tcp", ports: [String(backend.port)] }],
+        },
+        { parent },
+    );
+
+    const template = new compute.InstanceTemplate(
+        `${name}-template`,
+        {
+            description: `Container-Optimized OS running ${backend.image}`,
+            machineType: backend.machineType,
+            region: backend.region,
+            tags: [networkTag],
+            disks: [{ sourceImage: "projects/cos-cloud/global/images/family/cos-stable", autoDelete: true, boot: true }],
+            networkInterfaces: [{ network: backend.network }],
+            metadata: {
+                "user-data": containerCloudInit(backend.image, backend.port),
+                "google-logging-enabled": "true",
+            },
+            serviceAccount: { scopes: ["cloud-platform"] },
+            shieldedInstanceConfig: { enableSecureBoot: true, enableVtpm: true, enableIntegrityMonitoring: true },
+        },
+        { parent },
+    );
+
+    const group = new compute.RegionInstanceGroupManager(
+        `${name}-mig`,
+        {
+            region: backend.region,
+            baseInstanceName: name,
+            versions: [{ name: "primary", instanceTemplate: template.selfLinkUnique }],
+            namedPorts: [{ name: SERVING_PORT_NAME, port: backend.port }],
+            autoHealingPolicies: { healthCheck: check.id, initialDelaySec: 120 },
+            // Surge before removing, never drop capacity: open WebSockets drain off old instances.
+            updatePolicy: {
+                type: "PROACTIVE",
+                minimalAction: "REPLACE",
+                replacementMethod: "SUBSTITUTE",
+                maxSurgeFixed: 3,
+                maxUnavailableFixed: 0,
+            },
+        },
+        { parent },
+    );
+
+    new compute.RegionAutoscaler(
+        `${name}-autoscaler`,
+        {
+            region: backend.region,
+            target: group.id,
+            autoscalingPolicy: {
+                minReplicas: backend.minReplicas,
+                maxReplicas: backend.maxReplicas,
+                cooldownPeriod: 120,
+                cpuUtilization: { target: backend.targetCpuUtilization },
+            },
+        },
+        { parent },
+    );
+
+    return {
+        groups: [group.instanceGroup],
+        healthCheck: check,
+        rate: { maxRatePerInstance: backend.maxRatePerInstance },
+        portName: SERVING_PORT_NAME,
+    };
+}
+
+/** A `groups` backend: existing instance groups or zonal NEGs (GKE standalone NEGs) and a health check. */
+export function useExistingGroups(name: string, backend: GroupsBackend, parent: pulumi.Resource): BackendGroups {
+    const negs = backend.groups.some((link) => link.includes("/networkEndpointGroups/"));
+    return {
+        groups: [...backend.groups],
+        healthCheck: healthCheck(`${name}-hc`, backend.healthCheckPath, negs ? "serving" : backend.port, parent),
+        rate: negs ? { maxRatePerEndpoint: backend.maxRatePerEndpoint } : { maxRatePerInstance: backend.maxRatePerEndpoint },
+        portName: negs ? undefined : backend.portName,
+    };
+}

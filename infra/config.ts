@@ -1,0 +1,429 @@
+import * as pulumi from "@pulumi/pulumi";
+import {
+    CLASSIC_AFFINITIES,
+    CLOUD_RUN_MAX_REQUEST_TIMEOUT_SEC,
+    headerNameProblem,
+    LOAD_BALANCING_SCHEMES,
+    LoadBalancingScheme,
+    MAX_AFFINITY_COOKIE_TTL_SEC,
+    MAX_CONNECTION_DRAINING_SEC,
+    pathPatternProblem,
+    RECOMMENDED_MAX_TIMEOUT_SEC,
+    wildcardBase,
+} from "../policies/lib/gcp-facts";
+
+/** Affinities this program can configure on its own (no consistentHash block needed). */
+export const PROGRAM_AFFINITIES = [
+    "NONE",
+    "CLIENT_IP",
+    "CLIENT_IP_PORT_PROTO",
+    "CLIENT_IP_PROTO",
+    "GENERATED_COOKIE",
+    "STRONG_COOKIE_AFFINITY",
+] as const;
+export type ProgramAffinity = (typeof PROGRAM_AFFINITIES)[number];
+
+export interface HeaderSetting {
+    readonly name: string;
+    readonly value: string;
+    readonly replace: boolean;
+}
+
+interface BackendCommon {
+    /** Config map key; also the stem of every resource name for this backend. */
+    readonly name: string;
+    /** Paths routed to this backend besides the WebSocket paths. */
+    readonly paths: readonly string[];
+    /** The WebSocket backend also serves `websocketPaths` and the default route. */
+    readonly websocket: boolean;
+}
+
+export interface InstanceGroupBackend extends BackendCommon {
+    readonly kind: "instanceGroup";
+    readonly image: string;
+    readonly region: string;
+    readonly machineType: string;
+    readonly port: number;
+    readonly healthCheckPath: string;
+    readonly minReplicas: number;
+    readonly maxReplicas: number;
+    readonly targetCpuUtilization: number;
+    readonly maxRatePerInstance: number;
+    readonly network: string;
+}
+
+export interface GroupsBackend extends BackendCommon {
+    readonly kind: "groups";
+    /** Self links of existing instance groups or zonal NEGs. */
+    readonly groups: readonly string[];
+    readonly port: number;
+    readonly portName: string;
+    readonly healthCheckPath: string;
+    readonly maxRatePerEndpoint: number;
+}
+
+export interface CloudRunBackend extends BackendCommon {
+    readonly kind: "cloudRun";
+    readonly image: string;
+    readonly region: string;
+    readonly requestTimeoutSec: number;
+    readonly minInstances: number;
+    readonly maxInstances: number;
+    readonly port: number;
+}
+
+export type BackendSettings = InstanceGroupBackend | GroupsBackend | CloudRunBackend;
+export const BACKEND_KINDS = ["instanceGroup", "groups", "cloudRun"] as const;
+
+export interface LoadBalancerSettings {
+    readonly backendTimeoutSec: number;
+    readonly sessionAffinity: ProgramAffinity;
+    readonly sessionAffinityTtlSec: number;
+    /** 0: no route timeout, the backend's timeoutSec applies. */
+    readonly websocketTimeoutSec: number;
+    readonly websocketPaths: readonly string[];
+    readonly domains: readonly string[];
+    readonly loadBalancingScheme: LoadBalancingScheme;
+    readonly connectionDrainingTimeoutSec: number;
+    readonly requestHeaders: readonly HeaderSetting[];
+    readonly backends: readonly BackendSettings[];
+}
+
+/**
+ * A configuration mistake. It extends RunError so the Pulumi CLI prints the message
+ * without a stack trace.
+ */
+export class ConfigError extends pulumi.RunError {
+    constructor(readonly problems: readonly string[]) {
+        super(`invalid configuration:\n  - ${problems.join("\n  - ")}`);
+        this.name = "ConfigError";
+    }
+}
+
+/** Reads one raw config value (as `pulumi.Config` stores it: a string, JSON for structures). */
+export type RawConfigReader = (key: string) => string | undefined;
+
+const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+const RESOURCE_STEM = /^[a-z]([a-z0-9-]{0,18}[a-z0-9])?$/;
+const SELF_LINK =
+    /^(https:\/\/www\.googleapis\.com\/compute\/v1\/)?projects\/[^/]+\/(zones|regions)\/[^/]+\/(instanceGroups|networkEndpointGroups)\/[^/]+$/;
+
+function show(value: unknown): string {
+    return value === undefined ? "unset" : JSON.stringify(value);
+}
+
+/** Collects every problem so a user fixes them all in one go, then throws once. */
+class Validator {
+    readonly problems: string[] = [];
+
+    constructor(private readonly namespace: string) {}
+
+    key(name: string): string {
+        return `${this.namespace}:${name}`;
+    }
+
+    fail(key: string, value: unknown, allowed: string): void {
+        this.problems.push(`${key} is ${show(value)}; ${allowed}`);
+    }
+
+    integer(key: string, value: unknown, min: number, max: number, why = ""): number {
+        if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+            this.fail(key, value, `allowed: an integer from ${min} to ${max}${why}`);
+            return min;
+        }
+        return value;
+    }
+
+    fraction(key: string, value: unknown): number {
+        if (typeof value !== "number" || !(value > 0 && value <= 1)) {
+            this.fail(key, value, "allowed: a fraction above 0 and at most 1");
+            return 1;
+        }
+        return value;
+    }
+
+    oneOf<T extends string>(key: string, value: unknown, allowed: readonly T[]): T {
+        if (typeof value !== "string" || !(allowed as readonly string[]).includes(value)) {
+            this.fail(key, value, `allowed: ${allowed.join(", ")}`);
+            return allowed[0];
+        }
+        return value as T;
+    }
+
+    text(key: string, value: unknown, what: string, pattern?: RegExp): string {
+        if (typeof value !== "string" || value.length === 0 || (pattern && !pattern.test(value))) {
+            this.fail(key, value, `allowed: ${what}`);
+            return "";
+        }
+        return value;
+    }
+
+    stringList(key: string, value: unknown, allowEmpty: boolean): string[] {
+        if (!Array.isArray(value) || value.some((v) => typeof v !== "string") || (!allowEmpty && value.length === 0)) {
+            this.fail(key, value, `allowed: a ${allowEmpty ? "" : "non-empty "}list of strings`);
+            return [];
+        }
+        return value as string[];
+    }
+
+    /** URL-map path patterns, each `/x/*` beside its `/x`. */
+    paths(key: string, value: unknown, allowEmpty: boolean): string[] {
+        const paths = this.stringList(key, value, allowEmpty);
+        const seen = new Set<string>();
+        for (const path of paths) {
+            const problem = pathPatternProblem(path);
+            if (problem) {
+                this.fail(key, path, `that path ${problem}; allowed: paths that start with / and use * only right after a final / (like /ws/*)`);
+            }
+            if (seen.has(path)) {
+                this.fail(key, path, "that path is listed twice; list each path once");
+            }
+            seen.add(path);
+        }
+        for (const path of paths) {
+            const base = wildcardBase(path);
+            if (base !== undefined && !seen.has(base)) {
+                this.fail(key, path, `${path} does not match ${base} itself; add ${JSON.stringify(base)} to the list too`);
+            }
+        }
+        return paths;
+    }
+}
+
+function parseJson(raw: string | undefined): unknown {
+    if (raw === undefined) {
+        return undefined;
+    }
+    try {
+        return JSON.parse(raw);
+    } catch {
+        // Plain strings are stored unquoted.
+        return raw;
+    }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+    return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function parseHeaders(v: Validator, key: string, value: unknown): HeaderSetting[] {
+    if (!Array.isArray(value)) {
+        v.fail(key, value, "allowed: a list of {name, value, replace}");
+        return [];
+    }
+    const seen = new Set<string>();
+    const headers: HeaderSetting[] = [];
+    value.forEach((entry, i) => {
+        const at = `${key}[${i}]`;
+        if (!isRecord(entry) || typeof entry.name !== "string" || typeof entry.value !== "string" || typeof entry.replace !== "boolean") {
+            v.fail(at, entry, "allowed: {name: string, value: string, replace: boolean}");
+            return;
+        }
+        const problem = headerNameProblem(entry.name);
+        if (problem) {
+            v.fail(`${at}.name`, entry.name, `that header ${problem}; use an application header such as X-Forwarded-Proto`);
+        }
+        if (seen.has(entry.name.toLowerCase())) {
+            v.fail(`${at}.name`, entry.name, "that header is listed twice; the API rejects duplicate header names");
+        }
+        seen.add(entry.name.toLowerCase());
+        headers.push({ name: entry.name, value: entry.value, replace: entry.replace });
+    });
+    return headers;
+}
+
+function optional<T>(value: unknown, fallback: T): unknown {
+    return value === undefined ? fallback : value;
+}
+
+function parseBackend(v: Validator, key: string, name: string, spec: unknown): BackendSettings | undefined {
+    const at = `${key}.${name}`;
+    if (!RESOURCE_STEM.test(name)) {
+        v.fail(key, name, "backend names are used in resource names; allowed: lowercase letters, digits and -, starting with a letter, at most 20 characters");
+    }
+    if (!isRecord(spec)) {
+        v.fail(at, spec, "allowed: an object with kind and paths");
+        return undefined;
+    }
+    const kind = v.oneOf(`${at}.kind`, spec.kind, BACKEND_KINDS);
+    const websocket = spec.websocket === undefined ? false : spec.websocket;
+    if (typeof websocket !== "boolean") {
+        v.fail(`${at}.websocket`, websocket, "allowed: true or false");
+    }
+    const common = {
+        name,
+        websocket: websocket === true,
+        paths: v.paths(`${at}.paths`, optional(spec.paths, []), websocket === true),
+    };
+    switch (kind) {
+        case "instanceGroup": {
+            const minReplicas = v.integer(`${at}.minReplicas`, optional(spec.minReplicas, 2), 1, 1000);
+            return {
+                ...common,
+                kind,
+                image: v.text(`${at}.image`, spec.image, "a container image reference"),
+                region: v.text(`${at}.region`, spec.region, "a Compute Engine region such as us-central1", /^[a-z]+-[a-z]+[0-9]+$/),
+                machineType: v.text(`${at}.machineType`, optional(spec.machineType, "e2-standard-2"), "a machine type such as e2-standard-2"),
+                port: v.integer(`${at}.port`, optional(spec.port, 8080), 1, 65535),
+                healthCheckPath: v.text(`${at}.healthCheckPath`, optional(spec.healthCheckPath, "/healthz"), "a path starting with /", /^\//),
+                minReplicas,
+                maxReplicas: v.integer(`${at}.maxReplicas`, optional(spec.maxReplicas, Math.max(minReplicas, 4)), minReplicas, 1000, " and at least minReplicas"),
+                targetCpuUtilization: v.fraction(`${at}.targetCpuUtilization`, optional(spec.targetCpuUtilization, 0.6)),
+                maxRatePerInstance: v.integer(`${at}.maxRatePerInstance`, optional(spec.maxRatePerInstance, 1000), 1, 1_000_000),
+                network: v.text(`${at}.network`, optional(spec.network, "default"), "a VPC network name"),
+            };
+        }
+        case "groups": {
+            const groups = v.stringList(`${at}.groups`, spec.groups, false);
+            for (const link of groups) {
+                if (!SELF_LINK.test(link)) {
+                    v.fail(`${at}.groups`, link, "allowed: self links of instance groups or zonal network endpoint groups (projects/P/zones/Z/instanceGroups/N or .../networkEndpointGroups/N)");
+                }
+            }
+            return {
+                ...common,
+                kind,
+                groups,
+                port: v.integer(`${at}.port`, optional(spec.port, 8080), 1, 65535),
+                portName: v.text(`${at}.portName`, optional(spec.portName, "http"), "a named port", /^[a-z][a-z0-9-]*$/),
+                healthCheckPath: v.text(`${at}.healthCheckPath`, optional(spec.healthCheckPath, "/healthz"), "a path starting with /", /^\//),
+                maxRatePerEndpoint: v.integer(`${at}.maxRatePerEndpoint`, optional(spec.maxRatePerEndpoint, 1000), 1, 1_000_000),
+            };
+        }
+        case "cloudRun": {
+            const minInstances = v.integer(`${at}.minInstances`, optional(spec.minInstances, 0), 0, 1000);
+            return {
+                ...common,
+                kind,
+                image: v.text(`${at}.image`, spec.image, "a container image reference"),
+                region: v.text(`${at}.region`, spec.region, "a Cloud Run region such as us-central1", /^[a-z]+-[a-z]+[0-9]+$/),
+                requestTimeoutSec: v.integer(
+                    `${at}.requestTimeoutSec`,
+                    optional(spec.requestTimeoutSec, 300),
+                    1,
+                    CLOUD_RUN_MAX_REQUEST_TIMEOUT_SEC,
+                    " (Cloud Run's request timeout ceiling)",
+                ),
+                minInstances,
+                maxInstances: v.integer(`${at}.maxInstances`, optional(spec.maxInstances, 10), Math.max(minInstances, 1), 1000, " and at least minInstances"),
+                port: v.integer(`${at}.port`, optional(spec.port, 8080), 1, 65535),
+            };
+        }
+    }
+}
+
+/**
+ * Validates raw configuration into frozen settings. Every problem is reported at once, each
+ * naming the key, the value and what is allowed; nothing is returned when there is any.
+ */
+export function parseSettings(read: RawConfigReader, namespace: string): LoadBalancerSettings {
+    const v = new Validator(namespace);
+    const get = (name: string) => parseJson(read(name));
+
+    const scheme = v.oneOf(v.key("loadBalancingScheme"), get("loadBalancingScheme"), LOAD_BALANCING_SCHEMES);
+    const backendTimeoutSec = v.integer(
+        v.key("backendTimeoutSec"),
+        get("backendTimeoutSec"),
+        1,
+        RECOMMENDED_MAX_TIMEOUT_SEC,
+        " (Google advises against more: GFEs restart for maintenance)",
+    );
+    const affinityKey = v.key("sessionAffinity");
+    const sessionAffinity = v.oneOf(affinityKey, get("sessionAffinity"), PROGRAM_AFFINITIES);
+    if (scheme === "EXTERNAL" && !CLASSIC_AFFINITIES.includes(sessionAffinity)) {
+        v.fail(affinityKey, sessionAffinity, `the classic EXTERNAL scheme supports only ${CLASSIC_AFFINITIES.join(", ")}`);
+    }
+    const sessionAffinityTtlSec = v.integer(v.key("sessionAffinityTtlSec"), get("sessionAffinityTtlSec"), 0, MAX_AFFINITY_COOKIE_TTL_SEC, " (0 is a session cookie)");
+    const timeoutKey = v.key("websocketTimeoutSec");
+    const websocketTimeoutSec = v.integer(timeoutKey, get("websocketTimeoutSec"), 0, RECOMMENDED_MAX_TIMEOUT_SEC, " (0 sets no route timeout)");
+    if (scheme === "EXTERNAL" && websocketTimeoutSec > 0) {
+        v.fail(timeoutKey, websocketTimeoutSec, "the classic EXTERNAL scheme supports no routeAction.timeout; set 0 or use EXTERNAL_MANAGED");
+    }
+    const websocketPaths = v.paths(v.key("websocketPaths"), get("websocketPaths"), false);
+
+    const domainsKey = v.key("domains");
+    const domainsValue = get("domains");
+    const domains = domainsValue === undefined ? [] : v.stringList(domainsKey, domainsValue, false);
+    if (domainsValue === undefined) {
+        v.fail(domainsKey, undefined, "required: a list of host names for the managed certificate, such as [\"chat.example.com\"]");
+    }
+    for (const domain of domains) {
+        if (!HOSTNAME.test(domain)) {
+            v.fail(domainsKey, domain, "allowed: lowercase fully qualified host names such as chat.example.com");
+        }
+    }
+    const connectionDrainingTimeoutSec = v.integer(v.key("connectionDrainingTimeoutSec"), get("connectionDrainingTimeoutSec"), 0, MAX_CONNECTION_DRAINING_SEC);
+    const headersKey = v.key("requestHeaders");
+    const requestHeaders = parseHeaders(v, headersKey, get("requestHeaders"));
+    if (scheme === "EXTERNAL" && requestHeaders.length > 0) {
+        v.fail(headersKey, requestHeaders.map((h) => h.name), "the classic EXTERNAL scheme supports no headerAction; set [] or use EXTERNAL_MANAGED");
+    }
+
+    const backendsKey = v.key("backends");
+    const backendsValue = get("backends");
+    const backends: BackendSettings[] = [];
+    if (!isRecord(backendsValue) || Object.keys(backendsValue).length === 0) {
+        v.fail(backendsKey, backendsValue, "required: a map of backend name to {kind, paths, ...} with exactly one websocket: true");
+    } else {
+        for (const [name, spec] of Object.entries(backendsValue)) {
+            const backend = parseBackend(v, backendsKey, name, spec);
+            if (backend) {
+                backends.push(backend);
+            }
+        }
+        const websocketBackends = backends.filter((b) => b.websocket).map((b) => b.name);
+        if (websocketBackends.length !== 1) {
+            v.fail(backendsKey, websocketBackends, "exactly one backend must set websocket: true (it serves websocketPaths and the default route)");
+        }
+        const owner = new Map<string, string>(websocketPaths.map((p) => [p, "websocketPaths"]));
+        for (const backend of backends) {
+            for (const path of backend.paths) {
+                const other = owner.get(path);
+                if (other) {
+                    v.fail(`${backendsKey}.${backend.name}.paths`, path, `that path is already routed by ${other}; each path goes to one service`);
+                }
+                owner.set(path, `backends.${backend.name}`);
+            }
+            if (backend.kind === "cloudRun" && backend.websocket && websocketTimeoutSec > CLOUD_RUN_MAX_REQUEST_TIMEOUT_SEC) {
+                v.fail(
+                    timeoutKey,
+                    websocketTimeoutSec,
+                    `backend ${backend.name} is cloudRun and serves the WebSocket paths, and Cloud Run ends a WebSocket at its request timeout (at most ${CLOUD_RUN_MAX_REQUEST_TIMEOUT_SEC} s); ` +
+                        `allowed: at most ${CLOUD_RUN_MAX_REQUEST_TIMEOUT_SEC}, or move the WebSocket backend to kind instanceGroup or groups for 24-hour connections`,
+                );
+            }
+        }
+    }
+
+    if (v.problems.length > 0) {
+        throw new ConfigError(v.problems);
+    }
+    return deepFreeze({
+        backendTimeoutSec,
+        sessionAffinity,
+        sessionAffinityTtlSec,
+        websocketTimeoutSec,
+        websocketPaths,
+        domains,
+        loadBalancingScheme: scheme,
+        connectionDrainingTimeoutSec,
+        requestHeaders,
+        backends,
+    });
+}
+
+function deepFreeze<T>(value: T): T {
+    if (typeof value === "object" && value !== null) {
+        for (const inner of Object.values(value)) {
+            deepFreeze(inner);
+        }
+        Object.freeze(value);
+    }
+    return value;
+}
+
+/** The only place the program reads `pulumi.Config`. */
+export function readSettings(): LoadBalancerSettings {
+    const config = new pulumi.Config();
+    return parseSettings((key) => config.get(key), config.name);
+}

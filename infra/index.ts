@@ -1,0 +1,2 @@
+export { WebSocketLoadBalancer } from "./loadBalancer";
+export { ConfigError, LoadBalancerSettings, parseSettings, readSettings } from "./config";

@@ -1,0 +1,40 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as compute from "@pulumi/gcp/compute";
+import { Backend, createBackends } from "./backends";
+import { LoadBalancerSettings } from "./config";
+import { createFrontend, Frontend } from "./frontend";
+import { createUrlMap } from "./urlmap";
+
+/**
+ * A global external Application Load Balancer that holds WebSockets for 24 hours: backends with
+ * a 24 h timeout and cookie affinity, WebSocket routes with their own timeout, TLS, and an
+ * HTTP-to-HTTPS redirect.
+ */
+export class WebSocketLoadBalancer extends pulumi.ComponentResource {
+    readonly backends: readonly Backend[];
+    readonly urlMap: compute.URLMap;
+    readonly frontend: Frontend;
+    readonly ipAddress: pulumi.Output<string>;
+    /** `wss://` URL of each WebSocket path, per domain. */
+    readonly websocketUrls: Record<string, string[]>;
+    readonly backendServiceNames: Record<string, pulumi.Output<string>>;
+
+    constructor(name: string, settings: LoadBalancerSettings, opts?: pulumi.ComponentResourceOptions) {
+        super("websocket-lb:index:WebSocketLoadBalancer", name, {}, opts);
+        this.backends = createBackends(name, settings, this);
+        this.urlMap = createUrlMap(name, settings, [...this.backends], this);
+        this.frontend = createFrontend(name, settings, this.urlMap, this);
+
+        this.ipAddress = this.frontend.address.address;
+        this.websocketUrls = Object.fromEntries(
+            settings.domains.map((domain) => [domain, settings.websocketPaths.map((path) => `wss://${domain}${path}`)]),
+        );
+        this.backendServiceNames = Object.fromEntries(this.backends.map((b) => [b.settings.name, b.service.name]));
+        this.registerOutputs({
+            ipAddress: this.ipAddress,
+            websocketUrls: this.websocketUrls,
+            backendServiceNames: this.backendServiceNames,
+            urlMapName: this.urlMap.name,
+        });
+    }
+}

@@ -1,0 +1,162 @@
+import { strict as assert } from "assert";
+import { ProgramRun, RecordedResource } from "../../deploy/offline/program";
+import { dependedOnBy, named, ofType, runStack, TYPES } from "../helpers/stack";
+
+type Props = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const EXPECTED = {
+    staging: { domains: ["staging.chat.example.com"], draining: 300, minReplicas: 2, maxReplicas: 4, machineType: "e2-standard-2" },
+    production: { domains: ["chat.example.com", "www.chat.example.com"], draining: 600, minReplicas: 6, maxReplicas: 30, machineType: "e2-standard-4" },
+};
+
+function isServerless(run: ProgramRun, service: RecordedResource): boolean {
+    return dependedOnBy(run, service, "backends").some((r) => r.type === TYPES.neg);
+}
+
+for (const [stack, expected] of Object.entries(EXPECTED)) {
+    describe(`infrastructure: the ${stack} stack under the mock runtime`, () => {
+        let run: ProgramRun;
+        const inputs = (r: RecordedResource) => r.inputs as Props;
+
+        before(async () => {
+            run = await runStack(stack);
+        });
+
+        it("gives every non-serverless backend service a 24 h timeout, cookie affinity with a 24 h TTL, draining, full logging and RATE balancing", () => {
+            const services = ofType(run, TYPES.backendService).filter((s) => !isServerless(run, s));
+            assert.deepEqual(services.map((s) => s.name), ["chat-api-backend"]);
+            for (const service of services) {
+                const p = inputs(service);
+                assert.equal(p.timeoutSec, 86400);
+                assert.equal(p.sessionAffinity, "GENERATED_COOKIE");
+                assert.equal(p.affinityCookieTtlSec, 86400);
+                assert.equal(p.connectionDrainingTimeoutSec, expected.draining);
+                assert.deepEqual(p.logConfig, { enable: true, sampleRate: 1 });
+                assert.equal(p.portName, "http");
+                assert.equal(p.backends.length, 1);
+                assert.equal(p.backends[0].balancingMode, "RATE");
+                assert.ok(p.backends[0].maxRatePerInstance > 0);
+                assert.deepEqual(dependedOnBy(run, service, "backends").map((r) => r.type), [TYPES.mig]);
+                assert.deepEqual(dependedOnBy(run, service, "healthChecks").map((r) => r.type), [TYPES.healthCheck]);
+            }
+        });
+
+        it("sets neither timeoutSec nor load balancer affinity on serverless backends, and turns on Cloud Run's own affinity", () => {
+            const services = ofType(run, TYPES.backendService).filter((s) => isServerless(run, s));
+            assert.deepEqual(services.map((s) => s.name).sort(), ["chat-auth-backend", "chat-frontend-backend"]);
+            for (const service of services) {
+                const p = inputs(service);
+                for (const absent of ["timeoutSec", "sessionAffinity", "affinityCookieTtlSec", "healthChecks", "localityLbPolicy"]) {
+                    assert.equal(p[absent], undefined, `${service.name} sets ${absent}`);
+                }
+                const [neg] = dependedOnBy(run, service, "backends");
+                assert.equal(inputs(neg).networkEndpointType, "SERVERLESS");
+                const [runService] = dependedOnBy(run, neg, "cloudRun");
+                assert.equal(runService.type, TYPES.cloudRun);
+                assert.equal(inputs(runService).template.sessionAffinity, true);
+                assert.equal(inputs(runService).template.timeout, "60s");
+                assert.equal(inputs(runService).ingress, "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER");
+            }
+        });
+
+        it("routes /ws, /ws/*, /websocket and /websocket/* to the WebSocket backend with a 86400 s route timeout", () => {
+            const map = inputs(named(run, TYPES.urlMap, "chat-https"));
+            const api = named(run, TYPES.backendService, "chat-api-backend");
+            assert.equal(map.defaultService, api.id);
+            assert.deepEqual(map.hostRules, [{ hosts: expected.domains, pathMatcher: "websocket-routes" }]);
+            const [matcher] = map.pathMatchers;
+            assert.equal(matcher.defaultService, api.id);
+            const wsRule = matcher.pathRules.find((r: Props) => r.paths.includes("/ws"));
+            assert.deepEqual(wsRule.paths, ["/ws", "/ws/*", "/websocket", "/websocket/*"]);
+            assert.equal(wsRule.service, api.id);
+            assert.deepEqual(wsRule.routeAction, { timeout: { seconds: "86400", nanos: 0 } });
+            const auth = named(run, TYPES.backendService, "chat-auth-backend");
+            assert.deepEqual(
+                matcher.pathRules.find((r: Props) => r.service === auth.id).paths,
+                ["/auth", "/auth/*"],
+            );
+        });
+
+        it("adds X-Forwarded-Proto (kept) and X-WebSocket-Upgrade (replaced) at the path-matcher level, and no hop-by-hop header anywhere", () => {
+            const map = inputs(named(run, TYPES.urlMap, "chat-https"));
+            assert.deepEqual(map.pathMatchers[0].headerAction, {
+                requestHeadersToAdds: [
+                    { headerName: "X-Forwarded-Proto", headerValue: "https", replace: false },
+                    { headerName: "X-WebSocket-Upgrade", headerValue: "true", replace: true },
+                ],
+            });
+            for (const rule of map.pathMatchers[0].pathRules) {
+                assert.equal(rule.headerAction, undefined);
+            }
+            for (const service of ofType(run, TYPES.backendService)) {
+                assert.equal(inputs(service).customRequestHeaders, undefined);
+                assert.equal(inputs(service).customResponseHeaders, undefined);
+            }
+        });
+
+        it("serves HTTPS on 443 with the managed certificate and a TLS 1.2 MODERN policy, and only redirects on port 80", () => {
+            const rules = ofType(run, TYPES.forwardingRule);
+            assert.deepEqual(rules.map((r) => inputs(r).portRange).sort(), ["443", "80"]);
+            const https = rules.find((r) => inputs(r).portRange === "443")!;
+            const [httpsProxy] = dependedOnBy(run, https, "target");
+            assert.equal(httpsProxy.type, TYPES.httpsProxy);
+            assert.deepEqual(dependedOnBy(run, httpsProxy, "urlMap").map((r) => r.name), ["chat-https"]);
+            const [policy] = dependedOnBy(run, httpsProxy, "sslPolicy");
+            assert.deepEqual([inputs(policy).minTlsVersion, inputs(policy).profile], ["TLS_1_2", "MODERN"]);
+            const [cert] = dependedOnBy(run, httpsProxy, "sslCertificates");
+            assert.deepEqual(inputs(cert).managed.domains, expected.domains);
+
+            const http = rules.find((r) => inputs(r).portRange === "80")!;
+            const [httpProxy] = dependedOnBy(run, http, "target");
+            assert.equal(httpProxy.type, TYPES.httpProxy);
+            const [redirect] = dependedOnBy(run, httpProxy, "urlMap");
+            assert.deepEqual(inputs(redirect).defaultUrlRedirect, {
+                httpsRedirect: true,
+                redirectResponseCode: "MOVED_PERMANENTLY_DEFAULT",
+                stripQuery: false,
+            });
+            assert.equal(inputs(redirect).defaultService, undefined);
+            assert.equal(inputs(redirect).pathMatchers, undefined);
+            // Both listen on the one global IP.
+            assert.equal(inputs(https).ipAddress, inputs(http).ipAddress);
+        });
+
+        it("uses one load balancing scheme across backend services and forwarding rules", () => {
+            const schemes = [...ofType(run, TYPES.backendService), ...ofType(run, TYPES.forwardingRule)].map((r) => inputs(r).loadBalancingScheme);
+            assert.equal(schemes.length, 5);
+            assert.deepEqual([...new Set(schemes)], ["EXTERNAL_MANAGED"]);
+        });
+
+        it("creates the instance group compute: COS template running the image, regional MIG with named port, autoscaler, firewall for Google's ranges", () => {
+            const template = inputs(named(run, TYPES.template, "chat-api-template"));
+            assert.equal(template.machineType, expected.machineType);
+            assert.match(template.disks[0].sourceImage, /cos-cloud/);
+            assert.match(template.metadata["user-data"], /^#cloud-config/);
+            assert.match(template.metadata["user-data"], new RegExp(`docker run .* -p 8080:8080 us-docker\\.pkg\\.dev/example-chat-${stack === "staging" ? "staging" : "prod"}/chat/api:1\\.4\\.2`));
+            const mig = inputs(named(run, TYPES.mig, "chat-api-mig"));
+            assert.deepEqual(mig.namedPorts, [{ name: "http", port: 8080 }]);
+            const scaler = inputs(named(run, TYPES.autoscaler, "chat-api-autoscaler"));
+            assert.equal(scaler.autoscalingPolicy.minReplicas, expected.minReplicas);
+            assert.equal(scaler.autoscalingPolicy.maxReplicas, expected.maxReplicas);
+            const firewall = inputs(named(run, TYPES.firewall, "chat-api-allow-google-proxies"));
+            assert.deepEqual(firewall.sourceRanges, ["130.211.0.0/22", "35.191.0.0/16"]);
+            assert.deepEqual(firewall.allows, [{ protocol: "tcp", ports: ["8080"] }]);
+            assert.deepEqual(firewall.targetTags, template.tags);
+        });
+
+        it("exports the IP, the wss:// URLs per domain, backend service names and the URL map name", () => {
+            const map = named(run, TYPES.urlMap, "chat-https");
+            assert.match(String(run.outputs.ipAddress), /^\d+\.\d+\.\d+\.\d+$/);
+            const urls = run.outputs.websocketUrls as Record<string, string[]>;
+            assert.deepEqual(Object.keys(urls), expected.domains);
+            for (const domain of expected.domains) {
+                assert.ok(urls[domain].includes(`wss://${domain}/ws`));
+                assert.ok(urls[domain].includes(`wss://${domain}/websocket`));
+            }
+            const names = run.outputs.backendServiceNames as Record<string, string>;
+            assert.deepEqual(Object.keys(names).sort(), ["api", "auth", "frontend"]);
+            assert.equal(names.api, named(run, TYPES.backendService, "chat-api-backend").id.split("/").pop());
+            assert.equal(run.outputs.urlMapName, map.id.split("/").pop());
+        });
+    });
+}
