@@ -1,0 +1,90 @@
+import { PolicyResource } from "@pulumi/policy";
+import { DEFAULT_BACKEND_TIMEOUT_SEC } from "./gcp-facts";
+import { isSet, lastSegment, list, peek, UNKNOWN } from "./props";
+import { BACKEND_SERVICE_TYPES, CLOUD_RUN_TYPES, T } from "./types";
+
+type Props = Record<string, unknown>;
+
+const REGIONAL_NEG = /\/regions\/[^/]+\/networkEndpointGroups\/[^/]+$/;
+
+/**
+ * Whether a backend service, seen alone, is backed by serverless NEGs. Serverless NEGs are
+ * regional and take no health check; an instance group or zonal NEG backend needs one. So a
+ * backend whose groups are regional NEGs, or not yet known, and that has no health check is
+ * serverless. The stack rules resolve the NEG resources themselves.
+ */
+export function looksServerless(props: Props): boolean {
+    if (!isSet(props, "backends") || isSet(props, "healthChecks")) {
+        return false;
+    }
+    const backends = peek(() => list(props.backends));
+    if (backends === UNKNOWN) {
+        return true;
+    }
+    if (backends.length === 0) {
+        return false;
+    }
+    return backends.every((_, i) => {
+        const group = peek(() => list(props.backends)[i].group);
+        return group === UNKNOWN || (typeof group === "string" && REGIONAL_NEG.test(group));
+    });
+}
+
+/** The scheme a backend service uses; the API's default is the classic EXTERNAL. */
+export function schemeOf(props: Props): string {
+    return typeof props.loadBalancingScheme === "string" ? props.loadBalancingScheme : "EXTERNAL";
+}
+
+export function timeoutOf(props: Props): number {
+    return typeof props.timeoutSec === "number" ? props.timeoutSec : DEFAULT_BACKEND_TIMEOUT_SEC;
+}
+
+function isServerlessNeg(resource: PolicyResource): boolean {
+    if (resource.type !== T.regionNetworkEndpointGroup) {
+        return false;
+    }
+    const props = resource.props;
+    return props.networkEndpointType === "SERVERLESS" || ["cloudRun", "appEngine", "cloudFunction", "serverlessDeployment"].some((k) => isSet(props, k));
+}
+
+/** Resources a property points at: its property dependencies, else the resource's dependencies. */
+export function referencedBy(resource: PolicyResource, property: string): PolicyResource[] {
+    return resource.propertyDependencies[property] ?? resource.dependencies;
+}
+
+/**
+ * The serverless NEGs behind a backend service, found through its dependencies or, for links
+ * written out by hand, by name among the stack's NEGs.
+ */
+export function serverlessNegsOf(service: PolicyResource, stack: PolicyResource[]): PolicyResource[] {
+    const found = new Set(referencedBy(service, "backends").filter(isServerlessNeg));
+    const negs = stack.filter(isServerlessNeg);
+    const backends = peek(() => list(service.props.backends));
+    if (backends !== UNKNOWN) {
+        backends.forEach((_, i) => {
+            const group = peek(() => list(service.props.backends)[i].group);
+            const named = typeof group === "string" ? negs.find((neg) => neg.props.name === lastSegment(group) || neg.name === lastSegment(group)) : undefined;
+            if (named) {
+                found.add(named);
+            }
+        });
+    }
+    return [...found];
+}
+
+/** The Cloud Run service a serverless NEG sends to, if it is in the stack. */
+export function cloudRunServiceOf(neg: PolicyResource, stack: PolicyResource[]): PolicyResource | undefined {
+    const viaDeps = (neg.propertyDependencies.cloudRun ?? []).find((r) => CLOUD_RUN_TYPES.includes(r.type));
+    if (viaDeps) {
+        return viaDeps;
+    }
+    const name = peek(() => (neg.props.cloudRun as Props | undefined)?.service);
+    if (typeof name !== "string") {
+        return undefined;
+    }
+    return stack.find((r) => CLOUD_RUN_TYPES.includes(r.type) && (r.props.name === name || r.name === name));
+}
+
+export function backendServices(stack: PolicyResource[]): PolicyResource[] {
+    return stack.filter((r) => BACKEND_SERVICE_TYPES.includes(r.type));
+}

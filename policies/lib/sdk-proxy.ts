@@ -1,0 +1,18 @@
+// The Policy SDK's unknown-checking proxy, which wraps every props object a rule sees. Its
+// typings are stripped from the package, so this file states the small part the pack uses.
+
+interface ProxyModule {
+    /** Thrown when a rule reads a value that is unknown during preview. */
+    UnknownValueError: new (...args: never[]) => Error;
+    /** Reading this key of a proxied object returns the raw object underneath. */
+    getSpecialProxyTarget: string;
+    unknownCheckingProxy<T extends object>(value: T): T;
+    unknownStringValue: string;
+    unknownNumberValue: string;
+    unknownBooleanValue: string;
+    unknownArrayValue: string;
+    unknownObjectValue: string;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+export const sdkProxy = require("@pulumi/policy/proxy") as ProxyModule;

@@ -1,0 +1,108 @@
+import { PolicyResource } from "@pulumi/policy";
+import { pathMatches } from "./gcp-facts";
+import { list, Maybe, peek, record, routeTimeoutSeconds } from "./props";
+import { referencedBy, schemeOf } from "./backends";
+import { BACKEND_SERVICE_TYPES, FORWARDING_RULE_TYPES, HTTP_PROXY_TYPES, HTTPS_PROXY_TYPES } from "./types";
+
+type Props = Record<string, unknown>;
+
+/** A URL map whose only job is to redirect (for example HTTP to HTTPS) routes no traffic. */
+export function isRedirectOnly(props: Props): boolean {
+    return record(props.defaultUrlRedirect) !== undefined && props.defaultService === undefined && list(props.pathMatchers).length === 0;
+}
+
+/** A concrete request path a WebSocket path pattern stands for: `/ws/*` is probed as `/ws/x`. */
+export function probePath(pattern: string): string {
+    return pattern.endsWith("/*") ? `${pattern.slice(0, -1)}x` : pattern;
+}
+
+/** Where a request for one WebSocket path ends up, within one URL map. */
+export interface Route {
+    /** The property path of the rule, such as `pathMatchers[0].pathRules[1]`. */
+    readonly where: string;
+    /** Reads the backend service reference; throws on unknown values, as the SDK's proxy does. */
+    readonly service: () => unknown;
+    readonly routeTimeoutSec?: number;
+}
+
+function routeRuleMatches(rule: Props, path: string): boolean {
+    return list(rule.matchRules).some((m) => {
+        if (typeof m.fullPathMatch === "string") {
+            return m.fullPathMatch === path;
+        }
+        if (typeof m.prefixMatch === "string") {
+            return path.startsWith(m.prefixMatch);
+        }
+        return false;
+    });
+}
+
+/**
+ * The rule of every path matcher that serves a WebSocket path: the longest matching path rule,
+ * else the first route rule by priority, else the matcher's default; with no path matchers, the
+ * map's default. Follows url-map-concepts: longest path wins whatever the order.
+ */
+export function routesFor(map: Props, websocketPath: string): Route[] {
+    const path = probePath(websocketPath);
+    const matchers = list(map.pathMatchers);
+    if (matchers.length === 0) {
+        return [{ where: "defaultService", service: () => map.defaultService, routeTimeoutSec: routeTimeoutSeconds(record(map.defaultRouteAction)?.timeout) }];
+    }
+    return matchers.map((matcher, m) => {
+        let best: { where: string; rule: Props; length: number } | undefined;
+        list(matcher.pathRules).forEach((rule, r) => {
+            for (const pattern of (rule.paths as string[] | undefined) ?? []) {
+                if (pathMatches(pattern, path) && (!best || pattern.length > best.length)) {
+                    best = { where: `pathMatchers[${m}].pathRules[${r}]`, rule, length: pattern.length };
+                }
+            }
+        });
+        if (!best) {
+            const routeRules = list(matcher.routeRules)
+                .map((rule, r) => ({ rule, r }))
+                .sort((a, b) => Number(a.rule.priority ?? 0) - Number(b.rule.priority ?? 0));
+            const hit = routeRules.find(({ rule }) => routeRuleMatches(rule, path));
+            if (hit) {
+                best = { where: `pathMatchers[${m}].routeRules[${hit.r}]`, rule: hit.rule, length: 0 };
+            }
+        }
+        if (best) {
+            const rule = best.rule;
+            return { where: best.where, service: () => rule.service, routeTimeoutSec: routeTimeoutSeconds(record(rule.routeAction)?.timeout) };
+        }
+        return {
+            where: `pathMatchers[${m}].defaultService`,
+            service: () => matcher.defaultService,
+            routeTimeoutSec: routeTimeoutSeconds(record(matcher.defaultRouteAction)?.timeout),
+        };
+    });
+}
+
+/** Backend services the URL map refers to, through its recorded dependencies. */
+export function servicesOf(map: PolicyResource): PolicyResource[] {
+    const all = new Set<PolicyResource>(map.dependencies);
+    for (const deps of Object.values(map.propertyDependencies)) {
+        deps.forEach((d) => all.add(d));
+    }
+    return [...all].filter((r) => BACKEND_SERVICE_TYPES.includes(r.type));
+}
+
+/** The backend service a known reference (id, self link or name) points at, among candidates. */
+export function resolveService(reference: Maybe<unknown>, candidates: PolicyResource[]): PolicyResource | undefined {
+    if (typeof reference !== "string") {
+        return undefined;
+    }
+    const tail = reference.split("/").pop();
+    return candidates.find((c) => peek(() => c.props.name) === tail || c.name === tail);
+}
+
+/** Whether the URL map serves the classic scheme: through its backends or a forwarding rule in front. */
+export function isClassic(map: PolicyResource, stack: PolicyResource[]): boolean {
+    if (servicesOf(map).some((s) => schemeOf(s.props) === "EXTERNAL")) {
+        return true;
+    }
+    const proxies = stack.filter((r) => [...HTTP_PROXY_TYPES, ...HTTPS_PROXY_TYPES].includes(r.type) && referencedBy(r, "urlMap").includes(map));
+    return stack.some(
+        (r) => FORWARDING_RULE_TYPES.includes(r.type) && schemeOf(r.props) === "EXTERNAL" && referencedBy(r, "target").some((t) => proxies.includes(t)),
+    );
+}

@@ -1,0 +1,33 @@
+import { Policies } from "@pulumi/policy";
+import { disallowAffinityWithUtilization } from "./rules/disallow-affinity-with-utilization";
+import { disallowClassicAdvancedRouting } from "./rules/disallow-classic-advanced-routing";
+import { disallowExcessiveTimeout } from "./rules/disallow-excessive-timeout";
+import { disallowInvalidCustomHeaders } from "./rules/disallow-invalid-custom-headers";
+import { enforceAffinityLocalityPolicy } from "./rules/enforce-affinity-locality-policy";
+import { enforceBackendLogging } from "./rules/enforce-backend-logging";
+import { enforceBackendTimeout } from "./rules/enforce-backend-timeout";
+import { enforceConnectionDraining } from "./rules/enforce-connection-draining";
+import { enforceHttpsOnly } from "./rules/enforce-https-only";
+import { enforceModernTls } from "./rules/enforce-modern-tls";
+import { enforceServerlessBackendLimits } from "./rules/enforce-serverless-backend-limits";
+import { enforceSessionAffinity } from "./rules/enforce-session-affinity";
+import { enforceWebsocketLifetime } from "./rules/enforce-websocket-lifetime";
+import { enforceWebsocketPaths } from "./rules/enforce-websocket-paths";
+
+/** Every policy of the pack, mandatory ones first. Tests import this; only index.ts serves it. */
+export const policies: Policies = [
+    enforceBackendTimeout,
+    enforceSessionAffinity,
+    disallowInvalidCustomHeaders,
+    enforceServerlessBackendLimits,
+    enforceWebsocketLifetime,
+    enforceWebsocketPaths,
+    disallowClassicAdvancedRouting,
+    enforceHttpsOnly,
+    disallowExcessiveTimeout,
+    enforceConnectionDraining,
+    disallowAffinityWithUtilization,
+    enforceAffinityLocalityPolicy,
+    enforceBackendLogging,
+    enforceModernTls,
+];

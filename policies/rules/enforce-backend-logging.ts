@@ -1,0 +1,27 @@
+import { ResourceValidationPolicy } from "@pulumi/policy";
+import { forTypes } from "../lib/policy";
+import { record } from "../lib/props";
+import { explain, show } from "../lib/report";
+import { BACKEND_SERVICE_TYPES } from "../lib/types";
+
+export const enforceBackendLogging: ResourceValidationPolicy = {
+    name: "enforce-backend-logging",
+    description: "Backend services should log requests, because statusDetails in those logs is how a cut at the backend timeout shows up.",
+    enforcementLevel: "advisory",
+    severity: "low",
+    remediationSteps: "Set logConfig { enable: true, sampleRate: 1.0 }.",
+    validateResource: forTypes(BACKEND_SERVICE_TYPES, (args, report) => {
+        const logConfig = record(args.props.logConfig);
+        if (logConfig?.enable !== true) {
+            report(
+                explain(args.type, args.name, {
+                    property: "logConfig.enable",
+                    found: show(logConfig?.enable),
+                    required: "true",
+                    fix: "set logConfig: { enable: true, sampleRate: 1.0 }",
+                    why: "without request logs a WebSocket cut (statusDetails backend_timeout) leaves no trace",
+                }),
+            );
+        }
+    }),
+};

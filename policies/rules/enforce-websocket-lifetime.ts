@@ -1,0 +1,98 @@
+import { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
+import { cloudRunServiceOf, serverlessNegsOf, timeoutOf } from "../lib/backends";
+import { schemaFor, settingsFrom } from "../lib/config";
+import { CLOUD_RUN_DEFAULT_REQUEST_TIMEOUT_SEC, CLOUD_RUN_MAX_REQUEST_TIMEOUT_SEC } from "../lib/gcp-facts";
+import { durationSeconds, peek, record, UNKNOWN } from "../lib/props";
+import { explain, subject } from "../lib/report";
+import { URL_MAP_TYPES } from "../lib/types";
+import { isClassic, isRedirectOnly, resolveService, Route, routesFor, servicesOf } from "../lib/urlmaps";
+
+interface Lifetime {
+    readonly seconds: number;
+    /** How the number came about, for the message. */
+    readonly because: string;
+}
+
+function cloudRunTimeout(service: PolicyResource | undefined): number {
+    if (!service) {
+        return CLOUD_RUN_MAX_REQUEST_TIMEOUT_SEC;
+    }
+    const template = record(service.props.template);
+    // cloudrunv2 has template.timeout ("300s"); the v1 API has template.spec.timeoutSeconds.
+    const seconds = durationSeconds(template?.timeout) ?? durationSeconds(record(template?.spec)?.timeoutSeconds);
+    return seconds ?? CLOUD_RUN_DEFAULT_REQUEST_TIMEOUT_SEC;
+}
+
+/** The longest a WebSocket can live on a route to one backend service. */
+function lifetime(route: Route, backend: PolicyResource, stack: PolicyResource[]): Lifetime {
+    const negs = serverlessNegsOf(backend, stack);
+    if (negs.length > 0) {
+        const run = cloudRunServiceOf(negs[0], stack);
+        const runTimeout = cloudRunTimeout(run);
+        const seconds = Math.min(route.routeTimeoutSec ?? CLOUD_RUN_MAX_REQUEST_TIMEOUT_SEC, CLOUD_RUN_MAX_REQUEST_TIMEOUT_SEC, runTimeout);
+        return {
+            seconds,
+            because: `backend ${subject(backend.type, backend.name)} is serverless: Cloud Run${run ? ` service "${run.name}"` : ""} ends the WebSocket at its request timeout (${runTimeout} s, at most ${CLOUD_RUN_MAX_REQUEST_TIMEOUT_SEC} s)`,
+        };
+    }
+    if (route.routeTimeoutSec !== undefined) {
+        return { seconds: route.routeTimeoutSec, because: `routeAction.timeout is ${route.routeTimeoutSec} s` };
+    }
+    const timeout = timeoutOf(backend.props);
+    return {
+        seconds: timeout,
+        because: `no routeAction.timeout in effect, so backend ${subject(backend.type, backend.name)} timeoutSec applies (${backend.props.timeoutSec === undefined ? "unset, the API default 30" : timeout} s)`,
+    };
+}
+
+export const enforceWebsocketLifetime: StackValidationPolicy = {
+    name: "enforce-websocket-lifetime",
+    description: "Every URL-map route that serves a WebSocket path must let the connection live at least minTimeoutSec seconds, counting route timeouts, backend timeouts and Cloud Run's request timeout.",
+    enforcementLevel: "mandatory",
+    severity: "critical",
+    remediationSteps: "Route WebSocket paths to an instance-group or zonal-NEG backend with timeoutSec 86400 and a routeAction.timeout of 86400 s.",
+    configSchema: schemaFor("minTimeoutSec", "websocketPaths"),
+    validateStack: (args, report) => {
+        const { minTimeoutSec, websocketPaths } = settingsFrom(args.getConfig, "minTimeoutSec", "websocketPaths");
+        const maps = args.resources.filter((r) => URL_MAP_TYPES.includes(r.type) && !isRedirectOnly(r.props));
+        if (maps.length === 0) {
+            args.notApplicable("the stack has no URL map that routes traffic");
+        }
+        for (const map of maps) {
+            const candidates = servicesOf(map);
+            // The classic scheme has no route timeouts: the backend's timeoutSec is what applies.
+            const classic = isClassic(map, args.resources);
+            for (const path of websocketPaths) {
+                for (const found of routesFor(map.props, path)) {
+                    const route = classic ? { ...found, routeTimeoutSec: undefined } : found;
+                    const reference = peek(route.service);
+                    const known = resolveService(reference, candidates);
+                    // Unknown reference (a new stack at preview): if every backend the map can
+                    // reach would hold the socket, so does this route; otherwise read it for real,
+                    // which turns the rule into the SDK's "can't run during preview" note. A known
+                    // reference to a backend outside the stack cannot be judged here.
+                    const backends = known ? [known] : reference === UNKNOWN ? candidates : [];
+                    const lifetimes = backends.map((b) => lifetime(route, b, args.resources));
+                    const short = lifetimes.filter((l) => l.seconds < minTimeoutSec);
+                    if (short.length === 0) {
+                        continue;
+                    }
+                    if (!known) {
+                        route.service();
+                        continue;
+                    }
+                    report(
+                        explain(map.type, map.name, {
+                            property: `${route.where} (serving ${path})`,
+                            found: `a WebSocket lifetime of ${short[0].seconds} s: ${short[0].because}`,
+                            required: `at least ${minTimeoutSec} s`,
+                            fix: `route ${path} to an instance-group or zonal-NEG backend with timeoutSec ${minTimeoutSec} and set routeAction.timeout to ${minTimeoutSec} s`,
+                            why: "the load balancer cuts a WebSocket when its route's timeout runs out, idle or not, and clients see close code 1006",
+                        }),
+                        map.urn,
+                    );
+                }
+            }
+        }
+    },
+};

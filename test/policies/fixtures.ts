@@ -1,0 +1,138 @@
+import { T } from "../../policies/lib/types";
+import { TestResource } from "./harness";
+
+export { T };
+type Props = Record<string, unknown>;
+
+const P = "projects/example-chat";
+
+/** A copy with top-level properties replaced; a value of undefined removes the property. */
+export function changed(resource: TestResource, changes: Props, links?: TestResource["links"]): TestResource {
+    const props: Props = { ...structuredClone(resource.props) };
+    for (const [key, value] of Object.entries(changes)) {
+        if (value === undefined) {
+            delete props[key];
+        } else {
+            props[key] = value;
+        }
+    }
+    return { ...resource, props, links: links ?? resource.links };
+}
+
+/** A compliant WebSocket backend service on a managed instance group. */
+export function websocketBackend(): TestResource {
+    return {
+        type: T.backendService,
+        name: "chat-api-backend",
+        props: {
+            name: "chat-api-backend-1a2b3c4",
+            protocol: "HTTP",
+            loadBalancingScheme: "EXTERNAL_MANAGED",
+            timeoutSec: 86400,
+            sessionAffinity: "GENERATED_COOKIE",
+            affinityCookieTtlSec: 86400,
+            connectionDrainingTimeoutSec: 300,
+            portName: "http",
+            healthChecks: `${P}/global/healthChecks/chat-api-hc`,
+            logConfig: { enable: true, sampleRate: 1 },
+            backends: [{ group: `https://www.googleapis.com/compute/v1/${P}/regions/us-central1/instanceGroups/chat-api`, balancingMode: "RATE", maxRatePerInstance: 500, capacityScaler: 1 }],
+        },
+    };
+}
+
+/** Cloud Run behind a serverless NEG behind a backend service, all compliant, linked like a real program. */
+export function serverlessChain(name = "auth", timeout = "60s") {
+    const run: TestResource = {
+        type: T.cloudRunV2Service,
+        name: `chat-${name}-run`,
+        props: { name: `chat-${name}-run-9f8e7d6`, location: "us-central1", template: { timeout, sessionAffinity: true, containers: [{ image: "example/auth:1" }] } },
+    };
+    const neg: TestResource = {
+        type: T.regionNetworkEndpointGroup,
+        name: `chat-${name}-neg`,
+        props: { name: `chat-${name}-neg-5d4c3b2`, region: "us-central1", networkEndpointType: "SERVERLESS", cloudRun: { service: run.props.name } },
+        links: { cloudRun: [run] },
+    };
+    const backend: TestResource = {
+        type: T.backendService,
+        name: `chat-${name}-backend`,
+        props: {
+            name: `chat-${name}-backend-0a1b2c3`,
+            protocol: "HTTPS",
+            loadBalancingScheme: "EXTERNAL_MANAGED",
+            logConfig: { enable: true, sampleRate: 1 },
+            backends: [{ group: `${P}/regions/us-central1/networkEndpointGroups/${neg.props.name}` }],
+        },
+        links: { backends: [neg] },
+    };
+    return { run, neg, backend };
+}
+
+export function websocketUrlMap(ws: TestResource, others: Array<{ paths: string[]; backend: TestResource }> = []): TestResource {
+    const id = (r: TestResource) => `${P}/global/backendServices/${String(r.props.name)}`;
+    return {
+        type: T.urlMap,
+        name: "chat-https",
+        props: {
+            name: "chat-https-77aa88b",
+            defaultService: id(ws),
+            hostRules: [{ hosts: ["chat.example.com"], pathMatcher: "websocket-routes" }],
+            pathMatchers: [
+                {
+                    name: "websocket-routes",
+                    defaultService: id(ws),
+                    headerAction: {
+                        requestHeadersToAdds: [
+                            { headerName: "X-Forwarded-Proto", headerValue: "https", replace: false },
+                            { headerName: "X-WebSocket-Upgrade", headerValue: "true", replace: true },
+                        ],
+                    },
+                    pathRules: [
+                        { paths: ["/ws", "/ws/*", "/websocket", "/websocket/*"], service: id(ws), routeAction: { timeout: { seconds: "86400", nanos: 0 } } },
+                        ...others.map((o) => ({ paths: o.paths, service: id(o.backend) })),
+                    ],
+                },
+            ],
+        },
+        links: { defaultService: [ws], pathMatchers: [ws, ...others.map((o) => o.backend)] },
+    };
+}
+
+/** The whole compliant load balancer the program builds, as hand-written resources. */
+export function compliantStack() {
+    const ws = websocketBackend();
+    const auth = serverlessChain();
+    const map = websocketUrlMap(ws, [{ paths: ["/auth", "/auth/*"], backend: auth.backend }]);
+    const sslPolicy: TestResource = { type: T.sslPolicy, name: "chat-tls", props: { minTlsVersion: "TLS_1_2", profile: "MODERN" } };
+    const httpsProxy: TestResource = {
+        type: T.targetHttpsProxy,
+        name: "chat-https-proxy",
+        props: { urlMap: `${P}/global/urlMaps/chat-https-77aa88b`, sslPolicy: `${P}/global/sslPolicies/chat-tls`, sslCertificates: [`${P}/global/sslCertificates/chat-cert`] },
+        links: { urlMap: [map], sslPolicy: [sslPolicy] },
+    };
+    const httpsRule: TestResource = {
+        type: T.globalForwardingRule,
+        name: "chat-https-rule",
+        props: { portRange: "443", loadBalancingScheme: "EXTERNAL_MANAGED", ipProtocol: "TCP", target: `${P}/global/targetHttpsProxies/chat-https-proxy` },
+        links: { target: [httpsProxy] },
+    };
+    const redirectMap: TestResource = {
+        type: T.urlMap,
+        name: "chat-http-redirect",
+        props: { defaultUrlRedirect: { httpsRedirect: true, redirectResponseCode: "MOVED_PERMANENTLY_DEFAULT", stripQuery: false } },
+    };
+    const httpProxy: TestResource = { type: T.targetHttpProxy, name: "chat-http-proxy", props: { urlMap: `${P}/global/urlMaps/chat-http-redirect` }, links: { urlMap: [redirectMap] } };
+    const httpRule: TestResource = {
+        type: T.globalForwardingRule,
+        name: "chat-http-rule",
+        props: { portRange: "80", loadBalancingScheme: "EXTERNAL_MANAGED", ipProtocol: "TCP", target: `${P}/global/targetHttpProxies/chat-http-proxy` },
+        links: { target: [httpProxy] },
+    };
+    const all = [ws, auth.run, auth.neg, auth.backend, map, sslPolicy, httpsProxy, httpsRule, redirectMap, httpProxy, httpRule];
+    return { ws, auth, map, sslPolicy, httpsProxy, httpsRule, redirectMap, httpProxy, httpRule, all };
+}
+
+/** The stack with one resource replaced; links find resources by type and name, so they follow. */
+export function swap(all: TestResource[], from: TestResource, to: TestResource): TestResource[] {
+    return all.map((r) => (r === from ? to : r));
+}

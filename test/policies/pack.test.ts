@@ -1,0 +1,160 @@
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import { policies } from "../../policies/policies";
+import { sdkProxy } from "../../policies/lib/sdk-proxy";
+import { runStack } from "../helpers/stack";
+import { changed, compliantStack, serverlessChain, swap, T, websocketBackend, websocketUrlMap } from "./fixtures";
+import { fromRecorded, isStackPolicy, levelOf, policyNamed, runPack, runResourcePolicy, runStackPolicy, TestResource } from "./harness";
+
+const CATALOGUE: Record<string, { level: string; stack: boolean }> = {
+    "enforce-backend-timeout": { level: "mandatory", stack: false },
+    "enforce-session-affinity": { level: "mandatory", stack: false },
+    "disallow-invalid-custom-headers": { level: "mandatory", stack: false },
+    "enforce-serverless-backend-limits": { level: "mandatory", stack: true },
+    "enforce-websocket-lifetime": { level: "mandatory", stack: true },
+    "enforce-websocket-paths": { level: "mandatory", stack: false },
+    "disallow-classic-advanced-routing": { level: "mandatory", stack: true },
+    "enforce-https-only": { level: "mandatory", stack: true },
+    "disallow-excessive-timeout": { level: "advisory", stack: false },
+    "enforce-connection-draining": { level: "advisory", stack: false },
+    "disallow-affinity-with-utilization": { level: "advisory", stack: false },
+    "enforce-affinity-locality-policy": { level: "advisory", stack: false },
+    "enforce-backend-logging": { level: "advisory", stack: false },
+    "enforce-modern-tls": { level: "advisory", stack: true },
+};
+
+describe("policies: the pack", () => {
+    it("has the catalogued policies, each uniquely named, at its catalogued level and kind", () => {
+        assert.deepEqual(policies.map((p) => p.name).sort(), Object.keys(CATALOGUE).sort());
+        for (const policy of policies) {
+            assert.equal(levelOf(policy), CATALOGUE[policy.name].level, policy.name);
+            assert.equal(isStackPolicy(policy), CATALOGUE[policy.name].stack, policy.name);
+        }
+    });
+
+    it("describes each policy in one full sentence, with a severity and remediation steps", () => {
+        for (const policy of policies) {
+            assert.match(policy.description, /^[A-Z][^]*\.$/, policy.name);
+            assert.equal(policy.description.match(/[.!?](\s|$)/g)?.length, 1, `${policy.name}: "${policy.description}" is not one sentence`);
+            assert.ok(policy.severity, policy.name);
+            assert.ok(policy.remediationSteps, policy.name);
+            assert.equal(policy.configSchema?.properties?.enforcementLevel, undefined);
+        }
+    });
+
+    it("lets the two policies that can fix a resource remediate", () => {
+        const remediating = policies.filter((p) => "remediateResource" in p && (p as ResourceValidationPolicy).remediateResource).map((p) => p.name);
+        assert.deepEqual(remediating.sort(), ["enforce-backend-timeout", "enforce-session-affinity"]);
+    });
+
+    it("keeps index.ts to constructing the PolicyPack from the policy modules", () => {
+        const index = fs.readFileSync(path.join(__dirname, "..", "..", "policies", "index.ts"), "utf8");
+        assert.match(index, /new PolicyPack\("websocket-lb-policies", \{ policies \}\)/);
+        assert.equal(fs.readdirSync(path.join(__dirname, "..", "..", "policies", "rules")).length, policies.length, "one policy per file");
+    });
+
+    describe("preview semantics: unknown values", () => {
+        const unknown = {
+            string: sdkProxy.unknownStringValue,
+            number: sdkProxy.unknownNumberValue,
+        };
+
+        it("still checks a new backend whose groups and health check are not known yet, from its inputs", async () => {
+            const fresh = changed(websocketBackend(), {
+                timeoutSec: 30,
+                healthChecks: unknown.string,
+                backends: [{ group: unknown.string, balancingMode: "RATE", maxRatePerInstance: 100 }],
+            });
+            const outcome = await runResourcePolicy(policyNamed("enforce-backend-timeout") as ResourceValidationPolicy, fresh);
+            assert.equal(outcome.cantRun, undefined);
+            assert.equal(outcome.violations.length, 1);
+        });
+
+        it("recognises a new serverless backend with an unknown NEG and no health check, and does not flag it", async () => {
+            const fresh = changed(serverlessChain().backend, { backends: [{ group: unknown.string }] });
+            const outcome = await runResourcePolicy(policyNamed("enforce-backend-timeout") as ResourceValidationPolicy, fresh);
+            assert.deepEqual(outcome.violations, []);
+            assert.match(outcome.notApplicable ?? "", /serverless/);
+        });
+
+        it("reports the SDK's can't-run note, not a violation, when the value a rule needs is unknown", async () => {
+            const outcome = await runResourcePolicy(policyNamed("enforce-backend-timeout") as ResourceValidationPolicy, changed(websocketBackend(), { timeoutSec: unknown.number }));
+            assert.deepEqual(outcome.violations, []);
+            assert.equal(outcome.cantRun, "can't run policy 'enforce-backend-timeout' during preview: number value at .timeoutSec can't be known during preview");
+        });
+
+        /** A new stack at preview: the URL map's service references are not known yet, and no route timeout is set. */
+        function mapWithUnknownServices(ws: TestResource): TestResource {
+            const map = websocketUrlMap(ws);
+            const matcher = (map.props.pathMatchers as Array<Record<string, unknown>>)[0];
+            const rules = (matcher.pathRules as Array<Record<string, unknown>>).map((r) => ({ paths: r.paths, service: unknown.string }));
+            return changed(map, { defaultService: unknown.string, pathMatchers: [{ ...matcher, defaultService: unknown.string, pathRules: rules }] });
+        }
+
+        it("enforce-websocket-lifetime passes a new stack whose every reachable backend holds 24 h, without knowing which rule goes where", async () => {
+            const ws = websocketBackend();
+            const outcome = await runStackPolicy(policyNamed("enforce-websocket-lifetime") as StackValidationPolicy, [ws, mapWithUnknownServices(ws)]);
+            assert.deepEqual(outcome, { violations: [], urns: [] });
+        });
+
+        it("enforce-websocket-lifetime says it can't run when a reachable backend is short and the routing is unknown", async () => {
+            const ws = changed(websocketBackend(), { timeoutSec: 30 });
+            const outcome = await runStackPolicy(policyNamed("enforce-websocket-lifetime") as StackValidationPolicy, [ws, mapWithUnknownServices(ws)]);
+            assert.deepEqual(outcome.violations, []);
+            assert.match(outcome.cantRun ?? "", /can't run policy 'enforce-websocket-lifetime' during preview: string value at \.pathMatchers\.0\.pathRules\.0\.service can't be known during preview/);
+        });
+    });
+
+    for (const stack of ["staging", "production"]) {
+        it(`finds nothing wrong with the ${stack} stack the program builds`, async () => {
+            const run = await runStack(stack);
+            const results = await runPack(fromRecorded(run.resources));
+            const problems = results.filter((r) => r.violations.length > 0 || r.cantRun);
+            assert.deepEqual(problems.map((r) => `${r.policy}: ${r.violations.join(" | ")}${r.cantRun ?? ""}`), []);
+            // The rules did run: every policy applied to something in the stack.
+            const applied = new Set(results.filter((r) => r.notApplicable === undefined).map((r) => r.policy));
+            assert.deepEqual([...applied].sort(), Object.keys(CATALOGUE).filter((n) => n !== "enforce-affinity-locality-policy").sort());
+        });
+    }
+
+    it("rejects each of the seed system's broken settings with the expected policy", async () => {
+        const s = compliantStack();
+        // The seed: backend timeout 30 s, affinity NONE, Connection/Upgrade custom headers, a
+        // route timeout on a classic EXTERNAL map, and timeoutSec on a serverless backend.
+        const ws = changed(s.ws, {
+            loadBalancingScheme: "EXTERNAL",
+            timeoutSec: 30,
+            sessionAffinity: "NONE",
+            affinityCookieTtlSec: undefined,
+            customRequestHeaders: ["Connection: upgrade", "Upgrade: websocket"],
+        });
+        const map = changed(s.map, {
+            pathMatchers: (s.map.props.pathMatchers as Array<Record<string, unknown>>).map((m) => ({ ...m, headerAction: undefined })),
+        });
+        const serverless = changed(s.auth.backend, { loadBalancingScheme: "EXTERNAL", timeoutSec: 30 });
+        const rules = [s.httpsRule, s.httpRule].map((r) => changed(r, { loadBalancingScheme: "EXTERNAL" }));
+        let all = swap(swap(swap(s.all, s.ws, ws), s.map, map), s.auth.backend, serverless);
+        all = swap(swap(all, s.httpsRule, rules[0]), s.httpRule, rules[1]);
+
+        const results = await runPack(all);
+        const mandatory = results.filter((r) => r.level === "mandatory" && r.violations.length > 0);
+        const byPolicy = Object.fromEntries(mandatory.map((r) => [r.policy, r.violations]));
+        assert.deepEqual(Object.keys(byPolicy).sort(), [
+            "disallow-classic-advanced-routing",
+            "disallow-invalid-custom-headers",
+            "enforce-backend-timeout",
+            "enforce-serverless-backend-limits",
+            "enforce-session-affinity",
+            "enforce-websocket-lifetime",
+        ]);
+        assert.match(byPolicy["enforce-backend-timeout"][0], /BackendService "chat-api-backend": timeoutSec is 30/);
+        assert.match(byPolicy["enforce-session-affinity"][0], /sessionAffinity is "NONE"/);
+        assert.deepEqual(byPolicy["disallow-invalid-custom-headers"].map((v) => /is "([^"]+)"/.exec(v)?.[1]), ["Connection: upgrade", "Upgrade: websocket"]);
+        assert.match(byPolicy["disallow-classic-advanced-routing"][0], /pathRules\[0\]\.routeAction\.timeout is set on a URL map of the classic EXTERNAL scheme/);
+        assert.match(byPolicy["enforce-serverless-backend-limits"][0], /BackendService "chat-auth-backend": timeoutSec is 30/);
+        assert.match(byPolicy["enforce-websocket-lifetime"][0], /\(serving \/ws\) is a WebSocket lifetime of 30 s: no routeAction.timeout in effect, so backend BackendService "chat-api-backend" timeoutSec applies \(30 s\)/);
+        assert.equal(ws.type, T.backendService);
+    });
+});
