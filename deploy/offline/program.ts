@@ -49,6 +49,7 @@ interface RegisterRequest {
 interface RegisterResponse {
     getUrn(): string;
     getId(): string;
+    getObject(): { toJavaScript(): Record<string, unknown> } | undefined;
 }
 type Callback = (err: unknown, response: RegisterResponse | undefined) => void;
 interface RecordingMonitor {
@@ -58,6 +59,19 @@ interface RecordingMonitor {
 // Internal to the SDK but stable across 3.x: drains in-flight registrations.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const settings = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void>; getMonitor(): unknown };
+
+/**
+ * The inputs as a provider's Check returns them, which is what the CLI hands a policy pack:
+ * the program's inputs plus the auto-generated `name` (taken from the mock provider's state).
+ */
+function checkedInputs(req: RegisterRequest, response: RegisterResponse): Record<string, unknown> {
+    const inputs = req.getObject()?.toJavaScript() ?? {};
+    const state = response.getObject()?.toJavaScript() ?? {};
+    if (req.getCustom() && inputs.name === undefined && typeof state.name === "string") {
+        return { ...inputs, name: state.name };
+    }
+    return inputs;
+}
 
 /** Forgets the program's modules so a second run in this process executes it afresh. */
 function forgetProgramModules(projectDir: string): void {
@@ -98,7 +112,7 @@ export async function runProgram(stack: StackConfig): Promise<ProgramRun> {
                     dependencies: req.getDependenciesList(),
                     propertyDependencies,
                     provider: req.getProvider() || undefined,
-                    inputs: req.getObject()?.toJavaScript() ?? {},
+                    inputs: checkedInputs(req, response),
                 });
             }
             callback(err, response);

@@ -62,36 +62,42 @@ export const enforceWebsocketLifetime: StackValidationPolicy = {
             const candidates = servicesOf(map);
             // The classic scheme has no route timeouts: the backend's timeoutSec is what applies.
             const classic = isClassic(map, args.resources);
+            const findings = new Map<string, { paths: string[]; lifetime: Lifetime; note: string }>();
             for (const path of websocketPaths) {
                 for (const found of routesFor(map.props, path)) {
                     const route = classic ? { ...found, routeTimeoutSec: undefined } : found;
                     const reference = peek(route.service);
                     const known = resolveService(reference, candidates);
-                    // Unknown reference (a new stack at preview): if every backend the map can
-                    // reach would hold the socket, so does this route; otherwise read it for real,
-                    // which turns the rule into the SDK's "can't run during preview" note. A known
-                    // reference to a backend outside the stack cannot be judged here.
-                    const backends = known ? [known] : reference === UNKNOWN ? candidates : [];
-                    const lifetimes = backends.map((b) => lifetime(route, b, args.resources));
-                    const short = lifetimes.filter((l) => l.seconds < minTimeoutSec);
+                    // When the reference is unknown (a new stack at preview) or names no backend
+                    // of the stack, judge every backend the map can reach: if all of them hold the
+                    // socket, so does this route. Otherwise an unknown reference is read for real,
+                    // which turns the rule into the SDK's "can't run during preview" note, and an
+                    // unmatched one fails closed against the short backends.
+                    const backends = known ? [known] : candidates;
+                    const short = backends.map((b) => lifetime(route, b, args.resources)).filter((l) => l.seconds < minTimeoutSec);
                     if (short.length === 0) {
                         continue;
                     }
-                    if (!known) {
+                    if (reference === UNKNOWN) {
                         route.service();
-                        continue;
                     }
-                    report(
-                        explain(map.type, map.name, {
-                            property: `${route.where} (serving ${path})`,
-                            found: `a WebSocket lifetime of ${short[0].seconds} s: ${short[0].because}`,
-                            required: `at least ${minTimeoutSec} s`,
-                            fix: `route ${path} to an instance-group or zonal-NEG backend with timeoutSec ${minTimeoutSec} and set routeAction.timeout to ${minTimeoutSec} s`,
-                            why: "the load balancer cuts a WebSocket when its route's timeout runs out, idle or not, and clients see close code 1006",
-                        }),
-                        map.urn,
-                    );
+                    const note = known ? "" : ` (its service ${JSON.stringify(reference)} matches no backend of the stack by name, so every backend the map uses was judged)`;
+                    const entry = findings.get(route.where) ?? { paths: [], lifetime: short[0], note };
+                    entry.paths.push(path);
+                    findings.set(route.where, entry);
                 }
+            }
+            for (const [where, { paths, lifetime: life, note }] of findings) {
+                report(
+                    explain(map.type, map.name, {
+                        property: `${where} (serving ${paths.join(", ")})`,
+                        found: `a WebSocket lifetime of ${life.seconds} s: ${life.because}${note}`,
+                        required: `at least ${minTimeoutSec} s`,
+                        fix: `send these paths to an instance-group or zonal-NEG backend with timeoutSec ${minTimeoutSec} and set routeAction.timeout to ${minTimeoutSec} s`,
+                        why: "the load balancer cuts a WebSocket when its route's timeout runs out, idle or not, and clients see close code 1006",
+                    }),
+                    map.urn,
+                );
             }
         }
     },

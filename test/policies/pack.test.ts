@@ -119,6 +119,15 @@ describe("policies: the pack", () => {
         });
     }
 
+    it("judges the program's real routes: a 30 s route timeout on staging is a lifetime violation", async () => {
+        const run = await runStack("staging", ["websocketTimeoutSec=30"]);
+        const results = await runPack(fromRecorded(run.resources));
+        const lifetime = results.filter((r) => r.policy === "enforce-websocket-lifetime");
+        assert.equal(lifetime.length, 1);
+        assert.equal(lifetime[0].violations.length, 1);
+        assert.match(lifetime[0].violations[0], /^URLMap "chat-https": pathMatchers\[0\]\.pathRules\[0\] \(serving \/ws, \/ws\/\*, \/websocket, \/websocket\/\*\) is a WebSocket lifetime of 30 s: routeAction.timeout is 30 s/);
+    });
+
     it("rejects each of the seed system's broken settings with the expected policy", async () => {
         const s = compliantStack();
         // The seed: backend timeout 30 s, affinity NONE, Connection/Upgrade custom headers, a
@@ -154,7 +163,7 @@ describe("policies: the pack", () => {
         assert.deepEqual(byPolicy["disallow-invalid-custom-headers"].map((v) => /is "([^"]+)"/.exec(v)?.[1]), ["Connection: upgrade", "Upgrade: websocket"]);
         assert.match(byPolicy["disallow-classic-advanced-routing"][0], /pathRules\[0\]\.routeAction\.timeout is set on a URL map of the classic EXTERNAL scheme/);
         assert.match(byPolicy["enforce-serverless-backend-limits"][0], /BackendService "chat-auth-backend": timeoutSec is 30/);
-        assert.match(byPolicy["enforce-websocket-lifetime"][0], /\(serving \/ws\) is a WebSocket lifetime of 30 s: no routeAction.timeout in effect, so backend BackendService "chat-api-backend" timeoutSec applies \(30 s\)/);
+        assert.match(byPolicy["enforce-websocket-lifetime"][0], /\(serving \/ws, \/ws\/\*, \/websocket, \/websocket\/\*\) is a WebSocket lifetime of 30 s: no routeAction.timeout in effect, so backend BackendService "chat-api-backend" timeoutSec applies \(30 s\)/);
         assert.equal(ws.type, T.backendService);
     });
 });

@@ -1,0 +1,229 @@
+import { ChildProcess, spawn } from "child_process";
+import * as path from "path";
+import * as grpc from "@grpc/grpc-js";
+import { Empty } from "google-protobuf/google/protobuf/empty_pb";
+import { Struct } from "google-protobuf/google/protobuf/struct_pb";
+import { AnalyzerClient } from "@pulumi/pulumi/proto/analyzer_grpc_pb";
+import * as proto from "@pulumi/pulumi/proto/analyzer_pb";
+import { RecordedResource } from "./program";
+import { UsageError } from "./stackConfig";
+
+export type Level = "advisory" | "mandatory" | "remediate" | "disabled";
+
+const LEVEL_FROM_PROTO: Record<number, Level> = {
+    [proto.EnforcementLevel.ADVISORY]: "advisory",
+    [proto.EnforcementLevel.MANDATORY]: "mandatory",
+    [proto.EnforcementLevel.DISABLED]: "disabled",
+    [proto.EnforcementLevel.REMEDIATE]: "remediate",
+};
+const LEVEL_TO_PROTO: Record<Level, proto.EnforcementLevel> = {
+    advisory: proto.EnforcementLevel.ADVISORY,
+    mandatory: proto.EnforcementLevel.MANDATORY,
+    disabled: proto.EnforcementLevel.DISABLED,
+    remediate: proto.EnforcementLevel.REMEDIATE,
+};
+
+/** The pack itself failed: it would not start, or it broke while analyzing. */
+export class PackError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "PackError";
+    }
+}
+
+export interface PolicyInfo {
+    readonly name: string;
+    readonly level: Level;
+    /** JSON schema `properties` of the policy's config. */
+    readonly configSchema: Record<string, { type?: string; default?: unknown; items?: { type?: string; enum?: unknown[] }; minimum?: number; enum?: unknown[] }>;
+}
+
+export interface PackInfo {
+    readonly name: string;
+    readonly version: string;
+    readonly policies: PolicyInfo[];
+}
+
+export interface Diagnostic {
+    readonly policy: string;
+    readonly level: Level;
+    readonly urn: string;
+    readonly message: string;
+    readonly description: string;
+}
+
+export interface PolicyConfigEntry {
+    readonly level: Level;
+    readonly properties: Record<string, unknown>;
+}
+
+function call<Req, Res>(method: (req: Req, cb: (err: grpc.ServiceError | null, res: Res) => void) => unknown, request: Req): Promise<Res> {
+    return new Promise((resolve, reject) => {
+        method(request, (err, res) => (err ? reject(new PackError(`policy pack: ${err.details || err.message}`)) : resolve(res)));
+    });
+}
+
+/**
+ * A policy pack running in its own process, started the way the Pulumi CLI starts one: the
+ * pack's own `@pulumi/pulumi/cmd/run-policy-pack` in the pack's directory, which prints the
+ * port of the analyzer gRPC server it serves.
+ */
+export class RunningPack {
+    private constructor(
+        private readonly child: ChildProcess,
+        private readonly client: AnalyzerClient,
+        readonly startMs: number,
+    ) {}
+
+    /**
+     * Starts the pack. `ready` resolves once it serves; `abort` kills it at any point, so a
+     * caller whose other work failed need not wait for the pack to come up.
+     */
+    static start(packDir: string, timeoutMs = 60_000): { ready: Promise<RunningPack>; abort(): void } {
+        const started = Date.now();
+        let entry: string;
+        try {
+            entry = require.resolve("@pulumi/pulumi/cmd/run-policy-pack", { paths: [packDir] });
+        } catch {
+            const ready = Promise.reject(new PackError(`policy pack ${packDir}: cannot find @pulumi/pulumi/cmd/run-policy-pack from there; run npm ci`));
+            ready.catch(() => undefined);
+            return { ready, abort: () => undefined };
+        }
+        // The engine address is the first argument; this pack never calls back, so none is served.
+        const child = spawn(process.execPath, [entry, "127.0.0.1:0", "."], { cwd: packDir, stdio: ["ignore", "pipe", "pipe"] });
+        const ready = new Promise<number>((resolve, reject) => {
+            let out = "";
+            let err = "";
+            const fail = (why: string) => {
+                clearTimeout(timer);
+                child.kill("SIGKILL");
+                const detail = (err || out).trim().split("\n").filter(Boolean).slice(0, 12).join("\n    ");
+                reject(new PackError(`policy pack ${path.relative(process.cwd(), packDir) || "."} ${why}${detail ? `:\n    ${detail}` : ""}`));
+            };
+            const timer = setTimeout(() => fail(`did not print its port within ${timeoutMs / 1000} s`), timeoutMs);
+            child.stdout!.on("data", (chunk: Buffer) => {
+                out += chunk.toString();
+                const line = /^(\d+)\s*$/m.exec(out);
+                if (line) {
+                    clearTimeout(timer);
+                    child.removeAllListeners("exit");
+                    resolve(Number(line[1]));
+                }
+            });
+            child.stderr!.on("data", (chunk: Buffer) => (err += chunk.toString()));
+            child.on("error", (e) => fail(`could not be started (${e.message})`));
+            child.on("exit", (code, signal) => fail(`failed to start (${code === null ? `signal ${signal}` : `exit code ${code}`})`));
+        }).then((port) => {
+            const client = new AnalyzerClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), {
+                "grpc.max_receive_message_length": 400 * 1024 * 1024,
+            });
+            return new RunningPack(child, client, Date.now() - started);
+        });
+        ready.catch(() => undefined);
+        return { ready, abort: () => child.kill("SIGKILL") };
+    }
+
+    async info(): Promise<PackInfo> {
+        const info = await call<Empty, proto.AnalyzerInfo>(this.client.getAnalyzerInfo.bind(this.client), new Empty());
+        return {
+            name: info.getName(),
+            version: info.getVersion(),
+            policies: info.getPoliciesList().map((p) => ({
+                name: p.getName(),
+                level: LEVEL_FROM_PROTO[p.getEnforcementlevel()],
+                configSchema: (p.getConfigschema()?.getProperties()?.toJavaScript() ?? {}) as PolicyInfo["configSchema"],
+            })),
+        };
+    }
+
+    async configure(config: Record<string, PolicyConfigEntry>, stack: { project: string; stack: string }): Promise<void> {
+        const request = new proto.ConfigureAnalyzerRequest();
+        const map = request.getPolicyconfigMap();
+        for (const [name, entry] of Object.entries(config)) {
+            const policyConfig = new proto.PolicyConfig();
+            policyConfig.setEnforcementlevel(LEVEL_TO_PROTO[entry.level]);
+            policyConfig.setProperties(Struct.fromJavaScript(entry.properties as Record<string, never>));
+            map.set(name, policyConfig);
+        }
+        await call<proto.ConfigureAnalyzerRequest, Empty>(this.client.configure.bind(this.client), request);
+
+        const stackRequest = new proto.AnalyzerStackConfigureRequest();
+        stackRequest.setProject(stack.project);
+        stackRequest.setStack(stack.stack);
+        stackRequest.setDryRun(true);
+        const tags = stackRequest.getTagsMap();
+        tags.set("pulumi:project", stack.project);
+        tags.set("pulumi:runtime", "nodejs");
+        await call<proto.AnalyzerStackConfigureRequest, proto.AnalyzerStackConfigureResponse>(this.client.configureStack.bind(this.client), stackRequest).catch((e: PackError) => {
+            // Older Policy SDKs do not serve ConfigureStack; the CLI carries on without stack tags too.
+            if (!/unimplemented/i.test(e.message)) {
+                throw e;
+            }
+        });
+    }
+
+    /** Analyze for every resource, then AnalyzeStack with all of them: what `pulumi preview` sends. */
+    async analyze(resources: readonly RecordedResource[]): Promise<Diagnostic[]> {
+        const diagnostics: Diagnostic[] = [];
+        // A resource rule reports without a urn; the engine attaches the analyzed resource's own.
+        const collect = (response: proto.AnalyzeResponse, urn = "") => {
+            for (const d of response.getDiagnosticsList()) {
+                diagnostics.push({
+                    policy: d.getPolicyname(),
+                    level: LEVEL_FROM_PROTO[d.getEnforcementlevel()],
+                    urn: d.getUrn() || urn,
+                    message: d.getMessage(),
+                    description: d.getDescription(),
+                });
+            }
+        };
+        const responses = await Promise.all(
+            resources.map((r) => {
+                const request = describe(new proto.AnalyzeRequest(), r);
+                return call<proto.AnalyzeRequest, proto.AnalyzeResponse>(this.client.analyze.bind(this.client), request).then((response) => ({ r, response }));
+            }),
+        );
+        for (const { r, response } of responses) {
+            collect(response, r.urn);
+        }
+
+        const stackRequest = new proto.AnalyzeStackRequest();
+        stackRequest.setResourcesList(
+            resources.map((r) => {
+                const resource = describe(new proto.AnalyzerResource(), r);
+                resource.setParent(r.parent ?? "");
+                resource.setDependenciesList(r.dependencies);
+                const deps = resource.getPropertydependenciesMap();
+                for (const [key, urns] of Object.entries(r.propertyDependencies)) {
+                    deps.set(key, new proto.AnalyzerPropertyDependencies().setUrnsList(urns));
+                }
+                return resource;
+            }),
+        );
+        collect(await call<proto.AnalyzeStackRequest, proto.AnalyzeResponse>(this.client.analyzeStack.bind(this.client), stackRequest));
+        return diagnostics;
+    }
+
+    stop(): void {
+        this.client.close();
+        this.child.kill();
+    }
+}
+
+/** The fields an Analyze request and a stack resource share. */
+function describe<M extends proto.AnalyzeRequest | proto.AnalyzerResource>(message: M, r: RecordedResource): M {
+    message.setType(r.type);
+    message.setName(r.name);
+    message.setUrn(r.urn);
+    message.setProperties(Struct.fromJavaScript(r.inputs as Record<string, never>));
+    message.setOptions(options(r));
+    return message;
+}
+
+function options(r: RecordedResource): proto.AnalyzerResourceOptions {
+    const opts = new proto.AnalyzerResourceOptions();
+    opts.setProtect(false);
+    opts.setParent(r.parent ?? "");
+    opts.setCustomtimeouts(new proto.AnalyzerResourceOptions.CustomTimeouts());
+    return opts;
+}

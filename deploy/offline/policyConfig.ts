@@ -1,0 +1,110 @@
+import * as fs from "fs";
+import { Level, PackInfo, PolicyConfigEntry, PolicyInfo } from "./analyzer";
+import { UsageError } from "./stackConfig";
+
+const LEVELS: readonly Level[] = ["advisory", "mandatory", "remediate", "disabled"];
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+    return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function level(file: string, key: string, value: unknown): Level {
+    if (typeof value !== "string" || !(LEVELS as readonly string[]).includes(value)) {
+        throw new UsageError(`${file}: ${key} is ${JSON.stringify(value)}; allowed: ${LEVELS.join(", ")}`);
+    }
+    return value as Level;
+}
+
+function checkValue(file: string, at: string, schema: PolicyInfo["configSchema"][string], value: unknown): void {
+    const fail = (allowed: string) => {
+        throw new UsageError(`${file}: ${at} is ${JSON.stringify(value)}; allowed: ${allowed}`);
+    };
+    switch (schema.type) {
+        case "integer":
+            if (typeof value !== "number" || !Number.isInteger(value) || (schema.minimum !== undefined && value < schema.minimum)) {
+                fail(`an integer${schema.minimum !== undefined ? ` of at least ${schema.minimum}` : ""}`);
+            }
+            break;
+        case "array":
+            if (!Array.isArray(value) || value.some((v) => typeof v !== (schema.items?.type ?? "string"))) {
+                fail(`a list of ${schema.items?.type ?? "string"}s`);
+            }
+            for (const item of value as unknown[]) {
+                if (schema.items?.enum && !schema.items.enum.includes(item)) {
+                    fail(`items from ${schema.items.enum.join(", ")}`);
+                }
+            }
+            break;
+        case "string":
+            if (typeof value !== "string") {
+                fail("a string");
+            }
+            break;
+    }
+}
+
+/**
+ * What the CLI sends in Configure: every policy at its level with its schema defaults, then the
+ * `--policy-pack-config` file on top (`all` sets every level; a policy's entry is a level or an
+ * object with `enforcementLevel` and its properties). Values are checked against each schema.
+ */
+export function resolvePolicyConfig(info: PackInfo, file?: string): Record<string, PolicyConfigEntry> {
+    let given: Record<string, unknown> = {};
+    if (file) {
+        let text: string;
+        try {
+            text = fs.readFileSync(file, "utf8");
+        } catch (e) {
+            throw new UsageError(`--policy-pack-config ${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+        }
+        try {
+            const parsed: unknown = JSON.parse(text);
+            if (!isRecord(parsed)) {
+                throw new UsageError(`${file}: expected a JSON object of policy name to level or settings`);
+            }
+            given = parsed;
+        } catch (e) {
+            throw e instanceof UsageError ? e : new UsageError(`${file}: not valid JSON: ${(e as Error).message}`);
+        }
+    }
+    const names = info.policies.map((p) => p.name);
+    for (const key of Object.keys(given)) {
+        if (key !== "all" && !names.includes(key)) {
+            throw new UsageError(`${file}: ${key} is not a policy of ${info.name}; policies: ${names.join(", ")}`);
+        }
+    }
+    const all = given.all === undefined ? undefined : level(file!, "all", isRecord(given.all) ? given.all.enforcementLevel : given.all);
+
+    const result: Record<string, PolicyConfigEntry> = {};
+    for (const policy of info.policies) {
+        const properties: Record<string, unknown> = {};
+        for (const [key, schema] of Object.entries(policy.configSchema)) {
+            if (schema.default !== undefined) {
+                properties[key] = schema.default;
+            }
+        }
+        let policyLevel = all ?? policy.level;
+        const entry = given[policy.name];
+        if (typeof entry === "string") {
+            policyLevel = level(file!, policy.name, entry);
+        } else if (isRecord(entry)) {
+            for (const [key, value] of Object.entries(entry)) {
+                if (key === "enforcementLevel") {
+                    policyLevel = level(file!, `${policy.name}.enforcementLevel`, value);
+                    continue;
+                }
+                const schema = policy.configSchema[key];
+                if (!schema) {
+                    const known = Object.keys(policy.configSchema);
+                    throw new UsageError(`${file}: ${policy.name}.${key} is not a setting of that policy; settings: ${known.length ? known.join(", ") : "none"} and enforcementLevel`);
+                }
+                checkValue(file!, `${policy.name}.${key}`, schema, value);
+                properties[key] = value;
+            }
+        } else if (entry !== undefined) {
+            throw new UsageError(`${file}: ${policy.name} is ${JSON.stringify(entry)}; allowed: a level or an object with enforcementLevel and settings`);
+        }
+        result[policy.name] = { level: policyLevel, properties };
+    }
+    return result;
+}

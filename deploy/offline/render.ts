@@ -1,0 +1,105 @@
+import { Diagnostic } from "./analyzer";
+import { RecordedResource } from "./program";
+
+type Props = Record<string, unknown>;
+
+/** One line of the WebSocket-relevant settings of a resource, or "" when it has none. */
+export function settingsOf(r: RecordedResource): string {
+    const p = r.inputs as Props;
+    const short = r.type.split(":").pop();
+    switch (short) {
+        case "BackendService":
+        case "RegionBackendService": {
+            if (p.timeoutSec === undefined && p.healthChecks === undefined) {
+                return `serverless backend, scheme ${String(p.loadBalancingScheme ?? "EXTERNAL")}`;
+            }
+            const ttl = p.affinityCookieTtlSec === undefined ? "" : `, ttl ${String(p.affinityCookieTtlSec)}s`;
+            return `timeout ${String(p.timeoutSec ?? "30 (default)")}s, affinity ${String(p.sessionAffinity ?? "NONE")}${ttl}, draining ${String(p.connectionDrainingTimeoutSec ?? 300)}s, scheme ${String(p.loadBalancingScheme ?? "EXTERNAL")}`;
+        }
+        case "URLMap":
+        case "RegionUrlMap": {
+            const redirect = p.defaultUrlRedirect as Props | undefined;
+            if (redirect && !p.pathMatchers) {
+                return redirect.httpsRedirect ? "redirects everything to HTTPS" : "redirects";
+            }
+            const rules = ((p.pathMatchers as Props[] | undefined) ?? []).flatMap((m) => (m.pathRules as Props[] | undefined) ?? []);
+            return rules
+                .map((rule) => {
+                    const timeout = (rule.routeAction as Props | undefined)?.timeout as Props | undefined;
+                    return `${(rule.paths as string[]).join(",")}${timeout ? ` (route timeout ${String(timeout.seconds)}s)` : ""}`;
+                })
+                .join("; ");
+        }
+        case "Service": {
+            const template = p.template as Props | undefined;
+            return template ? `request timeout ${String(template.timeout ?? "300s")}, session affinity ${template.sessionAffinity ? "on" : "off"}` : "";
+        }
+        case "GlobalForwardingRule":
+        case "ForwardingRule":
+            return `port ${String(p.portRange)}, scheme ${String(p.loadBalancingScheme ?? "EXTERNAL")}`;
+        case "SSLPolicy":
+            return `min ${String(p.minTlsVersion ?? "TLS_1_0")}, ${String(p.profile ?? "COMPATIBLE")}`;
+        default:
+            return "";
+    }
+}
+
+export interface Summary {
+    readonly resources: number;
+    readonly mandatory: number;
+    readonly advisory: number;
+}
+
+export function summarize(resources: readonly RecordedResource[], diagnostics: readonly Diagnostic[]): Summary {
+    return {
+        resources: resources.length,
+        mandatory: diagnostics.filter((d) => d.level === "mandatory").length,
+        advisory: diagnostics.filter((d) => d.level === "advisory").length,
+    };
+}
+
+export function summaryLine(s: Summary): string {
+    const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+    return `${plural(s.resources, "resource")}, ${plural(s.mandatory, "mandatory violation")}, ${plural(s.advisory, "advisory")}`.replace("advisorys", "advisories");
+}
+
+/** The preview as people read it: the resource tree, diagnostics by level, one summary line. */
+export function renderHuman(resources: readonly RecordedResource[], diagnostics: readonly Diagnostic[]): string {
+    const lines: string[] = [];
+    const children = new Map<string | undefined, RecordedResource[]>();
+    for (const r of resources) {
+        const parent = r.parent && resources.some((p) => p.urn === r.parent) ? r.parent : undefined;
+        children.set(parent, [...(children.get(parent) ?? []), r]);
+    }
+    const width = Math.max(...resources.map((r) => r.type.length)) + 2;
+    const walk = (parent: string | undefined, depth: number) => {
+        for (const r of children.get(parent) ?? []) {
+            const label = `${"   ".repeat(depth)}+ ${r.type}`.padEnd(width + 3 * depth + 2);
+            const settings = settingsOf(r);
+            lines.push(`    ${label} ${r.name}${settings ? `  [${settings}]` : ""}`);
+            walk(r.urn, depth + 1);
+        }
+    };
+    lines.push("Resources (offline preview):");
+    walk(undefined, 0);
+    lines.push("");
+
+    const nameOf = (urn: string) => resources.find((r) => r.urn === urn);
+    for (const level of ["mandatory", "advisory"] as const) {
+        const group = diagnostics.filter((d) => d.level === level);
+        if (group.length === 0) {
+            continue;
+        }
+        lines.push(`Policy ${level === "mandatory" ? "violations (mandatory)" : "advisories"}: ${group.length}`);
+        for (const d of group) {
+            const r = nameOf(d.urn);
+            lines.push(`    [${level}] ${d.policy}  ${r ? `${r.type.split(":").pop()} ${r.name}` : d.urn || "(stack)"}`);
+            // The SDK prefixes the policy's description on a line of its own.
+            for (const line of d.message.split("\n")) {
+                lines.push(`        ${line}`);
+            }
+        }
+        lines.push("");
+    }
+    return lines.join("\n");
+}
