@@ -1,0 +1,206 @@
+import { execFileSync, spawn, ChildProcess } from "child_process";
+import * as fs from "fs";
+import * as http from "http";
+import * as https from "https";
+import * as net from "net";
+import * as os from "os";
+import * as path from "path";
+import { WebSocketServer } from "ws";
+
+// Real servers on 127.0.0.1 only, each the thing a WebSocket client meets in the wild.
+
+export interface Closable {
+    readonly port: number;
+    readonly url: string;
+    close(): Promise<void>;
+}
+
+function listen(server: net.Server, scheme = "ws"): Promise<Closable> {
+    const sockets = new Set<net.Socket>();
+    server.on("connection", (s: net.Socket) => {
+        sockets.add(s);
+        s.on("close", () => sockets.delete(s));
+    });
+    server.on("secureConnection", (s: net.Socket) => {
+        sockets.add(s);
+        s.on("close", () => sockets.delete(s));
+    });
+    return new Promise((resolve) => {
+        server.listen(0, "127.0.0.1", () => {
+            const { port } = server.address() as net.AddressInfo;
+            resolve({
+                port,
+                url: `${scheme}://127.0.0.1:${port}`,
+                close: () =>
+                    new Promise((done) => {
+                        sockets.forEach((s) => s.destroy());
+                        server.close(() => done());
+                    }),
+            });
+        });
+    });
+}
+
+/**
+ * A TCP proxy that cuts every connection `capSec` after it opened, whatever the traffic: how
+ * the GCP load balancer's backend timeout treats a WebSocket. The cut is a TCP close with no
+ * WebSocket close frame.
+ */
+export function lifetimeCapProxy(targetPort: number, capSec: number): Promise<Closable> {
+    const server = net.createServer((client) => {
+        const upstream = net.connect(targetPort, "127.0.0.1");
+        client.pipe(upstream).pipe(client);
+        const cut = setTimeout(() => {
+            client.destroy();
+            upstream.destroy();
+        }, capSec * 1000);
+        const end = () => {
+            clearTimeout(cut);
+            client.destroy();
+            upstream.destroy();
+        };
+        client.on("close", end).on("error", end);
+        upstream.on("close", end).on("error", end);
+    });
+    return listen(server);
+}
+
+/** Answers every upgrade with an HTTP status and a short body. */
+export function refusingServer(status: number, body: string): Promise<Closable> {
+    const server = http.createServer((_req, res) => res.writeHead(status).end(body));
+    server.on("upgrade", (_req, socket: net.Socket) => {
+        socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    });
+    return listen(server);
+}
+
+/** Accepts TCP and never says a word. */
+export function silentServer(): Promise<Closable> {
+    return listen(net.createServer(() => undefined));
+}
+
+/** An echo server that only upgrades requests carrying the given header value. */
+export function authServer(header: string, value: string): Promise<Closable> {
+    const server = http.createServer();
+    const wss = new WebSocketServer({ noServer: true });
+    server.on("upgrade", (req, socket: net.Socket, head) => {
+        if (req.headers[header.toLowerCase()] !== value) {
+            socket.end("HTTP/1.1 401 Unauthorized\r\nContent-Length: 13\r\nConnection: close\r\n\r\nmissing token");
+            return;
+        }
+        wss.handleUpgrade(req, socket, head, (ws) => ws.on("message", (d, binary) => ws.send(d, { binary })));
+    });
+    return listen(server);
+}
+
+export function hasBinary(name: string): boolean {
+    try {
+        execFileSync("sh", ["-c", `command -v ${name}`], { stdio: "ignore" });
+        return true;
+    } catch {
+        return false;
+    }
+}
+
+/** A self-signed certificate for 127.0.0.1 and localhost, made with openssl. */
+export function selfSignedCertificate(): { cert: Buffer; key: Buffer; certFile: string } {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ws-tls-"));
+    const certFile = path.join(dir, "cert.pem");
+    const keyFile = path.join(dir, "key.pem");
+    execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", keyFile, "-out", certFile, "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"], { stdio: "ignore" });
+    return { cert: fs.readFileSync(certFile), key: fs.readFileSync(keyFile), certFile };
+}
+
+export function tlsEchoServer(cert: Buffer, key: Buffer): Promise<Closable> {
+    const server = https.createServer({ cert, key });
+    const wss = new WebSocketServer({ server });
+    wss.on("connection", (ws) => ws.on("message", (d, binary) => ws.send(d, { binary })));
+    return listen(server, "wss");
+}
+
+function freePort(): Promise<number> {
+    return new Promise((resolve) => {
+        const s = net.createServer().listen(0, "127.0.0.1", () => {
+            const { port } = s.address() as net.AddressInfo;
+            s.close(() => resolve(port));
+        });
+    });
+}
+
+async function waitForPort(port: number, child: ChildProcess, log: () => string): Promise<void> {
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+        if (child.exitCode !== null) {
+            throw new Error(`nginx exited with ${child.exitCode}: ${log()}`);
+        }
+        const ok = await new Promise<boolean>((resolve) => {
+            const s = net.connect(port, "127.0.0.1", () => {
+                s.destroy();
+                resolve(true);
+            });
+            s.on("error", () => resolve(false));
+        });
+        if (ok) {
+            return;
+        }
+        await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`nginx did not listen on ${port}: ${log()}`);
+}
+
+/**
+ * nginx from Debian proxying WebSockets with a short proxy_read_timeout: an idle timeout. Traffic
+ * in either direction (pings and their pongs) resets it.
+ */
+export async function nginxIdleProxy(targetPort: number, readTimeoutSec: number): Promise<Closable> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ws-nginx-"));
+    const port = await freePort();
+    const conf = path.join(dir, "nginx.conf");
+    fs.writeFileSync(
+        conf,
+        `worker_processes 1;
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 512; }
+http {
+    access_log off;
+    client_body_temp_path ${dir}/body;
+    proxy_temp_path ${dir}/proxy;
+    fastcgi_temp_path ${dir}/fastcgi;
+    uwsgi_temp_path ${dir}/uwsgi;
+    scgi_temp_path ${dir}/scgi;
+    server {
+        listen 127.0.0.1:${port};
+        location / {
+            proxy_pass http://127.0.0.1:${targetPort};
+            proxy_http_version 1.1;
+            proxy_set_header Upgrade $http_upgrade;
+            proxy_set_header Connection "upgrade";
+            proxy_read_timeout ${readTimeoutSec}s;
+            proxy_send_timeout ${readTimeoutSec}s;
+        }
+    }
+}
+`,
+    );
+    const child = spawn("nginx", ["-c", conf, "-p", dir], { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr!.on("data", (c: Buffer) => (stderr += c.toString()));
+    const log = () => `${stderr}${fs.existsSync(`${dir}/error.log`) ? fs.readFileSync(`${dir}/error.log`, "utf8") : ""}`;
+    await waitForPort(port, child, log);
+    return {
+        port,
+        url: `ws://127.0.0.1:${port}`,
+        close: () =>
+            new Promise((done) => {
+                if (child.exitCode !== null) {
+                    done();
+                    return;
+                }
+                child.once("exit", () => done());
+                child.kill("SIGQUIT");
+                setTimeout(() => child.kill("SIGKILL"), 2000).unref();
+            }),
+    };
+}

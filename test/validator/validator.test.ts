@@ -1,0 +1,260 @@
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { main } from "../../validator/cli";
+import { classify, liveCount } from "../../validator/connect";
+import { EchoServer, startEchoServer } from "../../validator/echoServer";
+import { Report } from "../../validator/run";
+import { runTs } from "../helpers/cli";
+import { authServer, Closable, hasBinary, lifetimeCapProxy, nginxIdleProxy, refusingServer, selfSignedCertificate, silentServer, tlsEchoServer } from "./servers";
+
+interface Run {
+    code: number;
+    out: string;
+    err: string;
+    report?: Report;
+    seconds: number;
+}
+
+async function validate(args: string[], options: { env?: NodeJS.ProcessEnv; signal?: AbortSignal } = {}): Promise<Run> {
+    let out = "";
+    let err = "";
+    const started = Date.now();
+    const code = await main(args, { out: (t) => (out += t + "\n"), err: (t) => (err += t + "\n"), env: options.env ?? {}, signal: options.signal });
+    const run: Run = { code, out, err, seconds: (Date.now() - started) / 1000 };
+    if (args.includes("--json") && code !== 2) {
+        run.report = JSON.parse(out) as Report;
+    }
+    assert.equal(liveCount(), 0, "a socket was left open");
+    return run;
+}
+
+const SHORT = ["--messages", "3", "--hold", "0", "--json"];
+
+describe("validator: against real servers on 127.0.0.1", function () {
+    this.timeout(20_000);
+    let echo: EchoServer;
+    const servers: Closable[] = [];
+    const keep = <T extends Closable>(s: T) => (servers.push(s), s);
+
+    before(async () => {
+        echo = await startEchoServer();
+    });
+    after(async () => {
+        await echo.close();
+        await Promise.all(servers.map((s) => s.close()));
+    });
+
+    it("passes the local echo server on every default endpoint, with timings, latencies and both holds", async () => {
+        const run = await validate(["local", "--hold", "1", "--ping-interval", "0.2", "--json"]);
+        assert.equal(run.code, 0, run.out + run.err);
+        const report = run.report!;
+        assert.deepEqual(report.endpoints.map((e) => e.endpoint), ["/ws", "/ws/test", "/websocket"]);
+        for (const e of report.endpoints) {
+            assert.equal(e.handshake.status, 101);
+            assert.ok(e.handshake.timings.tcpMs !== undefined && e.handshake.timings.totalMs >= e.handshake.timings.tcpMs);
+            assert.equal(e.handshake.timings.tlsMs, undefined);
+            assert.equal(e.roundTrip?.received, 10);
+            assert.deepEqual(e.holds.map((h) => [h.mode, h.survived]), [["idle", true], ["ping", true]]);
+            assert.ok(e.holds[1].pongs >= 3, `pongs: ${e.holds[1].pongs}`);
+            assert.equal(e.diagnosis, "held");
+        }
+        assert.equal(report.metrics.hold_reached_rate, 1);
+        assert.ok(report.thresholds.every((t) => t.passed === true));
+    });
+
+    it("prints a readable report and exits 0", async () => {
+        const run = await validate(["--url", echo.url, "--endpoints", "/ws", "--hold", "0"]);
+        assert.equal(run.code, 0);
+        assert.match(run.out, /^\/ws\n {4}handshake 101 in \d+ ms \(dns -, tcp \d+ ms, tls -, upgrade \d+ ms\)/m);
+        assert.match(run.out, /round trip 10\/10 echoed, latency p50 [\d.]+ ms p95/);
+        assert.match(run.out, /verdict: PASS \(exit 0\)/);
+    });
+
+    it("diagnoses a lifetime cap: idle and pinging connections cut at the same age, close code 1006", async () => {
+        const proxy = keep(await lifetimeCapProxy(echo.port, 1.5));
+        const run = await validate(["--url", proxy.url, "--endpoints", "/ws", "--hold", "3", "--ping-interval", "0.3", "--messages", "2", "--json"]);
+        assert.equal(run.code, 1);
+        const [e] = run.report!.endpoints;
+        assert.equal(e.diagnosis, "lifetime-cap", e.diagnosisText);
+        for (const h of e.holds) {
+            assert.equal(h.survived, false);
+            assert.equal(h.closeCode, 1006);
+            assert.ok(Math.abs(h.elapsedSec - 1.5) < 0.5, `cut at ${h.elapsedSec}`);
+        }
+        assert.deepEqual(e.failures.map((f) => f.code), ["CUT_BEFORE_HOLD", "CUT_BEFORE_HOLD"]);
+        assert.equal(e.failures[0].evidence.closeCode, 1006);
+        assert.ok(run.seconds < 5, `took ${run.seconds} s`);
+    });
+
+    it("diagnoses nginx's proxy_read_timeout as an idle timeout: the idle connection is cut, the pinging one holds", async function () {
+        if (!hasBinary("nginx")) {
+            console.warn("      SKIPPED: nginx is not installed (apt-get install -y nginx); CI installs it");
+            this.skip();
+        }
+        const nginx = keep(await nginxIdleProxy(echo.port, 1));
+        const run = await validate(["--url", nginx.url, "--endpoints", "/ws", "--hold", "3", "--ping-interval", "0.3", "--messages", "2", "--json"]);
+        assert.equal(run.code, 1);
+        const [e] = run.report!.endpoints;
+        assert.equal(e.handshake.status, 101);
+        assert.equal(e.diagnosis, "idle-timeout", e.diagnosisText);
+        const [idle, ping] = e.holds;
+        assert.equal(idle.survived, false);
+        assert.ok(idle.elapsedSec > 0.8 && idle.elapsedSec < 2.5, `idle cut at ${idle.elapsedSec}`);
+        assert.equal(ping.survived, true);
+        assert.deepEqual(e.failures.map((f) => f.code), ["CUT_BEFORE_HOLD"]);
+    });
+
+    for (const [status, body] of [[403, "origin not allowed"], [426, "upgrade required"], [502, "backend unreachable"]] as const) {
+        it(`reports HTTP ${status} as HANDSHAKE_REFUSED with the status and body, and does not hang`, async () => {
+            const server = keep(await refusingServer(status, body));
+            const run = await validate(["--url", server.url, "--endpoints", "/ws", "--hold", "2", "--json"]);
+            assert.equal(run.code, 1);
+            const [e] = run.report!.endpoints;
+            assert.equal(e.handshake.ok, false);
+            assert.equal(e.failures[0].code, "HANDSHAKE_REFUSED");
+            assert.equal(e.failures[0].evidence.status, status);
+            assert.equal(e.failures[0].evidence.bodyExcerpt, body);
+            assert.equal(e.failures.length, 1, "the refused hold handshakes repeat the same failure once");
+            assert.equal(run.report!.metrics.handshake_success_rate, 0);
+            assert.ok(run.seconds < 3, `took ${run.seconds} s`);
+        });
+    }
+
+    it("gives up on a server that accepts TCP and never answers: HANDSHAKE_TIMEOUT within the deadline", async () => {
+        const server = keep(await silentServer());
+        const run = await validate(["--url", server.url, "--endpoints", "/ws", "--handshake-timeout", "1", ...SHORT]);
+        assert.equal(run.code, 1);
+        assert.equal(run.report!.endpoints[0].failures[0].code, "HANDSHAKE_TIMEOUT");
+        assert.ok(run.seconds < 3, `took ${run.seconds} s`);
+    });
+
+    it("reports CONNECTION_REFUSED when nothing listens", async () => {
+        const server = await silentServer();
+        await server.close();
+        const run = await validate(["--url", server.url, "--endpoints", "/ws", ...SHORT]);
+        assert.equal(run.code, 1);
+        assert.equal(run.report!.endpoints[0].failures[0].code, "CONNECTION_REFUSED");
+        assert.equal(run.report!.endpoints[0].failures[0].evidence.errorCode, "ECONNREFUSED");
+    });
+
+    it("classifies resolver failures as DNS_FAILED (no lookup leaves this machine in tests)", () => {
+        const err = Object.assign(new Error("getaddrinfo ENOTFOUND chat.example.invalid"), { code: "ENOTFOUND" });
+        assert.equal(classify(err, { secure: true, tcpDone: false, tlsDone: false }, 0.01).code, "DNS_FAILED");
+    });
+
+    describe("TLS with a self-signed certificate", function () {
+        let tlsServer: Closable;
+        let certFile: string;
+        before(async function () {
+            if (!hasBinary("openssl")) {
+                console.warn("      SKIPPED: openssl is not installed (apt-get install -y openssl); CI installs it");
+                this.skip();
+            }
+            const cert = selfSignedCertificate();
+            certFile = cert.certFile;
+            tlsServer = keep(await tlsEchoServer(cert.cert, cert.key));
+        });
+
+        it("fails with TLS_FAILED without --ca", async () => {
+            const run = await validate(["--url", tlsServer.url, "--endpoints", "/ws", ...SHORT]);
+            assert.equal(run.code, 1);
+            const [f] = run.report!.endpoints[0].failures;
+            assert.equal(f.code, "TLS_FAILED");
+            assert.equal(f.evidence.errorCode, "DEPTH_ZERO_SELF_SIGNED_CERT");
+        });
+
+        it("passes with --ca, timing the TLS handshake", async () => {
+            const run = await validate(["--url", tlsServer.url, "--endpoints", "/ws", "--ca", certFile, ...SHORT]);
+            assert.equal(run.code, 0, run.out);
+            assert.ok((run.report!.endpoints[0].handshake.timings.tlsMs ?? -1) > 0);
+        });
+
+        it("passes with --insecure, and warns", async () => {
+            const run = await validate(["--url", tlsServer.url, "--endpoints", "/ws", "--insecure", ...SHORT]);
+            assert.equal(run.code, 0);
+            assert.match(run.err, /warning: --insecure: certificates are not verified/);
+        });
+    });
+
+    it("opens N connections at a rate, holds them and reports success and handshake percentiles", async () => {
+        const run = await validate(["--url", echo.url, "--endpoints", "/ws,/websocket", "--connections", "200", "--rate", "1000", "--hold", "0.5", "--messages", "1", "--hold-mode", "idle", "--json"]);
+        assert.equal(run.code, 0, run.out);
+        const load = run.report!.load!;
+        assert.equal(load.requested, 200);
+        assert.equal(load.opened, 200);
+        assert.equal(load.survived, 200);
+        assert.ok(load.handshakeMs.p50! > 0 && load.handshakeMs.p99! >= load.handshakeMs.p50!);
+        assert.ok(load.openSec < 2, `opening took ${load.openSec} s`);
+    });
+
+    it("monitors: a status line per probe with rolling failure rates, then a summary", async () => {
+        const run = await validate(["--url", echo.url, "--endpoints", "/ws", "--monitor", "--interval", "0.2", "--duration", "0.9", "--hold", "0"]);
+        assert.equal(run.code, 0);
+        const lines = run.out.split("\n").filter((l) => /^\d{4}-\d\d-\d\dT/.test(l));
+        assert.ok(lines.length >= 4 && lines.length <= 6, `${lines.length} probes`);
+        assert.match(lines[0], /\/ws +ok +handshake \d+ ms {2}failures: last 1 0%, all 0%/);
+        assert.match(run.out, /monitor: \d+ probes, 0 failed \(0.0%\)/);
+    });
+
+    it("monitors a failing endpoint and stops on Ctrl-C with the summary so far", async () => {
+        const server = keep(await refusingServer(502, "bad gateway"));
+        const controller = new AbortController();
+        setTimeout(() => controller.abort(), 700);
+        const run = await validate(["--url", server.url, "--endpoints", "/ws", "--monitor", "--interval", "0.2", "--duration", "60", "--hold", "0"], { signal: controller.signal });
+        assert.equal(run.code, 1);
+        assert.ok(run.seconds < 3, `took ${run.seconds} s`);
+        assert.match(run.out, /FAIL HANDSHAKE_REFUSED 502/);
+        assert.match(run.out, /monitor: \d+ probes, \d+ failed \(100.0%\), stopped early/);
+        assert.match(run.out, /FAIL handshake_success_rate>=0.95 +observed 0/);
+    });
+
+    it("evaluates a --threshold override after the run: breached means exit 1", async () => {
+        const run = await validate(["--url", echo.url, "--endpoints", "/ws", "--hold", "0", "--threshold", "handshake_p95_ms<0.001"]);
+        assert.equal(run.code, 1);
+        assert.match(run.out, /FAIL handshake_p95_ms<0.001 +observed [\d.]+/);
+        assert.doesNotMatch(run.out, /handshake_p95_ms<2000/);
+    });
+
+    it("sends --header values, reading ${VAR} from the environment", async () => {
+        const server = keep(await authServer("Authorization", "Bearer s3cret"));
+        const denied = await validate(["--url", server.url, "--endpoints", "/ws", ...SHORT]);
+        assert.equal(denied.report!.endpoints[0].failures[0].evidence.status, 401);
+        const allowed = await validate(["--url", server.url, "--endpoints", "/ws", "--header", "Authorization: Bearer ${API_TOKEN}", ...SHORT], { env: { API_TOKEN: "s3cret" } });
+        assert.equal(allowed.code, 0, allowed.out);
+    });
+
+    it("resolves staging from pulumi stack output --json", async () => {
+        const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "ws-out-")), "outputs.json");
+        fs.writeFileSync(file, JSON.stringify({ websocketUrls: { "staging.chat.example.com": [`${echo.url}/ws`, `${echo.url}/ws/*`] }, ipAddress: "203.0.113.1" }));
+        const run = await validate(["staging", "--stack-outputs", file, "--endpoints", "/ws", "--report", `${file}.report`, ...SHORT]);
+        assert.equal(run.code, 0, run.err);
+        assert.equal(run.report!.target.url, echo.url);
+        assert.deepEqual(JSON.parse(fs.readFileSync(`${file}.report`, "utf8")).verdict, "pass");
+    });
+
+    for (const [args, message] of [
+        [[], /give either --url wss:\/\/host\[:port\] or one environment name/],
+        [["--url", "http://example.com"], /scheme http: is not ws: or wss:/],
+        [["qa"], /unknown environment "qa"; known: local, staging, production/],
+        [["local", "--hold-mode", "sometimes"], /--hold-mode "sometimes": allowed: idle, ping, both/],
+        [["local", "--threshold", "latency<5"], /unknown metric latency; metrics: handshake_success_rate/],
+        [["local", "--header", "Authorization: ${MISSING_TOKEN}"], /environment variable MISSING_TOKEN is not set/],
+        [["local", "--hold=-1"], /--hold "-1": expected a non-negative number/],
+        [["local", "--bogus"], /Unknown option '--bogus'/],
+    ] as Array<[string[], RegExp]>) {
+        it(`exits 2 on usage error: ${args.join(" ") || "(no target)"}`, async () => {
+            const run = await validate(args);
+            assert.equal(run.code, 2);
+            assert.match(run.err, message);
+            assert.equal(run.out, "");
+        });
+    }
+
+    it("works as the ws-validate command, with its exit code", async () => {
+        const result = await runTs("validator/bin/ws-validate.js", ["local", "--endpoints", "/ws", "--hold", "0", "--threshold", "message_latency_p95_ms<0.0001"]);
+        assert.equal(result.code, 1, result.stderr);
+        assert.match(result.stdout, /verdict: FAIL \(exit 1\)/);
+    });
+});

@@ -1,0 +1,222 @@
+import * as net from "net";
+import { performance } from "perf_hooks";
+import * as tls from "tls";
+import WebSocket, { ClientOptions } from "ws";
+import { Failure, failure } from "./codes";
+
+export interface ConnectOptions {
+    readonly headers?: Record<string, string>;
+    readonly origin?: string;
+    readonly subprotocols?: string[];
+    /** PEM of extra certificate authorities to trust. */
+    readonly ca?: string | Buffer;
+    /** Skip certificate verification (explicit, and the CLI warns). */
+    readonly insecure?: boolean;
+    readonly handshakeTimeoutMs: number;
+}
+
+/** Where the time to 101 went; undefined phases did not happen (no DNS for an IP, no TLS for ws://). */
+export interface HandshakeTimings {
+    dnsMs?: number;
+    tcpMs?: number;
+    tlsMs?: number;
+    /** Request sent to 101 received: the server's and the path's share. */
+    upgradeMs?: number;
+    totalMs: number;
+}
+
+export interface Opened {
+    readonly ok: true;
+    readonly ws: WebSocket;
+    readonly timings: HandshakeTimings;
+    readonly status: 101;
+    readonly protocol: string;
+    readonly extensions: string;
+    /** performance.now() when the 101 arrived: connection ages count from here. */
+    readonly openedAt: number;
+}
+
+export interface Refused {
+    readonly ok: false;
+    readonly failure: Failure;
+    readonly timings: HandshakeTimings;
+}
+
+const BODY_EXCERPT_BYTES = 300;
+const TLS_CODES = /^(ERR_TLS_|ERR_SSL_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT|CERT_|ERR_CERT)/;
+
+/** Sockets opened by this process and not yet closed: `closeAll` ends them at exit. */
+const live = new Set<WebSocket>();
+
+export function closeAll(): void {
+    for (const ws of live) {
+        ws.terminate();
+    }
+    live.clear();
+}
+
+export function liveCount(): number {
+    return live.size;
+}
+
+export function classify(err: NodeJS.ErrnoException, phase: { secure: boolean; tcpDone: boolean; tlsDone: boolean }, elapsedSec: number): Failure {
+    const code = err.code ?? "";
+    const evidence = { errorCode: code || undefined, elapsedSec };
+    if (code === "ENOTFOUND" || code === "EAI_AGAIN" || code === "EAI_NONAME") {
+        return failure("DNS_FAILED", `DNS lookup failed: ${err.message}`, evidence);
+    }
+    if (code === "ECONNREFUSED") {
+        return failure("CONNECTION_REFUSED", `connection refused: ${err.message}`, evidence);
+    }
+    if (TLS_CODES.test(code) || (phase.secure && phase.tcpDone && !phase.tlsDone)) {
+        return failure("TLS_FAILED", `TLS handshake failed: ${err.message}`, evidence);
+    }
+    if (code === "ECONNRESET" || code === "EPIPE") {
+        return failure("CONNECTION_RESET", `connection reset during the handshake: ${err.message}`, evidence);
+    }
+    if (/handshake has timed out/i.test(err.message)) {
+        return failure("HANDSHAKE_TIMEOUT", err.message, evidence);
+    }
+    return failure("PROTOCOL_ERROR", err.message, evidence);
+}
+
+/**
+ * Opens one WebSocket and times each phase of its handshake. Never hangs: ws's own handshake
+ * timeout plus a hard deadline of ours, and a refused upgrade is read for evidence and then
+ * destroyed (ws keeps that socket open once an 'unexpected-response' listener exists).
+ */
+export function openSocket(url: string, options: ConnectOptions): Promise<Opened | Refused> {
+    const start = performance.now();
+    const since = () => performance.now() - start;
+    const timings: HandshakeTimings = { totalMs: 0 };
+    const phase = { secure: url.startsWith("wss:"), tcpDone: false, tlsDone: false };
+    let requestSentAt: number | undefined;
+
+    const clientOptions: ClientOptions = {
+        headers: options.headers,
+        origin: options.origin,
+        ca: options.ca,
+        rejectUnauthorized: !options.insecure,
+        handshakeTimeout: options.handshakeTimeoutMs,
+        followRedirects: false,
+        createConnection: ((connectOptions: net.NetConnectOpts & tls.ConnectionOptions & { socketPath?: string; host?: string }) => {
+            let socket: net.Socket;
+            if (phase.secure) {
+                // As ws's own tlsConnect: SNI by host name, none for an IP address.
+                const servername = connectOptions.servername ?? (net.isIP(connectOptions.host ?? "") ? "" : connectOptions.host);
+                socket = tls.connect({ ...connectOptions, path: undefined, servername } as tls.ConnectionOptions);
+                socket.once("secureConnect", () => {
+                    phase.tlsDone = true;
+                    timings.tlsMs = since() - (timings.dnsMs ?? 0) - (timings.tcpMs ?? 0);
+                });
+            } else {
+                socket = net.connect({ ...connectOptions, path: connectOptions.socketPath } as net.NetConnectOpts);
+            }
+            socket.once("lookup", () => (timings.dnsMs = since()));
+            socket.once("connect", () => {
+                phase.tcpDone = true;
+                timings.tcpMs = since() - (timings.dnsMs ?? 0);
+            });
+            return socket;
+        }) as unknown as ClientOptions["createConnection"],
+    };
+
+    return new Promise((resolve) => {
+        let settled = false;
+        const ws = new WebSocket(url, options.subprotocols ?? [], clientOptions);
+        live.add(ws);
+        const finish = (result: Opened | Refused) => {
+            if (settled) {
+                return;
+            }
+            settled = true;
+            clearTimeout(hardDeadline);
+            timings.totalMs = since();
+            if (!result.ok) {
+                ws.terminate();
+                live.delete(ws);
+            }
+            resolve(result);
+        };
+        const hardDeadline = setTimeout(
+            () => finish({ ok: false, timings, failure: failure("HANDSHAKE_TIMEOUT", `no 101 within ${options.handshakeTimeoutMs} ms`, { elapsedSec: since() / 1000 }) }),
+            options.handshakeTimeoutMs + 1000,
+        );
+        ws.on("close", () => live.delete(ws));
+
+        const request = (ws as unknown as { _req?: import("http").ClientRequest })._req;
+        request?.once("finish", () => (requestSentAt = since()));
+
+        ws.once("upgrade", () => {
+            timings.upgradeMs = requestSentAt === undefined ? undefined : since() - requestSentAt;
+        });
+        ws.once("open", () =>
+            finish({ ok: true, ws, timings: { ...timings, totalMs: since() }, status: 101, protocol: ws.protocol, extensions: ws.extensions, openedAt: performance.now() }),
+        );
+        ws.once("unexpected-response", (req, res) => {
+            const chunks: Buffer[] = [];
+            let size = 0;
+            const refuse = () => {
+                req.destroy();
+                res.destroy();
+                const body = Buffer.concat(chunks).toString("utf8").slice(0, BODY_EXCERPT_BYTES).trim();
+                const headers = Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(", ") : String(v)]));
+                finish({
+                    ok: false,
+                    timings,
+                    failure: failure("HANDSHAKE_REFUSED", `upgrade refused with HTTP ${res.statusCode}${res.statusMessage ? ` ${res.statusMessage}` : ""}`, {
+                        status: res.statusCode,
+                        bodyExcerpt: body || undefined,
+                        headers,
+                        elapsedSec: since() / 1000,
+                    }),
+                });
+            };
+            // Read a little of the body for evidence, but never wait on it for long.
+            const bodyDeadline = setTimeout(refuse, 500);
+            res.on("data", (chunk: Buffer) => {
+                chunks.push(chunk);
+                size += chunk.length;
+                if (size >= BODY_EXCERPT_BYTES) {
+                    clearTimeout(bodyDeadline);
+                    refuse();
+                }
+            });
+            res.on("end", () => {
+                clearTimeout(bodyDeadline);
+                refuse();
+            });
+            res.on("error", () => {
+                clearTimeout(bodyDeadline);
+                refuse();
+            });
+        });
+        ws.once("error", (err: NodeJS.ErrnoException) => finish({ ok: false, timings, failure: classify(err, phase, since() / 1000) }));
+    });
+}
+
+/** Closes a socket politely, then for sure. */
+export function closeSocket(ws: WebSocket, graceMs = 1000): Promise<void> {
+    return new Promise((resolve) => {
+        if (ws.readyState === WebSocket.CLOSED) {
+            live.delete(ws);
+            resolve();
+            return;
+        }
+        const timer = setTimeout(() => {
+            ws.terminate();
+            live.delete(ws);
+            resolve();
+        }, graceMs);
+        ws.once("close", () => {
+            clearTimeout(timer);
+            live.delete(ws);
+            resolve();
+        });
+        try {
+            ws.close(1000, "validation done");
+        } catch {
+            ws.terminate();
+        }
+    });
+}

@@ -1,0 +1,52 @@
+import * as http from "http";
+import { AddressInfo } from "net";
+import { WebSocketServer } from "ws";
+
+export const DEFAULT_ENDPOINTS = ["/ws", "/ws/test", "/websocket"];
+
+export interface EchoServer {
+    readonly url: string;
+    readonly port: number;
+    close(): Promise<void>;
+}
+
+/** A WebSocket echo server on 127.0.0.1 that serves the given paths and refuses others with 404. */
+export function startEchoServer(options: { port?: number; paths?: string[]; host?: string } = {}): Promise<EchoServer> {
+    const paths = options.paths ?? DEFAULT_ENDPOINTS;
+    const server = http.createServer((_req, res) => {
+        res.writeHead(426, { "content-type": "text/plain" });
+        res.end("WebSocket only\n");
+    });
+    const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
+    server.on("upgrade", (req, socket, head) => {
+        const path = (req.url ?? "/").split("?")[0];
+        if (!paths.some((p) => p === path || (p.endsWith("/*") && path.startsWith(p.slice(0, -1))))) {
+            socket.end("HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 10\r\n\r\nno route\r\n");
+            return;
+        }
+        wss.handleUpgrade(req, socket, head, (ws) => {
+            ws.on("message", (data, isBinary) => ws.send(data, { binary: isBinary }));
+            ws.on("error", () => ws.terminate());
+        });
+    });
+    server.maxConnections = Infinity;
+    return new Promise((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(options.port ?? 0, options.host ?? "127.0.0.1", 16_384, () => {
+            const { port } = server.address() as AddressInfo;
+            resolve({
+                url: `ws://127.0.0.1:${port}`,
+                port,
+                close: () =>
+                    new Promise((done) => {
+                        for (const client of wss.clients) {
+                            client.terminate();
+                        }
+                        wss.close();
+                        server.closeAllConnections();
+                        server.close(() => done());
+                    }),
+            });
+        });
+    });
+}

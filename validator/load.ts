@@ -1,0 +1,81 @@
+import { performance } from "perf_hooks";
+import WebSocket from "ws";
+import { FailureCode } from "./codes";
+import { closeSocket, ConnectOptions, openSocket } from "./connect";
+import { distribution, Distribution } from "./stats";
+
+export interface LoadOptions extends ConnectOptions {
+    readonly connections: number;
+    /** New connections per second. */
+    readonly rate: number;
+    /** Seconds to keep all of them open once the last one opened. */
+    readonly holdSec: number;
+}
+
+export interface LoadResult {
+    readonly requested: number;
+    readonly opened: number;
+    readonly refused: number;
+    /** Opened connections still up when the validator closed them. */
+    readonly survived: number;
+    readonly cut: number;
+    readonly openSec: number;
+    readonly achievedRatePerSec: number;
+    readonly handshakeMs: Distribution;
+    readonly handshakeSamples: number[];
+    readonly failuresByCode: Partial<Record<FailureCode, number>>;
+}
+
+/** Opens `connections` sockets at `rate` per second across the endpoints, holds them, closes them all. */
+export async function runLoad(urls: readonly string[], options: LoadOptions): Promise<LoadResult> {
+    const sockets: WebSocket[] = [];
+    const samples: number[] = [];
+    const failuresByCode: Partial<Record<FailureCode, number>> = {};
+    let cut = 0;
+    let closing = false;
+    const started = performance.now();
+    const pending: Promise<void>[] = [];
+    for (let i = 0; i < options.connections; i++) {
+        // Pace against the clock rather than sleeping a fixed step, so slow turns catch up.
+        const due = started + (i * 1000) / options.rate;
+        const wait = due - performance.now();
+        if (wait > 1) {
+            await new Promise((resolve) => setTimeout(resolve, wait));
+        }
+        pending.push(
+            openSocket(urls[i % urls.length], options).then((opened) => {
+                samples.push(opened.timings.totalMs);
+                if (!opened.ok) {
+                    failuresByCode[opened.failure.code] = (failuresByCode[opened.failure.code] ?? 0) + 1;
+                    return;
+                }
+                sockets.push(opened.ws);
+                opened.ws.once("close", () => {
+                    if (!closing) {
+                        cut += 1;
+                    }
+                });
+            }),
+        );
+    }
+    await Promise.all(pending);
+    const openSec = (performance.now() - started) / 1000;
+    if (options.holdSec > 0) {
+        await new Promise((resolve) => setTimeout(resolve, options.holdSec * 1000));
+    }
+    closing = true;
+    const opened = sockets.length;
+    await Promise.all(sockets.map((ws) => closeSocket(ws, 2000)));
+    return {
+        requested: options.connections,
+        opened,
+        refused: options.connections - opened,
+        survived: opened - cut,
+        cut,
+        openSec,
+        achievedRatePerSec: options.connections / openSec,
+        handshakeMs: distribution(samples),
+        handshakeSamples: samples,
+        failuresByCode,
+    };
+}

@@ -1,0 +1,218 @@
+import { randomBytes } from "crypto";
+import { performance } from "perf_hooks";
+import WebSocket from "ws";
+import { Failure, failure } from "./codes";
+import { closeSocket, ConnectOptions, HandshakeTimings, openSocket } from "./connect";
+import { distribution, Distribution } from "./stats";
+
+export type HoldMode = "idle" | "ping" | "both";
+
+export interface ProbeOptions extends ConnectOptions {
+    /** Messages to echo; 0 or echo off skips the round trip. */
+    readonly messages: number;
+    readonly echo: boolean;
+    readonly messageTimeoutMs: number;
+    /** Seconds to hold a connection; 0 skips the hold. */
+    readonly holdSec: number;
+    readonly holdMode: HoldMode;
+    readonly pingIntervalSec: number;
+}
+
+export interface HandshakeResult {
+    readonly ok: boolean;
+    readonly status?: number;
+    readonly timings: HandshakeTimings;
+    readonly protocol?: string;
+    readonly extensions?: string;
+}
+
+export interface RoundTripResult {
+    readonly sent: number;
+    readonly received: number;
+    readonly latencyMs: Distribution;
+    /** Raw latencies, for run-wide percentiles. */
+    readonly samples: number[];
+}
+
+export interface HoldResult {
+    readonly mode: "idle" | "ping";
+    readonly survived: boolean;
+    readonly elapsedSec: number;
+    readonly closeCode?: number;
+    readonly closeReason?: string;
+    readonly pongs: number;
+    readonly handshake: HandshakeResult;
+}
+
+export type Diagnosis = "held" | "idle-timeout" | "lifetime-cap" | "cut" | "not-run";
+
+export interface EndpointResult {
+    readonly endpoint: string;
+    readonly url: string;
+    readonly handshake: HandshakeResult;
+    readonly roundTrip?: RoundTripResult;
+    readonly holds: HoldResult[];
+    readonly diagnosis: Diagnosis;
+    readonly diagnosisText: string;
+    readonly failures: Failure[];
+}
+
+/** Sends messages one at a time and times each echo. */
+export async function roundTrip(ws: WebSocket, count: number, timeoutMs: number): Promise<{ result: RoundTripResult; failure?: Failure }> {
+    const samples: number[] = [];
+    for (let i = 0; i < count; i++) {
+        const payload = `ws-validate ${i} ${randomBytes(6).toString("hex")}`;
+        const outcome = await new Promise<{ ms: number } | Failure>((resolve) => {
+            const sentAt = performance.now();
+            const timer = setTimeout(() => done(failure("ECHO_TIMEOUT", `message ${i + 1} of ${count} got no echo within ${timeoutMs} ms`, { expected: payload })), timeoutMs);
+            const onMessage = (data: WebSocket.RawData) => {
+                const text = data.toString();
+                done(text === payload ? { ms: performance.now() - sentAt } : failure("ECHO_MISMATCH", `message ${i + 1} came back different`, { expected: payload, received: text.slice(0, 200) }));
+            };
+            const onClose = (code: number, reason: Buffer) =>
+                done(failure("ECHO_TIMEOUT", `the connection closed while waiting for echo ${i + 1}`, { closeCode: code, closeReason: reason.toString() || undefined }));
+            const done = (value: { ms: number } | Failure) => {
+                clearTimeout(timer);
+                ws.off("message", onMessage);
+                ws.off("close", onClose);
+                resolve(value);
+            };
+            ws.on("message", onMessage);
+            ws.once("close", onClose);
+            ws.send(payload, (err) => err && done(failure("ECHO_TIMEOUT", `message ${i + 1} could not be sent: ${err.message}`)));
+        });
+        if ("code" in outcome) {
+            return { result: { sent: i + 1, received: samples.length, latencyMs: distribution(samples), samples }, failure: outcome };
+        }
+        samples.push(outcome.ms);
+    }
+    return { result: { sent: count, received: samples.length, latencyMs: distribution(samples), samples } };
+}
+
+/**
+ * Keeps one open connection for `holdSec` and reports how it ended. In ping mode it pings every
+ * `pingIntervalSec`: traffic that resets an idle timeout but not a lifetime cap.
+ */
+export function hold(ws: WebSocket, openedAt: number, holdSec: number, mode: "idle" | "ping", pingIntervalSec: number): Promise<Omit<HoldResult, "handshake">> {
+    return new Promise((resolve) => {
+        let pongs = 0;
+        const age = () => (performance.now() - openedAt) / 1000;
+        const pinger = mode === "ping" ? setInterval(() => ws.readyState === WebSocket.OPEN && ws.ping(), pingIntervalSec * 1000) : undefined;
+        const onPong = () => (pongs += 1);
+        ws.on("pong", onPong);
+        // Deadline from the connection's age, so the hold ends on time whatever the server does.
+        const deadline = setTimeout(() => {
+            cleanup();
+            resolve({ mode, survived: true, elapsedSec: age(), pongs });
+        }, Math.max(0, holdSec * 1000 - (performance.now() - openedAt)));
+        const onClose = (code: number, reason: Buffer) => {
+            cleanup();
+            resolve({ mode, survived: false, elapsedSec: age(), closeCode: code, closeReason: reason.toString() || undefined, pongs });
+        };
+        ws.once("close", onClose);
+        // Frames the server sends are read, not answered: an echo server stays quiet anyway.
+        const cleanup = () => {
+            clearTimeout(deadline);
+            if (pinger) {
+                clearInterval(pinger);
+            }
+            ws.off("pong", onPong);
+            ws.off("close", onClose);
+        };
+    });
+}
+
+/** Tells an idle timeout from a lifetime cap by comparing the idle and the pinging connection. */
+export function diagnose(holds: readonly HoldResult[], holdSec: number): { diagnosis: Diagnosis; text: string } {
+    const idle = holds.find((h) => h.mode === "idle" && h.handshake.ok);
+    const ping = holds.find((h) => h.mode === "ping" && h.handshake.ok);
+    if (!idle && !ping) {
+        return { diagnosis: "not-run", text: holdSec > 0 ? "no hold connection opened" : "hold skipped (--hold 0)" };
+    }
+    const at = (h: HoldResult) => `${h.elapsedSec.toFixed(1)} s (close ${h.closeCode ?? "-"})`;
+    if ((!idle || idle.survived) && (!ping || ping.survived)) {
+        return { diagnosis: "held", text: `held ${holdSec} s${idle && ping ? " idle and with pings" : idle ? " idle" : " with pings"}` };
+    }
+    if (idle && ping) {
+        if (!idle.survived && ping.survived) {
+            return { diagnosis: "idle-timeout", text: `idle connection cut at ${at(idle)} while the pinging one held: an idle timeout (such as a proxy's read timeout); pings or traffic keep it open` };
+        }
+        if (!idle.survived && !ping.survived) {
+            const gap = Math.abs(idle.elapsedSec - ping.elapsedSec);
+            if (gap <= Math.max(1.5, 0.15 * Math.max(idle.elapsedSec, ping.elapsedSec))) {
+                return { diagnosis: "lifetime-cap", text: `both connections cut at the same age (${at(idle)} idle, ${at(ping)} pinging): a lifetime cap such as a load balancer's backend timeout; pings do not help` };
+            }
+            return { diagnosis: "cut", text: `cut at different ages (${at(idle)} idle, ${at(ping)} pinging): neither a plain idle timeout nor a lifetime cap` };
+        }
+        return { diagnosis: "cut", text: `the pinging connection was cut at ${at(ping)} while the idle one held: the server or a proxy closes on pings` };
+    }
+    const only = (idle ?? ping)!;
+    return {
+        diagnosis: "cut",
+        text:
+            only.mode === "idle"
+                ? `cut while idle at ${at(only)}: an idle timeout or a lifetime cap; run --hold-mode both to tell which`
+                : `cut at ${at(only)} despite pings: most likely a lifetime cap (run --hold-mode both to confirm)`,
+    };
+}
+
+function handshakeOf(opened: Awaited<ReturnType<typeof openSocket>>): HandshakeResult {
+    return opened.ok
+        ? { ok: true, status: 101, timings: opened.timings, protocol: opened.protocol, extensions: opened.extensions }
+        : { ok: false, status: opened.failure.evidence.status, timings: opened.timings };
+}
+
+async function holdOne(url: string, options: ProbeOptions, mode: "idle" | "ping"): Promise<{ result: HoldResult; failure?: Failure }> {
+    const opened = await openSocket(url, options);
+    if (!opened.ok) {
+        return { result: { mode, survived: false, elapsedSec: 0, pongs: 0, handshake: handshakeOf(opened) }, failure: opened.failure };
+    }
+    const outcome = await hold(opened.ws, opened.openedAt, options.holdSec, mode, options.pingIntervalSec);
+    await closeSocket(opened.ws);
+    const result = { ...outcome, handshake: handshakeOf(opened) };
+    return {
+        result,
+        failure: outcome.survived
+            ? undefined
+            : failure("CUT_BEFORE_HOLD", `the ${mode} connection closed after ${outcome.elapsedSec.toFixed(1)} s of a ${options.holdSec} s hold`, {
+                  closeCode: outcome.closeCode,
+                  closeReason: outcome.closeReason,
+                  elapsedSec: Number(outcome.elapsedSec.toFixed(2)),
+              }),
+    };
+}
+
+/** Handshake, round trip and hold for one endpoint; the holds run side by side. */
+export async function probeEndpoint(baseUrl: string, endpoint: string, options: ProbeOptions): Promise<EndpointResult> {
+    const url = new URL(endpoint, baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`).toString();
+    const failures: Failure[] = [];
+    const modes: Array<"idle" | "ping"> = options.holdSec <= 0 ? [] : options.holdMode === "both" ? ["idle", "ping"] : [options.holdMode];
+    const holdsRunning = modes.map((mode) => holdOne(url, options, mode));
+
+    const opened = await openSocket(url, options);
+    let roundTripResult: RoundTripResult | undefined;
+    if (!opened.ok) {
+        failures.push(opened.failure);
+    } else {
+        if (options.echo && options.messages > 0) {
+            const { result, failure: echoFailure } = await roundTrip(opened.ws, options.messages, options.messageTimeoutMs);
+            roundTripResult = result;
+            if (echoFailure) {
+                failures.push(echoFailure);
+            }
+        }
+        await closeSocket(opened.ws);
+    }
+    const holds = await Promise.all(holdsRunning);
+    for (const h of holds) {
+        // A refused hold handshake repeats the main one's failure; report it once.
+        if (h.failure && !(h.failure.code !== "CUT_BEFORE_HOLD" && !opened.ok)) {
+            failures.push(h.failure);
+        }
+    }
+    const { diagnosis, text } = diagnose(
+        holds.map((h) => h.result),
+        options.holdSec,
+    );
+    return { endpoint, url, handshake: handshakeOf(opened), roundTrip: roundTripResult, holds: holds.map((h) => h.result), diagnosis, diagnosisText: text, failures };
+}

@@ -1,0 +1,62 @@
+import { EndpointResult } from "./probe";
+import { Report } from "./run";
+import { METRICS } from "./thresholds";
+
+const ms = (v: number | undefined, digits = 0) => (v === undefined ? "-" : `${v.toFixed(digits)} ms`);
+
+function handshakeLine(e: EndpointResult): string {
+    const t = e.handshake.timings;
+    if (!e.handshake.ok) {
+        const f = e.failures[0];
+        return `handshake FAILED ${f ? `${f.code}: ${f.message}` : ""}${f?.evidence.bodyExcerpt ? ` (body: ${JSON.stringify(f.evidence.bodyExcerpt.slice(0, 80))})` : ""}`;
+    }
+    return (
+        `handshake 101 in ${ms(t.totalMs)} (dns ${ms(t.dnsMs)}, tcp ${ms(t.tcpMs)}, tls ${ms(t.tlsMs)}, upgrade ${ms(t.upgradeMs)}), ` +
+        `subprotocol ${e.handshake.protocol || "-"}, extensions ${e.handshake.extensions || "-"}`
+    );
+}
+
+export function renderReport(report: Report): string {
+    const lines: string[] = [`ws-validate ${report.target.url} (${report.target.source})`, ""];
+    for (const e of report.endpoints) {
+        lines.push(`${e.endpoint}`);
+        lines.push(`    ${handshakeLine(e)}`);
+        if (e.roundTrip) {
+            const l = e.roundTrip.latencyMs;
+            lines.push(`    round trip ${e.roundTrip.received}/${e.roundTrip.sent} echoed, latency p50 ${ms(l.p50, 2)} p95 ${ms(l.p95, 2)} p99 ${ms(l.p99, 2)} max ${ms(l.max, 2)}`);
+        }
+        for (const h of e.holds) {
+            lines.push(
+                `    hold ${h.mode.padEnd(4)} ${h.handshake.ok ? (h.survived ? `held ${h.elapsedSec.toFixed(1)} s` : `CUT at ${h.elapsedSec.toFixed(1)} s, close code ${h.closeCode ?? "-"}${h.closeReason ? ` "${h.closeReason}"` : ""}`) : "did not open"}${h.mode === "ping" ? `, ${h.pongs} pongs` : ""}`,
+            );
+        }
+        lines.push(`    diagnosis: ${e.diagnosisText}`);
+        for (const f of e.failures.filter((f) => !(f === e.failures[0] && !e.handshake.ok))) {
+            lines.push(`    ${f.code}: ${f.message} ${JSON.stringify(f.evidence)}`);
+        }
+        lines.push("");
+    }
+    if (report.load) {
+        const l = report.load;
+        lines.push(
+            `load: ${l.opened}/${l.requested} opened in ${l.openSec.toFixed(1)} s (${l.achievedRatePerSec.toFixed(0)}/s), ${l.survived} held, ${l.cut} cut, ` +
+                `handshake p50 ${ms(l.handshakeMs.p50, 1)} p95 ${ms(l.handshakeMs.p95, 1)} p99 ${ms(l.handshakeMs.p99, 1)}` +
+                (Object.keys(l.failuresByCode).length ? `, failures ${JSON.stringify(l.failuresByCode)}` : ""),
+        );
+        lines.push("");
+    }
+    if (report.monitor) {
+        const m = report.monitor;
+        lines.push(`monitor: ${m.probes.length} probes, ${m.probes.filter((p) => !p.ok).length} failed (${(m.failureRate * 100).toFixed(1)}%)${m.stoppedEarly ? ", stopped early" : ""}`);
+        lines.push("");
+    }
+    lines.push("thresholds:");
+    for (const t of report.thresholds) {
+        const mark = t.passed === undefined ? "n/a " : t.passed ? "ok  " : "FAIL";
+        const observed = t.observed === undefined ? "no data" : Number.isInteger(t.observed) ? String(t.observed) : t.observed.toFixed(3);
+        lines.push(`    ${mark} ${t.threshold.source.padEnd(32)} observed ${observed}   (${METRICS[t.threshold.metric]})`);
+    }
+    lines.push("");
+    lines.push(`verdict: ${report.verdict.toUpperCase()} (exit ${report.exitCode})`);
+    return lines.join("\n");
+}

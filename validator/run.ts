@@ -1,0 +1,108 @@
+import { Failure } from "./codes";
+import { runLoad, LoadResult } from "./load";
+import { MonitorResult, runMonitor } from "./monitor";
+import { EndpointResult, probeEndpoint, ProbeOptions } from "./probe";
+import { percentile } from "./stats";
+import { evaluate, Evaluation, Metric, Threshold } from "./thresholds";
+
+export interface ValidateOptions extends ProbeOptions {
+    readonly baseUrl: string;
+    readonly source: string;
+    readonly endpoints: readonly string[];
+    readonly thresholds: readonly Threshold[];
+    readonly load?: { connections: number; rate: number };
+    readonly monitor?: { intervalSec: number; durationSec: number; signal?: AbortSignal; print: (line: string) => void };
+}
+
+export interface Report {
+    readonly target: { url: string; source: string };
+    readonly startedAt: string;
+    readonly durationSec: number;
+    readonly endpoints: EndpointResult[];
+    readonly load?: LoadResult;
+    readonly monitor?: MonitorResult;
+    readonly metrics: Partial<Record<Metric, number>>;
+    readonly thresholds: Evaluation[];
+    readonly failures: Array<Failure & { endpoint?: string }>;
+    readonly verdict: "pass" | "fail";
+    readonly exitCode: 0 | 1;
+}
+
+export function endpointUrl(baseUrl: string, endpoint: string): string {
+    return new URL(endpoint, baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`).toString();
+}
+
+/** Run-wide metrics from everything the run measured. */
+function metricsOf(endpoints: readonly EndpointResult[], load?: LoadResult, monitor?: MonitorResult): Partial<Record<Metric, number>> {
+    const handshakes = endpoints.flatMap((e) => [e.handshake, ...e.holds.map((h) => h.handshake)]);
+    const handshakeMs = handshakes.filter((h) => h.ok).map((h) => h.timings.totalMs);
+    let attempted = handshakes.length;
+    let succeeded = handshakes.filter((h) => h.ok).length;
+    // Connections that opened and were not cut: the main probes, the holds, the load.
+    let opened = handshakes.filter((h) => h.ok).length;
+    let stayedUp = endpoints.filter((e) => e.handshake.ok && !e.failures.some((f) => f.code === "ECHO_TIMEOUT" && f.evidence.closeCode !== undefined)).length;
+    stayedUp += endpoints.flatMap((e) => e.holds).filter((h) => h.handshake.ok && h.survived).length;
+    if (load) {
+        attempted += load.requested;
+        succeeded += load.opened;
+        opened += load.opened;
+        stayedUp += load.survived;
+        handshakeMs.push(...load.handshakeSamples);
+    }
+    if (monitor) {
+        attempted += monitor.probes.length;
+        const ok = monitor.probes.filter((p) => p.code === undefined || !["DNS_FAILED", "CONNECTION_REFUSED", "CONNECTION_RESET", "TLS_FAILED", "HANDSHAKE_REFUSED", "HANDSHAKE_TIMEOUT", "PROTOCOL_ERROR"].includes(p.code));
+        succeeded += ok.length;
+        opened += ok.length;
+        stayedUp += monitor.probes.filter((p) => p.ok).length;
+        handshakeMs.push(...ok.map((p) => p.handshakeMs));
+    }
+    const latencies = endpoints.flatMap((e) => e.roundTrip?.samples ?? []);
+    const holds = endpoints.flatMap((e) => e.holds);
+    const metrics: Partial<Record<Metric, number>> = {};
+    if (attempted > 0) {
+        metrics.handshake_success_rate = succeeded / attempted;
+    }
+    if (opened > 0) {
+        metrics.connection_success_rate = stayedUp / opened;
+    }
+    metrics.handshake_p95_ms = percentile(handshakeMs, 95);
+    metrics.handshake_p99_ms = percentile(handshakeMs, 99);
+    metrics.message_latency_p95_ms = percentile(latencies, 95);
+    if (holds.length > 0) {
+        metrics.hold_reached_rate = holds.filter((h) => h.survived).length / holds.length;
+    }
+    return Object.fromEntries(Object.entries(metrics).filter(([, v]) => v !== undefined));
+}
+
+/** Probes every endpoint (side by side), then the load and the monitor if asked, then judges. */
+export async function validate(options: ValidateOptions): Promise<Report> {
+    const started = Date.now();
+    const endpoints = await Promise.all(options.endpoints.map((e) => probeEndpoint(options.baseUrl, e, options)));
+    const urls = options.endpoints.map((endpoint) => ({ endpoint, url: endpointUrl(options.baseUrl, endpoint) }));
+    const load = options.load
+        ? await runLoad(
+              urls.map((u) => u.url),
+              { ...options, connections: options.load.connections, rate: options.load.rate, holdSec: options.holdSec },
+          )
+        : undefined;
+    const monitor = options.monitor ? await runMonitor(urls, { ...options, ...options.monitor }) : undefined;
+
+    const metrics = metricsOf(endpoints, load, monitor);
+    const thresholds = evaluate(options.thresholds, metrics);
+    const failures = endpoints.flatMap((e) => e.failures.map((f) => ({ ...f, endpoint: e.endpoint })));
+    const failed = failures.length > 0 || thresholds.some((t) => t.passed === false);
+    return {
+        target: { url: options.baseUrl, source: options.source },
+        startedAt: new Date(started).toISOString(),
+        durationSec: (Date.now() - started) / 1000,
+        endpoints,
+        load,
+        monitor,
+        metrics,
+        thresholds,
+        failures,
+        verdict: failed ? "fail" : "pass",
+        exitCode: failed ? 1 : 0,
+    };
+}
