@@ -75,6 +75,17 @@ export interface CloudRunBackend extends BackendCommon {
 export type BackendSettings = InstanceGroupBackend | GroupsBackend | CloudRunBackend;
 export const BACKEND_KINDS = ["instanceGroup", "groups", "cloudRun"] as const;
 
+export interface MonitoringSettings {
+    readonly alertEmails: readonly string[];
+    /** Paging webhook (basic auth); empty for none. */
+    readonly pagingWebhookUrl: string;
+    /** Its token, a Pulumi secret (read with getSecret, never in plain text). */
+    readonly pagingWebhookToken?: pulumi.Output<string>;
+    readonly alert5xxPercent: number;
+    readonly alertHandshakeFailurePercent: number;
+    readonly alertConnectionFailurePercent: number;
+}
+
 export interface LoadBalancerSettings {
     readonly backendTimeoutSec: number;
     readonly sessionAffinity: ProgramAffinity;
@@ -87,6 +98,7 @@ export interface LoadBalancerSettings {
     readonly connectionDrainingTimeoutSec: number;
     readonly requestHeaders: readonly HeaderSetting[];
     readonly backends: readonly BackendSettings[];
+    readonly monitoring: MonitoringSettings;
 }
 
 /**
@@ -395,6 +407,27 @@ export function parseSettings(read: RawConfigReader, namespace: string): LoadBal
         }
     }
 
+    const emailsKey = v.key("alertEmails");
+    const alertEmails = v.stringList(emailsKey, get("alertEmails") ?? [], true);
+    for (const email of alertEmails) {
+        if (!/^[^@\s]+@[^@\s]+\.[a-z]{2,}$/i.test(email)) {
+            v.fail(emailsKey, email, "allowed: email addresses such as oncall@example.com");
+        }
+    }
+    const webhookKey = v.key("pagingWebhookUrl");
+    const pagingWebhookUrl = String(get("pagingWebhookUrl") ?? "");
+    if (pagingWebhookUrl && !/^https:\/\/[^\s/]+\/\S*$/.test(pagingWebhookUrl)) {
+        v.fail(webhookKey, pagingWebhookUrl, "allowed: an https:// URL, or empty for no paging webhook");
+    }
+    const percent = (key: string) => v.integer(v.key(key), get(key), 1, 100, " (percent)");
+    const monitoring = {
+        alertEmails,
+        pagingWebhookUrl,
+        alert5xxPercent: percent("alert5xxPercent"),
+        alertHandshakeFailurePercent: percent("alertHandshakeFailurePercent"),
+        alertConnectionFailurePercent: percent("alertConnectionFailurePercent"),
+    };
+
     if (v.problems.length > 0) {
         throw new ConfigError(v.problems);
     }
@@ -409,6 +442,7 @@ export function parseSettings(read: RawConfigReader, namespace: string): LoadBal
         connectionDrainingTimeoutSec,
         requestHeaders,
         backends,
+        monitoring,
     });
 }
 
@@ -425,5 +459,11 @@ function deepFreeze<T>(value: T): T {
 /** The only place the program reads `pulumi.Config`. */
 export function readSettings(): LoadBalancerSettings {
     const config = new pulumi.Config();
-    return parseSettings((key) => config.get(key), config.name);
+    const settings = parseSettings((key) => (key === "pagingWebhookToken" ? undefined : config.get(key)), config.name);
+    const token = config.getSecret("pagingWebhookToken");
+    if (token === undefined || !settings.monitoring.pagingWebhookUrl) {
+        return settings;
+    }
+    // deepFreeze must not walk into an Output, so the token is added to a frozen copy.
+    return Object.freeze({ ...settings, monitoring: Object.freeze({ ...settings.monitoring, pagingWebhookToken: token }) });
 }

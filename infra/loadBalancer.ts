@@ -3,17 +3,19 @@ import * as compute from "@pulumi/gcp/compute";
 import { Backend, createBackends } from "./backends";
 import { LoadBalancerSettings } from "./config";
 import { createFrontend, Frontend } from "./frontend";
+import { createMonitoring, Monitoring } from "./monitoring";
 import { createUrlMap } from "./urlmap";
 
 /**
  * A global external Application Load Balancer that holds WebSockets for 24 hours: backends with
- * a 24 h timeout and cookie affinity, WebSocket routes with their own timeout, TLS, and an
- * HTTP-to-HTTPS redirect.
+ * a 24 h timeout and cookie affinity, WebSocket routes with their own timeout, TLS, an
+ * HTTP-to-HTTPS redirect, and the alerts and dashboard that watch it.
  */
 export class WebSocketLoadBalancer extends pulumi.ComponentResource {
     readonly backends: readonly Backend[];
     readonly urlMap: compute.URLMap;
     readonly frontend: Frontend;
+    readonly monitoring: Monitoring;
     readonly ipAddress: pulumi.Output<string>;
     /** `wss://` URL of each WebSocket path, per domain. */
     readonly websocketUrls: Record<string, string[]>;
@@ -24,6 +26,7 @@ export class WebSocketLoadBalancer extends pulumi.ComponentResource {
         this.backends = createBackends(name, settings, this);
         this.urlMap = createUrlMap(name, settings, [...this.backends], this);
         this.frontend = createFrontend(name, settings, this.urlMap, this);
+        this.monitoring = createMonitoring(name, settings, this.urlMap.name, this);
 
         this.ipAddress = this.frontend.address.address;
         this.websocketUrls = Object.fromEntries(

@@ -74,7 +74,7 @@ describe("deploy: offline preview (the real command, the real pack in its own pr
             assert.equal(result.code, 0, result.stderr);
             assert.match(result.stdout, /gcp:compute\/backendService:BackendService\s+chat-api-backend {2}\[timeout 86400s, affinity GENERATED_COOKIE, ttl 86400s/);
             assert.match(result.stdout, /chat-https {2}\[\/ws,\/ws\/\*,\/websocket,\/websocket\/\* \(route timeout 86400s\)/);
-            assert.match(result.stdout, /Summary: 25 resources, 0 mandatory violations, 0 advisories/);
+            assert.match(result.stdout, new RegExp(`Summary: ${stack === "staging" ? 35 : 37} resources, 0 mandatory violations, 0 advisories`));
         });
     }
 
@@ -102,10 +102,10 @@ describe("deploy: offline preview (the real command, the real pack in its own pr
         assert.equal(json.code, 1);
         assert.equal(human.code, 1);
         const doc = JSON.parse(json.stdout) as { summary: { resources: number; mandatory: number; advisory: number }; resources: unknown[]; diagnostics: Array<{ level: string }> };
-        assert.deepEqual(doc.summary, { resources: 25, mandatory: 1, advisory: 1 });
+        assert.deepEqual(doc.summary, { resources: 35, mandatory: 1, advisory: 1 });
         assert.equal(doc.resources.length, doc.summary.resources);
         assert.equal(doc.diagnostics.filter((d) => d.level === "mandatory").length, doc.summary.mandatory);
-        assert.match(human.stdout, /Summary: 25 resources, 1 mandatory violation, 1 advisory$/m);
+        assert.match(human.stdout, /Summary: 35 resources, 1 mandatory violation, 1 advisory$/m);
         assert.equal((human.stdout.match(/^ {4}\[mandatory\]/gm) ?? []).length, doc.summary.mandatory);
         assert.equal((human.stdout.match(/^ {4}\[advisory\]/gm) ?? []).length, doc.summary.advisory);
     });

@@ -56,6 +56,9 @@ describe("infrastructure: invalid configuration stops the program before any res
             [`backends=${cloudRunWebsocketBackends}`],
             [/websocketTimeoutSec is 86400; backend chat is cloudRun and serves the WebSocket paths, and Cloud Run ends a WebSocket at its request timeout \(at most 3600 s\); allowed: at most 3600/],
         ],
+        ["an alert email that is not an address", ['alertEmails=["oncall"]'], [/websocket-lb:alertEmails is "oncall"; allowed: email addresses such as oncall@example.com/]],
+        ["an alert percent of 0", ["alert5xxPercent=0"], [/alert5xxPercent is 0; allowed: an integer from 1 to 100 \(percent\)/]],
+        ["a paging webhook that is not https", ["pagingWebhookUrl=http://paging.example.com/x"], [/pagingWebhookUrl is "http:\/\/paging.example.com\/x"; allowed: an https:\/\/ URL/]],
         [
             "a Connection header, which the API rejects",
             ['requestHeaders=[{"name":"Connection","value":"upgrade","replace":true}]'],
