@@ -9,3 +9,4 @@ export const ipAddress = lb.ipAddress;
 export const websocketUrls = lb.websocketUrls;
 export const backendServiceNames = lb.backendServiceNames;
 export const urlMapName = lb.urlMap.name;
+export const cloudRunRevisions = lb.cloudRunRevisions;

@@ -37,6 +37,8 @@ export interface PreviewOptions {
     readonly stackFile?: string;
     readonly packDir: string;
     readonly policyConfigFile?: string;
+    /** A pack already serving, reused across previews (the caller stops it); else one is started. */
+    readonly pack?: RunningPack;
 }
 
 /** The offline preview as a library: the deploy pipeline's gate calls this too. */
@@ -44,7 +46,7 @@ export async function previewOffline(options: PreviewOptions): Promise<PreviewRe
     const started = Date.now();
     const stack = loadStackConfig({ projectDir: options.projectDir, stack: options.stack, overrides: options.overrides, stackFile: options.stackFile });
     // The pack starts in its own process while the program runs here.
-    const starting = RunningPack.start(options.packDir);
+    const starting = options.pack ? { ready: Promise.resolve(options.pack), abort: () => undefined } : RunningPack.start(options.packDir);
     let pack: RunningPack | undefined;
     try {
         const programStarted = Date.now();
@@ -65,7 +67,9 @@ export async function previewOffline(options: PreviewOptions): Promise<PreviewRe
             timings: { programMs, packStartMs: pack.startMs, analysisMs, totalMs: Date.now() - started },
         };
     } finally {
-        if (pack) {
+        if (options.pack) {
+            // The caller's pack outlives this preview.
+        } else if (pack) {
             pack.stop();
         } else {
             starting.abort();

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import * as cloudrunv2 from "@pulumi/gcp/cloudrunv2";
 import * as compute from "@pulumi/gcp/compute";
 import { TTL_COOKIE_AFFINITIES } from "../policies/lib/gcp-facts";
 import { createCloudRunBackend } from "./cloudrun";
@@ -8,6 +9,7 @@ import { BackendSettings, LoadBalancerSettings } from "./config";
 export interface Backend {
     readonly settings: BackendSettings;
     readonly service: compute.BackendService;
+    readonly cloudRunService?: cloudrunv2.Service;
 }
 
 const LOGGING = { enable: true, sampleRate: 1.0 };
@@ -76,7 +78,7 @@ export function createBackends(name: string, settings: LoadBalancerSettings, par
                     },
                     { parent, dependsOn: [serverless.service] },
                 );
-                return { settings: backend, service };
+                return { settings: backend, service, cloudRunService: serverless.service };
             }
         }
     });

@@ -26,6 +26,10 @@ export function createCloudRunBackend(name: string, backend: CloudRunBackend, pa
                 scaling: { minInstanceCount: backend.minInstances, maxInstanceCount: backend.maxInstances },
                 containers: [{ image: backend.image, ports: { containerPort: backend.port } }],
             },
+            // A rollback pins the revision that served before the failed deploy.
+            traffics: backend.pinnedRevision
+                ? [{ type: "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION", revision: backend.pinnedRevision, percent: 100 }]
+                : [{ type: "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST", percent: 100 }],
         },
         { parent },
     );

@@ -70,6 +70,8 @@ export interface CloudRunBackend extends BackendCommon {
     readonly minInstances: number;
     readonly maxInstances: number;
     readonly port: number;
+    /** Send all traffic to this revision (set by a rollback); unset sends it to the latest. */
+    readonly pinnedRevision?: string;
 }
 
 export type BackendSettings = InstanceGroupBackend | GroupsBackend | CloudRunBackend;
@@ -319,6 +321,8 @@ function parseBackend(v: Validator, key: string, name: string, spec: unknown): B
                 minInstances,
                 maxInstances: v.integer(`${at}.maxInstances`, optional(spec.maxInstances, 10), Math.max(minInstances, 1), 1000, " and at least minInstances"),
                 port: v.integer(`${at}.port`, optional(spec.port, 8080), 1, 65535),
+                pinnedRevision:
+                    spec.pinnedRevision === undefined ? undefined : v.text(`${at}.pinnedRevision`, spec.pinnedRevision, "a Cloud Run revision name", /^[a-z][a-z0-9-]{0,62}$/),
             };
         }
     }

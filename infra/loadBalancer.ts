@@ -20,6 +20,8 @@ export class WebSocketLoadBalancer extends pulumi.ComponentResource {
     /** `wss://` URL of each WebSocket path, per domain. */
     readonly websocketUrls: Record<string, string[]>;
     readonly backendServiceNames: Record<string, pulumi.Output<string>>;
+    /** Latest ready revision of each Cloud Run backend: what a rollback pins traffic to. */
+    readonly cloudRunRevisions: Record<string, pulumi.Output<string>>;
 
     constructor(name: string, settings: LoadBalancerSettings, opts?: pulumi.ComponentResourceOptions) {
         super("websocket-lb:index:WebSocketLoadBalancer", name, {}, opts);
@@ -33,11 +35,15 @@ export class WebSocketLoadBalancer extends pulumi.ComponentResource {
             settings.domains.map((domain) => [domain, settings.websocketPaths.map((path) => `wss://${domain}${path}`)]),
         );
         this.backendServiceNames = Object.fromEntries(this.backends.map((b) => [b.settings.name, b.service.name]));
+        this.cloudRunRevisions = Object.fromEntries(
+            this.backends.flatMap((b) => (b.cloudRunService ? [[b.settings.name, b.cloudRunService.latestReadyRevision]] : [])),
+        );
         this.registerOutputs({
             ipAddress: this.ipAddress,
             websocketUrls: this.websocketUrls,
             backendServiceNames: this.backendServiceNames,
             urlMapName: this.urlMap.name,
+            cloudRunRevisions: this.cloudRunRevisions,
         });
     }
 }

@@ -55,6 +55,7 @@ export function offlineMocks(gcpProject: string): pulumi.runtime.Mocks {
                     break;
                 case "Service":
                     state.uri = `https://${name}-${shortHash(id)}.a.run.app`;
+                    state.latestReadyRevision = `${name}-00001-${shortHash(id).slice(0, 3)}`;
                     break;
             }
             return { id, state };

@@ -1,3 +1,4 @@
+import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { offlineMocks } from "./mocks";
@@ -75,7 +76,8 @@ function checkedInputs(req: RegisterRequest, response: RegisterResponse): Record
 
 /** Forgets the program's modules so a second run in this process executes it afresh. */
 function forgetProgramModules(projectDir: string): void {
-    const root = path.resolve(projectDir) + path.sep;
+    // Modules are cached under their real path, even when the program is reached through a link.
+    const root = path.dirname(fs.realpathSync(path.resolve(projectDir, "index.ts"))) + path.sep;
     for (const id of Object.keys(require.cache)) {
         if (id.startsWith(root) && !id.includes(`${path.sep}node_modules${path.sep}`)) {
             delete require.cache[id];

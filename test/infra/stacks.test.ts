@@ -56,6 +56,7 @@ for (const [stack, expected] of Object.entries(EXPECTED)) {
                 assert.equal(inputs(runService).template.sessionAffinity, true);
                 assert.equal(inputs(runService).template.timeout, "60s");
                 assert.equal(inputs(runService).ingress, "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER");
+                assert.deepEqual(inputs(runService).traffics, [{ type: "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST", percent: 100 }]);
             }
         });
 
@@ -157,6 +158,20 @@ for (const [stack, expected] of Object.entries(EXPECTED)) {
             assert.deepEqual(Object.keys(names).sort(), ["api", "auth", "frontend"]);
             assert.equal(names.api, named(run, TYPES.backendService, "chat-api-backend").id.split("/").pop());
             assert.equal(run.outputs.urlMapName, map.id.split("/").pop());
+            assert.deepEqual(Object.keys(run.outputs.cloudRunRevisions as object).sort(), ["auth", "frontend"]);
         });
     });
 }
+
+describe("infrastructure: a rollback's pinned Cloud Run revision", () => {
+    it("sends all of a Cloud Run backend's traffic to the pinned revision", async () => {
+        const run = await runStack("staging", [
+            `backends=${JSON.stringify({
+                api: { kind: "instanceGroup", websocket: true, image: "example/api:1", region: "us-central1" },
+                auth: { kind: "cloudRun", paths: ["/auth", "/auth/*"], image: "example/auth:1", region: "us-central1", pinnedRevision: "chat-auth-run-00007-abc" },
+            })}`,
+        ]);
+        const service = named(run, TYPES.cloudRun, "chat-auth-run");
+        assert.deepEqual((service.inputs as Props).traffics, [{ type: "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION", revision: "chat-auth-run-00007-abc", percent: 100 }]);
+    });
+});
