@@ -1,5 +1,5 @@
-import * as net from "net";
 import { DeployTarget, Snapshot } from "../pipeline";
+import { CapProxy, startCapProxy } from "./capProxy";
 import { EchoServer, startEchoServer } from "../../validator/echoServer";
 
 /** The stand-in's whole "stack config". */
@@ -19,9 +19,8 @@ export class LocalStandIn implements DeployTarget {
     private applied: StandInConfig;
     private version = 1;
     private upAttempts = 0;
-    private proxy?: net.Server;
+    private proxy?: CapProxy;
     private proxyPort?: number;
-    private readonly sockets = new Set<net.Socket>();
 
     private constructor(
         private readonly echo: EchoServer,
@@ -42,36 +41,14 @@ export class LocalStandIn implements DeployTarget {
     /** (Re)starts the proxy with the applied config, on the same port, closing open connections as a reconfiguration would. */
     private async listen(): Promise<void> {
         await this.closeProxy();
-        const cut = this.applied.cutAfterSec;
-        const server = net.createServer((client) => {
-            const upstream = net.connect(this.echo.port, "127.0.0.1");
-            for (const s of [client, upstream]) {
-                this.sockets.add(s);
-                s.on("close", () => this.sockets.delete(s));
-            }
-            client.pipe(upstream).pipe(client);
-            const timer = cut === null ? undefined : setTimeout(() => end(), cut * 1000);
-            const end = () => {
-                clearTimeout(timer);
-                client.destroy();
-                upstream.destroy();
-            };
-            client.on("close", end).on("error", end);
-            upstream.on("close", end).on("error", end);
-        });
-        await new Promise<void>((resolve, reject) => {
-            server.once("error", reject);
-            server.listen(this.proxyPort ?? 0, "127.0.0.1", () => resolve());
-        });
-        this.proxy = server;
-        this.proxyPort = (server.address() as net.AddressInfo).port;
+        this.proxy = await startCapProxy({ targetPort: this.echo.port, cutAfterSec: this.applied.cutAfterSec, port: this.proxyPort });
+        this.proxyPort = this.proxy.port;
     }
 
     private closeProxy(): Promise<void> {
         const proxy = this.proxy;
         this.proxy = undefined;
-        this.sockets.forEach((s) => s.destroy());
-        return proxy ? new Promise((resolve) => proxy.close(() => resolve())) : Promise.resolve();
+        return proxy ? proxy.close() : Promise.resolve();
     }
 
     private encode(config: StandInConfig): Snapshot["config"] {
@@ -114,7 +91,7 @@ export class LocalStandIn implements DeployTarget {
     }
 
     async endpoint(): Promise<{ url: string; source: string } | undefined> {
-        return this.proxy ? { url: `ws://127.0.0.1:${this.proxyPort}`, source: "local stand-in" } : { url: `ws://127.0.0.1:${this.proxyPort}`, source: "local stand-in (down)" };
+        return { url: `ws://127.0.0.1:${this.proxyPort}`, source: this.proxy ? "local stand-in" : "local stand-in (down after a failed up)" };
     }
 
     async stop(): Promise<void> {

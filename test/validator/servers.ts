@@ -6,6 +6,7 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { WebSocketServer } from "ws";
+import { startCapProxy } from "../../deploy/targets/capProxy";
 
 // Real servers on 127.0.0.1 only, each the thing a WebSocket client meets in the wild.
 
@@ -41,28 +42,10 @@ function listen(server: net.Server, scheme = "ws"): Promise<Closable> {
     });
 }
 
-/**
- * A TCP proxy that cuts every connection `capSec` after it opened, whatever the traffic: how
- * the GCP load balancer's backend timeout treats a WebSocket. The cut is a TCP close with no
- * WebSocket close frame.
- */
-export function lifetimeCapProxy(targetPort: number, capSec: number): Promise<Closable> {
-    const server = net.createServer((client) => {
-        const upstream = net.connect(targetPort, "127.0.0.1");
-        client.pipe(upstream).pipe(client);
-        const cut = setTimeout(() => {
-            client.destroy();
-            upstream.destroy();
-        }, capSec * 1000);
-        const end = () => {
-            clearTimeout(cut);
-            client.destroy();
-            upstream.destroy();
-        };
-        client.on("close", end).on("error", end);
-        upstream.on("close", end).on("error", end);
-    });
-    return listen(server);
+/** The lifetime-cap proxy the deploy stand-in uses: cuts each connection `capSec` after it opened. */
+export async function lifetimeCapProxy(targetPort: number, capSec: number): Promise<Closable> {
+    const proxy = await startCapProxy({ targetPort, cutAfterSec: capSec });
+    return { port: proxy.port, url: `ws://127.0.0.1:${proxy.port}`, close: proxy.close };
 }
 
 /** Answers every upgrade with an HTTP status and a short body. */
