@@ -12,10 +12,20 @@ export const FAILURE_CODES = {
     ECHO_TIMEOUT: "an echo did not come back before its deadline",
     ECHO_MISMATCH: "an echo came back different from what was sent",
     CUT_BEFORE_HOLD: "the connection closed before the hold time",
-    PHASE_TIMEOUT: "a phase overran its wall-clock deadline",
 } as const;
 
 export type FailureCode = keyof typeof FAILURE_CODES;
+
+/** The codes that mean no WebSocket was opened at all. */
+export const HANDSHAKE_FAILURES: ReadonlySet<FailureCode> = new Set<FailureCode>([
+    "DNS_FAILED",
+    "CONNECTION_REFUSED",
+    "CONNECTION_RESET",
+    "TLS_FAILED",
+    "HANDSHAKE_REFUSED",
+    "HANDSHAKE_TIMEOUT",
+    "PROTOCOL_ERROR",
+]);
 
 /** What was observed when something failed. */
 export interface Evidence {

@@ -205,8 +205,9 @@ export async function probeEndpoint(baseUrl: string, endpoint: string, options: 
     }
     const holds = await Promise.all(holdsRunning);
     for (const h of holds) {
-        // A refused hold handshake repeats the main one's failure; report it once.
-        if (h.failure && !(h.failure.code !== "CUT_BEFORE_HOLD" && !opened.ok)) {
+        // When the main handshake failed, the hold handshakes failed the same way: report it once.
+        const repeatsMainFailure = !opened.ok && h.failure?.code !== "CUT_BEFORE_HOLD";
+        if (h.failure && !repeatsMainFailure) {
             failures.push(h.failure);
         }
     }

@@ -1,4 +1,4 @@
-import { Failure } from "./codes";
+import { Failure, HANDSHAKE_FAILURES } from "./codes";
 import { runLoad, LoadResult } from "./load";
 import { MonitorResult, runMonitor } from "./monitor";
 import { EndpointResult, probeEndpoint, ProbeOptions } from "./probe";
@@ -51,7 +51,7 @@ function metricsOf(endpoints: readonly EndpointResult[], load?: LoadResult, moni
     }
     if (monitor) {
         attempted += monitor.probes.length;
-        const ok = monitor.probes.filter((p) => p.code === undefined || !["DNS_FAILED", "CONNECTION_REFUSED", "CONNECTION_RESET", "TLS_FAILED", "HANDSHAKE_REFUSED", "HANDSHAKE_TIMEOUT", "PROTOCOL_ERROR"].includes(p.code));
+        const ok = monitor.probes.filter((p) => p.code === undefined || !HANDSHAKE_FAILURES.has(p.code));
         succeeded += ok.length;
         opened += ok.length;
         stayedUp += monitor.probes.filter((p) => p.ok).length;
