@@ -3,6 +3,7 @@ import * as path from "path";
 import { parseArgs } from "util";
 import { closeAll } from "../validator/connect";
 import { DEFAULT_ENDPOINTS } from "../validator/echoServer";
+import { processIo } from "../validator/processIo";
 import { ThresholdError, thresholdsFrom } from "../validator/thresholds";
 import { GateResult, PipelineReport, renderTimeline, runPipeline, DeployTarget } from "./pipeline";
 import { RunningPack } from "./offline/analyzer";
@@ -168,11 +169,9 @@ export async function main(argv: string[], io: DeployIo): Promise<number> {
     }
 }
 
-/** The process around main. */
+/** The command: real streams, and Ctrl-C ends a post-deploy monitor with its summary. */
 export function runCli(): void {
-    const controller = new AbortController();
-    process.once("SIGINT", () => controller.abort());
-    main(process.argv.slice(2), { out: (t) => process.stdout.write(t + "\n"), err: (t) => process.stderr.write(t + "\n"), signal: controller.signal }).then((code) => process.exit(code));
+    main(process.argv.slice(2), processIo()).then((code) => process.exit(code));
 }
 
 if (require.main === module) {

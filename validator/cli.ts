@@ -3,6 +3,7 @@ import { parseArgs } from "util";
 import { closeAll } from "./connect";
 import { DEFAULT_ENDPOINTS, EchoServer, startEchoServer } from "./echoServer";
 import { HoldMode } from "./probe";
+import { processIo } from "./processIo";
 import { renderReport } from "./report";
 import { validate } from "./run";
 import { checkBaseUrl, resolveEnvironment, Target, TargetError } from "./targets";
@@ -209,16 +210,9 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     }
 }
 
-/** The process around main: real streams, Ctrl-C stops a monitor and prints what it saw. */
+/** The command: real streams, and Ctrl-C stops a monitor and prints what it saw. */
 export function runCli(): void {
-    const controller = new AbortController();
-    process.once("SIGINT", () => controller.abort());
-    main(process.argv.slice(2), {
-        out: (text) => process.stdout.write(text + "\n"),
-        err: (text) => process.stderr.write(text + "\n"),
-        env: process.env,
-        signal: controller.signal,
-    }).then((code) => process.exit(code));
+    main(process.argv.slice(2), processIo()).then((code) => process.exit(code));
 }
 
 if (require.main === module) {
