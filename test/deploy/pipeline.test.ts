@@ -58,10 +58,10 @@ describe("deploy: the pipeline against the local stand-in (real validator, real 
         await Promise.all(standIns.map((s) => s.stop()));
     });
 
-    it("a good deploy (the 30 s cut fixed) passes: exit 0, with the baseline showing the cut it fixed", async () => {
+    it("a good deploy (the 30 s cut fixed) passes: exit 0, with the baseline showing the cut it fixed, then monitors", async () => {
         const target = await standIn(CUT, FIXED);
         const log: string[] = [];
-        const report = await runPipeline(target, gate(), options(log));
+        const report = await runPipeline(target, gate(), options(log, { monitor: { intervalSec: 0.2, durationSec: 0.5 } }));
         assert.equal(report.exitCode, 0, renderTimeline(report));
         assert.equal(report.outcome, "deployed");
         assert.deepEqual(statuses(report), [
@@ -72,7 +72,9 @@ describe("deploy: the pipeline against the local stand-in (real validator, real 
             "up: ok",
             "propagation: ok",
             "post-deploy validation: ok",
+            "monitor: ok",
         ]);
+        assert.ok(log.filter((l) => /^\d{4}-\d\d-\d\dT.* \/ws +ok +handshake/.test(l)).length >= 2, "monitor status lines");
         assert.equal(report.validations.baseline.endpoints[0].diagnosis, "lifetime-cap");
         assert.equal(report.validations["post-deploy"].verdict, "pass");
         assert.deepEqual(target.appliedConfig, FIXED);

@@ -143,6 +143,7 @@ describe("policies: backend service rules", () => {
                 assert.deepEqual(await violations("enforce-affinity-locality-policy", changed(websocketBackend(), { sessionAffinity: affinity, localityLbPolicy: "MAGLEV" })), []);
             }
             await assertNotApplicable("enforce-affinity-locality-policy", websocketBackend(), /does not use a consistent hash/);
+            await assertNotApplicable("enforce-affinity-locality-policy", sslPolicy, /applies only to BackendService, RegionBackendService/);
         });
         it("enforce-backend-logging flags missing or disabled logging", async () => {
             assert.match((await violations("enforce-backend-logging", changed(websocketBackend(), { logConfig: undefined })))[0], /logConfig\.enable is unset; required: true/);

@@ -187,3 +187,17 @@ http {
             }),
     };
 }
+
+/** An echo server that speaks only the given subprotocol and admits only the given Origin (403 otherwise). */
+export function protocolServer(subprotocol: string, origin: string): Promise<Closable> {
+    const server = http.createServer();
+    const wss = new WebSocketServer({ noServer: true, handleProtocols: (offered) => (offered.has(subprotocol) ? subprotocol : false) });
+    server.on("upgrade", (req, socket: net.Socket, head) => {
+        if (req.headers.origin !== origin) {
+            socket.end("HTTP/1.1 403 Forbidden\r\nContent-Length: 18\r\nConnection: close\r\n\r\norigin not allowed");
+            return;
+        }
+        wss.handleUpgrade(req, socket, head, (ws) => ws.on("message", (d, binary) => ws.send(d, { binary })));
+    });
+    return listen(server);
+}

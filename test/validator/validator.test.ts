@@ -7,7 +7,7 @@ import { classify, liveCount } from "../../validator/connect";
 import { EchoServer, startEchoServer } from "../../validator/echoServer";
 import { Report } from "../../validator/run";
 import { runTs } from "../helpers/cli";
-import { authServer, Closable, hasBinary, lifetimeCapProxy, nginxIdleProxy, refusingServer, selfSignedCertificate, silentServer, tlsEchoServer } from "./servers";
+import { authServer, Closable, hasBinary, lifetimeCapProxy, nginxIdleProxy, protocolServer, refusingServer, selfSignedCertificate, silentServer, tlsEchoServer } from "./servers";
 
 interface Run {
     code: number;
@@ -223,6 +223,15 @@ describe("validator: against real servers on 127.0.0.1", function () {
         assert.equal(denied.report!.endpoints[0].failures[0].evidence.status, 401);
         const allowed = await validate(["--url", server.url, "--endpoints", "/ws", "--header", "Authorization: Bearer ${API_TOKEN}", ...SHORT], { env: { API_TOKEN: "s3cret" } });
         assert.equal(allowed.code, 0, allowed.out);
+    });
+
+    it("offers --subprotocol and sends --origin, and reports what was negotiated", async () => {
+        const server = keep(await protocolServer("chat.v2", "https://chat.example.com"));
+        const refused = await validate(["--url", server.url, "--endpoints", "/ws", ...SHORT]);
+        assert.equal(refused.report!.endpoints[0].failures[0].evidence.status, 403);
+        const run = await validate(["--url", server.url, "--endpoints", "/ws", "--origin", "https://chat.example.com", "--subprotocol", "chat.v1", "--subprotocol", "chat.v2", ...SHORT]);
+        assert.equal(run.code, 0, run.out);
+        assert.equal(run.report!.endpoints[0].handshake.protocol, "chat.v2");
     });
 
     it("resolves staging from pulumi stack output --json", async () => {
