@@ -4,6 +4,7 @@ import { parseArgs } from "util";
 import { closeAll } from "../validator/connect";
 import { DEFAULT_ENDPOINTS } from "../validator/echoServer";
 import { processIo } from "../validator/processIo";
+import { reportJson } from "../validator/run";
 import { ThresholdError, thresholdsFrom } from "../validator/thresholds";
 import { GateResult, PipelineReport, renderTimeline, runPipeline, DeployTarget } from "./pipeline";
 import { RunningPack } from "./offline/analyzer";
@@ -153,7 +154,7 @@ export async function main(argv: string[], io: DeployIo): Promise<number> {
         io.out("");
         io.out(renderTimeline(report));
         if (values.report) {
-            fs.writeFileSync(values.report, JSON.stringify(report, (key, value) => (key === "samples" || key === "handshakeSamples" ? undefined : value), 2) + "\n");
+            fs.writeFileSync(values.report, reportJson(report) + "\n");
         }
         if (report.exitCode === 3) {
             io.err(`error: deploy of ${values.stack} failed and so did the rollback; see the steps above`);

@@ -67,12 +67,13 @@ export async function previewOffline(options: PreviewOptions): Promise<PreviewRe
             timings: { programMs, packStartMs: pack.startMs, analysisMs, totalMs: Date.now() - started },
         };
     } finally {
-        if (options.pack) {
-            // The caller's pack outlives this preview.
-        } else if (pack) {
-            pack.stop();
-        } else {
-            starting.abort();
+        // A caller's pack outlives this preview; one started here does not.
+        if (!options.pack) {
+            if (pack) {
+                pack.stop();
+            } else {
+                starting.abort();
+            }
         }
     }
 }

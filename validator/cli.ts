@@ -5,7 +5,7 @@ import { DEFAULT_ENDPOINTS, EchoServer, startEchoServer } from "./echoServer";
 import { HoldMode } from "./probe";
 import { processIo } from "./processIo";
 import { renderReport } from "./report";
-import { validate } from "./run";
+import { reportJson, validate } from "./run";
 import { checkBaseUrl, resolveEnvironment, Target, TargetError } from "./targets";
 import { METRICS, ThresholdError, thresholdsFrom } from "./thresholds";
 
@@ -191,7 +191,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
                   }
                 : undefined,
         });
-        const json = JSON.stringify(report, (key, value) => (key === "samples" || key === "handshakeSamples" ? undefined : value), 2);
+        const json = reportJson(report);
         if (values.report) {
             fs.writeFileSync(values.report, json + "\n");
         }

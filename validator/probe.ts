@@ -182,9 +182,13 @@ async function holdOne(url: string, options: ProbeOptions, mode: "idle" | "ping"
     };
 }
 
+export function endpointUrl(baseUrl: string, endpoint: string): string {
+    return new URL(endpoint, baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`).toString();
+}
+
 /** Handshake, round trip and hold for one endpoint; the holds run side by side. */
 export async function probeEndpoint(baseUrl: string, endpoint: string, options: ProbeOptions): Promise<EndpointResult> {
-    const url = new URL(endpoint, baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`).toString();
+    const url = endpointUrl(baseUrl, endpoint);
     const failures: Failure[] = [];
     const modes: Array<"idle" | "ping"> = options.holdSec <= 0 ? [] : options.holdMode === "both" ? ["idle", "ping"] : [options.holdMode];
     const holdsRunning = modes.map((mode) => holdOne(url, options, mode));

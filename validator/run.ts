@@ -1,7 +1,7 @@
 import { Failure, HANDSHAKE_FAILURES } from "./codes";
 import { runLoad, LoadResult } from "./load";
 import { MonitorResult, runMonitor } from "./monitor";
-import { EndpointResult, probeEndpoint, ProbeOptions } from "./probe";
+import { EndpointResult, endpointUrl, probeEndpoint, ProbeOptions } from "./probe";
 import { percentile } from "./stats";
 import { evaluate, Evaluation, Metric, Threshold } from "./thresholds";
 
@@ -28,8 +28,9 @@ export interface Report {
     readonly exitCode: 0 | 1;
 }
 
-export function endpointUrl(baseUrl: string, endpoint: string): string {
-    return new URL(endpoint, baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`).toString();
+/** The report as JSON, without the raw latency samples (the percentiles are kept). */
+export function reportJson(report: object): string {
+    return JSON.stringify(report, (key, value) => (key === "samples" || key === "handshakeSamples" ? undefined : value), 2);
 }
 
 /** Run-wide metrics from everything the run measured. */

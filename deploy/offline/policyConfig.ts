@@ -1,12 +1,8 @@
 import * as fs from "fs";
 import { Level, PackInfo, PolicyConfigEntry, PolicyInfo } from "./analyzer";
-import { UsageError } from "./stackConfig";
+import { isRecord, UsageError } from "./stackConfig";
 
 const LEVELS: readonly Level[] = ["advisory", "mandatory", "remediate", "disabled"];
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-    return typeof value === "object" && value !== null && !Array.isArray(value);
-}
 
 function level(file: string, key: string, value: unknown): Level {
     if (typeof value !== "string" || !(LEVELS as readonly string[]).includes(value)) {

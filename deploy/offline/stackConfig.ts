@@ -39,7 +39,7 @@ function readYaml(file: string): unknown {
     return doc.toJS();
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
+export function isRecord(value: unknown): value is Record<string, unknown> {
     return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
