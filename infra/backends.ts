@@ -1,10 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as cloudrunv2 from "@pulumi/gcp/cloudrunv2";
 import * as compute from "@pulumi/gcp/compute";
-import { TTL_COOKIE_AFFINITIES } from "../policies/lib/gcp-facts";
+import { TTL_COOKIE_AFFINITIES } from "../policies/facts";
 import { createCloudRunBackend } from "./cloudrun";
 import { BackendGroups, createInstanceGroup, useExistingGroups } from "./compute";
-import { BackendSettings, LoadBalancerSettings } from "./config";
+import { BackendSettings, LoadBalancerSettings } from "./settings";
 
 export interface Backend {
     readonly settings: BackendSettings;

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as cloudrunv2 from "@pulumi/gcp/cloudrunv2";
 import * as compute from "@pulumi/gcp/compute";
-import { CloudRunBackend } from "./config";
+import { CloudRunBackend } from "./settings";
 
 export interface ServerlessBackend {
     readonly service: cloudrunv2.Service;

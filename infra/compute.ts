@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as compute from "@pulumi/gcp/compute";
-import { GroupsBackend, InstanceGroupBackend } from "./config";
+import { GroupsBackend, InstanceGroupBackend } from "./settings";
 
 /** Where Google's front ends and health checkers connect from (load balancing firewall docs). */
 export const GOOGLE_PROXY_RANGES: readonly string[] = ["130.211.0.0/22", "35.191.0.0/16"];

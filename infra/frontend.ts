@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as compute from "@pulumi/gcp/compute";
-import { LoadBalancerSettings } from "./config";
+import { LoadBalancerSettings } from "./settings";
 
 export interface Frontend {
     readonly address: compute.GlobalAddress;

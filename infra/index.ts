@@ -1,2 +1,3 @@
-export { WebSocketLoadBalancer } from "./loadBalancer";
-export { ConfigError, LoadBalancerSettings, parseSettings, readSettings } from "./config";
+export { WebSocketLoadBalancer } from "./load-balancer";
+export { parseSettings, readSettings } from "./config";
+export { BackendConfig, BackendSettings, CONFIG_KEYS, ConfigError, LoadBalancerSettings } from "./settings";

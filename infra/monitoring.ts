@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as logging from "@pulumi/gcp/logging";
 import * as monitoring from "@pulumi/gcp/monitoring";
-import { LoadBalancerSettings } from "./config";
+import { LoadBalancerSettings, MonitoringSettings } from "./settings";
 
 export interface Monitoring {
     readonly channels: monitoring.NotificationChannel[];
@@ -19,11 +19,12 @@ export function websocketUrlRegex(paths: readonly string[]): string {
 
 export const RUNBOOK = "README.md#runbook";
 
+type Metrics = Monitoring["metrics"];
+type Parent = { parent: pulumi.Resource };
+
 /**
- * Alerting for the load balancer. Log-based metrics read the load balancer's request logs (every
- * backend logs at sample rate 1.0): an upgrade is a request on a WebSocket path, it failed when the
- * answer was not 101, the connection failed when the answer was a 5xx, and a cut at the backend
- * timeout carries statusDetails "backend_timeout" (gcp-websocket-facts, Monitoring signals).
+ * Alerting for the load balancer: notification channels, log-based metrics, alert policies and a
+ * dashboard, each built by its own function below.
  */
 export function createMonitoring(
     name: string,
@@ -31,13 +32,22 @@ export function createMonitoring(
     urlMapName: pulumi.Output<string>,
     parent: pulumi.Resource,
 ): Monitoring {
-    const monitoringSettings = settings.monitoring;
+    const opts = { parent };
+    const channels = createChannels(name, settings.monitoring, opts);
+    const metrics = createLogMetrics(name, settings.websocketPaths, urlMapName, opts);
+    const alerts = createAlerts(name, settings.monitoring, metrics, channels, urlMapName, opts);
+    const dashboard = createDashboard(name, metrics, urlMapName, opts);
+    return { channels, metrics, alerts, dashboard };
+}
+
+/** One email channel per address, and the basic-auth paging webhook when one is configured. */
+function createChannels(name: string, monitoringSettings: MonitoringSettings, opts: Parent): monitoring.NotificationChannel[] {
     const channels = monitoringSettings.alertEmails.map(
         (email, i) =>
             new monitoring.NotificationChannel(
                 `${name}-email-${i}`,
                 { displayName: `WebSocket LB alerts: ${email}`, type: "email", labels: { email_address: email } },
-                { parent },
+                opts,
             ),
     );
     if (monitoringSettings.pagingWebhookUrl) {
@@ -50,35 +60,57 @@ export function createMonitoring(
                     labels: { url: monitoringSettings.pagingWebhookUrl, username: "websocket-lb" },
                     sensitiveLabels: monitoringSettings.pagingWebhookToken ? { password: monitoringSettings.pagingWebhookToken } : undefined,
                 },
-                { parent },
+                opts,
             ),
         );
     }
+    return channels;
+}
 
-    const requests = pulumi.interpolate`resource.type="http_load_balancer" AND resource.labels.url_map_name="${urlMapName}" AND httpRequest.requestUrl=~"${websocketUrlRegex(settings.websocketPaths)}"`;
+/**
+ * Log-based metrics over the load balancer's request logs (every backend logs at sample rate
+ * 1.0): an upgrade is a request on a WebSocket path, it failed when the answer was not 101, the
+ * connection failed when the answer was a 5xx, and a cut at the backend timeout carries
+ * statusDetails "backend_timeout" (gcp-websocket-facts, Monitoring signals).
+ */
+function createLogMetrics(name: string, websocketPaths: readonly string[], urlMapName: pulumi.Output<string>, opts: Parent): Metrics {
+    const requests = pulumi.interpolate`resource.type="http_load_balancer" AND resource.labels.url_map_name="${urlMapName}" AND httpRequest.requestUrl=~"${websocketUrlRegex(websocketPaths)}"`;
     const counter = (suffix: string, description: string, filter: pulumi.Input<string>) =>
-        new logging.Metric(
-            `${name}-${suffix}`,
-            { description, filter, metricDescriptor: { metricKind: "DELTA", valueType: "INT64", unit: "1" } },
-            { parent },
-        );
-    const metrics = {
+        new logging.Metric(`${name}-${suffix}`, { description, filter, metricDescriptor: { metricKind: "DELTA", valueType: "INT64", unit: "1" } }, opts);
+    return {
         upgradeAttempts: counter("ws-upgrade-attempts", "Requests on WebSocket paths (upgrade attempts)", requests),
         upgradeFailures: counter("ws-upgrade-failures", "Requests on WebSocket paths not answered with 101", pulumi.interpolate`${requests} AND httpRequest.status!=101`),
         connectionFailures: counter("ws-connection-failures", "Requests on WebSocket paths answered with a 5xx (the load balancer could not reach or upgrade the backend)", pulumi.interpolate`${requests} AND httpRequest.status>=500`),
         backendTimeoutCuts: counter("ws-backend-timeout-cuts", "WebSocket connections cut at the backend service timeout", pulumi.interpolate`${requests} AND jsonPayload.statusDetails="backend_timeout"`),
     };
-    const userMetric = (metric: logging.Metric) => pulumi.interpolate`metric.type="logging.googleapis.com/user/${metric.name}"`;
-    const perMinute = [{ alignmentPeriod: "60s", perSeriesAligner: "ALIGN_DELTA", crossSeriesReducer: "REDUCE_SUM" }];
-    const channelIds = channels.map((c) => c.id);
+}
 
+const userMetric = (metric: logging.Metric) => pulumi.interpolate`metric.type="logging.googleapis.com/user/${metric.name}"`;
+const PER_MINUTE = [{ alignmentPeriod: "60s", perSeriesAligner: "ALIGN_DELTA", crossSeriesReducer: "REDUCE_SUM" }];
+const RATE_PER_MINUTE = [{ alignmentPeriod: "60s", perSeriesAligner: "ALIGN_RATE", crossSeriesReducer: "REDUCE_SUM" }];
+
+/** The load balancer's own request counter for this URL map. */
+function lbRequestsFilter(urlMapName: pulumi.Output<string>): pulumi.Output<string> {
+    return pulumi.interpolate`metric.type="loadbalancing.googleapis.com/https/request_count" AND resource.type="https_lb_rule" AND resource.label.url_map_name="${urlMapName}"`;
+}
+
+/** Ratio alerts for 5xx, handshake and connection failures, and an alert on any backend-timeout cut. */
+function createAlerts(
+    name: string,
+    monitoringSettings: MonitoringSettings,
+    metrics: Metrics,
+    channels: readonly monitoring.NotificationChannel[],
+    urlMapName: pulumi.Output<string>,
+    opts: Parent,
+): Monitoring["alerts"] {
+    const channelIds = channels.map((c) => c.id);
     const ratioAlert = (
         suffix: string,
         displayName: string,
         numerator: pulumi.Input<string>,
         denominator: pulumi.Input<string>,
         percent: number,
-        aggregations: typeof perMinute,
+        aggregations: typeof PER_MINUTE,
         runbookStep: string,
     ) =>
         new monitoring.AlertPolicy(
@@ -104,19 +136,18 @@ export function createMonitoring(
                 notificationChannels: channelIds,
                 documentation: { mimeType: "text/markdown", content: `${displayName} is above ${percent}%. Runbook: ${RUNBOOK}, ${runbookStep}.` },
             },
-            { parent },
+            opts,
         );
 
-    const lbRequests = pulumi.interpolate`metric.type="loadbalancing.googleapis.com/https/request_count" AND resource.type="https_lb_rule" AND resource.label.url_map_name="${urlMapName}"`;
-    const ratePerMinute = [{ alignmentPeriod: "60s", perSeriesAligner: "ALIGN_RATE", crossSeriesReducer: "REDUCE_SUM" }];
-    const alerts = {
+    const lbRequests = lbRequestsFilter(urlMapName);
+    return {
         errors5xx: ratioAlert(
             "alert-5xx",
             "HTTP 5xx ratio",
             pulumi.interpolate`${lbRequests} AND metric.label.response_code_class=500`,
             lbRequests,
             monitoringSettings.alert5xxPercent,
-            ratePerMinute,
+            RATE_PER_MINUTE,
             "step 1 (5xx: check backend health, then roll back)",
         ),
         handshakeFailures: ratioAlert(
@@ -125,7 +156,7 @@ export function createMonitoring(
             userMetric(metrics.upgradeFailures),
             userMetric(metrics.upgradeAttempts),
             monitoringSettings.alertHandshakeFailurePercent,
-            perMinute,
+            PER_MINUTE,
             "step 2 (handshake failures: validate with ws-validate, then roll back)",
         ),
         connectionFailures: ratioAlert(
@@ -134,7 +165,7 @@ export function createMonitoring(
             userMetric(metrics.connectionFailures),
             userMetric(metrics.upgradeAttempts),
             monitoringSettings.alertConnectionFailurePercent,
-            perMinute,
+            PER_MINUTE,
             "step 3 (connection failures: check the backend group and firewall)",
         ),
         backendTimeoutCuts: new monitoring.AlertPolicy(
@@ -148,7 +179,7 @@ export function createMonitoring(
                         displayName: "any WebSocket connection cut at the backend service timeout",
                         conditionThreshold: {
                             filter: userMetric(metrics.backendTimeoutCuts),
-                            aggregations: perMinute,
+                            aggregations: PER_MINUTE,
                             comparison: "COMPARISON_GT",
                             thresholdValue: 0,
                             duration: "0s",
@@ -161,46 +192,48 @@ export function createMonitoring(
                     content: `A WebSocket was cut at the backend timeout (statusDetails backend_timeout). Runbook: ${RUNBOOK}, step 4 (cuts: check timeoutSec and routeAction.timeout with npm run preview:offline).`,
                 },
             },
-            { parent },
+            opts,
         ),
     };
+}
 
-    const chart = (title: string, filter: pulumi.Output<string>, aligner: string) => ({
-        width: 6,
-        height: 4,
-        widget: { title, xyChart: { dataSets: [{ plotType: "LINE", timeSeriesQuery: { timeSeriesFilter: { filter, aggregation: { alignmentPeriod: "60s", perSeriesAligner: aligner, crossSeriesReducer: "REDUCE_SUM" } } } }] } },
-    });
-    const tiles = [
-        chart("Requests by response class", lbRequests, "ALIGN_RATE"),
-        chart("HTTP 5xx", pulumi.interpolate`${lbRequests} AND metric.label.response_code_class=500`, "ALIGN_RATE"),
-        chart("WebSocket upgrade attempts", userMetric(metrics.upgradeAttempts), "ALIGN_DELTA"),
-        chart("WebSocket handshake failures", userMetric(metrics.upgradeFailures), "ALIGN_DELTA"),
-        chart("WebSocket connection failures", userMetric(metrics.connectionFailures), "ALIGN_DELTA"),
-        chart("WebSocket cuts at the backend timeout", userMetric(metrics.backendTimeoutCuts), "ALIGN_DELTA"),
+/** A dashboard of the load balancer's requests and the WebSocket metrics, two charts a row. */
+function createDashboard(name: string, metrics: Metrics, urlMapName: pulumi.Output<string>, opts: Parent): monitoring.Dashboard {
+    const lbRequests = lbRequestsFilter(urlMapName);
+    const charts: Array<{ title: string; filter: pulumi.Output<string>; aligner: string }> = [
+        { title: "Requests by response class", filter: lbRequests, aligner: "ALIGN_RATE" },
+        { title: "HTTP 5xx", filter: pulumi.interpolate`${lbRequests} AND metric.label.response_code_class=500`, aligner: "ALIGN_RATE" },
+        { title: "WebSocket upgrade attempts", filter: userMetric(metrics.upgradeAttempts), aligner: "ALIGN_DELTA" },
+        { title: "WebSocket handshake failures", filter: userMetric(metrics.upgradeFailures), aligner: "ALIGN_DELTA" },
+        { title: "WebSocket connection failures", filter: userMetric(metrics.connectionFailures), aligner: "ALIGN_DELTA" },
+        { title: "WebSocket cuts at the backend timeout", filter: userMetric(metrics.backendTimeoutCuts), aligner: "ALIGN_DELTA" },
     ];
-    const dashboard = new monitoring.Dashboard(
-        `${name}-dashboard`,
-        {
-            dashboardJson: pulumi.all(tiles.map((t) => t.widget.xyChart.dataSets[0].timeSeriesQuery.timeSeriesFilter.filter)).apply((filters) =>
-                JSON.stringify({
-                    displayName: "WebSocket load balancer",
-                    mosaicLayout: {
-                        columns: 12,
-                        tiles: tiles.map((t, i) => ({
-                            xPos: (i % 2) * 6,
-                            yPos: Math.floor(i / 2) * 4,
-                            width: t.width,
-                            height: t.height,
-                            widget: {
-                                title: t.widget.title,
-                                xyChart: { dataSets: [{ plotType: "LINE", timeSeriesQuery: { timeSeriesFilter: { ...t.widget.xyChart.dataSets[0].timeSeriesQuery.timeSeriesFilter, filter: filters[i] } } }] },
-                            },
-                        })),
+    const dashboardJson = pulumi.all(charts.map((c) => c.filter)).apply((filters) =>
+        JSON.stringify({
+            displayName: "WebSocket load balancer",
+            mosaicLayout: {
+                columns: 12,
+                tiles: charts.map((c, i) => ({
+                    xPos: (i % 2) * 6,
+                    yPos: Math.floor(i / 2) * 4,
+                    width: 6,
+                    height: 4,
+                    widget: {
+                        title: c.title,
+                        xyChart: {
+                            dataSets: [
+                                {
+                                    plotType: "LINE",
+                                    timeSeriesQuery: {
+                                        timeSeriesFilter: { filter: filters[i], aggregation: { alignmentPeriod: "60s", perSeriesAligner: c.aligner, crossSeriesReducer: "REDUCE_SUM" } },
+                                    },
+                                },
+                            ],
+                        },
                     },
-                }),
-            ),
-        },
-        { parent },
+                })),
+            },
+        }),
     );
-    return { channels, metrics, alerts, dashboard };
+    return new monitoring.Dashboard(`${name}-dashboard`, { dashboardJson }, opts);
 }

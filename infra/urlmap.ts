@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as compute from "@pulumi/gcp/compute";
 import { Backend } from "./backends";
-import { LoadBalancerSettings } from "./config";
+import { LoadBalancerSettings } from "./settings";
 
 export const PATH_MATCHER = "websocket-routes";
 

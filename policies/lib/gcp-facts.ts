@@ -1,5 +1,5 @@
 // Google Cloud facts the rules and the program rely on. Each constant cites its source in
-// ../shared/gcp-websocket-facts.md; the program imports this module so both sides agree.
+// ../shared/gcp-websocket-facts.md; the program reads them through ../facts.ts so both sides agree.
 
 /** Backend service `timeoutSec` when unset (compute REST reference, `timeoutSec`). */
 export const DEFAULT_BACKEND_TIMEOUT_SEC = 30;

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as compute from "@pulumi/gcp/compute";
 import { Backend, createBackends } from "./backends";
-import { LoadBalancerSettings } from "./config";
+import { LoadBalancerSettings } from "./settings";
 import { createFrontend, Frontend } from "./frontend";
 import { createMonitoring, Monitoring } from "./monitoring";
 import { createUrlMap } from "./urlmap";

@@ -1,0 +1,114 @@
+import * as pulumi from "@pulumi/pulumi";
+import { LoadBalancingScheme } from "../policies/facts";
+
+// The program's settings: one typed, frozen object that infra/config.ts builds from the stack's
+// config. Other parts import these types (the deploy pipeline's rollback edits `backends`), so a
+// rename breaks their build instead of their behaviour.
+
+/** Affinities this program can configure on its own (no consistentHash block needed). */
+export const PROGRAM_AFFINITIES = [
+    "NONE",
+    "CLIENT_IP",
+    "CLIENT_IP_PORT_PROTO",
+    "CLIENT_IP_PROTO",
+    "GENERATED_COOKIE",
+    "STRONG_COOKIE_AFFINITY",
+] as const;
+export type ProgramAffinity = (typeof PROGRAM_AFFINITIES)[number];
+
+export interface HeaderSetting {
+    readonly name: string;
+    readonly value: string;
+    readonly replace: boolean;
+}
+
+interface BackendCommon {
+    /** Config map key; also the stem of every resource name for this backend. */
+    readonly name: string;
+    /** Paths routed to this backend besides the WebSocket paths. */
+    readonly paths: readonly string[];
+    /** The WebSocket backend also serves `websocketPaths` and the default route. */
+    readonly websocket: boolean;
+}
+
+export interface InstanceGroupBackend extends BackendCommon {
+    readonly kind: "instanceGroup";
+    readonly image: string;
+    readonly region: string;
+    readonly machineType: string;
+    readonly port: number;
+    readonly healthCheckPath: string;
+    readonly minReplicas: number;
+    readonly maxReplicas: number;
+    readonly targetCpuUtilization: number;
+    readonly maxRatePerInstance: number;
+    readonly network: string;
+}
+
+export interface GroupsBackend extends BackendCommon {
+    readonly kind: "groups";
+    /** Self links of existing instance groups or zonal NEGs. */
+    readonly groups: readonly string[];
+    readonly port: number;
+    readonly portName: string;
+    readonly healthCheckPath: string;
+    readonly maxRatePerEndpoint: number;
+}
+
+export interface CloudRunBackend extends BackendCommon {
+    readonly kind: "cloudRun";
+    readonly image: string;
+    readonly region: string;
+    readonly requestTimeoutSec: number;
+    readonly minInstances: number;
+    readonly maxInstances: number;
+    readonly port: number;
+    /** Send all traffic to this revision (set by a rollback); unset sends it to the latest. */
+    readonly pinnedRevision?: string;
+}
+
+export type BackendSettings = InstanceGroupBackend | GroupsBackend | CloudRunBackend;
+export const BACKEND_KINDS = ["instanceGroup", "groups", "cloudRun"] as const;
+
+export interface MonitoringSettings {
+    readonly alertEmails: readonly string[];
+    /** Paging webhook (basic auth); empty for none. */
+    readonly pagingWebhookUrl: string;
+    /** Its token, a Pulumi secret (read with getSecret, never in plain text). */
+    readonly pagingWebhookToken?: pulumi.Output<string>;
+    readonly alert5xxPercent: number;
+    readonly alertHandshakeFailurePercent: number;
+    readonly alertConnectionFailurePercent: number;
+}
+
+export interface LoadBalancerSettings {
+    readonly backendTimeoutSec: number;
+    readonly sessionAffinity: ProgramAffinity;
+    readonly sessionAffinityTtlSec: number;
+    /** 0: no route timeout, the backend's timeoutSec applies. */
+    readonly websocketTimeoutSec: number;
+    readonly websocketPaths: readonly string[];
+    readonly domains: readonly string[];
+    readonly loadBalancingScheme: LoadBalancingScheme;
+    readonly connectionDrainingTimeoutSec: number;
+    readonly requestHeaders: readonly HeaderSetting[];
+    readonly backends: readonly BackendSettings[];
+    readonly monitoring: MonitoringSettings;
+}
+
+/** A backend as it is written in config, before parsing: what a rollback edits and writes back. */
+export type BackendConfig = Partial<Record<keyof InstanceGroupBackend | keyof GroupsBackend | keyof CloudRunBackend, unknown>>;
+
+/** Config keys (in the project's namespace) that other parts read or write. */
+export const CONFIG_KEYS = { backends: "backends" } as const satisfies Record<string, keyof LoadBalancerSettings>;
+
+/**
+ * A configuration mistake. It extends RunError so the Pulumi CLI prints the message
+ * without a stack trace.
+ */
+export class ConfigError extends pulumi.RunError {
+    constructor(readonly problems: readonly string[]) {
+        super(`invalid configuration:\n  - ${problems.join("\n  - ")}`);
+        this.name = "ConfigError";
+    }
+}
