@@ -1,9 +1,9 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { CliResult, ROOT, runTs } from "../helpers/cli";
+import { CliResult, ROOT, runPreview } from "../helpers/cli";
 
-const preview = (...args: string[]) => runTs("deploy/preview-offline.ts", args);
+const preview = (...args: string[]) => runPreview(args);
 const SEED = path.join(__dirname, "fixtures", "Pulumi.seed-broken.yaml");
 
 /** A scratch folder inside the project, so a copied pack still finds the root node_modules. */
