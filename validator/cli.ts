@@ -1,13 +1,14 @@
 import * as fs from "fs";
-import { parseArgs } from "util";
-import { closeAll } from "./connect";
-import { DEFAULT_ENDPOINTS, EchoServer, startEchoServer } from "./echoServer";
+import { CliIo, EXIT, FlagError, numberFlag, parseFlags, reportError, runMain } from "../cli/kit";
+import { DEFAULT_ENDPOINTS, LOAD_DEFAULTS, MONITOR_DEFAULTS, VALIDATION_DEFAULTS } from "./defaults";
+import { EchoServer, startEchoServer } from "./echo-server";
 import { HoldMode } from "./probe";
-import { processIo } from "./processIo";
 import { renderReport } from "./report";
 import { reportJson, validate } from "./run";
-import { checkBaseUrl, resolveEnvironment, Target, TargetError } from "./targets";
-import { METRICS, ThresholdError, thresholdsFrom } from "./thresholds";
+import { checkBaseUrl, resolveEnvironment, Target } from "./targets";
+import { METRICS, thresholdsFrom } from "./thresholds";
+
+const D = VALIDATION_DEFAULTS;
 
 export const USAGE = `usage: ws-validate (--url wss://host[:port] | ENVIRONMENT) [options]
        npm run validate -- (--url ... | ENVIRONMENT) [options]
@@ -17,17 +18,17 @@ or local: a built-in echo server on 127.0.0.1, so a first run needs no network.
 
   --endpoints LIST        comma-separated paths (default ${DEFAULT_ENDPOINTS.join(",")})
   --stack-outputs FILE    JSON from \`pulumi stack output --json\`
-  --messages N            echo round trips per endpoint (default 10)
+  --messages N            echo round trips per endpoint (default ${D.messages})
   --echo / --no-echo      whether the endpoint echoes (default --echo)
-  --hold SECONDS          hold one connection this long (default 40; 0 skips)
-  --hold-mode MODE        idle, ping or both side by side (default both): both tells an idle
+  --hold SECONDS          hold one connection this long (default ${D.holdSec}; 0 skips)
+  --hold-mode MODE        idle, ping or both side by side (default ${D.holdMode}): both tells an idle
                           timeout from a lifetime cap
-  --ping-interval SEC     seconds between pings in ping mode (default 5)
+  --ping-interval SEC     seconds between pings in ping mode (default ${D.pingIntervalSec})
   --connections N         load: open N concurrent connections ...
-  --rate R                ... at R per second (default 50), held for --hold
+  --rate R                ... at R per second (default ${LOAD_DEFAULTS.rate}), held for --hold
   --monitor               probe every --interval seconds for --duration seconds
-  --interval SEC          (default 10)
-  --duration SEC          (default 600)
+  --interval SEC          (default ${MONITOR_DEFAULTS.intervalSec})
+  --duration SEC          (default ${MONITOR_DEFAULTS.durationSec})
   --threshold EXPR        replace a threshold, such as 'handshake_p95_ms<500' (repeatable)
   --header 'Name: value'  request header (repeatable); \${VAR} in the value reads an
                           environment variable, so tokens stay out of shell history
@@ -35,8 +36,8 @@ or local: a built-in echo server on 127.0.0.1, so a first run needs no network.
   --subprotocol NAME      offer a subprotocol (repeatable)
   --ca FILE               trust this CA (PEM)
   --insecure              skip certificate verification (warns)
-  --handshake-timeout SEC (default 10)
-  --message-timeout SEC   per echo (default 5)
+  --handshake-timeout SEC (default ${D.handshakeTimeoutMs / 1000})
+  --message-timeout SEC   per echo (default ${D.messageTimeoutMs / 1000})
   --json                  print the full report as JSON
   --report FILE           also write the JSON report to FILE
   --help
@@ -44,17 +45,8 @@ or local: a built-in echo server on 127.0.0.1, so a first run needs no network.
 metrics for --threshold: ${Object.keys(METRICS).join(", ")}
 exit codes: 0 all thresholds met, 1 a threshold breached or a check failed, 2 usage or configuration error`;
 
-class UsageError extends Error {}
-
 function positiveNumber(name: string, value: string | undefined, fallback: number, allowZero = false): number {
-    if (value === undefined) {
-        return fallback;
-    }
-    const n = Number(value);
-    if (!Number.isFinite(n) || n < 0 || (!allowZero && n === 0)) {
-        throw new UsageError(`--${name} ${JSON.stringify(value)}: expected a ${allowZero ? "non-negative" : "positive"} number`);
-    }
-    return n;
+    return numberFlag(name, value, fallback, { allowZero });
 }
 
 function parseHeaders(values: string[] = [], env: NodeJS.ProcessEnv): Record<string, string> {
@@ -62,12 +54,12 @@ function parseHeaders(values: string[] = [], env: NodeJS.ProcessEnv): Record<str
     for (const value of values) {
         const match = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+):\s*(.*)$/.exec(value);
         if (!match) {
-            throw new UsageError(`--header ${JSON.stringify(value)}: expected 'Name: value'`);
+            throw new FlagError(`--header ${JSON.stringify(value)}: expected 'Name: value'`);
         }
         headers[match[1]] = match[2].replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => {
             const found = env[name];
             if (found === undefined) {
-                throw new UsageError(`--header ${match[1]}: environment variable ${name} is not set`);
+                throw new FlagError(`--header ${match[1]}: environment variable ${name} is not set`);
             }
             return found;
         });
@@ -75,75 +67,60 @@ function parseHeaders(values: string[] = [], env: NodeJS.ProcessEnv): Record<str
     return headers;
 }
 
-export interface CliIo {
-    readonly out: (text: string) => void;
-    readonly err: (text: string) => void;
-    readonly env: NodeJS.ProcessEnv;
-    /** Aborted on Ctrl-C. */
-    readonly signal?: AbortSignal;
-}
-
 export async function main(argv: string[], io: CliIo): Promise<number> {
     let echoServer: EchoServer | undefined;
     try {
-        const { values, positionals } = (() => {
-            try {
-                return parseArgs({
-                    args: argv,
-                    allowPositionals: true,
-                    strict: true,
-                    options: {
-                        url: { type: "string" },
-                        endpoints: { type: "string" },
-                        "stack-outputs": { type: "string" },
-                        messages: { type: "string" },
-                        echo: { type: "boolean" },
-                        "no-echo": { type: "boolean" },
-                        hold: { type: "string" },
-                        "hold-mode": { type: "string" },
-                        "ping-interval": { type: "string" },
-                        connections: { type: "string" },
-                        rate: { type: "string" },
-                        monitor: { type: "boolean" },
-                        interval: { type: "string" },
-                        duration: { type: "string" },
-                        threshold: { type: "string", multiple: true },
-                        header: { type: "string", multiple: true },
-                        origin: { type: "string" },
-                        subprotocol: { type: "string", multiple: true },
-                        ca: { type: "string" },
-                        insecure: { type: "boolean" },
-                        "handshake-timeout": { type: "string" },
-                        "message-timeout": { type: "string" },
-                        json: { type: "boolean" },
-                        report: { type: "string" },
-                        help: { type: "boolean" },
-                    },
-                });
-            } catch (e) {
-                throw new UsageError((e as Error).message);
-            }
-        })();
+        const { values, positionals } = parseFlags(
+            argv,
+            {
+                url: { type: "string" },
+                endpoints: { type: "string" },
+                "stack-outputs": { type: "string" },
+                messages: { type: "string" },
+                echo: { type: "boolean" },
+                "no-echo": { type: "boolean" },
+                hold: { type: "string" },
+                "hold-mode": { type: "string" },
+                "ping-interval": { type: "string" },
+                connections: { type: "string" },
+                rate: { type: "string" },
+                monitor: { type: "boolean" },
+                interval: { type: "string" },
+                duration: { type: "string" },
+                threshold: { type: "string", multiple: true },
+                header: { type: "string", multiple: true },
+                origin: { type: "string" },
+                subprotocol: { type: "string", multiple: true },
+                ca: { type: "string" },
+                insecure: { type: "boolean" },
+                "handshake-timeout": { type: "string" },
+                "message-timeout": { type: "string" },
+                json: { type: "boolean" },
+                report: { type: "string" },
+                help: { type: "boolean" },
+            },
+            true,
+        );
         if (values.help) {
             io.out(USAGE);
-            return 0;
+            return EXIT.ok;
         }
         if (positionals.length > 1 || (values.url && positionals.length > 0) || (!values.url && positionals.length === 0)) {
-            throw new UsageError("give either --url wss://host[:port] or one environment name (local, staging, production)");
+            throw new FlagError("give either --url wss://host[:port] or one environment name (local, staging, production)");
         }
-        const holdMode = (values["hold-mode"] ?? "both") as HoldMode;
+        const holdMode = (values["hold-mode"] ?? D.holdMode) as HoldMode;
         if (!["idle", "ping", "both"].includes(holdMode)) {
-            throw new UsageError(`--hold-mode ${JSON.stringify(holdMode)}: allowed: idle, ping, both`);
+            throw new FlagError(`--hold-mode ${JSON.stringify(holdMode)}: allowed: idle, ping, both`);
         }
         const endpoints = (values.endpoints ?? DEFAULT_ENDPOINTS.join(",")).split(",").map((e) => e.trim()).filter(Boolean);
         if (endpoints.length === 0 || endpoints.some((e) => !e.startsWith("/"))) {
-            throw new UsageError(`--endpoints ${JSON.stringify(values.endpoints)}: expected paths starting with /, comma-separated`);
+            throw new FlagError(`--endpoints ${JSON.stringify(values.endpoints)}: expected paths starting with /, comma-separated`);
         }
         const ca = values.ca === undefined ? undefined : (() => {
             try {
                 return fs.readFileSync(values.ca);
             } catch (e) {
-                throw new UsageError(`--ca ${values.ca}: cannot read it (${(e as NodeJS.ErrnoException).code})`);
+                throw new FlagError(`--ca ${values.ca}: cannot read it (${(e as NodeJS.ErrnoException).code})`);
             }
         })();
         const connections = values.connections === undefined ? undefined : Math.floor(positiveNumber("connections", values.connections, 1));
@@ -153,13 +130,13 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
             subprotocols: values.subprotocol,
             ca,
             insecure: values.insecure === true,
-            handshakeTimeoutMs: positiveNumber("handshake-timeout", values["handshake-timeout"], 10) * 1000,
-            messages: Math.floor(positiveNumber("messages", values.messages, 10, true)),
+            handshakeTimeoutMs: positiveNumber("handshake-timeout", values["handshake-timeout"], D.handshakeTimeoutMs / 1000) * 1000,
+            messages: Math.floor(positiveNumber("messages", values.messages, D.messages, true)),
             echo: !values["no-echo"],
-            messageTimeoutMs: positiveNumber("message-timeout", values["message-timeout"], 5) * 1000,
-            holdSec: positiveNumber("hold", values.hold, 40, true),
+            messageTimeoutMs: positiveNumber("message-timeout", values["message-timeout"], D.messageTimeoutMs / 1000) * 1000,
+            holdSec: positiveNumber("hold", values.hold, D.holdSec, true),
             holdMode,
-            pingIntervalSec: positiveNumber("ping-interval", values["ping-interval"], 5),
+            pingIntervalSec: positiveNumber("ping-interval", values["ping-interval"], D.pingIntervalSec),
             thresholds: thresholdsFrom(values.threshold ?? []),
         };
         if (options.insecure) {
@@ -181,11 +158,11 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
             baseUrl: target.url,
             source: target.source,
             endpoints,
-            load: connections === undefined ? undefined : { connections, rate: positiveNumber("rate", values.rate, 50) },
+            load: connections === undefined ? undefined : { connections, rate: positiveNumber("rate", values.rate, LOAD_DEFAULTS.rate) },
             monitor: values.monitor
                 ? {
-                      intervalSec: positiveNumber("interval", values.interval, 10),
-                      durationSec: positiveNumber("duration", values.duration, 600),
+                      intervalSec: positiveNumber("interval", values.interval, MONITOR_DEFAULTS.intervalSec),
+                      durationSec: positiveNumber("duration", values.duration, MONITOR_DEFAULTS.durationSec),
                       signal: io.signal,
                       print: (line) => (values.json ? io.err(line) : io.out(line)),
                   }
@@ -198,21 +175,15 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         io.out(values.json ? json : renderReport(report));
         return report.exitCode;
     } catch (e) {
-        if (e instanceof UsageError || e instanceof TargetError || e instanceof ThresholdError) {
-            io.err(`error: ${e.message}\n(see --help)`);
-            return 2;
-        }
-        io.err(`error: ${e instanceof Error ? e.message : String(e)}`);
-        return 2;
+        return reportError(io, e, { usage: USAGE });
     } finally {
-        closeAll();
         await echoServer?.close();
     }
 }
 
 /** The command: real streams, and Ctrl-C stops a monitor and prints what it saw. */
 export function runCli(): void {
-    main(process.argv.slice(2), processIo()).then((code) => process.exit(code));
+    runMain(main);
 }
 
 if (require.main === module) {

@@ -45,18 +45,37 @@ export interface Refused {
 const BODY_EXCERPT_BYTES = 300;
 const TLS_CODES = /^(ERR_TLS_|ERR_SSL_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT|CERT_|ERR_CERT)/;
 
-/** Sockets opened by this process and not yet closed: `closeAll` ends them at exit. */
-const live = new Set<WebSocket>();
+/**
+ * The sockets one validation run opened and has not closed yet. Each run owns one and ends it
+ * when the run ends, however it ends, so no caller has to remember to clean up after it.
+ */
+export class SocketPool {
+    private readonly open = new Set<WebSocket>();
 
-export function closeAll(): void {
-    for (const ws of live) {
-        ws.terminate();
+    add(ws: WebSocket): void {
+        this.open.add(ws);
+        ws.once("close", () => this.open.delete(ws));
     }
-    live.clear();
+
+    /** Ends every socket still open, at once. */
+    terminateAll(): void {
+        for (const ws of this.open) {
+            ws.terminate();
+        }
+        this.open.clear();
+    }
 }
 
+/** What `openSocket` needs besides the connection settings: the run's pool. */
+export interface OpenOptions extends ConnectOptions {
+    readonly sockets: SocketPool;
+}
+
+let notClosed = 0;
+
+/** WebSockets this process created that have not emitted close yet, whatever their pool: for tests. */
 export function liveCount(): number {
-    return live.size;
+    return notClosed;
 }
 
 export function classify(err: NodeJS.ErrnoException, phase: { secure: boolean; tcpDone: boolean; tlsDone: boolean }, elapsedSec: number): Failure {
@@ -85,7 +104,7 @@ export function classify(err: NodeJS.ErrnoException, phase: { secure: boolean; t
  * timeout plus a hard deadline of ours, and a refused upgrade is read for evidence and then
  * destroyed (ws keeps that socket open once an 'unexpected-response' listener exists).
  */
-export function openSocket(url: string, options: ConnectOptions): Promise<Opened | Refused> {
+export function openSocket(url: string, options: OpenOptions): Promise<Opened | Refused> {
     const start = performance.now();
     const since = () => performance.now() - start;
     const timings: HandshakeTimings = { totalMs: 0 };
@@ -124,7 +143,9 @@ export function openSocket(url: string, options: ConnectOptions): Promise<Opened
     return new Promise((resolve) => {
         let settled = false;
         const ws = new WebSocket(url, options.subprotocols ?? [], clientOptions);
-        live.add(ws);
+        notClosed += 1;
+        ws.once("close", () => (notClosed -= 1));
+        options.sockets.add(ws);
         const finish = (result: Opened | Refused) => {
             if (settled) {
                 return;
@@ -134,7 +155,6 @@ export function openSocket(url: string, options: ConnectOptions): Promise<Opened
             timings.totalMs = since();
             if (!result.ok) {
                 ws.terminate();
-                live.delete(ws);
             }
             resolve(result);
         };
@@ -142,7 +162,6 @@ export function openSocket(url: string, options: ConnectOptions): Promise<Opened
             () => finish({ ok: false, timings, failure: failure("HANDSHAKE_TIMEOUT", `no 101 within ${options.handshakeTimeoutMs} ms`, { elapsedSec: since() / 1000 }) }),
             options.handshakeTimeoutMs + 1000,
         );
-        ws.on("close", () => live.delete(ws));
 
         const request = (ws as unknown as { _req?: import("http").ClientRequest })._req;
         request?.once("finish", () => (requestSentAt = since()));
@@ -199,18 +218,15 @@ export function openSocket(url: string, options: ConnectOptions): Promise<Opened
 export function closeSocket(ws: WebSocket, graceMs = 1000): Promise<void> {
     return new Promise((resolve) => {
         if (ws.readyState === WebSocket.CLOSED) {
-            live.delete(ws);
             resolve();
             return;
         }
         const timer = setTimeout(() => {
             ws.terminate();
-            live.delete(ws);
             resolve();
         }, graceMs);
         ws.once("close", () => {
             clearTimeout(timer);
-            live.delete(ws);
             resolve();
         });
         try {

@@ -1,10 +1,10 @@
 import { performance } from "perf_hooks";
 import WebSocket from "ws";
 import { FailureCode } from "./codes";
-import { closeSocket, ConnectOptions, openSocket } from "./connect";
+import { closeSocket, OpenOptions, openSocket } from "./connect";
 import { distribution, Distribution } from "./stats";
 
-export interface LoadOptions extends ConnectOptions {
+export interface LoadOptions extends OpenOptions {
     readonly connections: number;
     /** New connections per second. */
     readonly rate: number;

@@ -1,8 +1,8 @@
 import { FailureCode } from "./codes";
-import { closeSocket, ConnectOptions, openSocket } from "./connect";
+import { closeSocket, OpenOptions, openSocket } from "./connect";
 import { roundTrip } from "./probe";
 
-export interface MonitorOptions extends ConnectOptions {
+export interface MonitorOptions extends OpenOptions {
     readonly intervalSec: number;
     readonly durationSec: number;
     readonly echo: boolean;

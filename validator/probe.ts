@@ -2,10 +2,13 @@ import { randomBytes } from "crypto";
 import { performance } from "perf_hooks";
 import WebSocket from "ws";
 import { Failure, failure } from "./codes";
-import { closeSocket, ConnectOptions, HandshakeTimings, openSocket } from "./connect";
+import { closeSocket, ConnectOptions, HandshakeTimings, openSocket, SocketPool } from "./connect";
 import { distribution, Distribution } from "./stats";
 
 export type HoldMode = "idle" | "ping" | "both";
+
+/** Options of a probe inside a run: the run's socket pool besides the settings. */
+type Pooled<T> = T & { readonly sockets: SocketPool };
 
 export interface ProbeOptions extends ConnectOptions {
     /** Messages to echo; 0 or echo off skips the round trip. */
@@ -162,7 +165,7 @@ function handshakeOf(opened: Awaited<ReturnType<typeof openSocket>>): HandshakeR
         : { ok: false, status: opened.failure.evidence.status, timings: opened.timings };
 }
 
-async function holdOne(url: string, options: ProbeOptions, mode: "idle" | "ping"): Promise<{ result: HoldResult; failure?: Failure }> {
+async function holdOne(url: string, options: Pooled<ProbeOptions>, mode: "idle" | "ping"): Promise<{ result: HoldResult; failure?: Failure }> {
     const opened = await openSocket(url, options);
     if (!opened.ok) {
         return { result: { mode, survived: false, elapsedSec: 0, pongs: 0, handshake: handshakeOf(opened) }, failure: opened.failure };
@@ -187,7 +190,7 @@ export function endpointUrl(baseUrl: string, endpoint: string): string {
 }
 
 /** Handshake, round trip and hold for one endpoint; the holds run side by side. */
-export async function probeEndpoint(baseUrl: string, endpoint: string, options: ProbeOptions): Promise<EndpointResult> {
+export async function probeEndpoint(baseUrl: string, endpoint: string, options: Pooled<ProbeOptions>): Promise<EndpointResult> {
     const url = endpointUrl(baseUrl, endpoint);
     const failures: Failure[] = [];
     const modes: Array<"idle" | "ping"> = options.holdSec <= 0 ? [] : options.holdMode === "both" ? ["idle", "ping"] : [options.holdMode];

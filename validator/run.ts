@@ -1,4 +1,5 @@
 import { Failure, HANDSHAKE_FAILURES } from "./codes";
+import { SocketPool } from "./connect";
 import { runLoad, LoadResult } from "./load";
 import { MonitorResult, runMonitor } from "./monitor";
 import { EndpointResult, endpointUrl, probeEndpoint, ProbeOptions } from "./probe";
@@ -76,8 +77,20 @@ function metricsOf(endpoints: readonly EndpointResult[], load?: LoadResult, moni
     return Object.fromEntries(Object.entries(metrics).filter(([, v]) => v !== undefined));
 }
 
-/** Probes every endpoint (side by side), then the load and the monitor if asked, then judges. */
+/**
+ * Probes every endpoint (side by side), then the load and the monitor if asked, then judges. The
+ * run owns every socket it opens: whatever happens, none is left open when it returns or throws.
+ */
 export async function validate(options: ValidateOptions): Promise<Report> {
+    const sockets = new SocketPool();
+    try {
+        return await validateWith({ ...options, sockets });
+    } finally {
+        sockets.terminateAll();
+    }
+}
+
+async function validateWith(options: ValidateOptions & { readonly sockets: SocketPool }): Promise<Report> {
     const started = Date.now();
     const endpoints = await Promise.all(options.endpoints.map((e) => probeEndpoint(options.baseUrl, e, options)));
     const urls = options.endpoints.map((endpoint) => ({ endpoint, url: endpointUrl(options.baseUrl, endpoint) }));

@@ -1,7 +1,9 @@
 import * as fs from "fs";
 import * as path from "path";
+import { FlagError } from "../cli/kit";
 
-export class TargetError extends Error {}
+/** A target the command line named that cannot be used. */
+export class TargetError extends FlagError {}
 
 export interface Target {
     /** Base URL, such as wss://chat.example.com or ws://127.0.0.1:8080. */

@@ -1,5 +1,7 @@
 // Thresholds are data (as in k6): parsed from text, evaluated after the run on what it measured.
 
+import { FlagError } from "../cli/kit";
+
 export const METRICS = {
     handshake_success_rate: "share of attempted handshakes answered with 101 (0..1)",
     connection_success_rate: "share of opened connections that stayed up until the validator closed them (0..1)",
@@ -29,7 +31,8 @@ export const DEFAULT_THRESHOLDS = [
     "hold_reached_rate>=1",
 ];
 
-export class ThresholdError extends Error {}
+/** A --threshold that cannot be parsed. */
+export class ThresholdError extends FlagError {}
 
 export function parseThreshold(text: string): Threshold {
     const match = /^\s*([a-z0-9_]+)\s*(<=|>=|<|>)\s*([0-9]*\.?[0-9]+)\s*(%?)\s*$/.exec(text);

@@ -2,6 +2,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { ConfigMap, LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+import { errorText } from "../../cli/kit";
+import { BackendConfig, CloudRunBackend, CONFIG_KEYS } from "../../infra/settings";
 import { DeployTarget, Snapshot } from "../pipeline";
 
 /**
@@ -10,15 +12,16 @@ import { DeployTarget, Snapshot } from "../pipeline";
  * target), so traffic returns to code that is known to work even if the image tag moved.
  */
 export function rollbackConfig(snapshot: Snapshot, project: string): Record<string, { value: string; secret: boolean }> {
-    const key = `${project}:backends`;
+    const key = `${project}:${CONFIG_KEYS.backends}`;
     const saved = snapshot.config[key];
     if (!saved || Object.keys(snapshot.cloudRunRevisions).length === 0) {
         return snapshot.config;
     }
-    const backends = JSON.parse(saved.value) as Record<string, Record<string, unknown>>;
+    const backends = JSON.parse(saved.value) as Record<string, BackendConfig>;
+    const cloudRun: CloudRunBackend["kind"] = "cloudRun";
     for (const [name, revision] of Object.entries(snapshot.cloudRunRevisions)) {
-        if (backends[name]?.kind === "cloudRun" && revision) {
-            backends[name] = { ...backends[name], pinnedRevision: revision };
+        if (backends[name]?.kind === cloudRun && revision) {
+            backends[name] = { ...backends[name], pinnedRevision: revision } satisfies BackendConfig;
         }
     }
     return { ...snapshot.config, [key]: { value: JSON.stringify(backends), secret: saved.secret } };
@@ -49,7 +52,7 @@ export class PulumiStackTarget implements DeployTarget {
     /** Selects the stack on first use, so the offline gate runs even where the CLI is missing. */
     private get stack(): Promise<Stack> {
         this.selected ??= LocalWorkspace.selectStack({ stackName: this.options.stack, workDir: this.options.projectDir }).catch((e: unknown) => {
-            const text = e instanceof Error ? e.message : String(e);
+            const text = errorText(e);
             throw new Error(
                 /ENOENT|not found|could not find|unable to find/i.test(text)
                     ? `the Pulumi CLI is needed for ${this.description} and was not found (${text.split("\n")[0]}); install it, or use --target local`

@@ -2,12 +2,13 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { RunningPack } from "../../deploy/offline/analyzer";
-import { main, offlineGate } from "../../deploy/deploy";
+import { RunningPack } from "../../preview";
+import { main } from "../../deploy/cli";
+import { offlineGate } from "../../deploy/gate";
 import { PipelineOptions, PipelineReport, renderTimeline, runPipeline } from "../../deploy/pipeline";
 import { endpointFromOutputs, keysToRemove, rollbackConfig } from "../../deploy/targets/automation";
-import { LocalStandIn, StandInConfig } from "../../deploy/targets/standIn";
-import { thresholdsFrom } from "../../validator/thresholds";
+import { LocalStandIn, StandInConfig } from "../../deploy/targets/stand-in";
+import { thresholdsFrom } from "../../validator";
 import { ROOT } from "../helpers/cli";
 
 const PACK_DIR = path.join(ROOT, "policies");

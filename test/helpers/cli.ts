@@ -35,5 +35,5 @@ export function runTs(script: string, args: string[], options: { cwd?: string; e
 
 /** The offline preview command, as `npm run preview:offline -- ARGS` runs it. */
 export function runPreview(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
-    return runTs("deploy/preview-offline.ts", args, { timeoutMs: 120_000, ...options });
+    return runTs("preview/cli.ts", args, { timeoutMs: 120_000, ...options });
 }

@@ -1,6 +1,6 @@
 import * as path from "path";
-import { ProgramRun, RecordedResource, runProgram } from "../../deploy/offline/program";
-import { loadStackConfig } from "../../deploy/offline/stackConfig";
+import { ProgramRun, RecordedResource, runProgram } from "../../preview";
+import { loadStackConfig } from "../../preview";
 
 export const PROJECT_DIR = path.resolve(__dirname, "..", "..");
 

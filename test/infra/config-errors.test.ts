@@ -2,7 +2,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { ProgramError, RecordedResource } from "../../deploy/offline/program";
+import { ProgramError, RecordedResource } from "../../preview";
 import { ofType, runStack, TYPES } from "../helpers/stack";
 
 const cloudRunWebsocketBackends = JSON.stringify({

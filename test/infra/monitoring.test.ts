@@ -1,8 +1,8 @@
 import { strict as assert } from "assert";
 import * as path from "path";
-import { ProgramRun, RecordedResource } from "../../deploy/offline/program";
-import { loadStackConfig, SECRET_PLACEHOLDER } from "../../deploy/offline/stackConfig";
-import { runProgram } from "../../deploy/offline/program";
+import { ProgramRun, RecordedResource } from "../../preview";
+import { loadStackConfig, SECRET_PLACEHOLDER } from "../../preview";
+import { runProgram } from "../../preview";
 import { websocketUrlRegex } from "../../infra/monitoring";
 import { named, ofType, PROJECT_DIR, runStack } from "../helpers/stack";
 

@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { ProgramRun, RecordedResource } from "../../deploy/offline/program";
+import { ProgramRun, RecordedResource } from "../../preview";
 import { dependedOnBy, named, ofType, runStack, TYPES } from "../helpers/stack";
 
 type Props = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any

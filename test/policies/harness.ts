@@ -7,8 +7,10 @@ import {
     StackValidationArgs,
     StackValidationPolicy,
 } from "@pulumi/policy";
+import * as path from "path";
 import { policies } from "../../policies/policies";
 import { sdkProxy } from "../../policies/lib/sdk-proxy";
+import { Diagnostic, NotApplicable, RecordedResource, resolvePolicyConfig, RunningPack } from "../../preview";
 
 type Props = Record<string, unknown>;
 
@@ -178,35 +180,39 @@ export function levelOf(policy: Policy): EnforcementLevel {
     return policy.enforcementLevel ?? "advisory";
 }
 
-/** The resources a program run recorded, as the stack the analyzer would see. */
-export function fromRecorded(recorded: ReadonlyArray<{ urn: string; type: string; name: string; inputs: Props; propertyDependencies: Record<string, string[]> }>): TestResource[] {
-    const byUrn = new Map<string, TestResource>();
-    const resources = recorded.map((r) => {
-        const resource: TestResource = { type: r.type, name: r.name, props: r.inputs, links: {} };
-        byUrn.set(r.urn, resource);
-        return resource;
+/** A hand-built stack as the engine records it: what the offline preview hands the pack. */
+export function toRecorded(resources: readonly TestResource[]): RecordedResource[] {
+    return resources.map((r) => {
+        const propertyDependencies = Object.fromEntries(Object.entries(r.links ?? {}).map(([property, targets]) => [property, targets.map(urnOf)]));
+        return {
+            urn: urnOf(r),
+            id: "",
+            type: r.type,
+            name: r.name,
+            custom: true,
+            dependencies: [...new Set(Object.values(propertyDependencies).flat())],
+            propertyDependencies,
+            // The wire has no undefined: a property set to undefined is a property not sent.
+            inputs: JSON.parse(JSON.stringify(r.props)) as Props,
+        };
     });
-    recorded.forEach((r, i) => {
-        const links = resources[i].links as Record<string, TestResource[]>;
-        for (const [property, urns] of Object.entries(r.propertyDependencies)) {
-            links[property] = urns.map((u) => byUrn.get(u)).filter((t): t is TestResource => t !== undefined);
-        }
-    });
-    return resources;
 }
 
-/** Every policy of the pack over a stack, resource policies per resource and stack policies once. */
-export async function runPack(resources: TestResource[], config: Record<string, Props> = {}): Promise<Array<{ policy: string; level: EnforcementLevel } & Outcome>> {
-    const results: Array<{ policy: string; level: EnforcementLevel } & Outcome> = [];
-    for (const policy of policies) {
-        const given = config[policy.name] ?? {};
-        if (isStackPolicy(policy)) {
-            results.push({ policy: policy.name, level: levelOf(policy), ...(await runStackPolicy(policy, resources, given)) });
-        } else {
-            for (const resource of resources) {
-                results.push({ policy: policy.name, level: levelOf(policy), ...(await runResourcePolicy(policy as ResourceValidationPolicy, resource, given)) });
-            }
-        }
-    }
-    return results;
+/** A pack verdict line: the policy's violation text, without the description the SDK puts before it. */
+export function violationText(d: Diagnostic): string {
+    return d.message.startsWith(`${d.description}\n`) ? d.message.slice(d.description.length + 1) : d.message;
+}
+
+/**
+ * Every policy of the pack over a stack, through the real pack process and its analyzer protocol
+ * (the offline preview's own client), configured with the pack's defaults.
+ */
+export async function analyzeWithPack(pack: RunningPack, resources: readonly RecordedResource[]): Promise<{ diagnostics: Diagnostic[]; notApplicable: NotApplicable[] }> {
+    await pack.configure(resolvePolicyConfig(await pack.info()), { project: "websocket-lb", stack: "test" });
+    return pack.analyzeWithApplicability(resources);
+}
+
+/** Starts the repository's pack as the offline preview does; the caller stops it. */
+export function startPack(): Promise<RunningPack> {
+    return RunningPack.start(path.resolve(__dirname, "..", "..", "policies"), 120_000).ready;
 }

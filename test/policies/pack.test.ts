@@ -6,7 +6,8 @@ import { policies } from "../../policies/policies";
 import { sdkProxy } from "../../policies/lib/sdk-proxy";
 import { runStack } from "../helpers/stack";
 import { changed, compliantStack, serverlessChain, swap, T, websocketBackend, websocketUrlMap } from "./fixtures";
-import { fromRecorded, isStackPolicy, levelOf, policyNamed, runPack, runResourcePolicy, runStackPolicy, TestResource } from "./harness";
+import { RunningPack } from "../../preview";
+import { analyzeWithPack, isStackPolicy, levelOf, policyNamed, runResourcePolicy, runStackPolicy, startPack, TestResource, toRecorded, violationText } from "./harness";
 
 const CATALOGUE: Record<string, { level: string; stack: boolean }> = {
     "enforce-backend-timeout": { level: "mandatory", stack: false },
@@ -107,63 +108,77 @@ describe("policies: the pack", () => {
         });
     });
 
-    for (const stack of ["staging", "production"]) {
-        it(`finds nothing wrong with the ${stack} stack the program builds`, async () => {
-            const run = await runStack(stack);
-            const results = await runPack(fromRecorded(run.resources));
-            const problems = results.filter((r) => r.violations.length > 0 || r.cantRun);
-            assert.deepEqual(problems.map((r) => `${r.policy}: ${r.violations.join(" | ")}${r.cantRun ?? ""}`), []);
-            // The rules did run: every policy applied to something in the stack.
-            const applied = new Set(results.filter((r) => r.notApplicable === undefined).map((r) => r.policy));
-            assert.deepEqual([...applied].sort(), Object.keys(CATALOGUE).filter((n) => n !== "enforce-affinity-locality-policy").sort());
+    describe("the whole pack, through its analyzer protocol", function () {
+        // One real pack process for these tests, started as the offline preview starts it.
+        this.timeout(180_000);
+        let pack: RunningPack;
+        before(async () => {
+            pack = await startPack();
         });
-    }
+        after(() => pack?.stop());
 
-    it("judges the program's real routes: a 30 s route timeout on staging is a lifetime violation", async () => {
-        const run = await runStack("staging", ["websocketTimeoutSec=30"]);
-        const results = await runPack(fromRecorded(run.resources));
-        const lifetime = results.filter((r) => r.policy === "enforce-websocket-lifetime");
-        assert.equal(lifetime.length, 1);
-        assert.equal(lifetime[0].violations.length, 1);
-        assert.match(lifetime[0].violations[0], /^URLMap "chat-https": pathMatchers\[0\]\.pathRules\[0\] \(serving \/ws, \/ws\/\*, \/websocket, \/websocket\/\*\) is a WebSocket lifetime of 30 s: routeAction.timeout is 30 s/);
-    });
+        for (const stack of ["staging", "production"]) {
+            it(`finds nothing wrong with the ${stack} stack the program builds`, async () => {
+                const run = await runStack(stack);
+                const { diagnostics, notApplicable } = await analyzeWithPack(pack, run.resources);
+                // Any can't-run note arrives as an advisory diagnostic, so it counts here too.
+                assert.deepEqual(diagnostics.map((d) => `${d.policy}: ${d.message}`), []);
+                // The rules did run: every policy applied to something in the stack.
+                const skipped = (policy: string, urn: string) => notApplicable.some((n) => n.policy === policy && n.urn === urn);
+                const applied = policies
+                    .filter((p) => (isStackPolicy(p) ? !skipped(p.name, "") : run.resources.some((r) => !skipped(p.name, r.urn))))
+                    .map((p) => p.name);
+                assert.deepEqual(applied.sort(), Object.keys(CATALOGUE).filter((n) => n !== "enforce-affinity-locality-policy").sort());
+            });
+        }
 
-    it("rejects each of the seed system's broken settings with the expected policy", async () => {
-        const s = compliantStack();
-        // The seed: backend timeout 30 s, affinity NONE, Connection/Upgrade custom headers, a
-        // route timeout on a classic EXTERNAL map, and timeoutSec on a serverless backend.
-        const ws = changed(s.ws, {
-            loadBalancingScheme: "EXTERNAL",
-            timeoutSec: 30,
-            sessionAffinity: "NONE",
-            affinityCookieTtlSec: undefined,
-            customRequestHeaders: ["Connection: upgrade", "Upgrade: websocket"],
+        it("judges the program's real routes: a 30 s route timeout on staging is a lifetime violation", async () => {
+            const run = await runStack("staging", ["websocketTimeoutSec=30"]);
+            const { diagnostics } = await analyzeWithPack(pack, run.resources);
+            const lifetime = diagnostics.filter((d) => d.policy === "enforce-websocket-lifetime");
+            assert.equal(lifetime.length, 1);
+            assert.match(violationText(lifetime[0]), /^URLMap "chat-https": pathMatchers\[0\]\.pathRules\[0\] \(serving \/ws, \/ws\/\*, \/websocket, \/websocket\/\*\) is a WebSocket lifetime of 30 s: routeAction.timeout is 30 s/);
         });
-        const map = changed(s.map, {
-            pathMatchers: (s.map.props.pathMatchers as Array<Record<string, unknown>>).map((m) => ({ ...m, headerAction: undefined })),
-        });
-        const serverless = changed(s.auth.backend, { loadBalancingScheme: "EXTERNAL", timeoutSec: 30 });
-        const rules = [s.httpsRule, s.httpRule].map((r) => changed(r, { loadBalancingScheme: "EXTERNAL" }));
-        let all = swap(swap(swap(s.all, s.ws, ws), s.map, map), s.auth.backend, serverless);
-        all = swap(swap(all, s.httpsRule, rules[0]), s.httpRule, rules[1]);
 
-        const results = await runPack(all);
-        const mandatory = results.filter((r) => r.level === "mandatory" && r.violations.length > 0);
-        const byPolicy = Object.fromEntries(mandatory.map((r) => [r.policy, r.violations]));
-        assert.deepEqual(Object.keys(byPolicy).sort(), [
-            "disallow-classic-advanced-routing",
-            "disallow-invalid-custom-headers",
-            "enforce-backend-timeout",
-            "enforce-serverless-backend-limits",
-            "enforce-session-affinity",
-            "enforce-websocket-lifetime",
-        ]);
-        assert.match(byPolicy["enforce-backend-timeout"][0], /BackendService "chat-api-backend": timeoutSec is 30/);
-        assert.match(byPolicy["enforce-session-affinity"][0], /sessionAffinity is "NONE"/);
-        assert.deepEqual(byPolicy["disallow-invalid-custom-headers"].map((v) => /is "([^"]+)"/.exec(v)?.[1]), ["Connection: upgrade", "Upgrade: websocket"]);
-        assert.match(byPolicy["disallow-classic-advanced-routing"][0], /pathRules\[0\]\.routeAction\.timeout is set on a URL map of the classic EXTERNAL scheme/);
-        assert.match(byPolicy["enforce-serverless-backend-limits"][0], /BackendService "chat-auth-backend": timeoutSec is 30/);
-        assert.match(byPolicy["enforce-websocket-lifetime"][0], /\(serving \/ws, \/ws\/\*, \/websocket, \/websocket\/\*\) is a WebSocket lifetime of 30 s: no routeAction.timeout in effect, so backend BackendService "chat-api-backend" timeoutSec applies \(30 s\)/);
-        assert.equal(ws.type, T.backendService);
+        it("rejects each of the seed system's broken settings with the expected policy", async () => {
+            const s = compliantStack();
+            // The seed: backend timeout 30 s, affinity NONE, Connection/Upgrade custom headers, a
+            // route timeout on a classic EXTERNAL map, and timeoutSec on a serverless backend.
+            const ws = changed(s.ws, {
+                loadBalancingScheme: "EXTERNAL",
+                timeoutSec: 30,
+                sessionAffinity: "NONE",
+                affinityCookieTtlSec: undefined,
+                customRequestHeaders: ["Connection: upgrade", "Upgrade: websocket"],
+            });
+            const map = changed(s.map, {
+                pathMatchers: (s.map.props.pathMatchers as Array<Record<string, unknown>>).map((m) => ({ ...m, headerAction: undefined })),
+            });
+            const serverless = changed(s.auth.backend, { loadBalancingScheme: "EXTERNAL", timeoutSec: 30 });
+            const rules = [s.httpsRule, s.httpRule].map((r) => changed(r, { loadBalancingScheme: "EXTERNAL" }));
+            let all = swap(swap(swap(s.all, s.ws, ws), s.map, map), s.auth.backend, serverless);
+            all = swap(swap(all, s.httpsRule, rules[0]), s.httpRule, rules[1]);
+
+            const { diagnostics } = await analyzeWithPack(pack, toRecorded(all));
+            const byPolicy: Record<string, string[]> = {};
+            for (const d of diagnostics.filter((d) => d.level === "mandatory")) {
+                (byPolicy[d.policy] ??= []).push(violationText(d));
+            }
+            assert.deepEqual(Object.keys(byPolicy).sort(), [
+                "disallow-classic-advanced-routing",
+                "disallow-invalid-custom-headers",
+                "enforce-backend-timeout",
+                "enforce-serverless-backend-limits",
+                "enforce-session-affinity",
+                "enforce-websocket-lifetime",
+            ]);
+            assert.match(byPolicy["enforce-backend-timeout"][0], /BackendService "chat-api-backend": timeoutSec is 30/);
+            assert.match(byPolicy["enforce-session-affinity"][0], /sessionAffinity is "NONE"/);
+            assert.deepEqual(byPolicy["disallow-invalid-custom-headers"].map((v) => /is "([^"]+)"/.exec(v)?.[1]), ["Connection: upgrade", "Upgrade: websocket"]);
+            assert.match(byPolicy["disallow-classic-advanced-routing"][0], /pathRules\[0\]\.routeAction\.timeout is set on a URL map of the classic EXTERNAL scheme/);
+            assert.match(byPolicy["enforce-serverless-backend-limits"][0], /BackendService "chat-auth-backend": timeoutSec is 30/);
+            assert.match(byPolicy["enforce-websocket-lifetime"][0], /\(serving \/ws, \/ws\/\*, \/websocket, \/websocket\/\*\) is a WebSocket lifetime of 30 s: no routeAction.timeout in effect, so backend BackendService "chat-api-backend" timeoutSec applies \(30 s\)/);
+            assert.equal(ws.type, T.backendService);
+        });
     });
 });

@@ -6,7 +6,7 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { WebSocketServer } from "ws";
-import { startCapProxy } from "../../deploy/targets/capProxy";
+import { startCapProxy } from "../../deploy/targets/cap-proxy";
 
 // Real servers on 127.0.0.1 only, each the thing a WebSocket client meets in the wild.
 

@@ -4,7 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import { main } from "../../validator/cli";
 import { classify, liveCount } from "../../validator/connect";
-import { EchoServer, startEchoServer } from "../../validator/echoServer";
+import { EchoServer, startEchoServer } from "../../validator";
 import { Report } from "../../validator/run";
 import { runTs } from "../helpers/cli";
 import { authServer, Closable, hasBinary, lifetimeCapProxy, nginxIdleProxy, protocolServer, refusingServer, selfSignedCertificate, silentServer, tlsEchoServer } from "./servers";

@@ -1,8 +1,7 @@
 import * as http from "http";
 import { AddressInfo } from "net";
 import { WebSocketServer } from "ws";
-
-export const DEFAULT_ENDPOINTS = ["/ws", "/ws/test", "/websocket"];
+import { DEFAULT_ENDPOINTS } from "./defaults";
 
 export interface EchoServer {
     readonly url: string;
@@ -11,7 +10,7 @@ export interface EchoServer {
 }
 
 /** A WebSocket echo server on 127.0.0.1 that serves the given paths and refuses others with 404. */
-export function startEchoServer(options: { port?: number; paths?: string[]; host?: string } = {}): Promise<EchoServer> {
+export function startEchoServer(options: { port?: number; paths?: readonly string[]; host?: string } = {}): Promise<EchoServer> {
     const paths = options.paths ?? DEFAULT_ENDPOINTS;
     const server = http.createServer((_req, res) => {
         res.writeHead(426, { "content-type": "text/plain" });

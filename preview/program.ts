@@ -1,8 +1,9 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { errorText } from "../cli/kit";
 import { offlineMocks } from "./mocks";
-import { StackConfig } from "./stackConfig";
+import { StackConfig } from "./stack-config";
 
 /** What `pulumi preview` would send to a policy pack for one resource. */
 export interface RecordedResource {
@@ -32,7 +33,7 @@ export class ProgramError extends Error {
         /** What the program had registered before it failed. */
         readonly resources: readonly RecordedResource[],
     ) {
-        super(cause instanceof Error ? cause.message : String(cause));
+        super(errorText(cause));
         this.name = "ProgramError";
     }
 }

@@ -1,6 +1,7 @@
 import * as fs from "fs";
 import { Level, PackInfo, PolicyConfigEntry, PolicyInfo } from "./analyzer";
-import { isRecord, UsageError } from "./stackConfig";
+import { UsageError } from "../cli/kit";
+import { isRecord } from "./stack-config";
 
 const LEVELS: readonly Level[] = ["advisory", "mandatory", "remediate", "disabled"];
 

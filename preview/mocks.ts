@@ -61,7 +61,7 @@ export function offlineMocks(gcpProject: string): pulumi.runtime.Mocks {
             return { id, state };
         },
         call(args: pulumi.runtime.MockCallArgs): pulumi.runtime.MockCallResult {
-            throw new Error(`the offline preview has no answer for provider function ${args.token}; add one to deploy/offline/mocks.ts`);
+            throw new Error(`the offline preview has no answer for provider function ${args.token}; add one to preview/mocks.ts`);
         },
     };
 }

@@ -6,7 +6,6 @@ import { Struct } from "google-protobuf/google/protobuf/struct_pb";
 import { AnalyzerClient } from "@pulumi/pulumi/proto/analyzer_grpc_pb";
 import * as proto from "@pulumi/pulumi/proto/analyzer_pb";
 import { RecordedResource } from "./program";
-import { UsageError } from "./stackConfig";
 
 export type Level = "advisory" | "mandatory" | "remediate" | "disabled";
 
@@ -50,6 +49,14 @@ export interface Diagnostic {
     readonly urn: string;
     readonly message: string;
     readonly description: string;
+}
+
+/** A policy that said, through notApplicable(), that it does not judge a resource. */
+export interface NotApplicable {
+    readonly policy: string;
+    /** The resource's urn; "" when a stack policy said it. */
+    readonly urn: string;
+    readonly reason: string;
 }
 
 export interface PolicyConfigEntry {
@@ -164,9 +171,18 @@ export class RunningPack {
 
     /** Analyze for every resource, then AnalyzeStack with all of them: what `pulumi preview` sends. */
     async analyze(resources: readonly RecordedResource[]): Promise<Diagnostic[]> {
+        return (await this.analyzeWithApplicability(resources)).diagnostics;
+    }
+
+    /** As `analyze`, and which policies said they do not apply to each resource (urn "" for the stack). */
+    async analyzeWithApplicability(resources: readonly RecordedResource[]): Promise<{ diagnostics: Diagnostic[]; notApplicable: NotApplicable[] }> {
         const diagnostics: Diagnostic[] = [];
+        const notApplicable: NotApplicable[] = [];
         // A resource rule reports without a urn; the engine attaches the analyzed resource's own.
         const collect = (response: proto.AnalyzeResponse, urn = "") => {
+            for (const n of response.getNotApplicableList()) {
+                notApplicable.push({ policy: n.getPolicyName(), urn, reason: n.getReason() });
+            }
             for (const d of response.getDiagnosticsList()) {
                 diagnostics.push({
                     policy: d.getPolicyname(),
@@ -201,7 +217,7 @@ export class RunningPack {
             }),
         );
         collect(await call<proto.AnalyzeStackRequest, proto.AnalyzeResponse>(this.client.analyzeStack.bind(this.client), stackRequest));
-        return diagnostics;
+        return { diagnostics, notApplicable };
     }
 
     stop(): void {

@@ -25,7 +25,7 @@ function diagnostics(result: CliResult): Array<{ policy: string; level: string }
     return (JSON.parse(result.stdout) as { diagnostics: Array<{ policy: string; level: string }> }).diagnostics;
 }
 
-describe("deploy: offline preview (the real command, the real pack in its own process)", function () {
+describe("preview: offline preview (the real command, the real pack in its own process)", function () {
     this.timeout(90_000);
     // The expensive runs go in parallel, two at a time (one per core), before the assertions.
     const runs: Record<string, Promise<CliResult>> = {};

@@ -1,6 +1,6 @@
 import { DeployTarget, Snapshot } from "../pipeline";
-import { CapProxy, startCapProxy } from "./capProxy";
-import { EchoServer, startEchoServer } from "../../validator/echoServer";
+import { CapProxy, startCapProxy } from "./cap-proxy";
+import { EchoServer, startEchoServer } from "../../validator";
 
 /** The stand-in's whole "stack config". */
 export interface StandInConfig {

@@ -1,14 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parseDocument } from "yaml";
-
-/** A mistake in what the user gave us: printed as one message, never with a stack trace. */
-export class UsageError extends Error {
-    constructor(message: string) {
-        super(message);
-        this.name = "UsageError";
-    }
-}
+import { UsageError } from "../cli/kit";
 
 export interface StackConfig {
     readonly project: string;

@@ -1,0 +1,8 @@
+// The offline preview's public face: the stack's program under Pulumi's mock runtime, the real
+// policy pack over its analyzer protocol. Its command (cli.ts) and the deploy pipeline's gate use it.
+export { previewOffline, PreviewOptions, PreviewResult } from "./preview";
+export { Diagnostic, Level, NotApplicable, PackError, PackInfo, PolicyConfigEntry, RunningPack } from "./analyzer";
+export { resolvePolicyConfig } from "./policy-config";
+export { ProgramError, ProgramRun, RecordedResource, runProgram } from "./program";
+export { renderHuman, settingsOf, summarize, Summary, summaryLine } from "./render";
+export { listStacks, loadStackConfig, LoadOptions, SECRET_PLACEHOLDER, StackConfig } from "./stack-config";

@@ -1,0 +1,61 @@
+import { Diagnostic, RunningPack } from "./analyzer";
+import { resolvePolicyConfig } from "./policy-config";
+import { RecordedResource, runProgram } from "./program";
+import { loadStackConfig } from "./stack-config";
+
+export interface PreviewResult {
+    readonly stack: string;
+    readonly notices: string[];
+    readonly resources: RecordedResource[];
+    readonly diagnostics: Diagnostic[];
+    readonly outputs: Record<string, unknown>;
+    readonly timings: { programMs: number; packStartMs: number; analysisMs: number; totalMs: number };
+}
+
+export interface PreviewOptions {
+    readonly projectDir: string;
+    readonly stack: string;
+    readonly overrides?: string[];
+    readonly stackFile?: string;
+    readonly packDir: string;
+    readonly policyConfigFile?: string;
+    /** A pack already serving, reused across previews (the caller stops it); else one is started. */
+    readonly pack?: RunningPack;
+}
+
+/** The offline preview as a library: its command and the deploy pipeline's gate call this. */
+export async function previewOffline(options: PreviewOptions): Promise<PreviewResult> {
+    const started = Date.now();
+    const stack = loadStackConfig({ projectDir: options.projectDir, stack: options.stack, overrides: options.overrides, stackFile: options.stackFile });
+    // The pack starts in its own process while the program runs here.
+    const starting = options.pack ? { ready: Promise.resolve(options.pack), abort: () => undefined } : RunningPack.start(options.packDir);
+    let pack: RunningPack | undefined;
+    try {
+        const programStarted = Date.now();
+        const run = await runProgram(stack);
+        const programMs = Date.now() - programStarted;
+        pack = await starting.ready;
+        const analysisStarted = Date.now();
+        const info = await pack.info();
+        await pack.configure(resolvePolicyConfig(info, options.policyConfigFile), { project: stack.project, stack: stack.stack });
+        const diagnostics = await pack.analyze(run.resources);
+        const analysisMs = Date.now() - analysisStarted;
+        return {
+            stack: stack.stack,
+            notices: stack.notices,
+            resources: run.resources,
+            diagnostics,
+            outputs: run.outputs,
+            timings: { programMs, packStartMs: pack.startMs, analysisMs, totalMs: Date.now() - started },
+        };
+    } finally {
+        // A caller's pack outlives this preview; one started here does not.
+        if (!options.pack) {
+            if (pack) {
+                pack.stop();
+            } else {
+                starting.abort();
+            }
+        }
+    }
+}
