@@ -128,11 +128,7 @@ export async function main(argv: string[], io: DeployIo): Promise<number> {
     }
 }
 
-/** The command: real streams, and Ctrl-C ends a post-deploy monitor with its summary. */
-export function runCli(): void {
-    runMain(main);
-}
-
+// The command: real streams, and Ctrl-C ends a post-deploy monitor with its summary.
 if (require.main === module) {
-    runCli();
+    runMain(main);
 }
