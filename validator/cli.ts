@@ -1,5 +1,7 @@
 import * as fs from "fs";
+import * as net from "net";
 import { CliIo, EXIT, FlagError, numberFlag, parseFlags, reportError, runMain } from "../cli/kit";
+import { ResolveEntry } from "./connect";
 import { DEFAULT_ENDPOINTS, LOAD_DEFAULTS, MONITOR_DEFAULTS, VALIDATION_DEFAULTS } from "./defaults";
 import { EchoServer, startEchoServer } from "./echo-server";
 import { HoldMode } from "./probe";
@@ -34,6 +36,9 @@ or local: a built-in echo server on 127.0.0.1, so a first run needs no network.
                           environment variable, so tokens stay out of shell history
   --origin ORIGIN         Origin header
   --subprotocol NAME      offer a subprotocol (repeatable)
+  --resolve HOST:PORT:ADDRESS  connect to ADDRESS for HOST:PORT (repeatable), as curl does:
+                          Host, TLS SNI and the certificate check still use HOST, so a new
+                          load balancer is proven by its IP before DNS points at it
   --ca FILE               trust this CA (PEM)
   --insecure              skip certificate verification (warns)
   --handshake-timeout SEC (default ${D.handshakeTimeoutMs / 1000})
@@ -67,6 +72,17 @@ function parseHeaders(values: string[] = [], env: NodeJS.ProcessEnv): Record<str
     return headers;
 }
 
+/** `HOST:PORT:ADDRESS`, ADDRESS an IPv4 or a bracketed IPv6 address, as curl's --resolve takes it. */
+function parseResolve(value: string): ResolveEntry {
+    const match = /^([^:\s]+):(\d{1,5}):(\[[0-9a-fA-F:.]+\]|[^:\s]+)$/.exec(value);
+    const address = match?.[3].replace(/^\[(.*)\]$/, "$1");
+    const port = Number(match?.[2]);
+    if (!match || !address || !net.isIP(address) || !(port >= 1 && port <= 65535)) {
+        throw new FlagError(`--resolve ${JSON.stringify(value)}: expected HOST:PORT:ADDRESS with a port from 1 to 65535 and an IP address, such as chat.example.com:443:203.0.113.7 or chat.example.com:443:[2001:db8::7]`);
+    }
+    return { host: match[1], port, address };
+}
+
 export async function main(argv: string[], io: CliIo): Promise<number> {
     let echoServer: EchoServer | undefined;
     try {
@@ -91,6 +107,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
                 header: { type: "string", multiple: true },
                 origin: { type: "string" },
                 subprotocol: { type: "string", multiple: true },
+                resolve: { type: "string", multiple: true },
                 ca: { type: "string" },
                 insecure: { type: "boolean" },
                 "handshake-timeout": { type: "string" },
@@ -129,6 +146,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
             origin: values.origin,
             subprotocols: values.subprotocol,
             ca,
+            resolve: (values.resolve ?? []).map(parseResolve),
             insecure: values.insecure === true,
             handshakeTimeoutMs: positiveNumber("handshake-timeout", values["handshake-timeout"], D.handshakeTimeoutMs / 1000) * 1000,
             messages: Math.floor(positiveNumber("messages", values.messages, D.messages, true)),

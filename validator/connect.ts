@@ -13,6 +13,24 @@ export interface ConnectOptions {
     /** Skip certificate verification (explicit, and the CLI warns). */
     readonly insecure?: boolean;
     readonly handshakeTimeoutMs: number;
+    /**
+     * curl's --resolve: connect to `address` for `host:port` while the URL's host still goes in
+     * the Host header and TLS SNI and the certificate is verified for it. Proves a load balancer
+     * by its IP before DNS points at it.
+     */
+    readonly resolve?: readonly ResolveEntry[];
+}
+
+export interface ResolveEntry {
+    readonly host: string;
+    readonly port: number;
+    readonly address: string;
+}
+
+/** The address --resolve gives for a host and port, if any. */
+export function resolvedAddress(entries: readonly ResolveEntry[] | undefined, host: string | undefined, port: number | string | undefined): string | undefined {
+    const wanted = (host ?? "").toLowerCase();
+    return entries?.find((e) => e.host.toLowerCase() === wanted && e.port === Number(port))?.address;
 }
 
 /** Where the time to 101 went; undefined phases did not happen (no DNS for an IP, no TLS for ws://). */
@@ -120,16 +138,18 @@ export function openSocket(url: string, options: OpenOptions): Promise<Opened | 
         followRedirects: false,
         createConnection: ((connectOptions: net.NetConnectOpts & tls.ConnectionOptions & { socketPath?: string; host?: string }) => {
             let socket: net.Socket;
+            // The URL's host keeps naming the server (Host, SNI, certificate); only the dial changes.
+            const dial = resolvedAddress(options.resolve, connectOptions.host, connectOptions.port);
             if (phase.secure) {
                 // As ws's own tlsConnect: SNI by host name, none for an IP address.
                 const servername = connectOptions.servername ?? (net.isIP(connectOptions.host ?? "") ? "" : connectOptions.host);
-                socket = tls.connect({ ...connectOptions, path: undefined, servername } as tls.ConnectionOptions);
+                socket = tls.connect({ ...connectOptions, ...(dial ? { host: dial } : {}), path: undefined, servername } as tls.ConnectionOptions);
                 socket.once("secureConnect", () => {
                     phase.tlsDone = true;
                     timings.tlsMs = since() - (timings.dnsMs ?? 0) - (timings.tcpMs ?? 0);
                 });
             } else {
-                socket = net.connect({ ...connectOptions, path: connectOptions.socketPath } as net.NetConnectOpts);
+                socket = net.connect({ ...connectOptions, ...(dial ? { host: dial } : {}), path: connectOptions.socketPath } as net.NetConnectOpts);
             }
             socket.once("lookup", () => (timings.dnsMs = since()));
             socket.once("connect", () => {
