@@ -1,5 +1,7 @@
 import * as path from "path";
-import { ProgramRun, RecordedResource, runProgram } from "../../deploy/offline/program";
+import { ProgramError, ProgramRun, RecordedResource, runProgram } from "../../deploy/offline/program";
+
+export { ProgramError, ProgramRun, RecordedResource };
 import { loadStackConfig } from "../../deploy/offline/stackConfig";
 
 export const PROJECT_DIR = path.resolve(__dirname, "..", "..");
@@ -20,6 +22,11 @@ export const TYPES = {
     template: "gcp:compute/instanceTemplate:InstanceTemplate",
     healthCheck: "gcp:compute/healthCheck:HealthCheck",
     firewall: "gcp:compute/firewall:Firewall",
+    router: "gcp:compute/router:Router",
+    routerNat: "gcp:compute/routerNat:RouterNat",
+    subnetwork: "gcp:compute/subnetwork:Subnetwork",
+    serviceAccount: "gcp:serviceaccount/account:Account",
+    projectIamMember: "gcp:projects/iAMMember:IAMMember",
     stack: "pulumi:pulumi:Stack",
 } as const;
 

@@ -23,6 +23,10 @@ const CATALOGUE: Record<string, { level: string; stack: boolean }> = {
     "enforce-affinity-locality-policy": { level: "advisory", stack: false },
     "enforce-backend-logging": { level: "advisory", stack: false },
     "enforce-modern-tls": { level: "advisory", stack: true },
+    "enforce-websocket-backend-protocol": { level: "mandatory", stack: true },
+    "disallow-long-http-routes": { level: "advisory", stack: true },
+    "disallow-duplicate-proxy-headers": { level: "advisory", stack: false },
+    "disallow-websocket-rate-balancing": { level: "advisory", stack: true },
 };
 
 describe("policies: the pack", () => {
@@ -112,10 +116,11 @@ describe("policies: the pack", () => {
             const run = await runStack(stack);
             const results = await runPack(fromRecorded(run.resources));
             const problems = results.filter((r) => r.violations.length > 0 || r.cantRun);
-            assert.deepEqual(problems.map((r) => `${r.policy}: ${r.violations.join(" | ")}${r.cantRun ?? ""}`), []);
+            // RATE on the WebSocket backend is a trade-off the program accepts while IN_FLIGHT is Beta.
+            assert.deepEqual(problems.map((r) => `${r.policy}: ${r.violations.length}${r.cantRun ?? ""}`), ["disallow-websocket-rate-balancing: 1"]);
             // The rules did run: every policy applied to something in the stack.
             const applied = new Set(results.filter((r) => r.notApplicable === undefined).map((r) => r.policy));
-            assert.deepEqual([...applied].sort(), Object.keys(CATALOGUE).filter((n) => n !== "enforce-affinity-locality-policy").sort());
+            assert.deepEqual([...applied].sort(), Object.keys(CATALOGUE).sort());
         });
     }
 
@@ -161,7 +166,7 @@ describe("policies: the pack", () => {
         assert.match(byPolicy["enforce-backend-timeout"][0], /BackendService "chat-api-backend": timeoutSec is 30/);
         assert.match(byPolicy["enforce-session-affinity"][0], /sessionAffinity is "NONE"/);
         assert.deepEqual(byPolicy["disallow-invalid-custom-headers"].map((v) => /is "([^"]+)"/.exec(v)?.[1]), ["Connection: upgrade", "Upgrade: websocket"]);
-        assert.match(byPolicy["disallow-classic-advanced-routing"][0], /pathRules\[0\]\.routeAction\.timeout is set on a URL map of the classic EXTERNAL scheme/);
+        assert.ok(byPolicy["disallow-classic-advanced-routing"].some((v) => /pathRules\[0\]\.routeAction\.timeout is set on a URL map of the classic EXTERNAL scheme/.test(v)));
         assert.match(byPolicy["enforce-serverless-backend-limits"][0], /BackendService "chat-auth-backend": timeoutSec is 30/);
         assert.match(byPolicy["enforce-websocket-lifetime"][0], /\(serving \/ws, \/ws\/\*, \/websocket, \/websocket\/\*\) is a WebSocket lifetime of 30 s: no routeAction.timeout in effect, so backend BackendService "chat-api-backend" timeoutSec applies \(30 s\)/);
         assert.equal(ws.type, T.backendService);
