@@ -41,8 +41,9 @@ export function createEgress(name: string, backends: readonly InstanceGroupBacke
         perRegion.set(region, index + 1);
         const stem = index === 0 ? `${name}-${region}` : `${name}-${region}-${index}`;
         const router = new compute.Router(`${stem}-router`, { description: `Cloud NAT for ${group.map((b) => b.name).join(", ")}`, network, region }, { parent });
-        // A NAT that covers only the named subnets leaves the network's other subnets to whoever owns them.
-        const named = group.every((b) => b.subnetwork !== "") ? [...new Set(group.map((b) => b.subnetwork))] : [];
+        // A NAT that covers only the named subnets leaves the network's other subnets to whoever owns
+        // them. The NAT's subnet list takes self links only, so a bare name NATs the whole network.
+        const named = group.every((b) => b.subnetwork.includes("/subnetworks/")) ? [...new Set(group.map((b) => b.subnetwork))] : [];
         const nat = new compute.RouterNat(
             `${stem}-nat`,
             {

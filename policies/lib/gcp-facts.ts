@@ -160,12 +160,14 @@ export function pathMatches(pattern: string, requestPath: string): boolean {
 
 /**
  * Backend service protocols that carry a WebSocket. The load balancer proxies the HTTP/1.1 Upgrade
- * (cloud.google.com/load-balancing/docs/https, "WebSocket support"); HTTP/2 has no Upgrade
- * mechanism (RFC 9113 section 8.6, "101 Switching Protocols" is not supported) and Google's load
- * balancers do not implement WebSockets over HTTP/2 (RFC 8441), so an `HTTP2`, `H2C` or `GRPC`
- * backend cannot take one. The RFC 8441 gap is what users report (spellshift/realm#726: 503 on a
- * WebSocket through an H2C backend); no Google page we found states it outright, so that part is
- * inferred from the RFCs and the report.
+ * natively (cloud.google.com/load-balancing/docs/https, "WebSocket support"). HTTP/2 has no
+ * Upgrade mechanism (RFC 9113, "The Upgrade Header Field": HTTP/2 does not support 101 Switching
+ * Protocols), and WebSockets over HTTP/2 need RFC 8441, which we found no sign of Google's load
+ * balancers implementing; users report a 503 on a WebSocket through an H2C backend
+ * (github.com/spellshift/realm/issues/726). So an `HTTP2`, `H2C` or `GRPC` backend cannot take one.
+ * UNCONFIRMED from Google's own text: we recall the "WebSocket support" section saying "HTTP or
+ * HTTPS, not HTTP/2, as the protocol to the backend", but the stored copies we could search did
+ * not include it; the rest is inferred from the RFCs and the report.
  */
 export const WEBSOCKET_BACKEND_PROTOCOLS: readonly string[] = ["HTTP", "HTTPS"];
 /** Backend service protocols of HTTP(S) load balancing (@pulumi/gcp 9.37 compute/backendService.d.ts, field `protocol`); TCP, SSL and UDP are proxy or passthrough network load balancing. */
@@ -254,8 +256,9 @@ export function regionalSurge(zones: readonly string[]): number {
 /**
  * Instances without an external IP reach Artifact Registry only through Cloud NAT or Private
  * Google Access on their subnet (cloud.google.com/nat/docs/overview; cloud.google.com/vpc/docs/private-google-access).
- * A Cloud NAT gateway lives on a Cloud Router in the same network and region
- * (@pulumi/gcp 9.37 compute/routerNat.d.ts, fields `router`, `region`, `sourceSubnetworkIpRangesToNat`).
+ * A Cloud NAT gateway lives on a Cloud Router in the same network and region, and its
+ * `subnetworks[].name` is a subnet's self link (@pulumi/gcp 9.37 compute/routerNat.d.ts, fields
+ * `router`, `region`, `sourceSubnetworkIpRangesToNat`; types/input.d.ts `RouterNatSubnetwork.name`).
  */
 export const EGRESS_MODES = ["nat", "privateGoogleAccess", "none"] as const;
 export type EgressMode = (typeof EGRESS_MODES)[number];

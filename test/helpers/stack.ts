@@ -2,7 +2,9 @@ import * as path from "path";
 import { ProgramError, ProgramRun, RecordedResource, runProgram } from "../../deploy/offline/program";
 
 export { ProgramError, ProgramRun, RecordedResource };
-import { loadStackConfig } from "../../deploy/offline/stackConfig";
+import { loadStackConfig, SECRET_PLACEHOLDER } from "../../deploy/offline/stackConfig";
+
+export { loadStackConfig, runProgram, SECRET_PLACEHOLDER };
 
 export const PROJECT_DIR = path.resolve(__dirname, "..", "..");
 

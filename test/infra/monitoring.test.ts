@@ -1,9 +1,7 @@
 import { strict as assert } from "assert";
 import * as path from "path";
-import { loadStackConfig, SECRET_PLACEHOLDER } from "../../deploy/offline/stackConfig";
-import { runProgram } from "../../deploy/offline/program";
 import { websocketUrlRegex } from "../../infra/monitoring";
-import { named, ofType, ProgramRun, PROJECT_DIR, RecordedResource, runStack } from "../helpers/stack";
+import { loadStackConfig, named, ofType, ProgramRun, PROJECT_DIR, RecordedResource, runProgram, runStack, SECRET_PLACEHOLDER } from "../helpers/stack";
 
 type Props = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 const CHANNEL = "gcp:monitoring/notificationChannel:NotificationChannel";

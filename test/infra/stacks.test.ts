@@ -239,6 +239,13 @@ describe("infrastructure: network and egress settings", () => {
         assert.deepEqual(nat.subnetworks, [{ name: subnetwork, sourceIpRangesToNats: ["ALL_IP_RANGES"] }]);
     });
 
+    it("NATs the whole network when a subnet is named without its self link, which the NAT's subnet list needs", async () => {
+        const run = await runStack("staging", [backends({ subnetwork: "chat" })]);
+        const nat = named(run, TYPES.routerNat, "chat-us-east1-nat").inputs as Props;
+        assert.deepEqual([nat.sourceSubnetworkIpRangesToNat, nat.subnetworks], ["ALL_SUBNETWORKS_ALL_IP_RANGES", undefined]);
+        assert.equal((named(run, TYPES.template, "chat-api-template").inputs as Props).networkInterfaces[0].subnetwork, "chat");
+    });
+
     it("with egress none creates neither NAT nor subnet (the host project provides egress)", async () => {
         const run = await runStack("staging", [backends({ egress: "none" })]);
         assert.deepEqual([...ofType(run, TYPES.router), ...ofType(run, TYPES.routerNat), ...ofType(run, TYPES.subnetwork)], []);
