@@ -1,10 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as cloudrunv2 from "@pulumi/gcp/cloudrunv2";
 import * as compute from "@pulumi/gcp/compute";
-import { TTL_COOKIE_AFFINITIES } from "../policies/facts";
+import { AFFINITY_LOCALITY_POLICY, LOCALITY_POLICY_SCHEMES, TTL_COOKIE_AFFINITIES } from "../policies/facts";
 import { createCloudRunBackend } from "./cloudrun";
 import { BackendGroups, createInstanceGroup, useExistingGroups } from "./compute";
-import { BackendSettings, LoadBalancerSettings } from "./settings";
+import { createEgress } from "./egress";
+import { BackendSettings, InstanceGroupBackend, LoadBalancerSettings } from "./settings";
 
 export interface Backend {
     readonly settings: BackendSettings;
@@ -26,6 +27,10 @@ function websocketHoldingArgs(settings: LoadBalancerSettings): Partial<compute.B
             affinity === "STRONG_COOKIE_AFFINITY"
                 ? { name: "lb-affinity", path: "/", ttl: { seconds: settings.sessionAffinityTtlSec } }
                 : undefined,
+        // Any affinity but NONE takes effect only with a hashing locality policy (gcpdiag lb/BP/2022_001);
+        // the classic scheme takes no locality policy, so there affinity stays as the API applies it.
+        localityLbPolicy:
+            affinity !== "NONE" && LOCALITY_POLICY_SCHEMES.includes(settings.loadBalancingScheme) ? AFFINITY_LOCALITY_POLICY : undefined,
         connectionDrainingTimeoutSec: settings.connectionDrainingTimeoutSec,
     };
 }
@@ -56,15 +61,18 @@ function groupBackendService(
 
 /** One backend service per configured backend, with the compute or service behind it. */
 export function createBackends(name: string, settings: LoadBalancerSettings, parent: pulumi.Resource): Backend[] {
+    const egress = createEgress(name, settings.backends.filter((b): b is InstanceGroupBackend => b.kind === "instanceGroup"), parent);
     return settings.backends.map((backend) => {
         const stem = `${name}-${backend.name}`;
         switch (backend.kind) {
-            case "instanceGroup":
-                return { settings: backend, service: groupBackendService(`${stem}-backend`, backend, createInstanceGroup(stem, backend, parent), settings, parent) };
+            case "instanceGroup": {
+                const groups = createInstanceGroup(stem, backend, egress.networks.get(backend.name) ?? {}, parent);
+                return { settings: backend, service: groupBackendService(`${stem}-backend`, backend, groups, settings, parent) };
+            }
             case "groups":
                 return { settings: backend, service: groupBackendService(`${stem}-backend`, backend, useExistingGroups(stem, backend, parent), settings, parent) };
             case "cloudRun": {
-                const serverless = createCloudRunBackend(stem, backend, parent);
+                const serverless = createCloudRunBackend(stem, backend, settings.deletionProtection, parent);
                 // No timeoutSec (the API rejects it on serverless NEGs), no load balancer affinity
                 // (unsupported there), no health check or balancing mode.
                 const service = new compute.BackendService(

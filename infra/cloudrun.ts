@@ -13,11 +13,13 @@ export interface ServerlessBackend {
  * Stickiness is Cloud Run's own session affinity: the load balancer's is not supported on
  * serverless NEGs (gcp-websocket-facts, serverless NEGs).
  */
-export function createCloudRunBackend(name: string, backend: CloudRunBackend, parent: pulumi.Resource): ServerlessBackend {
+export function createCloudRunBackend(name: string, backend: CloudRunBackend, deletionProtection: boolean, parent: pulumi.Resource): ServerlessBackend {
     const service = new cloudrunv2.Service(
         `${name}-run`,
         {
             location: backend.region,
+            // The provider defaults to true, which makes `pulumi destroy` of a staging stack fail.
+            deletionProtection,
             ingress: "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER",
             template: {
                 // A WebSocket is one request: it ends at this timeout.

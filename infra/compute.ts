@@ -1,5 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as compute from "@pulumi/gcp/compute";
+import * as projects from "@pulumi/gcp/projects";
+import * as serviceaccount from "@pulumi/gcp/serviceaccount";
+import { artifactRegistryProject, regionalSurge, serviceAccountEmail, VM_SCOPES, VM_SERVICE_ACCOUNT_ROLES } from "../policies/facts";
+import { BackendNetwork } from "./egress";
 import { GroupsBackend, InstanceGroupBackend } from "./settings";
 
 /** Where Google's front ends and health checkers connect from (load balancing firewall docs). */
@@ -68,13 +72,47 @@ export function containerCloudInit(image: string, port: number): string {
     ].join("\n");
 }
 
+export interface VmIdentity {
+    readonly account: serviceaccount.Account;
+    readonly email: pulumi.Output<string>;
+    readonly bindings: projects.IAMMember[];
+}
+
 /**
- * Compute for an `instanceGroup` backend: a Container-Optimized OS template running the image,
- * a regional managed instance group with autoscaling and the named port, its health check,
- * and the firewall rule that lets Google's proxies and health checkers in.
+ * A service account of the backend's own with exactly the roles its VMs use: the default compute
+ * account may hold none of them in newer organisations, or far too many in older ones. The image's
+ * project, when it is an Artifact Registry path, is where the reader role is granted.
  */
-export function createInstanceGroup(name: string, backend: InstanceGroupBackend, parent: pulumi.Resource): BackendGroups {
+export function createVmIdentity(name: string, backend: InstanceGroupBackend, parent: pulumi.Resource): VmIdentity {
+    const accountId = `lb-${backend.name}-vm`;
+    const account = new serviceaccount.Account(
+        `${name}-vm`,
+        { accountId, displayName: `${backend.name} load balancer VMs`, description: `Runs ${backend.image}: pulls it, writes logs and metrics` },
+        { parent },
+    );
+    const email = account.project.apply((project) => serviceAccountEmail(accountId, project));
+    const member = pulumi.interpolate`serviceAccount:${email}`;
+    const registryProject = artifactRegistryProject(backend.image);
+    const bindings = VM_SERVICE_ACCOUNT_ROLES.map(
+        (role) =>
+            new projects.IAMMember(
+                `${name}-vm-${role.replace(/^roles\//, "").replace(/\./g, "-").toLowerCase()}`,
+                { project: role === "roles/artifactregistry.reader" && registryProject ? registryProject : account.project, role, member },
+                { parent },
+            ),
+    );
+    return { account, email, bindings };
+}
+
+/**
+ * Compute for an `instanceGroup` backend: a Container-Optimized OS template running the image as
+ * its own service account, a regional managed instance group pinned to its zones with autoscaling
+ * and the named port, its health check, and the firewall rule that lets Google's proxies and
+ * health checkers in.
+ */
+export function createInstanceGroup(name: string, backend: InstanceGroupBackend, network: BackendNetwork, parent: pulumi.Resource): BackendGroups {
     const networkTag = `${name}-serving`;
+    const identity = createVmIdentity(name, backend, parent);
     const check = healthCheck(`${name}-hc`, backend.healthCheckPath, backend.port, parent);
 
     new compute.Firewall(
@@ -98,15 +136,16 @@ export function createInstanceGroup(name: string, backend: InstanceGroupBackend,
             region: backend.region,
             tags: [networkTag],
             disks: [{ sourceImage: "projects/cos-cloud/global/images/family/cos-stable", autoDelete: true, boot: true }],
-            networkInterfaces: [{ network: backend.network }],
+            // No accessConfigs: no external IP. Egress to the registry is Cloud NAT or Private Google Access.
+            networkInterfaces: [{ network: backend.network, subnetwork: network.subnetwork }],
             metadata: {
                 "user-data": containerCloudInit(backend.image, backend.port),
                 "google-logging-enabled": "true",
             },
-            serviceAccount: { scopes: ["cloud-platform"] },
+            serviceAccount: { email: identity.email, scopes: [...VM_SCOPES] },
             shieldedInstanceConfig: { enableSecureBoot: true, enableVtpm: true, enableIntegrityMonitoring: true },
         },
-        { parent },
+        { parent, dependsOn: identity.bindings },
     );
 
     const group = new compute.RegionInstanceGroupManager(
@@ -117,12 +156,14 @@ export function createInstanceGroup(name: string, backend: InstanceGroupBackend,
             versions: [{ name: "primary", instanceTemplate: template.selfLinkUnique }],
             namedPorts: [{ name: SERVING_PORT_NAME, port: backend.port }],
             autoHealingPolicies: { healthCheck: check.id, initialDelaySec: 120 },
+            // Pinned so the surge below is known: a regional group's fixed surge must be 0 or at least its zone count.
+            distributionPolicyZones: [...backend.zones],
             // Surge before removing, never drop capacity: open WebSockets drain off old instances.
             updatePolicy: {
                 type: "PROACTIVE",
                 minimalAction: "REPLACE",
                 replacementMethod: "SUBSTITUTE",
-                maxSurgeFixed: 3,
+                maxSurgeFixed: regionalSurge(backend.zones),
                 maxUnavailableFixed: 0,
             },
         },

@@ -29,6 +29,14 @@ export class Validator {
         return value;
     }
 
+    flag(key: string, value: unknown): boolean {
+        if (typeof value !== "boolean") {
+            this.fail(key, value, "allowed: true or false");
+            return true;
+        }
+        return value;
+    }
+
     fraction(key: string, value: unknown): number {
         if (typeof value !== "number" || !(value > 0 && value <= 1)) {
             this.fail(key, value, "allowed: a fraction above 0 and at most 1");
@@ -99,4 +107,21 @@ export function parseJson(raw: string | undefined): unknown {
 
 export function isRecord(value: unknown): value is Record<string, unknown> {
     return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** An IPv4 CIDR range as [first address, last address], or undefined when it is not one. */
+export function cidrRange(cidr: string): [number, number] | undefined {
+    const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr);
+    if (!match) {
+        return undefined;
+    }
+    const octets = match.slice(1, 5).map(Number);
+    const prefix = Number(match[5]);
+    if (octets.some((o) => o > 255) || prefix > 32) {
+        return undefined;
+    }
+    const address = octets.reduce((a, o) => a * 256 + o, 0);
+    const size = 2 ** (32 - prefix);
+    const first = Math.floor(address / size) * size;
+    return [first, first + size - 1];
 }

@@ -2,14 +2,17 @@ import * as pulumi from "@pulumi/pulumi";
 import {
     CLASSIC_AFFINITIES,
     CLOUD_RUN_MAX_REQUEST_TIMEOUT_SEC,
+    EGRESS_MODES,
     headerNameProblem,
+    HTTP_UNUSABLE_AFFINITIES,
     LOAD_BALANCING_SCHEMES,
     MAX_AFFINITY_COOKIE_TTL_SEC,
     MAX_CONNECTION_DRAINING_SEC,
     RECOMMENDED_MAX_TIMEOUT_SEC,
+    REGION_ZONES,
 } from "../policies/facts";
-import { isRecord, parseJson, Validator } from "./config-checks";
-import { BACKEND_KINDS, BackendSettings, ConfigError, HeaderSetting, LoadBalancerSettings, PROGRAM_AFFINITIES } from "./settings";
+import { cidrRange, isRecord, parseJson, Validator } from "./config-checks";
+import { BACKEND_KINDS, BackendSettings, ConfigError, HeaderSetting, InstanceGroupBackend, LoadBalancerSettings, PROGRAM_AFFINITIES, ProgramAffinity } from "./settings";
 
 /** Reads one raw config value (as `pulumi.Config` stores it: a string, JSON for structures). */
 export type RawConfigReader = (key: string) => string | undefined;
@@ -49,6 +52,78 @@ function optional<T>(value: unknown, fallback: T): unknown {
     return value === undefined ? fallback : value;
 }
 
+/** Zones of a regional group: each in the region, listed once; by default three of the region's zones. */
+function parseZones(v: Validator, key: string, value: unknown, region: string): string[] {
+    if (value === undefined) {
+        const known = REGION_ZONES[region];
+        if (!known) {
+            if (region) {
+                v.fail(key, value, `required for region ${region}, whose zones this program does not know; allowed: a list of zones of ${region}, such as ["${region}-a", "${region}-b", "${region}-c"] (zone letters differ per region)`);
+            }
+            return [];
+        }
+        return known.slice(0, 3);
+    }
+    const zones = v.stringList(key, value, false);
+    const seen = new Set<string>();
+    for (const zone of zones) {
+        if (!zone.startsWith(`${region}-`) || !/^[a-z]+-[a-z]+[0-9]+-[a-z]$/.test(zone)) {
+            v.fail(key, zone, `allowed: zones of region ${region}, such as ${region}-b`);
+        }
+        if (seen.has(zone)) {
+            v.fail(key, zone, "that zone is listed twice; list each zone once");
+        }
+        seen.add(zone);
+    }
+    return zones;
+}
+
+function parseInstanceGroupNetwork(v: Validator, at: string, spec: Record<string, unknown>) {
+    const egress = v.oneOf(`${at}.egress`, optional(spec.egress, "nat"), EGRESS_MODES);
+    const subnetwork = spec.subnetwork === undefined ? "" : v.text(`${at}.subnetwork`, spec.subnetwork, "an existing subnet's name or self link");
+    const cidrAllowed = "an IPv4 range such as 10.200.0.0/24 (prefix /8 to /29)";
+    const subnetCidr = v.text(`${at}.subnetCidr`, optional(spec.subnetCidr, "10.200.0.0/24"), cidrAllowed);
+    const prefix = Number(subnetCidr.split("/")[1]);
+    if (subnetCidr && (!cidrRange(subnetCidr) || prefix < 8 || prefix > 29)) {
+        v.fail(`${at}.subnetCidr`, subnetCidr, `allowed: ${cidrAllowed}`);
+    }
+    if (egress === "privateGoogleAccess" && subnetwork) {
+        v.fail(
+            `${at}.subnetwork`,
+            subnetwork,
+            "egress privateGoogleAccess creates its own subnet with Private Google Access; to use an existing subnet, turn Private Google Access on for it and set egress none (or nat)",
+        );
+    }
+    return {
+        network: v.text(`${at}.network`, optional(spec.network, "default"), "an existing VPC network's name, or its self link for a shared VPC"),
+        subnetwork,
+        egress,
+        subnetCidr,
+    };
+}
+
+/** Subnets the stack creates must not overlap within one network. */
+function checkSubnetOverlaps(v: Validator, key: string, backends: readonly BackendSettings[]): void {
+    const created = backends.filter((b): b is InstanceGroupBackend => b.kind === "instanceGroup" && b.egress === "privateGoogleAccess");
+    created.forEach((a, i) => {
+        for (const b of created.slice(i + 1)) {
+            const [ra, rb] = [cidrRange(a.subnetCidr), cidrRange(b.subnetCidr)];
+            if (a.network === b.network && ra && rb && ra[0] <= rb[1] && rb[0] <= ra[1]) {
+                v.fail(`${key}.${b.name}.subnetCidr`, b.subnetCidr, `that range overlaps ${a.name}'s ${a.subnetCidr} in network ${a.network}; allowed: a range that overlaps no other subnet`);
+            }
+        }
+    });
+}
+
+/** The affinity, refusing the API's values that HTTP(S) load balancing cannot use with their reason. */
+function parseAffinity(v: Validator, key: string, value: unknown): ProgramAffinity {
+    if (typeof value === "string" && HTTP_UNUSABLE_AFFINITIES.includes(value)) {
+        v.fail(key, value, `HTTP(S) load balancers refuse it; allowed: ${PROGRAM_AFFINITIES.join(", ")}`);
+        return "GENERATED_COOKIE";
+    }
+    return v.oneOf(key, value, PROGRAM_AFFINITIES);
+}
+
 function parseBackend(v: Validator, key: string, name: string, spec: unknown): BackendSettings | undefined {
     const at = `${key}.${name}`;
     if (!RESOURCE_STEM.test(name)) {
@@ -71,11 +146,12 @@ function parseBackend(v: Validator, key: string, name: string, spec: unknown): B
     switch (kind) {
         case "instanceGroup": {
             const minReplicas = v.integer(`${at}.minReplicas`, optional(spec.minReplicas, 2), 1, 1000);
+            const region = v.text(`${at}.region`, spec.region, "a Compute Engine region such as us-central1", /^[a-z]+-[a-z]+[0-9]+$/);
             return {
                 ...common,
                 kind,
                 image: v.text(`${at}.image`, spec.image, "a container image reference"),
-                region: v.text(`${at}.region`, spec.region, "a Compute Engine region such as us-central1", /^[a-z]+-[a-z]+[0-9]+$/),
+                region,
                 machineType: v.text(`${at}.machineType`, optional(spec.machineType, "e2-standard-2"), "a machine type such as e2-standard-2"),
                 port: v.integer(`${at}.port`, optional(spec.port, 8080), 1, 65535),
                 healthCheckPath: v.text(`${at}.healthCheckPath`, optional(spec.healthCheckPath, "/healthz"), "a path starting with /", /^\//),
@@ -83,7 +159,8 @@ function parseBackend(v: Validator, key: string, name: string, spec: unknown): B
                 maxReplicas: v.integer(`${at}.maxReplicas`, optional(spec.maxReplicas, Math.max(minReplicas, 4)), minReplicas, 1000, " and at least minReplicas"),
                 targetCpuUtilization: v.fraction(`${at}.targetCpuUtilization`, optional(spec.targetCpuUtilization, 0.6)),
                 maxRatePerInstance: v.integer(`${at}.maxRatePerInstance`, optional(spec.maxRatePerInstance, 1000), 1, 1_000_000),
-                network: v.text(`${at}.network`, optional(spec.network, "default"), "a VPC network name"),
+                ...parseInstanceGroupNetwork(v, at, spec),
+                zones: parseZones(v, `${at}.zones`, spec.zones, region),
             };
         }
         case "groups": {
@@ -144,7 +221,7 @@ export function parseSettings(read: RawConfigReader, namespace: string): LoadBal
         " (Google advises against more: GFEs restart for maintenance)",
     );
     const affinityKey = v.key("sessionAffinity");
-    const sessionAffinity = v.oneOf(affinityKey, get("sessionAffinity"), PROGRAM_AFFINITIES);
+    const sessionAffinity = parseAffinity(v, affinityKey, get("sessionAffinity"));
     if (scheme === "EXTERNAL" && !CLASSIC_AFFINITIES.includes(sessionAffinity)) {
         v.fail(affinityKey, sessionAffinity, `the classic EXTERNAL scheme supports only ${CLASSIC_AFFINITIES.join(", ")}`);
     }
@@ -154,7 +231,13 @@ export function parseSettings(read: RawConfigReader, namespace: string): LoadBal
     if (scheme === "EXTERNAL" && websocketTimeoutSec > 0) {
         v.fail(timeoutKey, websocketTimeoutSec, "the classic EXTERNAL scheme supports no routeAction.timeout; set 0 or use EXTERNAL_MANAGED");
     }
+    const httpTimeoutKey = v.key("httpTimeoutSec");
+    const httpTimeoutSec = v.integer(httpTimeoutKey, get("httpTimeoutSec"), 0, RECOMMENDED_MAX_TIMEOUT_SEC, " (0 sets no route timeout)");
+    if (scheme === "EXTERNAL" && httpTimeoutSec > 0) {
+        v.fail(httpTimeoutKey, httpTimeoutSec, "the classic EXTERNAL scheme supports no routeAction.timeout; set 0 or use EXTERNAL_MANAGED");
+    }
     const websocketPaths = v.paths(v.key("websocketPaths"), get("websocketPaths"), false);
+    const deletionProtection = v.flag(v.key("deletionProtection"), get("deletionProtection"));
 
     const domainsKey = v.key("domains");
     const domainsValue = get("domains");
@@ -186,6 +269,7 @@ export function parseSettings(read: RawConfigReader, namespace: string): LoadBal
                 backends.push(backend);
             }
         }
+        checkSubnetOverlaps(v, backendsKey, backends);
         const websocketBackends = backends.filter((b) => b.websocket).map((b) => b.name);
         if (websocketBackends.length !== 1) {
             v.fail(backendsKey, websocketBackends, "exactly one backend must set websocket: true (it serves websocketPaths and the default route)");
@@ -229,6 +313,7 @@ export function parseSettings(read: RawConfigReader, namespace: string): LoadBal
         alert5xxPercent: percent("alert5xxPercent"),
         alertHandshakeFailurePercent: percent("alertHandshakeFailurePercent"),
         alertConnectionFailurePercent: percent("alertConnectionFailurePercent"),
+        alertTimeoutErrorsPerMinute: v.integer(v.key("alertTimeoutErrorsPerMinute"), get("alertTimeoutErrorsPerMinute"), 1, 1_000_000, " (requests a minute)"),
     };
 
     if (v.problems.length > 0) {
@@ -239,6 +324,8 @@ export function parseSettings(read: RawConfigReader, namespace: string): LoadBal
         sessionAffinity,
         sessionAffinityTtlSec,
         websocketTimeoutSec,
+        httpTimeoutSec,
+        deletionProtection,
         websocketPaths,
         domains,
         loadBalancingScheme: scheme,

@@ -5,8 +5,8 @@ import { LoadBalancerSettings, MonitoringSettings } from "./settings";
 
 export interface Monitoring {
     readonly channels: monitoring.NotificationChannel[];
-    readonly metrics: Record<"upgradeAttempts" | "upgradeFailures" | "connectionFailures" | "backendTimeoutCuts", logging.Metric>;
-    readonly alerts: Record<"errors5xx" | "handshakeFailures" | "connectionFailures" | "backendTimeoutCuts", monitoring.AlertPolicy>;
+    readonly metrics: Record<"upgradeAttempts" | "upgradeFailures" | "connectionFailures" | "timeoutErrors", logging.Metric>;
+    readonly alerts: Record<"errors5xx" | "handshakeFailures" | "connectionFailures" | "timeoutErrors", monitoring.AlertPolicy>;
     readonly dashboard: monitoring.Dashboard;
 }
 
@@ -70,18 +70,25 @@ function createChannels(name: string, monitoringSettings: MonitoringSettings, op
 /**
  * Log-based metrics over the load balancer's request logs (every backend logs at sample rate
  * 1.0): an upgrade is a request on a WebSocket path, it failed when the answer was not 101, the
- * connection failed when the answer was a 5xx, and a cut at the backend timeout carries
- * statusDetails "backend_timeout" (gcp-websocket-facts, Monitoring signals).
+ * connection failed when the answer was a 5xx. The timeout-error count reads statusDetails
+ * "backend_timeout" over every request of the map, in its documented meaning only: the backend
+ * timed out while generating a response. No Google doc says it also marks a WebSocket closed at
+ * the end of its lifetime, so it is not counted as one.
  */
 function createLogMetrics(name: string, websocketPaths: readonly string[], urlMapName: pulumi.Output<string>, opts: Parent): Metrics {
-    const requests = pulumi.interpolate`resource.type="http_load_balancer" AND resource.labels.url_map_name="${urlMapName}" AND httpRequest.requestUrl=~"${websocketUrlRegex(websocketPaths)}"`;
+    const allRequests = pulumi.interpolate`resource.type="http_load_balancer" AND resource.labels.url_map_name="${urlMapName}"`;
+    const requests = pulumi.interpolate`${allRequests} AND httpRequest.requestUrl=~"${websocketUrlRegex(websocketPaths)}"`;
     const counter = (suffix: string, description: string, filter: pulumi.Input<string>) =>
         new logging.Metric(`${name}-${suffix}`, { description, filter, metricDescriptor: { metricKind: "DELTA", valueType: "INT64", unit: "1" } }, opts);
     return {
         upgradeAttempts: counter("ws-upgrade-attempts", "Requests on WebSocket paths (upgrade attempts)", requests),
         upgradeFailures: counter("ws-upgrade-failures", "Requests on WebSocket paths not answered with 101", pulumi.interpolate`${requests} AND httpRequest.status!=101`),
         connectionFailures: counter("ws-connection-failures", "Requests on WebSocket paths answered with a 5xx (the load balancer could not reach or upgrade the backend)", pulumi.interpolate`${requests} AND httpRequest.status>=500`),
-        backendTimeoutCuts: counter("ws-backend-timeout-cuts", "WebSocket connections cut at the backend service timeout", pulumi.interpolate`${requests} AND jsonPayload.statusDetails="backend_timeout"`),
+        timeoutErrors: counter(
+            "lb-timeout-errors",
+            "Requests whose backend timed out while generating a response (statusDetails backend_timeout)",
+            pulumi.interpolate`${allRequests} AND jsonPayload.statusDetails="backend_timeout"`,
+        ),
     };
 }
 
@@ -94,7 +101,7 @@ function lbRequestsFilter(urlMapName: pulumi.Output<string>): pulumi.Output<stri
     return pulumi.interpolate`metric.type="loadbalancing.googleapis.com/https/request_count" AND resource.type="https_lb_rule" AND resource.label.url_map_name="${urlMapName}"`;
 }
 
-/** Ratio alerts for 5xx, handshake and connection failures, and an alert on any backend-timeout cut. */
+/** Ratio alerts for 5xx, handshake and connection failures, and a rate alert on load balancer timeout errors. */
 function createAlerts(
     name: string,
     monitoringSettings: MonitoringSettings,
@@ -168,28 +175,31 @@ function createAlerts(
             PER_MINUTE,
             "step 3 (connection failures: check the backend group and firewall)",
         ),
-        backendTimeoutCuts: new monitoring.AlertPolicy(
-            `${name}-alert-ws-cut`,
+        timeoutErrors: new monitoring.AlertPolicy(
+            `${name}-alert-lb-timeouts`,
             {
-                displayName: "WebSocket cut at the backend timeout",
+                displayName: "Load balancer timeout errors",
                 combiner: "OR",
                 severity: "WARNING",
                 conditions: [
                     {
-                        displayName: "any WebSocket connection cut at the backend service timeout",
+                        displayName: `backend timeouts above ${monitoringSettings.alertTimeoutErrorsPerMinute} per minute for 5 minutes`,
                         conditionThreshold: {
-                            filter: userMetric(metrics.backendTimeoutCuts),
-                            aggregations: PER_MINUTE,
+                            filter: userMetric(metrics.timeoutErrors),
+                            // ALIGN_RATE yields per second; the setting is per minute.
+                            aggregations: RATE_PER_MINUTE,
                             comparison: "COMPARISON_GT",
-                            thresholdValue: 0,
-                            duration: "0s",
+                            thresholdValue: monitoringSettings.alertTimeoutErrorsPerMinute / 60,
+                            duration: "300s",
                         },
                     },
                 ],
                 notificationChannels: channelIds,
                 documentation: {
                     mimeType: "text/markdown",
-                    content: `A WebSocket was cut at the backend timeout (statusDetails backend_timeout). Runbook: ${RUNBOOK}, step 4 (cuts: check timeoutSec and routeAction.timeout with npm run preview:offline).`,
+                    content:
+                        `More than ${monitoringSettings.alertTimeoutErrorsPerMinute} requests a minute end with statusDetails backend_timeout: ` +
+                        `the backend timed out while generating a response (a 504 for plain HTTP). Runbook: ${RUNBOOK}, step 4 (timeout errors: find the slow backend and route).`,
                 },
             },
             opts,
@@ -206,7 +216,7 @@ function createDashboard(name: string, metrics: Metrics, urlMapName: pulumi.Outp
         { title: "WebSocket upgrade attempts", filter: userMetric(metrics.upgradeAttempts), aligner: "ALIGN_DELTA" },
         { title: "WebSocket handshake failures", filter: userMetric(metrics.upgradeFailures), aligner: "ALIGN_DELTA" },
         { title: "WebSocket connection failures", filter: userMetric(metrics.connectionFailures), aligner: "ALIGN_DELTA" },
-        { title: "WebSocket cuts at the backend timeout", filter: userMetric(metrics.backendTimeoutCuts), aligner: "ALIGN_DELTA" },
+        { title: "Load balancer timeout errors", filter: userMetric(metrics.timeoutErrors), aligner: "ALIGN_DELTA" },
     ];
     const dashboardJson = pulumi.all(charts.map((c) => c.filter)).apply((filters) =>
         JSON.stringify({

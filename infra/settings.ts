@@ -1,19 +1,15 @@
 import * as pulumi from "@pulumi/pulumi";
-import { LoadBalancingScheme } from "../policies/facts";
+import { EgressMode, LoadBalancingScheme } from "../policies/facts";
 
 // The program's settings: one typed, frozen object that infra/config.ts builds from the stack's
 // config. Other parts import these types (the deploy pipeline's rollback edits `backends`), so a
 // rename breaks their build instead of their behaviour.
 
-/** Affinities this program can configure on its own (no consistentHash block needed). */
-export const PROGRAM_AFFINITIES = [
-    "NONE",
-    "CLIENT_IP",
-    "CLIENT_IP_PORT_PROTO",
-    "CLIENT_IP_PROTO",
-    "GENERATED_COOKIE",
-    "STRONG_COOKIE_AFFINITY",
-] as const;
+/**
+ * Affinities this program can configure on its own (no consistentHash block needed) that an
+ * HTTP(S) load balancer accepts: CLIENT_IP_PROTO and CLIENT_IP_PORT_PROTO are refused there.
+ */
+export const PROGRAM_AFFINITIES = ["NONE", "CLIENT_IP", "GENERATED_COOKIE", "STRONG_COOKIE_AFFINITY"] as const;
 export type ProgramAffinity = (typeof PROGRAM_AFFINITIES)[number];
 
 export interface HeaderSetting {
@@ -42,7 +38,16 @@ export interface InstanceGroupBackend extends BackendCommon {
     readonly maxReplicas: number;
     readonly targetCpuUtilization: number;
     readonly maxRatePerInstance: number;
+    /** Existing VPC network: a name, or a self link for a shared VPC host project's network. */
     readonly network: string;
+    /** Existing subnet (name or self link); empty: the network's own subnet in the region, or the one the stack creates. */
+    readonly subnetwork: string;
+    /** How instances without external IPs reach Artifact Registry. */
+    readonly egress: EgressMode;
+    /** Range of the subnet the stack creates when egress is privateGoogleAccess. */
+    readonly subnetCidr: string;
+    /** Zones the regional group spreads over (`distributionPolicyZones`); the surge equals their count. */
+    readonly zones: readonly string[];
 }
 
 export interface GroupsBackend extends BackendCommon {
@@ -79,6 +84,8 @@ export interface MonitoringSettings {
     readonly alert5xxPercent: number;
     readonly alertHandshakeFailurePercent: number;
     readonly alertConnectionFailurePercent: number;
+    /** Requests a minute ending in statusDetails backend_timeout that alert after 5 minutes. */
+    readonly alertTimeoutErrorsPerMinute: number;
 }
 
 export interface LoadBalancerSettings {
@@ -87,6 +94,10 @@ export interface LoadBalancerSettings {
     readonly sessionAffinityTtlSec: number;
     /** 0: no route timeout, the backend's timeoutSec applies. */
     readonly websocketTimeoutSec: number;
+    /** Route timeout of every non-WebSocket rule and the default route; 0: none. */
+    readonly httpTimeoutSec: number;
+    /** Cloud Run services refuse deletion while true. */
+    readonly deletionProtection: boolean;
     readonly websocketPaths: readonly string[];
     readonly domains: readonly string[];
     readonly loadBalancingScheme: LoadBalancingScheme;

@@ -7,7 +7,8 @@ export const PATH_MATCHER = "websocket-routes";
 
 /**
  * The HTTPS URL map: every WebSocket path to the WebSocket backend with its own route timeout,
- * other backends at their paths, the WebSocket backend as the default. Headers are added at the
+ * other backends at their paths and the WebSocket backend as the default, both with the short
+ * HTTP route timeout. Headers are added at the
  * path-matcher level: a pathRule has no headerAction field.
  */
 export function createUrlMap(name: string, settings: LoadBalancerSettings, backends: Backend[], parent: pulumi.Resource): compute.URLMap {
@@ -15,13 +16,16 @@ export function createUrlMap(name: string, settings: LoadBalancerSettings, backe
     if (!websocketBackend) {
         throw new Error("createUrlMap: no WebSocket backend (settings validation should have caught this)");
     }
-    const routeAction =
-        settings.websocketTimeoutSec > 0 ? { timeout: { seconds: String(settings.websocketTimeoutSec), nanos: 0 } } : undefined;
+    const timeout = (seconds: number) => (seconds > 0 ? { timeout: { seconds: String(seconds), nanos: 0 } } : undefined);
+    // The WebSocket backend's timeoutSec is a day; every route that is not a WebSocket path gets
+    // its own short timeout, or a hung plain request would hold its connection that long.
+    const websocketRoute = timeout(settings.websocketTimeoutSec);
+    const httpRoute = timeout(settings.httpTimeoutSec);
     const rules = [
-        { paths: [...settings.websocketPaths], service: websocketBackend.service.id, routeAction },
+        { paths: [...settings.websocketPaths], service: websocketBackend.service.id, routeAction: websocketRoute },
         ...backends
             .filter((b) => b.settings.paths.length > 0)
-            .map((b) => ({ paths: [...b.settings.paths], service: b.service.id })),
+            .map((b) => ({ paths: [...b.settings.paths], service: b.service.id, routeAction: httpRoute })),
     ];
     const headerAction =
         settings.requestHeaders.length > 0
@@ -36,13 +40,15 @@ export function createUrlMap(name: string, settings: LoadBalancerSettings, backe
     return new compute.URLMap(
         `${name}-https`,
         {
-            description: "HTTPS routes: WebSocket paths with a 24 h route timeout",
+            description: "HTTPS routes: WebSocket paths with a 24 h route timeout, the others with a short one",
             defaultService: websocketBackend.service.id,
+            defaultRouteAction: httpRoute,
             hostRules: [{ hosts: [...settings.domains], pathMatcher: PATH_MATCHER }],
             pathMatchers: [
                 {
                     name: PATH_MATCHER,
                     defaultService: websocketBackend.service.id,
+                    defaultRouteAction: httpRoute,
                     headerAction,
                     pathRules: rules,
                 },

@@ -2,7 +2,22 @@
 // (never `lib/`), so both sides agree on the numbers while the pack stays publishable on its own.
 // Each fact cites its source beside its definition in lib/gcp-facts.ts.
 export {
+    AFFINITIES_BY_SCHEME,
+    AFFINITY_LOCALITY_POLICY,
+    artifactRegistryProject,
     CLASSIC_AFFINITIES,
+    CLOUD_RUN_DELETION_PROTECTION_DEFAULT,
+    DEFAULT_HTTP_ROUTE_TIMEOUT_SEC,
+    EGRESS_MODES,
+    EgressMode,
+    HTTP_UNUSABLE_AFFINITIES,
+    LB_SET_REQUEST_HEADERS,
+    LOCALITY_POLICY_SCHEMES,
+    REGION_ZONES,
+    regionalSurge,
+    serviceAccountEmail,
+    VM_SCOPES,
+    VM_SERVICE_ACCOUNT_ROLES,
     CLOUD_RUN_MAX_REQUEST_TIMEOUT_SEC,
     headerNameProblem,
     LOAD_BALANCING_SCHEMES,

@@ -1,8 +1,11 @@
 import { Policies } from "@pulumi/policy";
 import { disallowAffinityWithUtilization } from "./rules/disallow-affinity-with-utilization";
 import { disallowClassicAdvancedRouting } from "./rules/disallow-classic-advanced-routing";
+import { disallowDuplicateProxyHeaders } from "./rules/disallow-duplicate-proxy-headers";
 import { disallowExcessiveTimeout } from "./rules/disallow-excessive-timeout";
 import { disallowInvalidCustomHeaders } from "./rules/disallow-invalid-custom-headers";
+import { disallowLongHttpRoutes } from "./rules/disallow-long-http-routes";
+import { disallowWebsocketRateBalancing } from "./rules/disallow-websocket-rate-balancing";
 import { enforceAffinityLocalityPolicy } from "./rules/enforce-affinity-locality-policy";
 import { enforceBackendLogging } from "./rules/enforce-backend-logging";
 import { enforceBackendTimeout } from "./rules/enforce-backend-timeout";
@@ -11,6 +14,7 @@ import { enforceHttpsOnly } from "./rules/enforce-https-only";
 import { enforceModernTls } from "./rules/enforce-modern-tls";
 import { enforceServerlessBackendLimits } from "./rules/enforce-serverless-backend-limits";
 import { enforceSessionAffinity } from "./rules/enforce-session-affinity";
+import { enforceWebsocketBackendProtocol } from "./rules/enforce-websocket-backend-protocol";
 import { enforceWebsocketLifetime } from "./rules/enforce-websocket-lifetime";
 import { enforceWebsocketPaths } from "./rules/enforce-websocket-paths";
 
@@ -22,6 +26,7 @@ export const policies: Policies = [
     enforceServerlessBackendLimits,
     enforceWebsocketLifetime,
     enforceWebsocketPaths,
+    enforceWebsocketBackendProtocol,
     disallowClassicAdvancedRouting,
     enforceHttpsOnly,
     disallowExcessiveTimeout,
@@ -30,4 +35,7 @@ export const policies: Policies = [
     enforceAffinityLocalityPolicy,
     enforceBackendLogging,
     enforceModernTls,
+    disallowLongHttpRoutes,
+    disallowDuplicateProxyHeaders,
+    disallowWebsocketRateBalancing,
 ];

@@ -1,6 +1,6 @@
 import { PolicyResource } from "@pulumi/policy";
-import { DEFAULT_BACKEND_TIMEOUT_SEC } from "./gcp-facts";
-import { isSet, lastSegment, list, peek, UNKNOWN } from "./props";
+import { CLOUD_RUN_DEFAULT_REQUEST_TIMEOUT_SEC, CLOUD_RUN_MAX_REQUEST_TIMEOUT_SEC, DEFAULT_BACKEND_PROTOCOL, DEFAULT_BACKEND_TIMEOUT_SEC } from "./gcp-facts";
+import { durationSeconds, isSet, lastSegment, list, peek, record, UNKNOWN } from "./props";
 import { BACKEND_SERVICE_TYPES, CLOUD_RUN_TYPES, T } from "./types";
 
 type Props = Record<string, unknown>;
@@ -33,6 +33,22 @@ export function looksServerless(props: Props): boolean {
 /** The scheme a backend service uses; the API's default is the classic EXTERNAL. */
 export function schemeOf(props: Props): string {
     return typeof props.loadBalancingScheme === "string" ? props.loadBalancingScheme : "EXTERNAL";
+}
+
+/** The protocol a backend service speaks to its backends; the API's default is HTTP. */
+export function protocolOf(props: Props): string {
+    return typeof props.protocol === "string" ? props.protocol : DEFAULT_BACKEND_PROTOCOL;
+}
+
+/** A Cloud Run service's request timeout; a service not in the stack is assumed at Cloud Run's ceiling. */
+export function cloudRunRequestTimeout(service: PolicyResource | undefined): number {
+    if (!service) {
+        return CLOUD_RUN_MAX_REQUEST_TIMEOUT_SEC;
+    }
+    const template = record(service.props.template);
+    // cloudrunv2 has template.timeout ("300s"); the v1 API has template.spec.timeoutSeconds.
+    const seconds = durationSeconds(template?.timeout) ?? durationSeconds(record(template?.spec)?.timeoutSeconds);
+    return seconds ?? CLOUD_RUN_DEFAULT_REQUEST_TIMEOUT_SEC;
 }
 
 export function timeoutOf(props: Props): number {

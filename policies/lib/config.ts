@@ -1,5 +1,5 @@
 import { PolicyConfigSchema } from "@pulumi/policy";
-import { SESSION_AFFINITIES } from "./gcp-facts";
+import { HTTP_UNUSABLE_AFFINITIES, SESSION_AFFINITIES } from "./gcp-facts";
 
 // One JSON schema entry per setting, shared by the policies that read it, so the same key
 // means the same thing (and has the same default) in every policy.
@@ -24,9 +24,15 @@ export const SETTINGS = {
     },
     allowedAffinities: {
         type: "array",
-        items: { type: "string", enum: SESSION_AFFINITIES.filter((a) => a !== "NONE") },
-        default: ["GENERATED_COOKIE", "HTTP_COOKIE", "STRONG_COOKIE_AFFINITY", "CLIENT_IP", "CLIENT_IP_PROTO", "CLIENT_IP_PORT_PROTO", "HEADER_FIELD"],
-        description: "Session affinities a WebSocket backend may use (NONE is never allowed).",
+        items: { type: "string", enum: SESSION_AFFINITIES.filter((a) => a !== "NONE" && !HTTP_UNUSABLE_AFFINITIES.includes(a)) },
+        default: ["GENERATED_COOKIE", "HTTP_COOKIE", "STRONG_COOKIE_AFFINITY", "CLIENT_IP", "HEADER_FIELD"],
+        description: "Session affinities a WebSocket backend may use (NONE is never allowed; the scheme's own limits apply on top).",
+    },
+    maxHttpTimeoutSec: {
+        type: "integer",
+        minimum: 1,
+        default: 600,
+        description: "Longest effective timeout, in seconds, a route that serves no WebSocket path should have.",
     },
 } as const;
 
@@ -35,6 +41,7 @@ export interface PackSettings {
     minAffinityTtlSec: number;
     websocketPaths: string[];
     allowedAffinities: string[];
+    maxHttpTimeoutSec: number;
 }
 type Key = keyof PackSettings;
 

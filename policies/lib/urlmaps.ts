@@ -106,3 +106,55 @@ export function isClassic(map: PolicyResource, stack: PolicyResource[]): boolean
         (r) => FORWARDING_RULE_TYPES.includes(r.type) && schemeOf(r.props) === "EXTERNAL" && referencedBy(r, "target").some((t) => proxies.includes(t)),
     );
 }
+
+/** Every route of a URL map: the map's default, each matcher's default, each path rule and route rule. */
+export function allRoutes(map: Props): Route[] {
+    const timeoutOf = (action: unknown) => routeTimeoutSeconds(record(action)?.timeout);
+    const routes: Route[] = [];
+    if (map.defaultService !== undefined || record(map.defaultRouteAction) !== undefined) {
+        routes.push({ where: "defaultService", service: () => map.defaultService, routeTimeoutSec: timeoutOf(map.defaultRouteAction) });
+    }
+    list(map.pathMatchers).forEach((matcher, m) => {
+        routes.push({ where: `pathMatchers[${m}].defaultService`, service: () => matcher.defaultService, routeTimeoutSec: timeoutOf(matcher.defaultRouteAction) });
+        list(matcher.pathRules).forEach((rule, r) => {
+            routes.push({ where: `pathMatchers[${m}].pathRules[${r}]`, service: () => rule.service, routeTimeoutSec: timeoutOf(rule.routeAction) });
+        });
+        list(matcher.routeRules).forEach((rule, r) => {
+            const weighted = () => list(record(rule.routeAction)?.weightedBackendServices)[0]?.backendService;
+            routes.push({ where: `pathMatchers[${m}].routeRules[${r}]`, service: () => rule.service ?? weighted(), routeTimeoutSec: timeoutOf(rule.routeAction) });
+        });
+    });
+    return routes;
+}
+
+/** One route that serves WebSocket paths, and the backend services it may send them to. */
+export interface WebsocketRoute {
+    readonly route: Route;
+    readonly paths: string[];
+    /** The one service the route names, when it resolves among the map's services. */
+    readonly known?: PolicyResource;
+    /** Known: just that one. Unknown (a new stack) or unresolved: every service the map uses. */
+    readonly backends: PolicyResource[];
+}
+
+/**
+ * The routes of a URL map that serve the given WebSocket paths, one entry per route. A rule that
+ * finds a problem on an unknown reference calls `route.service()` so the SDK reports it cannot
+ * judge at preview, as enforce-websocket-lifetime does.
+ */
+export function websocketRoutes(map: PolicyResource, websocketPaths: readonly string[]): WebsocketRoute[] {
+    const candidates = servicesOf(map);
+    const byWhere = new Map<string, WebsocketRoute>();
+    for (const path of websocketPaths) {
+        for (const route of routesFor(map.props, path)) {
+            const existing = byWhere.get(route.where);
+            if (existing) {
+                existing.paths.push(path);
+                continue;
+            }
+            const known = resolveService(peek(route.service), candidates);
+            byWhere.set(route.where, { route, paths: [path], known, backends: known ? [known] : candidates });
+        }
+    }
+    return [...byWhere.values()];
+}

@@ -6,7 +6,7 @@ import { BACKEND_SERVICE_TYPES } from "../lib/types";
 
 export const enforceBackendLogging: ResourceValidationPolicy = {
     name: "enforce-backend-logging",
-    description: "Backend services should log requests, because statusDetails in those logs is how a cut at the backend timeout shows up.",
+    description: "Backend services should log requests, because the status and statusDetails in those logs are what the WebSocket and timeout alerts count.",
     enforcementLevel: "advisory",
     severity: "low",
     remediationSteps: "Set logConfig { enable: true, sampleRate: 1.0 }.",
@@ -19,7 +19,7 @@ export const enforceBackendLogging: ResourceValidationPolicy = {
                     found: show(logConfig?.enable),
                     required: "true",
                     fix: "set logConfig: { enable: true, sampleRate: 1.0 }",
-                    why: "without request logs a WebSocket cut (statusDetails backend_timeout) leaves no trace",
+                    why: "without request logs a failed upgrade or a backend timeout (statusDetails) leaves no trace",
                 }),
             );
         }

@@ -1,6 +1,7 @@
 import { StackValidationPolicy } from "@pulumi/policy";
 import { backendServices, serverlessNegsOf } from "../lib/backends";
-import { isSet } from "../lib/props";
+import { SERVERLESS_REJECTED_BACKEND_FIELDS } from "../lib/gcp-facts";
+import { isSet, list } from "../lib/props";
 import { explain, Finding, show } from "../lib/report";
 
 const REJECTED: Array<{ property: string; applies: (props: Record<string, unknown>) => boolean; finding: Omit<Finding, "property" | "found"> }> = [
@@ -23,6 +24,15 @@ const REJECTED: Array<{ property: string; applies: (props: Record<string, unknow
         },
     },
     {
+        property: "healthChecks",
+        applies: (props) => isSet(props, "healthChecks"),
+        finding: {
+            required: "unset",
+            fix: "remove healthChecks; Cloud Run manages its own instances' health",
+            why: "the API refuses health checks on a backend service with serverless NEG backends",
+        },
+    },
+    {
         property: "localityLbPolicy",
         applies: (props) => isSet(props, "localityLbPolicy"),
         finding: {
@@ -35,10 +45,10 @@ const REJECTED: Array<{ property: string; applies: (props: Record<string, unknow
 
 export const enforceServerlessBackendLimits: StackValidationPolicy = {
     name: "enforce-serverless-backend-limits",
-    description: "Backend services in front of serverless NEGs must not set timeoutSec, load balancer session affinity or a locality policy, which the API rejects or ignores there.",
+    description: "Backend services in front of serverless NEGs must not set timeoutSec, health checks, a balancing mode or capacity, load balancer session affinity or a locality policy, which the API rejects or ignores there.",
     enforcementLevel: "mandatory",
     severity: "high",
-    remediationSteps: "Remove timeoutSec, sessionAffinity and localityLbPolicy from the serverless backend service; configure Cloud Run's timeout and session affinity.",
+    remediationSteps: "Remove timeoutSec, healthChecks, balancingMode and capacity settings, sessionAffinity and localityLbPolicy from the serverless backend service; configure Cloud Run's timeout and session affinity.",
     validateStack: (args, report) => {
         const services = backendServices(args.resources);
         if (services.length === 0) {
@@ -53,6 +63,21 @@ export const enforceServerlessBackendLimits: StackValidationPolicy = {
                     report(explain(service.type, service.name, { property: rule.property, found: show(service.props[rule.property]), ...rule.finding }), service.urn);
                 }
             }
+            list(service.props.backends).forEach((backend, i) => {
+                const capacity = SERVERLESS_REJECTED_BACKEND_FIELDS.filter((field) => isSet(backend, field));
+                if (capacity.length > 0) {
+                    report(
+                        explain(service.type, service.name, {
+                            property: `backends[${i}].${capacity.join(`, backends[${i}].`)}`,
+                            found: capacity.map((field) => `${field} ${show(backend[field])}`).join(", "),
+                            required: "unset",
+                            fix: "remove the balancing mode and capacity settings from the serverless NEG backend",
+                            why: "serverless NEGs take no balancing mode or capacity: Cloud Run scales itself, and the API refuses them",
+                        }),
+                        service.urn,
+                    );
+                }
+            });
         }
     },
 };

@@ -1,10 +1,14 @@
 import { ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
-import { looksServerless, schemeOf } from "../lib/backends";
+import { looksServerless, protocolOf, schemeOf } from "../lib/backends";
 import { PackSettings, schemaFor, settingsFrom } from "../lib/config";
 import {
+    AFFINITIES_BY_SCHEME,
     CLASSIC_AFFINITIES,
+    HTTP_PROTOCOLS,
+    HTTP_UNUSABLE_AFFINITIES,
     INTERNAL_ONLY_AFFINITIES,
     MAX_AFFINITY_COOKIE_TTL_SEC,
+    SESSION_AFFINITIES,
     TTL_COOKIE_AFFINITIES,
 } from "../lib/gcp-facts";
 import { forTypes } from "../lib/policy";
@@ -15,45 +19,66 @@ import { BACKEND_SERVICE_TYPES } from "../lib/types";
 type Props = Record<string, unknown>;
 const STICKY = "a WebSocket client that reconnects must land on the backend that holds its session";
 
+/** The affinities a scheme supports for HTTP(S); other schemes get every affinity HTTP(S) can use. */
+function supportedOn(scheme: string): readonly string[] {
+    return AFFINITIES_BY_SCHEME[scheme] ?? SESSION_AFFINITIES.filter((a) => !HTTP_UNUSABLE_AFFINITIES.includes(a));
+}
+
+/** What to suggest: an affinity both allowed by the pack and supported by the scheme, cookie first. */
+function suggestion(allowed: readonly string[], scheme: string): string | undefined {
+    const usable = allowed.filter((a) => supportedOn(scheme).includes(a) && a !== "NONE");
+    return ["GENERATED_COOKIE", "STRONG_COOKIE_AFFINITY", "HTTP_COOKIE", ...usable].find((a) => usable.includes(a));
+}
+
+function suggest(allowed: readonly string[], scheme: string): string {
+    const pick = suggestion(allowed, scheme);
+    if (!pick) {
+        return `no affinity in allowedAffinities (${allowed.join(", ")}) works on loadBalancingScheme ${scheme}: change the pack's allowedAffinities or the scheme`;
+    }
+    return TTL_COOKIE_AFFINITIES.includes(pick) ? `set sessionAffinity: "${pick}" with affinityCookieTtlSec: 86400` : `set sessionAffinity: "${pick}"`;
+}
+
 /** Every affinity problem of one backend service, as findings. */
 function findings(props: Props, settings: Pick<PackSettings, "allowedAffinities" | "minAffinityTtlSec">): Finding[] {
     const affinity = typeof props.sessionAffinity === "string" ? props.sessionAffinity : "NONE";
     const scheme = schemeOf(props);
+    const usable = settings.allowedAffinities.filter((a) => supportedOn(scheme).includes(a));
     const found: Finding[] = [];
     if (affinity === "NONE") {
         found.push({
             property: "sessionAffinity",
             found: props.sessionAffinity === undefined ? "unset (NONE)" : show(affinity),
-            required: `one of ${settings.allowedAffinities.join(", ")}`,
-            fix: "set sessionAffinity: \"GENERATED_COOKIE\" with affinityCookieTtlSec: 86400",
+            required: `one of ${usable.join(", ") || "(none of allowedAffinities works on this scheme)"}`,
+            fix: suggest(settings.allowedAffinities, scheme),
             why: STICKY,
         });
         return found;
     }
-    if (INTERNAL_ONLY_AFFINITIES.includes(affinity)) {
+    if (HTTP_UNUSABLE_AFFINITIES.includes(affinity) && (HTTP_PROTOCOLS.includes(protocolOf(props)) || INTERNAL_ONLY_AFFINITIES.includes(affinity))) {
         found.push({
             property: "sessionAffinity",
-            found: show(affinity),
-            required: "an affinity an external Application Load Balancer supports",
-            fix: "use GENERATED_COOKIE",
-            why: `${affinity} exists only for internal passthrough load balancers`,
+            found: `${show(affinity)} on an HTTP(S) backend service (protocol ${protocolOf(props)})`,
+            required: `an affinity HTTP(S) load balancing supports on loadBalancingScheme ${scheme}: ${supportedOn(scheme).join(", ")}`,
+            fix: suggest(settings.allowedAffinities, scheme),
+            why: INTERNAL_ONLY_AFFINITIES.includes(affinity)
+                ? `${affinity} exists only for internal passthrough load balancers`
+                : `the Compute API's sessionAffinity enum says ${affinity} cannot be used for HTTP(S) load balancing, so the API rejects the backend service`,
         });
     } else if (!settings.allowedAffinities.includes(affinity)) {
         found.push({
             property: "sessionAffinity",
             found: show(affinity),
             required: `one of ${settings.allowedAffinities.join(", ")} (the pack's allowedAffinities)`,
-            fix: "use one of the allowed affinities, such as GENERATED_COOKIE",
+            fix: suggest(settings.allowedAffinities, scheme),
             why: "this organisation's policy allows only those",
         });
-    }
-    if (scheme === "EXTERNAL" && !CLASSIC_AFFINITIES.includes(affinity)) {
+    } else if (!supportedOn(scheme).includes(affinity)) {
         found.push({
             property: "sessionAffinity",
-            found: `${show(affinity)} on loadBalancingScheme EXTERNAL`,
-            required: `one of ${CLASSIC_AFFINITIES.join(", ")} on the classic scheme`,
-            fix: "use GENERATED_COOKIE, or move to loadBalancingScheme EXTERNAL_MANAGED",
-            why: "the classic EXTERNAL scheme supports only NONE, CLIENT_IP and GENERATED_COOKIE",
+            found: `${show(affinity)} on loadBalancingScheme ${scheme}`,
+            required: `one of ${supportedOn(scheme).join(", ")} on ${scheme === "EXTERNAL" ? "the classic scheme" : scheme}`,
+            fix: scheme === "EXTERNAL" ? `${suggest(settings.allowedAffinities, scheme)}, or move to loadBalancingScheme EXTERNAL_MANAGED` : suggest(settings.allowedAffinities, scheme),
+            why: scheme === "EXTERNAL" ? `the classic EXTERNAL scheme supports only ${CLASSIC_AFFINITIES.join(", ")}` : `${scheme} does not support ${affinity}`,
         });
     }
     if (TTL_COOKIE_AFFINITIES.includes(affinity)) {
@@ -99,7 +124,7 @@ function applicable(args: ResourceValidationArgs): boolean {
 
 export const enforceSessionAffinity: ResourceValidationPolicy = {
     name: "enforce-session-affinity",
-    description: "Backend services that carry WebSockets must use an allowed, sticky session affinity whose cookie outlives the connection.",
+    description: "Backend services that carry WebSockets must use a sticky session affinity that is allowed, that their load balancing scheme supports for HTTP(S), and whose cookie outlives the connection.",
     enforcementLevel: "mandatory",
     severity: "high",
     remediationSteps: "Set sessionAffinity to GENERATED_COOKIE and affinityCookieTtlSec to 86400.",
@@ -117,7 +142,7 @@ export const enforceSessionAffinity: ResourceValidationPolicy = {
             return undefined;
         }
         const settings = settingsFrom(args.getConfig, "allowedAffinities", "minAffinityTtlSec");
-        if (findings(args.props, settings).length === 0 || !settings.allowedAffinities.includes("GENERATED_COOKIE")) {
+        if (findings(args.props, settings).length === 0 || suggestion(settings.allowedAffinities, schemeOf(args.props)) !== "GENERATED_COOKIE") {
             return undefined;
         }
         // GENERATED_COOKIE works on both schemes; the TTL stays within the API's ceiling.

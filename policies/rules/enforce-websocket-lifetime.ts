@@ -1,8 +1,8 @@
 import { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
-import { cloudRunServiceOf, serverlessNegsOf, timeoutOf } from "../lib/backends";
+import { cloudRunRequestTimeout, cloudRunServiceOf, serverlessNegsOf, timeoutOf } from "../lib/backends";
 import { schemaFor, settingsFrom } from "../lib/config";
-import { CLOUD_RUN_DEFAULT_REQUEST_TIMEOUT_SEC, CLOUD_RUN_MAX_REQUEST_TIMEOUT_SEC } from "../lib/gcp-facts";
-import { durationSeconds, peek, record, UNKNOWN } from "../lib/props";
+import { CLOUD_RUN_MAX_REQUEST_TIMEOUT_SEC } from "../lib/gcp-facts";
+import { peek, UNKNOWN } from "../lib/props";
 import { explain, subject } from "../lib/report";
 import { URL_MAP_TYPES } from "../lib/types";
 import { isClassic, isRedirectOnly, resolveService, Route, routesFor, servicesOf } from "../lib/urlmaps";
@@ -13,22 +13,12 @@ interface Lifetime {
     readonly because: string;
 }
 
-function cloudRunTimeout(service: PolicyResource | undefined): number {
-    if (!service) {
-        return CLOUD_RUN_MAX_REQUEST_TIMEOUT_SEC;
-    }
-    const template = record(service.props.template);
-    // cloudrunv2 has template.timeout ("300s"); the v1 API has template.spec.timeoutSeconds.
-    const seconds = durationSeconds(template?.timeout) ?? durationSeconds(record(template?.spec)?.timeoutSeconds);
-    return seconds ?? CLOUD_RUN_DEFAULT_REQUEST_TIMEOUT_SEC;
-}
-
 /** The longest a WebSocket can live on a route to one backend service. */
 function lifetime(route: Route, backend: PolicyResource, stack: PolicyResource[]): Lifetime {
     const negs = serverlessNegsOf(backend, stack);
     if (negs.length > 0) {
         const run = cloudRunServiceOf(negs[0], stack);
-        const runTimeout = cloudRunTimeout(run);
+        const runTimeout = cloudRunRequestTimeout(run);
         const seconds = Math.min(route.routeTimeoutSec ?? CLOUD_RUN_MAX_REQUEST_TIMEOUT_SEC, CLOUD_RUN_MAX_REQUEST_TIMEOUT_SEC, runTimeout);
         return {
             seconds,

@@ -1,6 +1,7 @@
 import * as path from "path";
-import { ProgramRun, RecordedResource, runProgram } from "../../preview";
-import { loadStackConfig } from "../../preview";
+import { loadStackConfig, ProgramError, ProgramRun, RecordedResource, runProgram, SECRET_PLACEHOLDER } from "../../preview";
+
+export { loadStackConfig, ProgramError, ProgramRun, RecordedResource, runProgram, SECRET_PLACEHOLDER };
 
 export const PROJECT_DIR = path.resolve(__dirname, "..", "..");
 
@@ -20,6 +21,11 @@ export const TYPES = {
     template: "gcp:compute/instanceTemplate:InstanceTemplate",
     healthCheck: "gcp:compute/healthCheck:HealthCheck",
     firewall: "gcp:compute/firewall:Firewall",
+    router: "gcp:compute/router:Router",
+    routerNat: "gcp:compute/routerNat:RouterNat",
+    subnetwork: "gcp:compute/subnetwork:Subnetwork",
+    serviceAccount: "gcp:serviceaccount/account:Account",
+    projectIamMember: "gcp:projects/iAMMember:IAMMember",
     stack: "pulumi:pulumi:Stack",
 } as const;
 

@@ -1,10 +1,7 @@
 import { strict as assert } from "assert";
 import * as path from "path";
-import { ProgramRun, RecordedResource } from "../../preview";
-import { loadStackConfig, SECRET_PLACEHOLDER } from "../../preview";
-import { runProgram } from "../../preview";
 import { websocketUrlRegex } from "../../infra/monitoring";
-import { named, ofType, PROJECT_DIR, runStack } from "../helpers/stack";
+import { loadStackConfig, named, ofType, ProgramRun, PROJECT_DIR, RecordedResource, runProgram, runStack, SECRET_PLACEHOLDER } from "../helpers/stack";
 
 type Props = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 const CHANNEL = "gcp:monitoring/notificationChannel:NotificationChannel";
@@ -43,16 +40,19 @@ for (const [stack, expected] of Object.entries(EXPECTED)) {
             }
         });
 
-        it("counts WebSocket upgrades, failed upgrades, failed connections and backend-timeout cuts from this load balancer's request logs", () => {
+        it("counts WebSocket upgrades, failed upgrades and failed connections, and every request's backend timeouts, from this load balancer's request logs", () => {
             const urlMapName = String(run.outputs.urlMapName);
             const filter = (name: string) => String(p(named(run, METRIC, `chat-${name}`)).filter);
             const base = `resource.type="http_load_balancer" AND resource.labels.url_map_name="${urlMapName}" AND httpRequest.requestUrl=~`;
-            for (const name of ["ws-upgrade-attempts", "ws-upgrade-failures", "ws-connection-failures", "ws-backend-timeout-cuts"]) {
+            for (const name of ["ws-upgrade-attempts", "ws-upgrade-failures", "ws-connection-failures"]) {
                 assert.ok(filter(name).startsWith(base), filter(name));
             }
             assert.match(filter("ws-upgrade-failures"), / AND httpRequest\.status!=101$/);
             assert.match(filter("ws-connection-failures"), / AND httpRequest\.status>=500$/);
-            assert.match(filter("ws-backend-timeout-cuts"), / AND jsonPayload\.statusDetails="backend_timeout"$/);
+            // backend_timeout in its documented meaning only: any request whose backend timed out, not a WebSocket cut.
+            assert.equal(filter("lb-timeout-errors"), `resource.type="http_load_balancer" AND resource.labels.url_map_name="${urlMapName}" AND jsonPayload.statusDetails="backend_timeout"`);
+            assert.doesNotMatch(String(p(named(run, METRIC, "chat-lb-timeout-errors")).description), /WebSocket|cut/i);
+            assert.deepEqual(ofType(run, METRIC).map((m) => m.name).sort(), ["chat-lb-timeout-errors", "chat-ws-connection-failures", "chat-ws-upgrade-attempts", "chat-ws-upgrade-failures"]);
             const regex = regexOf(filter("ws-upgrade-attempts"));
             for (const url of ["https://chat.example.com/ws", "https://chat.example.com/ws?token=1", "https://chat.example.com/ws/room/7", "http://chat.example.com/websocket", "https://chat.example.com/websocket/x"]) {
                 assert.match(url, regex);
@@ -65,7 +65,7 @@ for (const [stack, expected] of Object.entries(EXPECTED)) {
             }
         });
 
-        it("alerts on the 5xx ratio, handshake and connection failure ratios over 5 minutes, and on any cut, to every channel, each naming its runbook step", () => {
+        it("alerts on the 5xx ratio, handshake and connection failure ratios, and the rate of load balancer timeout errors, each over 5 minutes, to every channel, each naming its runbook step", () => {
             const channelIds = ofType(run, CHANNEL).map((c) => c.id).sort();
             const alert = (name: string) => p(named(run, ALERT, `chat-${name}`));
             const threshold = (name: string) => alert(name).conditions[0].conditionThreshold;
@@ -77,14 +77,17 @@ for (const [stack, expected] of Object.entries(EXPECTED)) {
             const metricName = (name: string) => named(run, METRIC, `chat-${name}`).id.split("/").pop();
             assert.equal(threshold("alert-ws-handshake").filter, `metric.type="logging.googleapis.com/user/${metricName("ws-upgrade-failures")}"`);
             assert.equal(threshold("alert-ws-handshake").denominatorFilter, `metric.type="logging.googleapis.com/user/${metricName("ws-upgrade-attempts")}"`);
-            for (const name of ["alert-5xx", "alert-ws-handshake", "alert-ws-connection"]) {
+            for (const name of ["alert-5xx", "alert-ws-handshake", "alert-ws-connection", "alert-lb-timeouts"]) {
                 assert.equal(threshold(name).duration, "300s");
                 assert.equal(threshold(name).comparison, "COMPARISON_GT");
             }
-            assert.equal(threshold("alert-ws-cut").thresholdValue, 0);
-            assert.equal(threshold("alert-ws-cut").duration, "0s");
-            assert.equal(threshold("alert-ws-cut").filter, `metric.type="logging.googleapis.com/user/${metricName("ws-backend-timeout-cuts")}"`);
-            for (const [name, step] of [["alert-5xx", 1], ["alert-ws-handshake", 2], ["alert-ws-connection", 3], ["alert-ws-cut", 4]] as const) {
+            assert.equal(alert("alert-lb-timeouts").displayName, "Load balancer timeout errors");
+            // A rate, not any single event: 5 a minute is 5/60 a second under ALIGN_RATE.
+            assert.equal(threshold("alert-lb-timeouts").thresholdValue, 5 / 60);
+            assert.equal(threshold("alert-lb-timeouts").aggregations[0].perSeriesAligner, "ALIGN_RATE");
+            assert.equal(threshold("alert-lb-timeouts").filter, `metric.type="logging.googleapis.com/user/${metricName("lb-timeout-errors")}"`);
+            assert.doesNotMatch(alert("alert-lb-timeouts").documentation.content, /WebSocket|cut/i);
+            for (const [name, step] of [["alert-5xx", 1], ["alert-ws-handshake", 2], ["alert-ws-connection", 3], ["alert-lb-timeouts", 4]] as const) {
                 assert.deepEqual([...alert(name).notificationChannels].sort(), channelIds);
                 assert.match(alert(name).documentation.content, new RegExp(`Runbook: README\\.md#runbook, step ${step} `));
             }
@@ -99,7 +102,7 @@ for (const [stack, expected] of Object.entries(EXPECTED)) {
                 "WebSocket upgrade attempts",
                 "WebSocket handshake failures",
                 "WebSocket connection failures",
-                "WebSocket cuts at the backend timeout",
+                "Load balancer timeout errors",
             ]);
             for (const tile of tiles) {
                 assert.match(tile.widget.xyChart.dataSets[0].timeSeriesQuery.timeSeriesFilter.filter, /^metric\.type="/);

@@ -20,6 +20,7 @@ async function assertNotApplicable(name: string, resource: TestResource, reason:
 }
 
 const BACKEND_RULES = [
+    "enforce-affinity-locality-policy",
     "enforce-backend-timeout",
     "enforce-session-affinity",
     "disallow-invalid-custom-headers",
@@ -81,8 +82,8 @@ describe("policies: backend service rules", () => {
             assert.deepEqual(await check({ affinityCookieTtlSec: 1_209_600 }), []);
         });
         it("rejects affinities the classic EXTERNAL scheme lacks", async () => {
-            const [message] = await check({ loadBalancingScheme: "EXTERNAL", sessionAffinity: "CLIENT_IP_PROTO", affinityCookieTtlSec: undefined });
-            assert.match(message, /sessionAffinity is "CLIENT_IP_PROTO" on loadBalancingScheme EXTERNAL; required: one of NONE, CLIENT_IP, GENERATED_COOKIE on the classic scheme/);
+            const [message] = await check({ loadBalancingScheme: "EXTERNAL", sessionAffinity: "HTTP_COOKIE", localityLbPolicy: undefined });
+            assert.match(message, /sessionAffinity is "HTTP_COOKIE" on loadBalancingScheme EXTERNAL; required: one of NONE, CLIENT_IP, GENERATED_COOKIE on the classic scheme\. Fix: set sessionAffinity: "GENERATED_COOKIE" with affinityCookieTtlSec: 86400, or move to loadBalancingScheme EXTERNAL_MANAGED/);
             // An unset scheme is the classic one.
             assert.equal((await check({ loadBalancingScheme: undefined, sessionAffinity: "STRONG_COOKIE_AFFINITY", affinityCookieTtlSec: undefined, strongSessionAffinityCookie: { name: "c", ttl: { seconds: 86400 } } })).length, 1);
         });
@@ -92,6 +93,30 @@ describe("policies: backend service rules", () => {
         });
         it("rejects the internal-only CLIENT_IP_NO_DESTINATION", async () => {
             assert.match((await check({ sessionAffinity: "CLIENT_IP_NO_DESTINATION" }))[0], /exists only for internal passthrough load balancers/);
+        });
+        it("rejects CLIENT_IP_PROTO and CLIENT_IP_PORT_PROTO on an HTTP(S) backend, on either scheme, naming what the scheme allows", async () => {
+            for (const affinity of ["CLIENT_IP_PROTO", "CLIENT_IP_PORT_PROTO"]) {
+                const [managed] = await check({ sessionAffinity: affinity, affinityCookieTtlSec: undefined });
+                assert.match(
+                    managed,
+                    new RegExp(`sessionAffinity is "${affinity}" on an HTTP\\(S\\) backend service \\(protocol HTTP\\); required: an affinity HTTP\\(S\\) load balancing supports on loadBalancingScheme EXTERNAL_MANAGED: NONE, CLIENT_IP, GENERATED_COOKIE, HEADER_FIELD, HTTP_COOKIE, STRONG_COOKIE_AFFINITY\\. .*cannot be used for HTTP\\(S\\) load balancing`),
+                );
+                const classic = await check({ sessionAffinity: affinity, affinityCookieTtlSec: undefined, loadBalancingScheme: "EXTERNAL", localityLbPolicy: undefined });
+                assert.equal(classic.length, 1, classic.join("\n"));
+                assert.match(classic[0], /on loadBalancingScheme EXTERNAL: NONE, CLIENT_IP, GENERATED_COOKIE\./);
+            }
+        });
+        it("suggests a fix inside allowedAffinities: with only CLIENT_IP allowed it never says GENERATED_COOKIE", async () => {
+            const [message] = await check({ sessionAffinity: "NONE", affinityCookieTtlSec: undefined }, { allowedAffinities: ["CLIENT_IP"] });
+            assert.match(message, /required: one of CLIENT_IP\. Fix: set sessionAffinity: "CLIENT_IP", because/);
+            assert.doesNotMatch(message, /GENERATED_COOKIE/);
+            const [outside] = await check({ sessionAffinity: "HTTP_COOKIE" }, { allowedAffinities: ["CLIENT_IP"] });
+            assert.match(outside, /required: one of CLIENT_IP \(the pack's allowedAffinities\)\. Fix: set sessionAffinity: "CLIENT_IP", because/);
+            assert.equal(await remediate(rule("enforce-session-affinity"), changed(websocketBackend(), { sessionAffinity: "NONE" }), { allowedAffinities: ["CLIENT_IP"] }), undefined);
+        });
+        it("says plainly when no allowed affinity works on the scheme", async () => {
+            const [message] = await check({ sessionAffinity: "NONE", loadBalancingScheme: "EXTERNAL" }, { allowedAffinities: ["HTTP_COOKIE"] });
+            assert.match(message, /Fix: no affinity in allowedAffinities \(HTTP_COOKIE\) works on loadBalancingScheme EXTERNAL: change the pack's allowedAffinities or the scheme/);
         });
         it("remediates NONE to a 24 h generated cookie", async () => {
             const fixed = await remediate(rule("enforce-session-affinity"), changed(websocketBackend(), { sessionAffinity: "NONE", affinityCookieTtlSec: undefined }));
@@ -137,12 +162,18 @@ describe("policies: backend service rules", () => {
             assert.match((await violations("disallow-affinity-with-utilization", changed(websocketBackend(), { backends: backends() })))[0], /is unset \(UTILIZATION\)/);
             await assertNotApplicable("disallow-affinity-with-utilization", changed(websocketBackend(), { sessionAffinity: "NONE" }), /no load balancer session affinity/);
         });
-        it("enforce-affinity-locality-policy flags HTTP_COOKIE and HEADER_FIELD without RING_HASH or MAGLEV", async () => {
-            for (const affinity of ["HTTP_COOKIE", "HEADER_FIELD"]) {
-                assert.match((await violations("enforce-affinity-locality-policy", changed(websocketBackend(), { sessionAffinity: affinity })))[0], /localityLbPolicy is unset with sessionAffinity/);
+        it("enforce-affinity-locality-policy flags any affinity but NONE without RING_HASH or MAGLEV, as gcpdiag lb/BP/2022_001 does", async () => {
+            for (const affinity of ["HTTP_COOKIE", "HEADER_FIELD", "GENERATED_COOKIE", "CLIENT_IP", "STRONG_COOKIE_AFFINITY"]) {
+                const found = await violations("enforce-affinity-locality-policy", changed(websocketBackend(), { sessionAffinity: affinity, localityLbPolicy: undefined }));
+                assert.match(found[0], new RegExp(`localityLbPolicy is unset with sessionAffinity ${affinity}; required: RING_HASH or MAGLEV`));
+                assert.equal((await violations("enforce-affinity-locality-policy", changed(websocketBackend(), { sessionAffinity: affinity, localityLbPolicy: "ROUND_ROBIN" }))).length, 1);
                 assert.deepEqual(await violations("enforce-affinity-locality-policy", changed(websocketBackend(), { sessionAffinity: affinity, localityLbPolicy: "MAGLEV" })), []);
             }
-            await assertNotApplicable("enforce-affinity-locality-policy", websocketBackend(), /does not use a consistent hash/);
+            assert.match((await violations("enforce-affinity-locality-policy", changed(websocketBackend(), { localityLbPolicy: undefined })))[0], /gcpdiag lb\/BP\/2022_001 flags it for any affinity/);
+            assert.match((await violations("enforce-affinity-locality-policy", changed(websocketBackend(), { sessionAffinity: "HTTP_COOKIE", localityLbPolicy: undefined })))[0], /takes its settings from consistentHash/);
+            assert.deepEqual(await violations("enforce-affinity-locality-policy", websocketBackend()), []);
+            await assertNotApplicable("enforce-affinity-locality-policy", changed(websocketBackend(), { sessionAffinity: "NONE" }), /no load balancer session affinity/);
+            await assertNotApplicable("enforce-affinity-locality-policy", changed(websocketBackend(), { loadBalancingScheme: "EXTERNAL", localityLbPolicy: undefined }), /loadBalancingScheme EXTERNAL takes no localityLbPolicy/);
             await assertNotApplicable("enforce-affinity-locality-policy", sslPolicy, /applies only to BackendService, RegionBackendService/);
         });
         it("enforce-backend-logging flags missing or disabled logging", async () => {

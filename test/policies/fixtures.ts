@@ -31,6 +31,7 @@ export function websocketBackend(): TestResource {
             timeoutSec: 86400,
             sessionAffinity: "GENERATED_COOKIE",
             affinityCookieTtlSec: 86400,
+            localityLbPolicy: "RING_HASH",
             connectionDrainingTimeoutSec: 300,
             portName: "http",
             healthChecks: `${P}/global/healthChecks/chat-api-hc`,
@@ -68,6 +69,10 @@ export function serverlessChain(name = "auth", timeout = "60s") {
     return { run, neg, backend };
 }
 
+/** The short route timeout the program gives every route that is not a WebSocket path. */
+export const HTTP_ROUTE = { timeout: { seconds: "30", nanos: 0 } };
+
+/** A URL map as the program builds it: WebSocket paths at 86400 s, every other route and the defaults at 30 s. */
 export function websocketUrlMap(ws: TestResource, others: Array<{ paths: string[]; backend: TestResource }> = []): TestResource {
     const id = (r: TestResource) => `${P}/global/backendServices/${String(r.props.name)}`;
     return {
@@ -76,20 +81,22 @@ export function websocketUrlMap(ws: TestResource, others: Array<{ paths: string[
         props: {
             name: "chat-https-77aa88b",
             defaultService: id(ws),
+            defaultRouteAction: structuredClone(HTTP_ROUTE),
             hostRules: [{ hosts: ["chat.example.com"], pathMatcher: "websocket-routes" }],
             pathMatchers: [
                 {
                     name: "websocket-routes",
                     defaultService: id(ws),
+                    defaultRouteAction: structuredClone(HTTP_ROUTE),
                     headerAction: {
                         requestHeadersToAdds: [
-                            { headerName: "X-Forwarded-Proto", headerValue: "https", replace: false },
+                            { headerName: "X-Forwarded-Proto", headerValue: "https", replace: true },
                             { headerName: "X-WebSocket-Upgrade", headerValue: "true", replace: true },
                         ],
                     },
                     pathRules: [
                         { paths: ["/ws", "/ws/*", "/websocket", "/websocket/*"], service: id(ws), routeAction: { timeout: { seconds: "86400", nanos: 0 } } },
-                        ...others.map((o) => ({ paths: o.paths, service: id(o.backend) })),
+                        ...others.map((o) => ({ paths: o.paths, service: id(o.backend), routeAction: structuredClone(HTTP_ROUTE) })),
                     ],
                 },
             ],

@@ -98,20 +98,24 @@ describe("policies: stack rules", () => {
         it("rejects the route timeout and header action of the seed's classic EXTERNAL map", async () => {
             const { all } = classic();
             const outcome = await violations("disallow-classic-advanced-routing", all);
-            assert.deepEqual(
-                outcome.violations.map((v) => v.split(" is ")[0]),
-                ['URLMap "chat-https": pathMatchers[0].headerAction', 'URLMap "chat-https": pathMatchers[0].pathRules[0].routeAction.timeout'],
-            );
-            assert.match(outcome.violations[0], /the classic scheme supports neither header actions nor route timeouts/);
+            assert.deepEqual(outcome.violations.map((v) => v.split(" is ")[0]), [
+                'URLMap "chat-https": defaultRouteAction.timeout',
+                'URLMap "chat-https": pathMatchers[0].headerAction',
+                'URLMap "chat-https": pathMatchers[0].defaultRouteAction.timeout',
+                'URLMap "chat-https": pathMatchers[0].pathRules[0].routeAction.timeout',
+                'URLMap "chat-https": pathMatchers[0].pathRules[1].routeAction.timeout',
+            ]);
+            assert.match(outcome.violations[1], /the classic scheme supports neither header actions nor route timeouts/);
         });
         it("detects the classic scheme from the forwarding rule in front as well", async () => {
             const s = compliantStack();
             const rule443 = changed(s.httpsRule, { loadBalancingScheme: undefined });
-            assert.equal((await violations("disallow-classic-advanced-routing", swap(s.all, s.httpsRule, rule443))).violations.length, 2);
+            assert.equal((await violations("disallow-classic-advanced-routing", swap(s.all, s.httpsRule, rule443))).violations.length, 5);
         });
         it("allows urlRewrite on the classic scheme", async () => {
             const { s, all } = classic();
             const map = changed(s.map, {
+                defaultRouteAction: undefined,
                 pathMatchers: [{ name: "m", defaultService: "x", pathRules: [{ paths: ["/ws", "/ws/*"], service: "x", routeAction: { urlRewrite: { pathPrefixRewrite: "/" } } }] }],
             });
             assert.deepEqual((await violations("disallow-classic-advanced-routing", swap(all, s.map, map))).violations, []);

@@ -32,7 +32,9 @@ describe("preview: offline preview (the real command, the real pack in its own p
     let brokenPack: string;
     let advisoryPack: string;
 
-    before(() => {
+    before(function () {
+        // Seven runs, two at a time: on a shared, loaded machine each can take half a minute.
+        this.timeout(300_000);
         brokenPack = copyPack();
         fs.writeFileSync(path.join(brokenPack, "index.ts"), 'throw new Error("pack exploded at load");\n');
         advisoryPack = copyPack();
@@ -79,7 +81,10 @@ describe("preview: offline preview (the real command, the real pack in its own p
             assert.equal(result.code, 0, result.stderr);
             assert.match(result.stdout, /gcp:compute\/backendService:BackendService\s+chat-api-backend {2}\[timeout 86400s, affinity GENERATED_COOKIE, ttl 86400s/);
             assert.match(result.stdout, /chat-https {2}\[\/ws,\/ws\/\*,\/websocket,\/websocket\/\* \(route timeout 86400s\)/);
-            assert.match(result.stdout, new RegExp(`Summary: ${stack === "staging" ? 35 : 37} resources, 0 mandatory violations, 0 advisories`));
+            // The one advisory is RATE balancing on the WebSocket backend, a trade-off the program accepts while IN_FLIGHT is Beta.
+            assert.match(result.stdout, new RegExp(`Summary: ${stack === "staging" ? 41 : 43} resources, 0 mandatory violations, 1 advisory`));
+            assert.match(result.stdout, /\[advisory\] disallow-websocket-rate-balancing {2}BackendService chat-api-backend/);
+            assert.match(result.stdout, /\/api,\/api\/\* \(route timeout 30s\)/);
         });
     }
 
@@ -95,6 +100,7 @@ describe("preview: offline preview (the real command, the real pack in its own p
         assert.equal(result.code, 1, result.stderr);
         const found = diagnostics(result).map((d) => `${d.level} ${d.policy}`).sort();
         assert.deepEqual(found, [
+            "advisory disallow-websocket-rate-balancing",
             "advisory enforce-connection-draining",
             "mandatory enforce-backend-timeout",
             "mandatory enforce-session-affinity",
@@ -107,10 +113,10 @@ describe("preview: offline preview (the real command, the real pack in its own p
         assert.equal(json.code, 1);
         assert.equal(human.code, 1);
         const doc = JSON.parse(json.stdout) as { summary: { resources: number; mandatory: number; advisory: number }; resources: unknown[]; diagnostics: Array<{ level: string }> };
-        assert.deepEqual(doc.summary, { resources: 35, mandatory: 1, advisory: 1 });
+        assert.deepEqual(doc.summary, { resources: 41, mandatory: 1, advisory: 2 });
         assert.equal(doc.resources.length, doc.summary.resources);
         assert.equal(doc.diagnostics.filter((d) => d.level === "mandatory").length, doc.summary.mandatory);
-        assert.match(human.stdout, /Summary: 35 resources, 1 mandatory violation, 1 advisory$/m);
+        assert.match(human.stdout, /Summary: 41 resources, 1 mandatory violation, 2 advisories$/m);
         assert.equal((human.stdout.match(/^ {4}\[mandatory\]/gm) ?? []).length, doc.summary.mandatory);
         assert.equal((human.stdout.match(/^ {4}\[advisory\]/gm) ?? []).length, doc.summary.advisory);
     });
@@ -126,7 +132,7 @@ describe("preview: offline preview (the real command, the real pack in its own p
         const result = await runs.advisoryPack;
         // Draining 0 would be an advisory, but the file disables the policy; a 30 s route passes
         // a 20 s minimum set in the file.
-        assert.deepEqual(diagnostics(result).map((d) => d.policy), ["enforce-backend-timeout"]);
+        assert.deepEqual(diagnostics(result).map((d) => d.policy).sort(), ["disallow-websocket-rate-balancing", "enforce-backend-timeout"]);
     });
 
     it("exits 2 with the pack's own error when the pack fails to start, and no stack trace of ours", async () => {
@@ -156,6 +162,14 @@ describe("preview: offline preview (the real command, the real pack in its own p
         const result = await preview("--stack", "staging", "--config", "backendTimeoutSec=0");
         assert.equal(result.code, 2);
         assert.match(result.stderr, /error: the program failed: invalid configuration:\n {2}- websocket-lb:backendTimeoutSec is 0; allowed: an integer from 1 to 86400/);
+        assert.doesNotMatch(result.stderr, /\n\s+at /);
+    });
+
+    it("exits 2 on sessionAffinity CLIENT_IP_PROTO with one line naming the key and the allowed values", async () => {
+        const result = await preview("--stack", "staging", "--config", "websocket-lb:sessionAffinity=CLIENT_IP_PROTO");
+        assert.equal(result.code, 2);
+        const problems = result.stderr.split("\n").filter((line) => line.startsWith("  - "));
+        assert.deepEqual(problems, ['  - websocket-lb:sessionAffinity is "CLIENT_IP_PROTO"; HTTP(S) load balancers refuse it; allowed: NONE, CLIENT_IP, GENERATED_COOKIE, STRONG_COOKIE_AFFINITY']);
         assert.doesNotMatch(result.stderr, /\n\s+at /);
     });
 
