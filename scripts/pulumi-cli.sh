@@ -29,12 +29,14 @@ LANGHOST_MODULE="github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/
 LANGHOST_DIR="sdk/nodejs/cmd/pulumi-language-nodejs"
 GCP_VERSION="9.37.0"
 NICE="nice -n ${PULUMI_CLI_NICE:-10}"
+# Release builds stamp their version this way; without it `pulumi version` is empty.
+VERSION_PKG="github.com/pulumi/pulumi/sdk/v3/go/common/version.Version"
 
 say() { echo "pulumi-cli.sh: $*" >&2; }
 die() { say "$*"; exit 1; }
 
 command -v go >/dev/null 2>&1 || die "go is not installed or not on PATH; the Pulumi CLI is built from Go modules (Go 1.26 or later)"
-PULUMI_VERSION="$(awk '$1 == "github.com/pulumi/pulumi/pkg/v3" && $2 ~ /^v/ { print $2; exit }' "$WRAPPER/go.mod")"
+PULUMI_VERSION="$(awk '{ if ($1 == "require") $1 = ""; $0 = $0 } $1 == "github.com/pulumi/pulumi/pkg/v3" && $2 ~ /^v/ { print $2; exit }' "$WRAPPER/go.mod")"
 [ -n "$PULUMI_VERSION" ] || die "tools/pulumi-cli/go.mod does not require github.com/pulumi/pulumi/pkg/v3"
 GO_VERSION="$(go env GOVERSION)"
 export GOFLAGS="${GOFLAGS:--buildvcs=false}"
@@ -51,14 +53,14 @@ fetch_or_die() {
 }
 
 # --- the CLI -----------------------------------------------------------------------------------
-CLI_STAMP="pulumi $PULUMI_VERSION $GO_VERSION"
+CLI_STAMP="pulumi $PULUMI_VERSION $GO_VERSION ldflags-version"
 if stamp_ok "$BIN/pulumi" "$CLI_STAMP"; then
     say "pulumi $PULUMI_VERSION already built ($BIN/pulumi)"
 else
     fetch_or_die "$WRAPPER" "github.com/pulumi/pulumi/pkg/v3@$PULUMI_VERSION" "github.com/pulumi/pulumi/sdk/v3@$PULUMI_VERSION"
     say "building pulumi $PULUMI_VERSION with $GO_VERSION (cold: about 15 min on 2 cores; cached afterwards)"
     started=$SECONDS
-    (cd "$WRAPPER" && $NICE go build -o "$BIN/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi) \
+    (cd "$WRAPPER" && $NICE go build -ldflags "-X $VERSION_PKG=$PULUMI_VERSION" -o "$BIN/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi) \
         || die "go build of github.com/pulumi/pulumi/pkg/v3/cmd/pulumi@$PULUMI_VERSION failed (output above)"
     echo "$CLI_STAMP" > "$BIN/pulumi.stamp"
     say "built pulumi $PULUMI_VERSION in $((SECONDS - started)) s"
@@ -125,13 +127,34 @@ else
                 || die "cannot read $LANGHOST_DIR from the git dir $PULUMI_LANGHOST_SRC"
         fi
         rm -f "$src"/*_test.go
+        # A checkout older than the CLI's sdk lacks forwarders for monitor calls added since; the
+        # proxy forwards every ResourceMonitor call to the engine, so add the same forwarder.
+        if ! grep -q 'ExistsResource' "$src"/proxy.go; then
+            say "adding the ResourceMonitor.ExistsResource forwarder that sdk $PULUMI_VERSION requires (absent from this checkout)"
+            cat > "$src/zz_exists_resource.go" <<'EOF_GO'
+package main
+
+import (
+	"context"
+
+	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
+)
+
+// Written by scripts/pulumi-cli.sh: forwards ExistsResource to the engine's monitor.
+func (p *monitorProxy) ExistsResource(
+	ctx context.Context, req *pulumirpc.ExistsResourceRequest,
+) (*pulumirpc.ExistsResourceResponse, error) {
+	return p.target.ExistsResource(ctx, req)
+}
+EOF_GO
+        fi
         (cd "$src" && go mod edit -dropreplace github.com/pulumi/pulumi/pkg/v3 -dropreplace github.com/pulumi/pulumi/sdk/v3)
         dir="$(write_langhost_wrapper "$LANGHOST_MODULE v3.0.0-00010101000000-000000000000" "$LANGHOST_MODULE => ../langhost-src")"
         say "building pulumi-language-nodejs from ${LANGHOST_SOURCE#src:} (source of $PULUMI_LANGHOST_SRC) against pkg+sdk $PULUMI_VERSION"
     fi
     (cd "$dir" && go mod tidy >/dev/null 2>"$BUILD/langhost-tidy.log") \
         || die "go mod tidy for the language host failed: $(grep -v '^go: downloading' "$BUILD/langhost-tidy.log" | head -n 1)"
-    (cd "$dir" && $NICE go build -o "$BIN/pulumi-language-nodejs" "$LANGHOST_MODULE") \
+    (cd "$dir" && $NICE go build -ldflags "-X $VERSION_PKG=$PULUMI_VERSION" -o "$BIN/pulumi-language-nodejs" "$LANGHOST_MODULE") \
         || die "go build of $LANGHOST_MODULE ($LANGHOST_SOURCE) against pkg+sdk $PULUMI_VERSION failed (output above)"
     echo "$LANGHOST_STAMP" > "$BIN/pulumi-language-nodejs.stamp"
     say "built pulumi-language-nodejs in $((SECONDS - started)) s"
