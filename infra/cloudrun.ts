@@ -18,6 +18,9 @@ export function createCloudRunBackend(name: string, backend: CloudRunBackend, pa
         `${name}-run`,
         {
             location: backend.region,
+            // The provider defaults this to true, which makes `pulumi destroy` and any replacement of
+            // the service fail; the service is stateless, rebuilt from its image.
+            deletionProtection: false,
             ingress: "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER",
             template: {
                 // A WebSocket is one request: it ends at this timeout.
