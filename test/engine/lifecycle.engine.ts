@@ -54,7 +54,7 @@ describe("engine: pulumi up, stack output, up again, destroy on staging (real CL
         // The validator takes its target from this file (validator --stack-outputs).
         const file = path.join(ws.root, "staging-outputs.json");
         fs.writeFileSync(file, result.stdout);
-        assert.equal(resolveEnvironment("staging", file).url, "wss://staging.chat.example.com/ws");
+        assert.equal(resolveEnvironment("staging", file).url, "wss://staging.chat.example.com");
     });
 
     it("a second pulumi up changes nothing (--expect-no-changes)", async () => {
