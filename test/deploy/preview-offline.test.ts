@@ -98,9 +98,9 @@ describe("deploy: offline preview (the real command, the real pack in its own pr
         const found = diagnostics(result).map((d) => `${d.level} ${d.policy}`).sort();
         assert.deepEqual(found, [
             "advisory enforce-connection-draining",
+            "advisory enforce-websocket-lifetime",
             "mandatory enforce-backend-timeout",
             "mandatory enforce-session-affinity",
-            "advisory enforce-websocket-lifetime",
         ]);
     });
 
