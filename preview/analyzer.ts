@@ -193,6 +193,9 @@ export class RunningPack {
                 });
             }
         };
+        // Like the engine: Remediate first and analyze what the remediations left (a policy set to
+        // "remediate" fixes the value instead of failing the preview).
+        resources = await Promise.all(resources.map((r) => this.remediate(r, diagnostics)));
         const responses = await Promise.all(
             resources.map((r) => {
                 const request = describe(new proto.AnalyzeRequest(), r);
@@ -218,6 +221,30 @@ export class RunningPack {
         );
         collect(await call<proto.AnalyzeStackRequest, proto.AnalyzeResponse>(this.client.analyzeStack.bind(this.client), stackRequest));
         return { diagnostics, notApplicable };
+    }
+
+    /** Applies the pack's remediations to a resource's inputs, each reported at level remediate. */
+    private async remediate(r: RecordedResource, diagnostics: Diagnostic[]): Promise<RecordedResource> {
+        if (!r.custom) {
+            return r;
+        }
+        const response = await call<proto.AnalyzeRequest, proto.RemediateResponse>(this.client.remediate.bind(this.client), describe(new proto.AnalyzeRequest(), r)).catch(
+            (e: PackError) => {
+                if (/unimplemented/i.test(e.message)) {
+                    return undefined;
+                }
+                throw e;
+            },
+        );
+        let inputs = r.inputs;
+        for (const remediation of response?.getRemediationsList() ?? []) {
+            const properties = remediation.getProperties();
+            if (properties) {
+                inputs = properties.toJavaScript();
+                diagnostics.push({ policy: remediation.getPolicyname(), level: "remediate", urn: r.urn, message: remediation.getDescription(), description: remediation.getDescription() });
+            }
+        }
+        return inputs === r.inputs ? r : { ...r, inputs };
     }
 
     stop(): void {

@@ -19,10 +19,11 @@ function shortHash(text: string): string {
 }
 
 /**
- * Mocks that behave like a provider at preview: each resource's state is its inputs plus a
- * deterministic auto-name, id and self link, so two runs of the same stack agree.
+ * Mocks that behave like a provider: each resource's state is its inputs plus a deterministic
+ * auto-name, id and self link, so two runs of the same stack agree. With `unknownAtPreview` they
+ * behave as the engine does at preview for a new stack: only inputs and the auto-name are known.
  */
-export function offlineMocks(gcpProject: string): pulumi.runtime.Mocks {
+export function offlineMocks(gcpProject: string, options: { unknownAtPreview?: boolean } = {}): pulumi.runtime.Mocks {
     let addressCount = 0;
     return {
         newResource(args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult {
@@ -35,6 +36,11 @@ export function offlineMocks(gcpProject: string): pulumi.runtime.Mocks {
             const collection = COLLECTIONS[typeName] ?? `${typeName[0].toLowerCase()}${typeName.slice(1)}s`;
             const location = inputs.region ?? inputs.location;
             const scope = typeof location === "string" ? `${args.type.includes("cloudrunv2") ? "locations" : "regions"}/${location}` : "global";
+            if (options.unknownAtPreview) {
+                // As `pulumi preview` shows a create: the provider's Check fills the auto-name, while
+                // the id and every computed output stay unknown until the resource exists.
+                return { id: undefined, state: { ...inputs, name } };
+            }
             const id = `projects/${gcpProject}/${scope}/${collection}/${name}`;
             const state: Record<string, unknown> = {
                 ...inputs,

@@ -32,7 +32,8 @@ export async function previewOffline(options: PreviewOptions): Promise<PreviewRe
     let pack: RunningPack | undefined;
     try {
         const programStarted = Date.now();
-        const run = await runProgram(stack);
+        // Ids and computed outputs unknown, as the real `pulumi preview` of a new stack has them.
+        const run = await runProgram(stack, { unknownAtPreview: true });
         const programMs = Date.now() - programStarted;
         pack = await starting.ready;
         const analysisStarted = Date.now();

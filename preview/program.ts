@@ -90,10 +90,10 @@ function forgetProgramModules(projectDir: string): void {
  * Runs the stack's program under Pulumi's mock runtime with preview semantics and records every
  * resource it registers, with parent, dependencies and property dependencies.
  */
-export async function runProgram(stack: StackConfig): Promise<ProgramRun> {
+export async function runProgram(stack: StackConfig, options: { unknownAtPreview?: boolean } = {}): Promise<ProgramRun> {
     pulumi.runtime.setAllConfig(stack.config, stack.secretKeys);
     const gcpProject = stack.config["gcp:project"] ?? "offline-project";
-    await pulumi.runtime.setMocks(offlineMocks(gcpProject), stack.project, stack.stack, true);
+    await pulumi.runtime.setMocks(offlineMocks(gcpProject, options), stack.project, stack.stack, true);
 
     const resources: RecordedResource[] = [];
     const monitor = settings.getMonitor() as RecordingMonitor;

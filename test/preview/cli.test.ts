@@ -41,7 +41,7 @@ describe("preview: offline preview (the real command, the real pack in its own p
         const rule = path.join(advisoryPack, "rules", "enforce-backend-timeout.ts");
         fs.writeFileSync(rule, fs.readFileSync(rule, "utf8").replace('enforcementLevel: "mandatory"', 'enforcementLevel: "advisory"'));
         const configFile = path.join(scratch("config"), "policy-config.json");
-        fs.writeFileSync(configFile, JSON.stringify({ "enforce-connection-draining": "disabled", "enforce-websocket-lifetime": { minTimeoutSec: 20 } }));
+        fs.writeFileSync(configFile, JSON.stringify({ "enforce-connection-draining": "disabled", "enforce-session-affinity": { minAffinityTtlSec: 1800 } }));
 
         const queue: Array<[string, () => Promise<CliResult>]> = [
             ["staging", () => preview("--stack", "staging")],
@@ -54,7 +54,7 @@ describe("preview: offline preview (the real command, the real pack in its own p
             [
                 "advisoryPack",
                 () =>
-                    preview("--stack", "staging", "--config", "backendTimeoutSec=30", "--config", "connectionDrainingTimeoutSec=0", "--config", "websocketTimeoutSec=30",
+                    preview("--stack", "staging", "--config", "backendTimeoutSec=30", "--config", "connectionDrainingTimeoutSec=0", "--config", "sessionAffinityTtlSec=3600",
                         "--policy-pack", advisoryPack, "--policy-pack-config", configFile, "--json"),
             ],
         ];
@@ -81,9 +81,11 @@ describe("preview: offline preview (the real command, the real pack in its own p
             assert.equal(result.code, 0, result.stderr);
             assert.match(result.stdout, /gcp:compute\/backendService:BackendService\s+chat-api-backend {2}\[timeout 86400s, affinity GENERATED_COOKIE, ttl 86400s/);
             assert.match(result.stdout, /chat-https {2}\[\/ws,\/ws\/\*,\/websocket,\/websocket\/\* \(route timeout 86400s\)/);
-            // The one advisory is RATE balancing on the WebSocket backend, a trade-off the program accepts while IN_FLIGHT is Beta.
-            assert.match(result.stdout, new RegExp(`Summary: ${stack === "staging" ? 41 : 43} resources, 0 mandatory violations, 1 advisory`));
-            assert.match(result.stdout, /\[advisory\] disallow-websocket-rate-balancing {2}BackendService chat-api-backend/);
+            // The two advisories are the Policy SDK's "can't run during preview" notes: as in the real
+            // `pulumi preview` of a new stack, the URL map's backend service ids are not known yet.
+            assert.match(result.stdout, new RegExp(`Summary: ${stack === "staging" ? 41 : 43} resources, 0 mandatory violations, 2 advisories`));
+            assert.match(result.stdout, /\[advisory\] enforce-websocket-lifetime {2}\(stack\)\n +can't run policy 'enforce-websocket-lifetime'/);
+            assert.match(result.stdout, /\[advisory\] disallow-long-http-routes {2}\(stack\)\n +can't run policy 'disallow-long-http-routes'/);
             assert.match(result.stdout, /\/api,\/api\/\* \(route timeout 30s\)/);
         });
     }
@@ -100,11 +102,11 @@ describe("preview: offline preview (the real command, the real pack in its own p
         assert.equal(result.code, 1, result.stderr);
         const found = diagnostics(result).map((d) => `${d.level} ${d.policy}`).sort();
         assert.deepEqual(found, [
-            "advisory disallow-websocket-rate-balancing",
+            "advisory disallow-long-http-routes",
             "advisory enforce-connection-draining",
+            "advisory enforce-websocket-lifetime",
             "mandatory enforce-backend-timeout",
             "mandatory enforce-session-affinity",
-            "mandatory enforce-websocket-lifetime",
         ]);
     });
 
@@ -113,10 +115,10 @@ describe("preview: offline preview (the real command, the real pack in its own p
         assert.equal(json.code, 1);
         assert.equal(human.code, 1);
         const doc = JSON.parse(json.stdout) as { summary: { resources: number; mandatory: number; advisory: number }; resources: unknown[]; diagnostics: Array<{ level: string }> };
-        assert.deepEqual(doc.summary, { resources: 41, mandatory: 1, advisory: 2 });
+        assert.deepEqual(doc.summary, { resources: 41, mandatory: 1, advisory: 3 });
         assert.equal(doc.resources.length, doc.summary.resources);
         assert.equal(doc.diagnostics.filter((d) => d.level === "mandatory").length, doc.summary.mandatory);
-        assert.match(human.stdout, /Summary: 41 resources, 1 mandatory violation, 2 advisories$/m);
+        assert.match(human.stdout, /Summary: 41 resources, 1 mandatory violation, 3 advisories$/m);
         assert.equal((human.stdout.match(/^ {4}\[mandatory\]/gm) ?? []).length, doc.summary.mandatory);
         assert.equal((human.stdout.match(/^ {4}\[advisory\]/gm) ?? []).length, doc.summary.advisory);
     });
@@ -130,9 +132,10 @@ describe("preview: offline preview (the real command, the real pack in its own p
 
     it("passes --policy-pack-config levels and settings to the pack", async () => {
         const result = await runs.advisoryPack;
-        // Draining 0 would be an advisory, but the file disables the policy; a 30 s route passes
-        // a 20 s minimum set in the file.
-        assert.deepEqual(diagnostics(result).map((d) => d.policy).sort(), ["disallow-websocket-rate-balancing", "enforce-backend-timeout"]);
+        // Draining 0 would be an advisory, but the file disables the policy; a 3600 s affinity
+        // cookie passes the 1800 s minimum set in the file. The lifetime and plain-route rules
+        // cannot run at preview (unknown service ids).
+        assert.deepEqual(diagnostics(result).map((d) => d.policy).sort(), ["disallow-long-http-routes", "enforce-backend-timeout", "enforce-websocket-lifetime"]);
     });
 
     it("exits 2 with the pack's own error when the pack fails to start, and no stack trace of ours", async () => {

@@ -1,0 +1,51 @@
+import * as fs from "fs";
+import * as path from "path";
+
+/** One resource as the stand-in's pretend Google Cloud holds it. */
+export interface CloudRecord {
+    readonly type: string;
+    readonly urn: string;
+    readonly props: Record<string, unknown>;
+}
+
+/**
+ * What exists "in Google Cloud" for the stand-in: resources by id. Each CLI command starts a new
+ * provider process, so the records live in a JSON file (GCP_STANDIN_CLOUD_FILE) to outlast it;
+ * without that variable they live in memory for one command only. The engine calls the provider
+ * concurrently but within one process, and every write is synchronous, so the file stays whole.
+ */
+export class Cloud {
+    private readonly records: Map<string, CloudRecord>;
+
+    constructor(private readonly file: string | undefined) {
+        this.records = new Map(file && fs.existsSync(file) ? Object.entries(JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, CloudRecord>) : []);
+    }
+
+    get persistent(): boolean {
+        return this.file !== undefined;
+    }
+
+    get(id: string): CloudRecord | undefined {
+        return this.records.get(id);
+    }
+
+    put(id: string, record: CloudRecord): void {
+        this.records.set(id, record);
+        this.save();
+    }
+
+    remove(id: string): void {
+        this.records.delete(id);
+        this.save();
+    }
+
+    private save(): void {
+        if (!this.file) {
+            return;
+        }
+        fs.mkdirSync(path.dirname(this.file), { recursive: true });
+        const tmp = `${this.file}.${process.pid}.tmp`;
+        fs.writeFileSync(tmp, JSON.stringify(Object.fromEntries(this.records), null, 2));
+        fs.renameSync(tmp, this.file);
+    }
+}

@@ -1,0 +1,165 @@
+import { Cloud } from "./cloud";
+
+/**
+ * What the Google APIs refuse at create or update time (gcp-websocket-facts), checked on the
+ * stand-in's create and update so that a program bug fails `pulumi up` the way it would against
+ * Google. Preview is left to the policy pack, as with the real provider, which cannot know these
+ * API rules at plan time.
+ */
+
+type Props = Record<string, unknown>;
+
+function isRecord(value: unknown): value is Props {
+    return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function list(value: unknown): unknown[] {
+    return Array.isArray(value) ? value : [];
+}
+
+/** Compute ids in references may be full self links or relative `projects/...` names. */
+export function normalizeRef(ref: string): string {
+    return ref.replace(/^https:\/\/(www|compute)\.googleapis\.com\/compute\/(v1|beta)\//, "");
+}
+
+const FORBIDDEN_HEADERS = new Set([
+    "connection",
+    "upgrade",
+    "keep-alive",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "proxy-authorization",
+    "proxy-authenticate",
+    "x-user-ip",
+    "cdn-loop",
+]);
+const FORBIDDEN_PREFIXES = ["x-google", "x-goog-", "x-gfe", "x-amz-"];
+
+function headerProblems(field: string, entries: unknown): string[] {
+    const problems: string[] = [];
+    const seen = new Set<string>();
+    list(entries).forEach((entry, i) => {
+        const where = `${field}[${i}]`;
+        const match = typeof entry === "string" ? /^([A-Za-z0-9!#$%&'*+.^_`|~-]+):\s*(.*)$/.exec(entry) : null;
+        if (!match) {
+            problems.push(`Invalid value for field '${where}': ${JSON.stringify(entry)}. Expected "Name: value".`);
+            return;
+        }
+        const name = match[1].toLowerCase();
+        if (FORBIDDEN_HEADERS.has(name) || FORBIDDEN_PREFIXES.some((p) => name.startsWith(p))) {
+            problems.push(`Invalid value for field '${where}': '${entry}'. Header '${match[1]}' cannot be set as a custom header.`);
+        }
+        if (seen.has(name)) {
+            problems.push(`Invalid value for field '${where}': '${entry}'. Duplicate header name '${match[1]}'.`);
+        }
+        seen.add(name);
+    });
+    return problems;
+}
+
+function backendServiceProblems(props: Props, cloud: Cloud): string[] {
+    const problems = [
+        ...headerProblems("resource.customRequestHeaders", props.customRequestHeaders),
+        ...headerProblems("resource.customResponseHeaders", props.customResponseHeaders),
+    ];
+    if (props.timeoutSec !== undefined) {
+        const serverless = list(props.backends).some((b) => {
+            const group = isRecord(b) && typeof b.group === "string" ? cloud.get(normalizeRef(b.group)) : undefined;
+            return group?.type === "gcp:compute/regionNetworkEndpointGroup:RegionNetworkEndpointGroup" && group.props.networkEndpointType === "SERVERLESS";
+        });
+        if (serverless) {
+            problems.push("Timeout sec is not supported for a backend service with Serverless network endpoint groups.");
+        }
+        if (typeof props.timeoutSec === "number" && (props.timeoutSec < 1 || props.timeoutSec > 2_147_483_647)) {
+            problems.push(`Invalid value for field 'resource.timeoutSec': '${props.timeoutSec}'. Must be between 1 and 2147483647.`);
+        }
+    }
+    return problems;
+}
+
+/** Every backend service a URL map sends traffic to. */
+function referencedServices(map: Props): string[] {
+    const refs: unknown[] = [map.defaultService];
+    const fromRouteAction = (action: unknown) =>
+        isRecord(action) ? list(action.weightedBackendServices).map((w) => (isRecord(w) ? w.backendService : undefined)) : [];
+    refs.push(...fromRouteAction(map.defaultRouteAction));
+    for (const matcher of list(map.pathMatchers).filter(isRecord)) {
+        refs.push(matcher.defaultService, ...fromRouteAction(matcher.defaultRouteAction));
+        for (const rule of [...list(matcher.pathRules), ...list(matcher.routeRules)].filter(isRecord)) {
+            refs.push(rule.service, ...fromRouteAction(rule.routeAction));
+        }
+    }
+    return refs.filter((r): r is string => typeof r === "string").map(normalizeRef);
+}
+
+/** headerAction anywhere, and route actions beyond urlRewrite: what the classic scheme lacks. */
+function advancedRouting(map: Props): string[] {
+    const found: string[] = [];
+    const action = (where: string, value: unknown) => {
+        if (!isRecord(value)) {
+            return;
+        }
+        const extra = Object.keys(value).filter((k) => k !== "urlRewrite" && value[k] !== undefined && value[k] !== null);
+        if (extra.length > 0) {
+            found.push(`${where} (${extra.join(", ")})`);
+        }
+        list(value.weightedBackendServices).forEach((w, i) => {
+            if (isRecord(w) && w.headerAction !== undefined) {
+                found.push(`${where}.weightedBackendServices[${i}].headerAction`);
+            }
+        });
+    };
+    const header = (where: string, value: unknown) => {
+        if (value !== undefined && value !== null) {
+            found.push(`${where}.headerAction`);
+        }
+    };
+    header("urlMap", map.headerAction);
+    action("urlMap.defaultRouteAction", map.defaultRouteAction);
+    list(map.pathMatchers).forEach((m, i) => {
+        if (!isRecord(m)) {
+            return;
+        }
+        const where = `pathMatchers[${i}]`;
+        header(where, m.headerAction);
+        action(`${where}.defaultRouteAction`, m.defaultRouteAction);
+        list(m.pathRules).forEach((r, j) => isRecord(r) && action(`${where}.pathRules[${j}].routeAction`, r.routeAction));
+        list(m.routeRules).forEach((r, j) => {
+            if (isRecord(r)) {
+                header(`${where}.routeRules[${j}]`, r.headerAction);
+                action(`${where}.routeRules[${j}].routeAction`, r.routeAction);
+            }
+        });
+    });
+    return found;
+}
+
+function urlMapProblems(props: Props, cloud: Cloud): string[] {
+    const classic = referencedServices(props).filter((ref) => {
+        const service = cloud.get(ref);
+        // The API's default scheme for a backend service is EXTERNAL (classic).
+        return service !== undefined && (service.props.loadBalancingScheme ?? "EXTERNAL") === "EXTERNAL";
+    });
+    if (classic.length === 0) {
+        return [];
+    }
+    const advanced = advancedRouting(props);
+    return advanced.length === 0
+        ? []
+        : [
+              `URL map uses features not supported by the classic load balancing scheme EXTERNAL (backend service ${classic[0]}): ` +
+                  `${advanced.join("; ")}. Only routeAction.urlRewrite is supported there, and headerAction is not supported at any level.`,
+          ];
+}
+
+/** The API's 400 for these inputs, or undefined when it would accept them. */
+export function apiRefusal(type: string, props: Props, cloud: Cloud): string | undefined {
+    let problems: string[] = [];
+    if (type === "gcp:compute/backendService:BackendService") {
+        problems = backendServiceProblems(props, cloud);
+    } else if (type === "gcp:compute/uRLMap:URLMap") {
+        problems = urlMapProblems(props, cloud);
+    }
+    return problems.length === 0 ? undefined : `googleapi: Error 400: ${problems.join(" ")}, invalid (refused by the gcp stand-in, as the Compute API refuses it)`;
+}

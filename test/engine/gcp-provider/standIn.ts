@@ -1,0 +1,269 @@
+import * as util from "util";
+import type * as provider from "@pulumi/pulumi/provider";
+import { Cloud } from "./cloud";
+import { apiRefusal } from "./refusals";
+import { hash, numericId, parseUrn, TypeSpec, TYPES } from "./types";
+
+type Props = Record<string, unknown>;
+
+/** The engine's wire value for an unknown at preview. */
+const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+export const PROVIDER_VERSION = "9.37.0";
+
+/** Provider configuration the engine sends in Configure (`gcp:project`, `gcp:region`). */
+export interface ProviderConfig {
+    project?: string;
+    region?: string;
+}
+
+function specOf(type: string): TypeSpec {
+    const spec = TYPES[type];
+    if (!spec) {
+        throw new Error(`the gcp stand-in does not model ${type}; add it to test/engine/gcp-provider/types.ts`);
+    }
+    return spec;
+}
+
+function containsUnknown(value: unknown): boolean {
+    if (value === UNKNOWN) {
+        return true;
+    }
+    if (Array.isArray(value)) {
+        return value.some(containsUnknown);
+    }
+    if (typeof value === "object" && value !== null) {
+        return Object.values(value).some(containsUnknown);
+    }
+    return false;
+}
+
+/**
+ * A stand-in for the `gcp` resource provider, for the engine tests only: it serves the real
+ * provider protocol (through @pulumi/pulumi/provider) and keeps its pretend cloud in a file, but
+ * talks to no Google API. Its outputs are deterministic functions of the URN and inputs.
+ */
+export class GcpStandIn implements provider.Provider {
+    readonly version = PROVIDER_VERSION;
+    private readonly cloud: Cloud;
+
+    constructor(
+        private readonly config: ProviderConfig,
+        cloudFile: string | undefined,
+    ) {
+        this.cloud = new Cloud(cloudFile);
+    }
+
+    private project(props: Props): string {
+        const project = typeof props.project === "string" ? props.project : this.config.project;
+        if (!project) {
+            throw new Error("googleapi: project: required field is not set (set gcp:project in the stack config)");
+        }
+        return project;
+    }
+
+    private location(props: Props, spec: TypeSpec): string {
+        const value = spec.scope === "location" ? props.location : props.region;
+        const location = typeof value === "string" ? value : this.config.region;
+        if (!location) {
+            throw new Error(`googleapi: ${spec.scope}: required field is not set (set gcp:region in the stack config)`);
+        }
+        return location;
+    }
+
+    /** The resource's id, as the provider's import id formats write it. */
+    private idOf(urn: string, type: string, props: Props): string {
+        const spec = specOf(type);
+        const project = this.project(props);
+        const name = String(props.name);
+        switch (type) {
+            case "gcp:cloudrunv2/serviceIamMember:ServiceIamMember":
+                return `projects/${project}/locations/${this.location(props, spec)}/services/${name} ${props.role} ${props.member}`;
+            case "gcp:logging/metric:Metric":
+                return name;
+            case "gcp:monitoring/notificationChannel:NotificationChannel":
+            case "gcp:monitoring/alertPolicy:AlertPolicy":
+                return `projects/${project}/${spec.collection}/${numericId(urn, 19)}`;
+            case "gcp:monitoring/dashboard:Dashboard":
+                return `projects/${numericId(project, 12)}/dashboards/${hash(urn, 8)}-${hash(`${urn}#`, 4)}-${hash(`${urn}##`, 4)}`;
+        }
+        switch (spec.scope) {
+            case "global":
+                return `projects/${project}/global/${spec.collection}/${name}`;
+            case "region":
+                return `projects/${project}/regions/${this.location(props, spec)}/${spec.collection}/${name}`;
+            case "location":
+                return `projects/${project}/locations/${this.location(props, spec)}/${spec.collection}/${name}`;
+            case "project":
+                return `projects/${project}/${spec.collection}/${name}`;
+        }
+    }
+
+    /** Inputs plus what Google and the provider fill in. */
+    private outputs(urn: string, type: string, id: string, inputs: Props, olds: Props | undefined): Props {
+        const spec = specOf(type);
+        const project = this.project(inputs);
+        const outs: Props = { ...inputs, project };
+        if (spec.selfLink) {
+            outs.selfLink = `https://www.googleapis.com/compute/v1/${id}`;
+            outs.creationTimestamp = olds?.creationTimestamp ?? "2026-01-01T00:00:00.000-08:00";
+        }
+        switch (type) {
+            case "gcp:compute/backendService:BackendService":
+                outs.generatedId = Number(numericId(urn, 15));
+                outs.fingerprint = hash(JSON.stringify(inputs), 12);
+                break;
+            case "gcp:compute/healthCheck:HealthCheck":
+                outs.type = inputs.httpHealthCheck ? "HTTP" : inputs.httpsHealthCheck ? "HTTPS" : "TCP";
+                break;
+            case "gcp:compute/instanceTemplate:InstanceTemplate":
+                outs.selfLinkUnique = `${outs.selfLink}?uniqueId=${numericId(JSON.stringify(inputs), 19)}`;
+                outs.metadataFingerprint = hash(JSON.stringify(inputs.metadata ?? {}), 12);
+                outs.tagsFingerprint = hash(JSON.stringify(inputs.tags ?? []), 12);
+                break;
+            case "gcp:compute/regionInstanceGroupManager:RegionInstanceGroupManager":
+                outs.instanceGroup = `https://www.googleapis.com/compute/v1/projects/${project}/regions/${this.location(inputs, spec)}/instanceGroups/${inputs.name}`;
+                outs.fingerprint = hash(JSON.stringify(inputs), 12);
+                outs.status = [{ isStable: true }];
+                break;
+            case "gcp:compute/globalAddress:GlobalAddress":
+                // 203.0.113.0/24 is documentation space: nothing real answers on it.
+                outs.address = `203.0.113.${1 + (parseInt(hash(urn, 4), 16) % 254)}`;
+                outs.labelFingerprint = hash(urn, 12);
+                break;
+            case "gcp:compute/managedSslCertificate:ManagedSslCertificate":
+                outs.certificateId = Number(numericId(urn, 15));
+                outs.subjectAlternativeNames = (inputs.managed as { domains?: unknown[] } | undefined)?.domains ?? [];
+                outs.expireTime = "";
+                break;
+            case "gcp:compute/sSLPolicy:SSLPolicy":
+                outs.fingerprint = hash(JSON.stringify(inputs), 12);
+                outs.enabledFeatures = [];
+                break;
+            case "gcp:compute/targetHttpsProxy:TargetHttpsProxy":
+            case "gcp:compute/targetHttpProxy:TargetHttpProxy":
+                outs.proxyId = Number(numericId(urn, 15));
+                break;
+            case "gcp:compute/uRLMap:URLMap":
+                outs.mapId = Number(numericId(urn, 15));
+                outs.fingerprint = hash(JSON.stringify(inputs), 12);
+                break;
+            case "gcp:cloudrunv2/service:Service": {
+                // A new revision for each change of the template, as Cloud Run does.
+                const template = JSON.stringify(inputs.template ?? {});
+                const oldGeneration = typeof olds?.generation === "string" ? Number(olds.generation) : 0;
+                const sameTemplate = olds !== undefined && JSON.stringify(olds.template ?? {}) === template;
+                const generation = sameTemplate ? oldGeneration : oldGeneration + 1;
+                const revision = `${inputs.name}-${String(generation).padStart(5, "0")}-${hash(`${urn}${generation}${template}`, 3)}`;
+                outs.generation = String(generation);
+                outs.observedGeneration = String(generation);
+                outs.latestCreatedRevision = revision;
+                outs.latestReadyRevision = revision;
+                outs.uri = `https://${inputs.name}-${numericId(project, 12)}.${this.location(inputs, spec)}.run.app`;
+                outs.urls = [outs.uri];
+                outs.uid = `${hash(urn, 8)}-${hash(`${urn}1`, 4)}-${hash(`${urn}2`, 4)}-${hash(`${urn}3`, 4)}-${hash(`${urn}4`, 12)}`;
+                outs.etag = `"${hash(template, 16)}"`;
+                outs.reconciling = false;
+                break;
+            }
+            case "gcp:cloudrunv2/serviceIamMember:ServiceIamMember":
+                outs.etag = `BwY${hash(JSON.stringify(inputs), 9)}=`;
+                break;
+            case "gcp:monitoring/notificationChannel:NotificationChannel":
+                outs.name = id;
+                outs.verificationStatus = inputs.type === "email" ? "VERIFICATION_STATUS_UNSPECIFIED" : "";
+                break;
+            case "gcp:monitoring/alertPolicy:AlertPolicy":
+                outs.name = id;
+                outs.creationRecords = [{ mutateTime: "2026-01-01T00:00:00Z", mutatedBy: "gcp-stand-in" }];
+                break;
+        }
+        return outs;
+    }
+
+    async check(urn: string, olds: Props, news: Props): Promise<provider.CheckResult> {
+        const { type, name } = parseUrn(urn);
+        const spec = specOf(type);
+        const inputs: Props = { ...news };
+        if (spec.autoName && inputs.name === undefined) {
+            // Keep the name a resource already has; a new one gets the URN name and a suffix.
+            inputs.name = typeof olds?.name === "string" ? olds.name : `${name}-${hash(urn)}`;
+        }
+        const failures: provider.CheckFailure[] = [];
+        if (typeof inputs.name === "string" && spec.selfLink && !/^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/.test(inputs.name)) {
+            failures.push({ property: "name", reason: `"${inputs.name}" must match the regular expression '[a-z]([-a-z0-9]*[a-z0-9])?' of at most 63 characters` });
+        }
+        if (type === "gcp:cloudrunv2/service:Service" && inputs.deletionProtection === undefined) {
+            // The provider's default: a Cloud Run v2 service cannot be deleted until this is false.
+            inputs.deletionProtection = true;
+        }
+        return { inputs, failures };
+    }
+
+    async diff(_id: string, urn: string, olds: Props, news: Props): Promise<provider.DiffResult> {
+        const { type } = parseUrn(urn);
+        const spec = specOf(type);
+        const changed = new Set<string>();
+        for (const [key, value] of Object.entries(news)) {
+            if (containsUnknown(value) || !util.isDeepStrictEqual(value, olds[key])) {
+                changed.add(key);
+            }
+        }
+        for (const key of Object.keys(olds)) {
+            if (!(key in news) && !spec.computed.includes(key) && olds[key] !== undefined && olds[key] !== null) {
+                changed.add(key);
+            }
+        }
+        const replaces = [...changed].filter((k) => spec.replaceOn.includes("*") || spec.replaceOn.includes(k));
+        return { changes: changed.size > 0, replaces, deleteBeforeReplace: false };
+    }
+
+    async create(urn: string, inputs: Props): Promise<provider.CreateResult> {
+        const { type } = parseUrn(urn);
+        const id = this.idOf(urn, type, inputs);
+        if (this.cloud.get(id)) {
+            throw new Error(`googleapi: Error 409: The resource '${id}' already exists, alreadyExists`);
+        }
+        const refusal = apiRefusal(type, inputs, this.cloud);
+        if (refusal) {
+            throw new Error(refusal);
+        }
+        const outs = this.outputs(urn, type, id, inputs, undefined);
+        this.cloud.put(id, { type, urn, props: outs });
+        return { id, outs };
+    }
+
+    async read(id: string, urn: string, props?: Props): Promise<provider.ReadResult> {
+        if (!this.cloud.persistent) {
+            return { id, props };
+        }
+        const record = this.cloud.get(id);
+        // An empty id tells the engine the resource is gone.
+        return record ? { id, props: record.props } : { id: "", props: {} };
+    }
+
+    async update(id: string, urn: string, olds: Props, news: Props): Promise<provider.UpdateResult> {
+        const { type } = parseUrn(urn);
+        const refusal = apiRefusal(type, news, this.cloud);
+        if (refusal) {
+            throw new Error(refusal);
+        }
+        const outs = this.outputs(urn, type, id, news, olds);
+        this.cloud.put(id, { type, urn, props: outs });
+        return { outs };
+    }
+
+    async delete(id: string, urn: string, props: Props): Promise<void> {
+        const { type } = parseUrn(urn);
+        if (type === "gcp:cloudrunv2/service:Service" && props.deletionProtection !== false) {
+            throw new Error(
+                "cannot destroy service without setting deletion_protection=false and running `pulumi up` (gcp stand-in: the provider's own guard)",
+            );
+        }
+        this.cloud.remove(id);
+    }
+
+    async invoke(token: string): Promise<provider.InvokeResult> {
+        throw new Error(`the gcp stand-in has no answer for the function ${token}; add one to test/engine/gcp-provider/standIn.ts`);
+    }
+}
