@@ -35,7 +35,7 @@ describe("engine: the config schema in Pulumi.yaml under the real CLI", function
             assert.equal(backends.api.kind, "instanceGroup");
             // The default from Pulumi.yaml, typed as the schema says.
             assert.deepEqual(config["websocket-lb:requestHeaders"].objectValue, [
-                { name: "X-Forwarded-Proto", value: "https", replace: false },
+                { name: "X-Forwarded-Proto", value: "https", replace: true },
                 { name: "X-WebSocket-Upgrade", value: "true", replace: true },
             ]);
         });

@@ -4,7 +4,7 @@ import * as path from "path";
 import { runTs } from "../helpers/cli";
 import { EngineEvent, POLICY_PACK, requireTools, ROOT, show, steppedResources, verdictKey, verdicts, Workspace } from "./harness";
 
-const SEED = path.join(ROOT, "test", "deploy", "fixtures", "Pulumi.seed-broken.yaml");
+const SEED = path.join(ROOT, "test", "preview", "fixtures", "Pulumi.seed-broken.yaml");
 
 interface OfflineDoc {
     readonly resources: Array<{ type: string; name: string }>;

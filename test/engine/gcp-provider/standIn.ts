@@ -84,6 +84,12 @@ export class GcpStandIn implements provider.Provider {
             case "gcp:monitoring/notificationChannel:NotificationChannel":
             case "gcp:monitoring/alertPolicy:AlertPolicy":
                 return `projects/${project}/${spec.collection}/${numericId(urn, 19)}`;
+            case "gcp:compute/routerNat:RouterNat":
+                return `${project}/${this.location(props, spec)}/${String(props.router)}/${name}`;
+            case "gcp:serviceaccount/account:Account":
+                return `projects/${project}/serviceAccounts/${String(props.accountId)}@${project}.iam.gserviceaccount.com`;
+            case "gcp:projects/iAMMember:IAMMember":
+                return `${project}/${String(props.role)}/${String(props.member)}`;
             case "gcp:monitoring/dashboard:Dashboard":
                 return `projects/${numericId(project, 12)}/dashboards/${hash(urn, 8)}-${hash(`${urn}#`, 4)}-${hash(`${urn}##`, 4)}`;
         }
@@ -166,6 +172,17 @@ export class GcpStandIn implements provider.Provider {
                 outs.reconciling = false;
                 break;
             }
+            case "gcp:serviceaccount/account:Account":
+                outs.email = `${String(inputs.accountId)}@${project}.iam.gserviceaccount.com`;
+                outs.member = `serviceAccount:${outs.email}`;
+                outs.name = id;
+                outs.uniqueId = numericId(urn, 21);
+                break;
+            case "gcp:compute/subnetwork:Subnetwork":
+                outs.gatewayAddress = String(inputs.ipCidrRange ?? "10.0.0.0/24").replace(/\.\d+\/\d+$/, ".1");
+                outs.fingerprint = hash(JSON.stringify(inputs), 12);
+                break;
+            case "gcp:projects/iAMMember:IAMMember":
             case "gcp:cloudrunv2/serviceIamMember:ServiceIamMember":
                 outs.etag = `BwY${hash(JSON.stringify(inputs), 9)}=`;
                 break;
