@@ -8,6 +8,7 @@ import {
     MAX_CONNECTION_DRAINING_SEC,
     RECOMMENDED_MAX_TIMEOUT_SEC,
 } from "../policies/facts";
+import { parseAlertRoutes } from "./alert-routes";
 import { isRecord, parseJson, Validator } from "./config-checks";
 import { BACKEND_KINDS, BackendSettings, ConfigError, HeaderSetting, LoadBalancerSettings, PROGRAM_AFFINITIES } from "./settings";
 
@@ -229,6 +230,7 @@ export function parseSettings(read: RawConfigReader, namespace: string): LoadBal
         alert5xxPercent: percent("alert5xxPercent"),
         alertHandshakeFailurePercent: percent("alertHandshakeFailurePercent"),
         alertConnectionFailurePercent: percent("alertConnectionFailurePercent"),
+        alertRoutes: parseAlertRoutes(v, get("alertRoutes"), { pagingWebhookUrl }),
     };
 
     if (v.problems.length > 0) {
@@ -262,11 +264,13 @@ function deepFreeze<T>(value: T): T {
 /** The only place the program reads `pulumi.Config`. */
 export function readSettings(): LoadBalancerSettings {
     const config = new pulumi.Config();
-    const settings = parseSettings((key) => (key === "pagingWebhookToken" ? undefined : config.get(key)), config.name);
-    const token = config.getSecret("pagingWebhookToken");
-    if (token === undefined || !settings.monitoring.pagingWebhookUrl) {
+    const secretKeys = ["pagingWebhookToken", "pagerDutyServiceKeys"];
+    const settings = parseSettings((key) => (secretKeys.includes(key) ? undefined : config.get(key)), config.name);
+    const token = settings.monitoring.pagingWebhookUrl ? config.getSecret("pagingWebhookToken") : undefined;
+    const pagerDutyServiceKeys = config.getSecretObject<Record<string, string>>("pagerDutyServiceKeys");
+    if (token === undefined && pagerDutyServiceKeys === undefined) {
         return settings;
     }
-    // deepFreeze must not walk into an Output, so the token is added to a frozen copy.
-    return Object.freeze({ ...settings, monitoring: Object.freeze({ ...settings.monitoring, pagingWebhookToken: token }) });
+    // deepFreeze must not walk into an Output, so the secrets are added to a frozen copy.
+    return Object.freeze({ ...settings, monitoring: Object.freeze({ ...settings.monitoring, pagingWebhookToken: token, pagerDutyServiceKeys }) });
 }

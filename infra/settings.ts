@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { LoadBalancingScheme } from "../policies/facts";
+import type { AlertRoutes } from "./alert-routes";
 
 // The program's settings: one typed, frozen object that infra/config.ts builds from the stack's
 // config. Other parts import these types (the deploy pipeline's rollback edits `backends`), so a
@@ -79,6 +80,10 @@ export interface MonitoringSettings {
     readonly alert5xxPercent: number;
     readonly alertHandshakeFailurePercent: number;
     readonly alertConnectionFailurePercent: number;
+    /** Channels per team (infra/alert-routes.ts); empty: every alert goes to alertEmails and the webhook. */
+    readonly alertRoutes: AlertRoutes;
+    /** Team to PagerDuty service key, a Pulumi secret (read with getSecretObject, never in plain text). */
+    readonly pagerDutyServiceKeys?: pulumi.Output<Record<string, string>>;
 }
 
 export interface LoadBalancerSettings {
