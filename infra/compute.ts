@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as compute from "@pulumi/gcp/compute";
+import { secretReader, ServiceEnv, vmEnvScript } from "./service-env";
 import { GroupsBackend, InstanceGroupBackend } from "./settings";
 
 /** Where Google's front ends and health checkers connect from (load balancing firewall docs). */
@@ -40,12 +41,25 @@ function healthCheck(
     );
 }
 
-/** cloud-init for Container-Optimized OS: run the image as a systemd unit that restarts on failure. */
-export function containerCloudInit(image: string, port: number): string {
+/** Where the unit's env file lives: tmpfs, so secrets read at start never touch the disk. */
+export const VM_ENV_FILE = "/run/websocket-app/env";
+
+/**
+ * cloud-init for Container-Optimized OS: run the image as a systemd unit that restarts on failure.
+ * Before each start the unit writes its env file (plain values, and secrets read with the VM's
+ * service account; see vmEnvScript), and docker passes it to the container.
+ */
+export function containerCloudInit(image: string, port: number, env: ServiceEnv = { env: {}, secretEnv: {} }): string {
     const registry = image.split("/")[0];
+    const script = vmEnvScript(env, VM_ENV_FILE);
     return [
         "#cloud-config",
         "write_files:",
+        "  - path: /etc/websocket-app/prepare-env.sh",
+        "    permissions: \"0700\"",
+        "    owner: root",
+        "    content: |",
+        ...script.map((line) => `      ${line}`),
         "  - path: /etc/systemd/system/websocket-app.service",
         "    permissions: \"0644\"",
         "    owner: root",
@@ -57,7 +71,8 @@ export function containerCloudInit(image: string, port: number): string {
         "      [Service]",
         "      Environment=HOME=/home/chronos",
         `      ExecStartPre=/usr/bin/docker-credential-gcr configure-docker --registries ${registry}`,
-        `      ExecStart=/usr/bin/docker run --rm --name websocket-app -p ${port}:${port} ${image}`,
+        "      ExecStartPre=/bin/bash /etc/websocket-app/prepare-env.sh",
+        `      ExecStart=/usr/bin/docker run --rm --name websocket-app --env-file ${VM_ENV_FILE} -p ${port}:${port} ${image}`,
         "      ExecStop=/usr/bin/docker stop websocket-app",
         "      Restart=always",
         "      RestartSec=5",
@@ -90,6 +105,8 @@ export function createInstanceGroup(name: string, backend: InstanceGroupBackend,
         { parent },
     );
 
+    // With secretEnv, the VMs run as an account allowed to read exactly those secrets.
+    const reader = secretReader(`${name}-vm`, backend, parent);
     const template = new compute.InstanceTemplate(
         `${name}-template`,
         {
@@ -100,10 +117,10 @@ export function createInstanceGroup(name: string, backend: InstanceGroupBackend,
             disks: [{ sourceImage: "projects/cos-cloud/global/images/family/cos-stable", autoDelete: true, boot: true }],
             networkInterfaces: [{ network: backend.network }],
             metadata: {
-                "user-data": containerCloudInit(backend.image, backend.port),
+                "user-data": containerCloudInit(backend.image, backend.port, backend),
                 "google-logging-enabled": "true",
             },
-            serviceAccount: { scopes: ["cloud-platform"] },
+            serviceAccount: { email: reader?.email, scopes: ["cloud-platform"] },
             shieldedInstanceConfig: { enableSecureBoot: true, enableVtpm: true, enableIntegrityMonitoring: true },
         },
         { parent },

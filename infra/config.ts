@@ -9,6 +9,7 @@ import {
     RECOMMENDED_MAX_TIMEOUT_SEC,
 } from "../policies/facts";
 import { parseAlertRoutes } from "./alert-routes";
+import { parseServiceEnv } from "./service-env";
 import { isRecord, parseJson, Validator } from "./config-checks";
 import { BACKEND_KINDS, BackendSettings, ConfigError, HeaderSetting, LoadBalancerSettings, PROGRAM_AFFINITIES } from "./settings";
 
@@ -85,9 +86,15 @@ function parseBackend(v: Validator, key: string, name: string, spec: unknown): B
                 targetCpuUtilization: v.fraction(`${at}.targetCpuUtilization`, optional(spec.targetCpuUtilization, 0.6)),
                 maxRatePerInstance: v.integer(`${at}.maxRatePerInstance`, optional(spec.maxRatePerInstance, 1000), 1, 1_000_000),
                 network: v.text(`${at}.network`, optional(spec.network, "default"), "a VPC network name"),
+                ...parseServiceEnv(v, at, spec),
             };
         }
         case "groups": {
+            for (const field of ["env", "secretEnv"]) {
+                if (spec[field] !== undefined) {
+                    v.fail(`${at}.${field}`, spec[field], "groups backends run instances this stack does not manage; allowed: env and secretEnv on instanceGroup or cloudRun backends");
+                }
+            }
             const groups = v.stringList(`${at}.groups`, spec.groups, false);
             for (const link of groups) {
                 if (!SELF_LINK.test(link)) {
@@ -123,6 +130,7 @@ function parseBackend(v: Validator, key: string, name: string, spec: unknown): B
                 port: v.integer(`${at}.port`, optional(spec.port, 8080), 1, 65535),
                 pinnedRevision:
                     spec.pinnedRevision === undefined ? undefined : v.text(`${at}.pinnedRevision`, spec.pinnedRevision, "a Cloud Run revision name", /^[a-z][a-z0-9-]{0,62}$/),
+                ...parseServiceEnv(v, at, spec),
             };
         }
     }

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { LoadBalancingScheme } from "../policies/facts";
 import type { AlertRoutes } from "./alert-routes";
+import type { ServiceEnv } from "./service-env";
 
 // The program's settings: one typed, frozen object that infra/config.ts builds from the stack's
 // config. Other parts import these types (the deploy pipeline's rollback edits `backends`), so a
@@ -32,7 +33,8 @@ interface BackendCommon {
     readonly websocket: boolean;
 }
 
-export interface InstanceGroupBackend extends BackendCommon {
+/** `env` and `secretEnv` (infra/service-env.ts): on backends that run our container. */
+export interface InstanceGroupBackend extends BackendCommon, ServiceEnv {
     readonly kind: "instanceGroup";
     readonly image: string;
     readonly region: string;
@@ -56,7 +58,7 @@ export interface GroupsBackend extends BackendCommon {
     readonly maxRatePerEndpoint: number;
 }
 
-export interface CloudRunBackend extends BackendCommon {
+export interface CloudRunBackend extends BackendCommon, ServiceEnv {
     readonly kind: "cloudRun";
     readonly image: string;
     readonly region: string;
