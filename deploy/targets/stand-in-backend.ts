@@ -66,17 +66,23 @@ export function readProgram(dir: string): StandInProgram {
     return program as unknown as StandInProgram;
 }
 
-/** What the stand-in served, as Cloud Monitoring would count it: requests and 5xx, by time. */
+/**
+ * What the stand-in served, by time: its users' plain requests with their 5xx, and WebSocket
+ * upgrades. The 5xx rate is taken over the users' requests only: the pipeline's own probes are
+ * upgrades, and on this small stand-in they would dilute the rate, where on a real load balancer
+ * they are a negligible share of request_count.
+ */
 export class TrafficLog {
-    private readonly events: Array<{ at: number; requests: number; errors5xx: number }> = [];
+    private readonly events: Array<{ at: number; requests: number; errors5xx: number; upgrades: number }> = [];
 
-    record(requests: number, errors5xx: number, at = Date.now()): void {
-        this.events.push({ at, requests, errors5xx });
+    record(counts: { requests?: number; errors5xx?: number; upgrades?: number }, at = Date.now()): void {
+        this.events.push({ at, requests: counts.requests ?? 0, errors5xx: counts.errors5xx ?? 0, upgrades: counts.upgrades ?? 0 });
     }
 
-    count(start: number, end: number): { requests: number; errors5xx: number } {
+    count(start: number, end: number): { requests: number; errors5xx: number; upgrades: number } {
         const inWindow = this.events.filter((e) => e.at >= start && e.at < end);
-        return { requests: inWindow.reduce((s, e) => s + e.requests, 0), errors5xx: inWindow.reduce((s, e) => s + e.errors5xx, 0) };
+        const sum = (k: "requests" | "errors5xx" | "upgrades") => inWindow.reduce((s, e) => s + e[k], 0);
+        return { requests: sum("requests"), errors5xx: sum("errors5xx"), upgrades: sum("upgrades") };
     }
 }
 
@@ -148,7 +154,7 @@ export class BackendInstance {
         const p = this.faults.refuseUpgradePercent;
         // Refuses exactly p of every 100 upgrades, spread evenly.
         const refuse = Math.floor((this.upgrades * p) / 100) > Math.floor(((this.upgrades - 1) * p) / 100);
-        this.traffic.record(1, 0);
+        this.traffic.record({ upgrades: 1 });
         if (refuse) {
             socket.end("HTTP/1.1 403 Forbidden\r\nContent-Length: 10\r\nConnection: close\r\n\r\nforbidden\n");
             return;

@@ -187,8 +187,11 @@ export class LocalStandIn implements DeployTarget {
 
     async metrics(): Promise<MetricsSource> {
         return {
-            description: "the local stand-in's own counts (its users' HTTP requests and WebSocket upgrades)",
-            requestCounts: async (window) => this.traffic.count(window.start.getTime(), window.end.getTime()),
+            description: "the local stand-in's own counts of its users' HTTP requests",
+            requestCounts: async (window) => {
+                const { requests, errors5xx } = this.traffic.count(window.start.getTime(), window.end.getTime());
+                return { requests, errors5xx };
+            },
         };
     }
 
@@ -215,7 +218,7 @@ export class LocalStandIn implements DeployTarget {
                 const statuses = await Promise.all(Array.from({ length: BATCH_SIZE }, (_, i) => request(i)));
                 // Only whole batches count, so each window sees the program's exact 5xx rate.
                 if (statuses.every((s) => s !== undefined)) {
-                    this.traffic.record(statuses.length, statuses.filter((s) => s! >= 500).length);
+                    this.traffic.record({ requests: statuses.length, errors5xx: statuses.filter((s) => s! >= 500).length });
                 }
                 await new Promise((resolve) => setTimeout(resolve, 50));
             }

@@ -6,7 +6,7 @@ import { RunningPack } from "../../preview";
 import { main } from "../../deploy/cli";
 import { offlineGate } from "../../deploy/gate";
 import { PipelineReport, renderTimeline, runPipeline } from "../../deploy/pipeline";
-import { endpointFromOutputs, keysToRemove, rollbackConfig } from "../../deploy/targets/automation";
+import { endpointFromOutputs, keysToRemove, rollbackConfig, withImages } from "../../deploy/targets/automation";
 import { LocalStandIn, StandInConfig } from "../../deploy/targets/stand-in";
 import { ROOT } from "../helpers/cli";
 import { options, ProgramRepo } from "./fixtures";
@@ -58,7 +58,7 @@ describe("deploy: the pipeline against the local stand-in (real validator, real 
             ["service-deploy", false],
             ["validation", false],
             ["handshake-failure-rate", false],
-            ["http-5xx-increase", false],
+            ["http-5xx-increase", undefined],
         ]);
         assert.equal(report.validations.baseline.endpoints[0].diagnosis, "lifetime-cap");
         assert.equal(report.validations["post-deploy"].verdict, "pass");
@@ -186,6 +186,15 @@ describe("deploy: the Automation API target's seams (the real CLI is not on this
         const restored = rollbackConfig(snapshot, "websocket-lb");
         assert.deepEqual(JSON.parse(restored["websocket-lb:backends"].value), { api: { kind: "instanceGroup" }, auth: { kind: "cloudRun", image: "a:1", pinnedRevision: "chat-auth-run-00004-xyz" } });
         assert.deepEqual(restored["websocket-lb:pagingWebhookToken"], { value: "t", secret: true });
+    });
+
+    it("sets --image on the named backends' config, refusing unknown names and backends without an image", () => {
+        const config = withImages(snapshot.config, "websocket-lb", { auth: "a:2" });
+        assert.equal(JSON.parse(config["websocket-lb:backends"].value).auth.image, "a:2");
+        assert.deepEqual(withImages(snapshot.config, "websocket-lb", {}), snapshot.config);
+        assert.throws(() => withImages(snapshot.config, "websocket-lb", { web: "w:1" }), /--image web=w:1: no backend named web; allowed: api, auth/);
+        const groups = { "websocket-lb:backends": { value: JSON.stringify({ g: { kind: "groups" } }), secret: false } };
+        assert.throws(() => withImages(groups, "websocket-lb", { g: "x:1" }), /backend g is of kind groups .*, which has no image/);
     });
 
     it("removes config keys the failed deploy added", () => {
