@@ -175,6 +175,9 @@ export async function main(argv: string[], io: DeployIo): Promise<number> {
         if (report.exitCode === EXIT.rollbackFailed) {
             io.err(`error: deploy of ${values.stack} failed and so did the rollback; see the steps above`);
         }
+        if (report.outcome === "interrupted") {
+            io.err(`interrupted: ${report.notes[report.notes.length - 1] ?? "stopped"}${report.manualSteps ? "; to roll back, see the commands above" : ""}`);
+        }
         return report.exitCode;
     } catch (e) {
         return reportError(io, e, { usage: USAGE });

@@ -19,6 +19,8 @@ export interface TimeWindow {
 export interface MetricsSource {
     readonly description: string;
     requestCounts(window: TimeWindow): Promise<RequestCounts>;
+    /** Releases a client (a gRPC channel), when the source holds one. */
+    close?(): Promise<void>;
 }
 
 export const REQUEST_COUNT_METRIC = "loadbalancing.googleapis.com/https/request_count";

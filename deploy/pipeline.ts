@@ -337,8 +337,9 @@ class PipelineRun {
             const length = ended.getTime() - started.getTime();
             const upAt = this.upStartedAt ?? started.getTime();
             const handshake = this.trigger(handshakeTrigger(result.monitor?.probes ?? [], settings.maxHandshakeFailureRate));
+            const source = await this.target.metrics();
             const http5xx = this.trigger(
-                await http5xxTrigger(await this.target.metrics(), { start: new Date(upAt - length), end: new Date(upAt) }, { start: started, end: ended }, settings.max5xxIncrease),
+                await http5xxTrigger(source, { start: new Date(upAt - length), end: new Date(upAt) }, { start: started, end: ended }, settings.max5xxIncrease).finally(() => source?.close?.()),
             );
             fired = [handshake, http5xx].filter((t) => t.fired === true);
             return { status: fired.length ? "failed" : "ok", detail: [handshake, http5xx].map(describeTrigger).join("; ") };
