@@ -148,6 +148,21 @@ describe("deploy: the pipeline against the local stand-in (real validator, real 
         assert.equal(report.zeroDowntime?.keep, 3);
     });
 
+    it("Ctrl-C before up, through the command: exit 130, nothing changed, and it says so", async () => {
+        const out: string[] = [];
+        const err: string[] = [];
+        const { repo } = ProgramRepo.create({});
+        const code = await main(["--stack", "staging", "--target", "local", "--local-program", repo.dir, "--endpoints", "/ws"], {
+            out: (t) => out.push(t),
+            err: (t) => err.push(t),
+            pack,
+            signal: AbortSignal.abort(),
+        });
+        assert.equal(code, 130, out.join("\n") + err.join("\n"));
+        assert.match(out.join("\n"), /INTERRUPTED \(exit 130\)/);
+        assert.deepEqual(err, ["interrupted: interrupted before up: nothing was changed"]);
+    });
+
     it("refuses a checkout with uncommitted changes unless --allow-dirty: exit 2, nothing touched", async () => {
         const { repo } = ProgramRepo.create({});
         repo.write({ echo: false });
