@@ -10,3 +10,5 @@ export const websocketUrls = lb.websocketUrls;
 export const backendServiceNames = lb.backendServiceNames;
 export const urlMapName = lb.urlMap.name;
 export const cloudRunRevisions = lb.cloudRunRevisions;
+/** The deploy pipeline reads this rule's request_count (5xx rate) from Cloud Monitoring. */
+export const httpsForwardingRuleName = lb.frontend.httpsRule.name;

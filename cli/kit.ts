@@ -17,6 +17,8 @@ export const EXIT = {
     usage: 2,
     /** deploy: the rollback failed too, and a person must act. */
     rollbackFailed: 3,
+    /** Interrupted (Ctrl-C), as shells report SIGINT (128 + 2); deploy: stopped at a safe point, the report says what to do. */
+    interrupted: 130,
 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 

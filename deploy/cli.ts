@@ -1,25 +1,33 @@
 import * as fs from "fs";
 import * as path from "path";
-import { CliIo, EXIT, FlagError, numberFlag, parseFlags, reportError, runMain } from "../cli/kit";
+import { CliIo, EXIT, FlagError, numberFlag, parseFlags, reportError, runMain, UsageError } from "../cli/kit";
 import { loadStackConfig, RunningPack } from "../preview";
-import { DEFAULT_ENDPOINTS, MONITOR_DEFAULTS, reportJson, thresholdsFrom, VALIDATION_DEFAULTS } from "../validator";
+import { DEFAULT_ENDPOINTS, reportJson, thresholdsFrom, VALIDATION_DEFAULTS } from "../validator";
 import { offlineGate } from "./gate";
-import { DeployTarget, PipelineReport, renderTimeline, runPipeline } from "./pipeline";
+import { DeployTarget, PipelineOptions, PipelineReport, renderTimeline, runPipeline } from "./pipeline";
+import { sourceRevision } from "./revisions";
 import { PulumiStackTarget } from "./targets/automation";
 import { LocalStandIn } from "./targets/stand-in";
+import { WATCH_DEFAULTS } from "./watch";
 
 export const USAGE = `usage: npm run deploy -- --stack NAME [options]
 
 Deploys a stack and proves it: offline preview gate, preview with the policy pack, baseline
-validation, snapshot and up, propagation, post-deploy validation, and an automatic rollback
-(then validated) when anything after up fails.
+validation, snapshot and up, propagation, post-deploy validation, a watch window, and an
+automatic rollback to the last good commit (then validated) when a trigger fires: validation
+fails, the service deploy fails, handshake failures or the 5xx rate rise above their thresholds.
 
   --stack NAME                the stack (Pulumi.NAME.yaml)
   --target pulumi|local       pulumi: the real stack through the Automation API (default; needs
                               the Pulumi CLI and credentials); local: the local stand-in
   --dry-run                   stop after the preview
-  --monitor                   after a good deploy, run the validator's monitor mode
-  --interval SEC, --duration SEC   monitor settings (default ${MONITOR_DEFAULTS.intervalSec}, ${MONITOR_DEFAULTS.durationSec})
+  --image NAME=REF            deploy this image to backend NAME (repeatable)
+  --allow-dirty               deploy a checkout with uncommitted changes (no commit is recorded)
+  --watch SEC                 watch window after validation (default ${WATCH_DEFAULTS.durationSec}; 0: none)
+  --interval SEC              watch probe interval (default ${WATCH_DEFAULTS.intervalSec})
+  --max-handshake-failure PCT roll back above this handshake failure rate (default ${WATCH_DEFAULTS.maxHandshakeFailureRate * 100})
+  --max-5xx-increase PCT      roll back above this 5xx rate rise over the baseline (default ${WATCH_DEFAULTS.max5xxIncrease * 100})
+  --keep N                    connections held open through the deploy (default 20; 0: none)
   --propagation-timeout SEC   how long the new config may take to serve (default 300)
   --hold SEC                  validation hold (default ${VALIDATION_DEFAULTS.holdSec})
   --endpoints LIST            validation endpoints (default ${DEFAULT_ENDPOINTS.join(",")})
@@ -27,14 +35,37 @@ validation, snapshot and up, propagation, post-deploy validation, and an automat
   --policy-pack DIR           the pack (default policies)
   --local-cut-before SEC      local target: the cut before the deploy (default 30)
   --local-cut-after SEC|none  local target: the cut the deploy applies (default none)
+  --local-program DIR         local target: a git checkout whose stand-in.json is the program
   --report FILE               write the JSON report
   --help
 
-exit codes: 0 deployed and valid; 1 rolled back, the stack is on its previous state and valid;
-3 rollback failed too (loud, with what to do by hand); 2 could not start (bad arguments, gate failed)`;
+exit codes: 0 deployed and valid; 1 rolled back, the stack is on its previous state and valid
+(or no worse than its already failing baseline); 3 rollback failed too (loud, with what to do by
+hand); 2 could not start (bad arguments, dirty checkout, gate failed); 130 interrupted`;
 
 function seconds(name: string, value: string | undefined, fallback: number): number {
     return numberFlag(name, value, fallback, { allowZero: true, what: "number of seconds" });
+}
+
+/** A percentage flag (`10` or `10%`) as a fraction. */
+function percent(name: string, value: string | undefined, fallback: number): number {
+    return numberFlag(name, value?.replace(/%$/, ""), fallback * 100, { allowZero: true, what: "percentage" }) / 100;
+}
+
+/** `--image api=REF` flags as backend name to image. */
+export function parseImages(values: readonly string[]): Record<string, string> {
+    const images: Record<string, string> = {};
+    for (const value of values) {
+        const match = /^([A-Za-z0-9_-]+)=(\S+)$/.exec(value);
+        if (!match) {
+            throw new FlagError(`--image ${JSON.stringify(value)}: expected NAME=IMAGE, such as api=europe-docker.pkg.dev/p/chat/api:2`);
+        }
+        if (match[1] in images) {
+            throw new FlagError(`--image ${JSON.stringify(value)}: backend ${match[1]} is given twice`);
+        }
+        images[match[1]] = match[2];
+    }
+    return images;
 }
 
 /** The command's io (it reads no environment), plus what tests inject. */
@@ -52,9 +83,13 @@ export async function main(argv: string[], io: DeployIo): Promise<number> {
             stack: { type: "string" },
             target: { type: "string" },
             "dry-run": { type: "boolean" },
-            monitor: { type: "boolean" },
+            image: { type: "string", multiple: true },
+            "allow-dirty": { type: "boolean" },
+            watch: { type: "string" },
             interval: { type: "string" },
-            duration: { type: "string" },
+            "max-handshake-failure": { type: "string" },
+            "max-5xx-increase": { type: "string" },
+            keep: { type: "string" },
             "propagation-timeout": { type: "string" },
             hold: { type: "string" },
             endpoints: { type: "string" },
@@ -62,6 +97,7 @@ export async function main(argv: string[], io: DeployIo): Promise<number> {
             "policy-pack": { type: "string" },
             "local-cut-before": { type: "string" },
             "local-cut-after": { type: "string" },
+            "local-program": { type: "string" },
             report: { type: "string" },
             help: { type: "boolean" },
         }).values;
@@ -81,7 +117,21 @@ export async function main(argv: string[], io: DeployIo): Promise<number> {
         // Reads the stack's files now, so a missing stack stops here with its message.
         const stackConfig = loadStackConfig({ projectDir, stack: values.stack });
         const endpoints = (values.endpoints ?? DEFAULT_ENDPOINTS.join(",")).split(",").filter(Boolean);
-        const options = {
+        const localProgram = values["local-program"] ? path.resolve(values["local-program"]) : undefined;
+        // The checkout whose commit is deployed and recorded: the stand-in's program, or this project.
+        const revision = sourceRevision(targetKind === "local" && localProgram ? localProgram : projectDir);
+        if (revision && revision.dirty.length > 0 && !values["allow-dirty"]) {
+            const shown = revision.dirty.slice(0, 3).map((l) => l.slice(3)).join(", ");
+            throw new UsageError(
+                `the checkout at ${revision.repoDir} has uncommitted changes (${shown}${revision.dirty.length > 3 ? `, and ${revision.dirty.length - 3} more` : ""}); ` +
+                    "a deploy of it could never be rolled back to: commit them, or pass --allow-dirty",
+            );
+        }
+        const keep = numberFlag("keep", values.keep, 20, { allowZero: true, what: "number of connections" });
+        if (!Number.isInteger(keep)) {
+            throw new FlagError(`--keep ${JSON.stringify(values.keep)}: expected a whole number of connections`);
+        }
+        const options: PipelineOptions = {
             stack: values.stack,
             dryRun: values["dry-run"] === true,
             propagationTimeoutSec: seconds("propagation-timeout", values["propagation-timeout"], 300),
@@ -91,13 +141,17 @@ export async function main(argv: string[], io: DeployIo): Promise<number> {
                 thresholds: thresholdsFrom(values.threshold ?? []),
                 holdSec: seconds("hold", values.hold, VALIDATION_DEFAULTS.holdSec),
             },
-            monitor: values.monitor
-                ? {
-                      intervalSec: seconds("interval", values.interval, MONITOR_DEFAULTS.intervalSec),
-                      durationSec: seconds("duration", values.duration, MONITOR_DEFAULTS.durationSec),
-                      signal: io.signal,
-                  }
-                : undefined,
+            watch: {
+                durationSec: seconds("watch", values.watch, WATCH_DEFAULTS.durationSec),
+                intervalSec: numberFlag("interval", values.interval, WATCH_DEFAULTS.intervalSec, { what: "number of seconds" }),
+                maxHandshakeFailureRate: percent("max-handshake-failure", values["max-handshake-failure"], WATCH_DEFAULTS.maxHandshakeFailureRate),
+                max5xxIncrease: percent("max-5xx-increase", values["max-5xx-increase"], WATCH_DEFAULTS.max5xxIncrease),
+            },
+            keep: { connections: keep, probeIntervalMs: 1000 },
+            change: { images: parseImages(values.image ?? []) },
+            revision,
+            reportFile: values.report,
+            signal: io.signal,
             log: io.out,
         };
         let target = io.target;
@@ -106,10 +160,11 @@ export async function main(argv: string[], io: DeployIo): Promise<number> {
             standIn = await LocalStandIn.start({
                 applied: { cutAfterSec: seconds("local-cut-before", values["local-cut-before"], 30) },
                 desired: { cutAfterSec: after === "none" ? null : seconds("local-cut-after", after, 0) },
+                programDir: localProgram,
             });
             target = standIn;
         }
-        target ??= new PulumiStackTarget({ projectDir, stack: values.stack, project: stackConfig.project, packDir, log: io.out });
+        target ??= new PulumiStackTarget({ projectDir, stack: values.stack, project: stackConfig.project, packDir, revision, log: io.out });
 
         const report: PipelineReport = await runPipeline(target, offlineGate(projectDir, values.stack, packDir, io.pack), options);
         io.out("");
@@ -120,6 +175,9 @@ export async function main(argv: string[], io: DeployIo): Promise<number> {
         if (report.exitCode === EXIT.rollbackFailed) {
             io.err(`error: deploy of ${values.stack} failed and so did the rollback; see the steps above`);
         }
+        if (report.outcome === "interrupted") {
+            io.err(`interrupted: ${report.notes[report.notes.length - 1] ?? "stopped"}${report.manualSteps ? "; to roll back, see the commands above" : ""}`);
+        }
         return report.exitCode;
     } catch (e) {
         return reportError(io, e, { usage: USAGE });
@@ -128,7 +186,7 @@ export async function main(argv: string[], io: DeployIo): Promise<number> {
     }
 }
 
-// The command: real streams, and Ctrl-C ends a post-deploy monitor with its summary.
+// The command: real streams; Ctrl-C stops the deploy at its next safe point (exit 130).
 if (require.main === module) {
     runMain(main);
 }

@@ -1,5 +1,14 @@
 import { errorText, EXIT } from "../cli/kit";
 import { Report, validate, ValidateOptions } from "../validator";
+import { MetricsSource } from "./metrics";
+import { SourceRevision, worktreeRollbackCommands } from "./revisions";
+import { describeTrigger, handshakeTrigger, http5xxTrigger, TriggerName, TriggerResult, TRIGGERS, WatchSettings } from "./watch";
+import { ConnectionKeeper, ZeroDowntimeReport } from "./zero-downtime";
+
+/** What this deploy changes besides the checkout: new images for named backends (`--image api=REF`). */
+export interface DeployChange {
+    readonly images: Readonly<Record<string, string>>;
+}
 
 /**
  * What the pipeline needs from a stack. The real one drives Pulumi's Automation API
@@ -9,13 +18,20 @@ import { Report, validate, ValidateOptions } from "../validator";
 export interface DeployTarget {
     readonly description: string;
     /** Preview with the policy pack enforced; throws with the engine's message on failure. */
-    preview(): Promise<string>;
-    /** Everything a rollback needs: the config now and the deployment it can return to. */
+    preview(change: DeployChange): Promise<string>;
+    /** Everything a rollback needs: the config now, the deployment it can return to, the last good commit. */
     snapshot(): Promise<Snapshot>;
-    /** Applies the desired config; throws on failure (the stack may be partly updated). */
-    up(): Promise<string>;
-    /** Restores the snapshot's config, pins Cloud Run traffic to its revisions, and applies. */
+    /** Applies the checkout's program and config with the change; throws on failure (the stack may be partly updated). */
+    up(change: DeployChange): Promise<string>;
+    /**
+     * Returns to the snapshot: the program and config of its last good commit (from a temporary
+     * worktree) when it has one, else its config; pins Cloud Run traffic to its revisions; applies.
+     */
     rollback(snapshot: Snapshot): Promise<string>;
+    /** Records the commit of a deploy that passed everything, for the next rollback. */
+    recordGood(commit: string): Promise<string>;
+    /** Where this stack's HTTP 5xx rate is read; undefined when it has none. */
+    metrics(): Promise<MetricsSource | undefined>;
     /** The base URL to validate, once the stack exists. */
     endpoint(): Promise<{ url: string; source: string } | undefined>;
 }
@@ -28,6 +44,8 @@ export interface Snapshot {
     readonly cloudRunRevisions: Record<string, string>;
     /** The exported deployment, kept so an operator can `pulumi stack import` it by hand. */
     readonly deploymentFile?: string;
+    /** The commit the last good deploy recorded; a rollback runs that program. */
+    readonly lastGoodCommit?: string;
 }
 
 export interface GateResult {
@@ -42,8 +60,17 @@ export interface PipelineOptions {
     readonly propagationTimeoutSec: number;
     /** Validation settings (endpoints, hold, thresholds...); the URL comes from the target. */
     readonly validation: Omit<ValidateOptions, "baseUrl" | "source" | "monitor" | "load">;
-    /** Monitor after a successful deploy, with the validator's monitor mode. */
-    readonly monitor?: { intervalSec: number; durationSec: number; signal?: AbortSignal };
+    /** The watch window after the post-deploy validation, and the rate triggers' thresholds. */
+    readonly watch: WatchSettings;
+    /** Connections held open and new ones probed from before `up` to the end (zero downtime); 0 for none. */
+    readonly keep: { readonly connections: number; readonly probeIntervalMs: number };
+    readonly change: DeployChange;
+    /** The checkout being deployed: its commit is recorded when the deploy is good. */
+    readonly revision?: SourceRevision;
+    /** The JSON report's path, when one will be written: manual steps may point at it. */
+    readonly reportFile?: string;
+    /** Ctrl-C: stop at the next safe point (never during `up`). */
+    readonly signal?: AbortSignal;
     readonly log: (line: string) => void;
 }
 
@@ -52,23 +79,40 @@ export type PhaseStatus = "ok" | "failed" | "skipped" | "recorded";
 export interface Phase {
     readonly name: string;
     readonly status: PhaseStatus;
+    readonly startedAt: string;
     readonly seconds: number;
     readonly detail: string;
 }
 
+export type Outcome = "deployed" | "dry-run" | "not-started" | "rolled-back" | "rollback-failed" | "interrupted";
+
 export interface PipelineReport {
     readonly stack: string;
     readonly target: string;
-    readonly outcome: "deployed" | "dry-run" | "not-started" | "rolled-back" | "rollback-failed";
+    readonly outcome: Outcome;
     readonly exitCode: (typeof DEPLOY_EXIT)[keyof typeof DEPLOY_EXIT];
     readonly phases: Phase[];
+    /** Every trigger evaluated, in the order they were. */
+    readonly triggers: TriggerResult[];
+    /** The trigger that caused the rollback, if one did. */
+    readonly fired?: TriggerResult;
+    readonly zeroDowntime?: ZeroDowntimeReport;
     readonly validations: Record<string, Report>;
     readonly snapshot?: Snapshot;
+    /** The commit deployed (and recorded when good). */
+    readonly commit?: string;
+    readonly notes: string[];
     readonly manualSteps?: string[];
 }
 
 /** The deploy command's outcomes as the kit's exit codes (README.md, "Exit codes"). */
-export const DEPLOY_EXIT = { deployed: EXIT.ok, rolledBack: EXIT.failed, notStarted: EXIT.usage, rollbackFailed: EXIT.rollbackFailed } as const;
+export const DEPLOY_EXIT = {
+    deployed: EXIT.ok,
+    rolledBack: EXIT.failed,
+    notStarted: EXIT.usage,
+    rollbackFailed: EXIT.rollbackFailed,
+    interrupted: EXIT.interrupted,
+} as const;
 
 type PhaseResult<T> = { status: PhaseStatus; detail: string; value?: T };
 
@@ -76,14 +120,37 @@ type PhaseResult<T> = { status: PhaseStatus; detail: string; value?: T };
 class PipelineRun {
     readonly phases: Phase[] = [];
     readonly validations: Record<string, Report> = {};
+    readonly triggers: TriggerResult[] = [];
+    readonly notes: string[] = [];
+    keeper?: ConnectionKeeper;
+    zeroDowntime?: ZeroDowntimeReport;
+    upStartedAt?: number;
 
     constructor(
         private readonly target: DeployTarget,
         private readonly options: PipelineOptions,
     ) {}
 
-    report(outcome: PipelineReport["outcome"], exitCode: PipelineReport["exitCode"], extra: Partial<PipelineReport> = {}): PipelineReport {
-        return { stack: this.options.stack, target: this.target.description, outcome, exitCode, phases: this.phases, validations: this.validations, ...extra };
+    get interrupted(): boolean {
+        return this.options.signal?.aborted === true;
+    }
+
+    report(outcome: Outcome, exitCode: PipelineReport["exitCode"], extra: Partial<PipelineReport> = {}): PipelineReport {
+        const fired = this.triggers.find((t) => t.fired === true);
+        return {
+            stack: this.options.stack,
+            target: this.target.description,
+            outcome,
+            exitCode,
+            phases: this.phases,
+            triggers: this.triggers,
+            fired,
+            zeroDowntime: this.zeroDowntime,
+            validations: this.validations,
+            commit: this.options.revision?.commit,
+            notes: this.notes,
+            ...extra,
+        };
     }
 
     /** Runs one phase, timing and logging it; a throw is a failed phase. */
@@ -97,9 +164,14 @@ class PipelineRun {
             result = { status: "failed", detail: errorText(e) };
         }
         const seconds = (Date.now() - started) / 1000;
-        this.phases.push({ name, status: result.status, seconds, detail: result.detail });
+        this.phases.push({ name, status: result.status, startedAt: new Date(started).toISOString(), seconds, detail: result.detail });
         this.options.log(`  ${result.status.toUpperCase()} in ${seconds.toFixed(1)} s: ${result.detail}`);
         return result;
+    }
+
+    private trigger(t: TriggerResult): TriggerResult {
+        this.triggers.push(t);
+        return t;
     }
 
     private async validateNow(key: string): Promise<Report | undefined> {
@@ -132,7 +204,7 @@ class PipelineRun {
 
     /** 2. The target's own preview with the policy pack (the Automation API for a real stack). */
     async preview(): Promise<boolean> {
-        return (await this.phase("preview with the policy pack", async () => ({ status: "ok", detail: await this.target.preview() }))).status === "ok";
+        return (await this.phase("preview with the policy pack", async () => ({ status: "ok", detail: await this.target.preview(this.options.change) }))).status === "ok";
     }
 
     /** 3. What clients see now, for comparison. Not a gate. */
@@ -147,14 +219,49 @@ class PipelineRun {
     async snapshot(): Promise<Snapshot | undefined> {
         const saved = await this.phase<Snapshot>("snapshot for rollback", async () => {
             const snapshot = await this.target.snapshot();
-            return { status: "ok", detail: `config of ${Object.keys(snapshot.config).length} keys, version ${snapshot.version ?? "-"}`, value: snapshot };
+            const good = snapshot.lastGoodCommit ? `last good commit ${snapshot.lastGoodCommit.slice(0, 12)}` : "no recorded good commit (a rollback restores the config only)";
+            return { status: "ok", detail: `config of ${Object.keys(snapshot.config).length} keys, version ${snapshot.version ?? "-"}, ${good}`, value: snapshot };
         });
         return saved.status === "ok" ? saved.value : undefined;
     }
 
-    /** 4b. Apply the change. */
+    /** 4b. Zero downtime is measured from before `up`: connections held, new ones probed. */
+    async startKeeper(): Promise<void> {
+        const { connections, probeIntervalMs } = this.options.keep;
+        const endpoint = await this.target.endpoint();
+        if (connections <= 0 || !endpoint) {
+            return;
+        }
+        const url = new URL(this.options.validation.endpoints[0] ?? "/", endpoint.url.endsWith("/") ? endpoint.url : `${endpoint.url}/`).toString();
+        this.keeper = await ConnectionKeeper.start(url, { keep: connections, probeIntervalMs, handshakeTimeoutMs: this.options.validation.handshakeTimeoutMs });
+    }
+
+    /** Names the phase for the keeper; `deploy` phases count toward the zero-downtime rate. */
+    markPhase(name: string, deploy = true): void {
+        this.keeper?.setPhase(name, deploy);
+    }
+
+    async stopKeeper(): Promise<void> {
+        if (this.keeper) {
+            this.zeroDowntime = await this.keeper.stop();
+            this.keeper = undefined;
+            this.phases.push({ name: "zero downtime (measured)", status: "recorded", startedAt: new Date().toISOString(), seconds: 0, detail: this.zeroDowntime.summary });
+            this.options.log(`  ${this.zeroDowntime.summary}`);
+        }
+    }
+
+    /** 4c. Apply the change. A failure is the seed's "service deploy failure". */
     async up(): Promise<boolean> {
-        return (await this.phase("up", async () => ({ status: "ok", detail: await this.target.up() }))).status === "ok";
+        this.upStartedAt = Date.now();
+        this.markPhase("up");
+        const done = await this.phase("up", async () => ({ status: "ok", detail: await this.target.up(this.options.change) }));
+        const images = Object.entries(this.options.change.images).map(([k, v]) => `${k}=${v}`).join(", ");
+        this.trigger({
+            trigger: "service-deploy",
+            fired: done.status !== "ok",
+            detail: done.status === "ok" ? `up succeeded${images ? ` (images ${images})` : ""}` : `up failed${images ? ` deploying ${images}` : ""}: ${this.phases[this.phases.length - 1].detail}`,
+        });
+        return done.status === "ok";
     }
 
     /**
@@ -162,6 +269,7 @@ class PipelineRun {
      * passes or the timeout is reached; no blind sleep.
      */
     async propagation(): Promise<boolean> {
+        this.markPhase("propagation");
         const timeoutSec = this.options.propagationTimeoutSec;
         const done = await this.phase("propagation", async () => {
             const deadline = Date.now() + timeoutSec * 1000;
@@ -171,45 +279,105 @@ class PipelineRun {
                 if (result?.verdict === "pass") {
                     return { status: "ok", detail: `thresholds held on attempt ${attempt}` };
                 }
-                if (Date.now() + wait > deadline) {
+                if (Date.now() + wait > deadline || this.interrupted) {
                     return { status: "failed", detail: `still failing after ${attempt} attempts and ${timeoutSec} s: ${result ? describe(result) : "no endpoint"}` };
                 }
                 await new Promise((resolve) => setTimeout(resolve, wait));
                 wait = Math.min(wait * 2, 30_000);
             }
         });
+        if (done.status !== "ok" && !this.interrupted) {
+            this.trigger({ trigger: "validation", fired: true, detail: `propagation: ${this.phases[this.phases.length - 1].detail}` });
+        }
         return done.status === "ok";
     }
 
     /** 6. The validator's thresholds on the new version. */
-    postDeployValidation(): Promise<boolean> {
-        return this.validationPhase("post-deploy validation", "post-deploy");
+    async postDeployValidation(): Promise<boolean> {
+        this.markPhase("post-deploy validation");
+        const ok = await this.validationPhase("post-deploy validation", "post-deploy");
+        this.trigger({ trigger: "validation", fired: !ok, detail: `post-deploy validation: ${this.phases[this.phases.length - 1].detail}` });
+        return ok;
     }
 
-    /** After a good deploy: the validator's monitor mode. */
-    async monitor(settings: NonNullable<PipelineOptions["monitor"]>): Promise<void> {
-        await this.phase("monitor", async () => {
+    /**
+     * 7. The watch window: the validator's monitor probes every interval for the duration (the
+     * handshake failure rate), then the 5xx rate over the same window against the window of the
+     * same length just before `up`. Either above its threshold rolls back.
+     */
+    async watch(): Promise<boolean> {
+        const settings = this.options.watch;
+        if (settings.durationSec <= 0) {
+            this.triggers.push(
+                { trigger: "handshake-failure-rate", fired: undefined, threshold: settings.maxHandshakeFailureRate, detail: "no watch (--watch 0)" },
+                { trigger: "http-5xx-increase", fired: undefined, threshold: settings.max5xxIncrease, detail: "no watch (--watch 0)" },
+            );
+            return true;
+        }
+        this.markPhase("watch");
+        let fired: TriggerResult[] = [];
+        const done = await this.phase("watch", async () => {
             const endpoint = await this.target.endpoint();
+            if (!endpoint) {
+                return { status: "failed", detail: "no endpoint to watch" };
+            }
+            const started = new Date();
             const result = await validate({
                 ...this.options.validation,
                 holdSec: 0,
-                baseUrl: endpoint!.url,
-                source: endpoint!.source,
-                monitor: { ...settings, print: this.options.log },
+                baseUrl: endpoint.url,
+                source: endpoint.source,
+                monitor: { intervalSec: settings.intervalSec, durationSec: settings.durationSec, signal: this.options.signal, print: this.options.log },
             });
-            this.validations.monitor = result;
-            return { status: result.verdict === "pass" ? "ok" : "failed", detail: describe(result) };
+            const ended = new Date();
+            this.validations.watch = result;
+            if (this.interrupted) {
+                return { status: "skipped", detail: `interrupted after ${((ended.getTime() - started.getTime()) / 1000).toFixed(0)} s; triggers not judged` };
+            }
+            const length = ended.getTime() - started.getTime();
+            const upAt = this.upStartedAt ?? started.getTime();
+            const handshake = this.trigger(handshakeTrigger(result.monitor?.probes ?? [], settings.maxHandshakeFailureRate));
+            const source = await this.target.metrics();
+            const http5xx = this.trigger(
+                await http5xxTrigger(source, { start: new Date(upAt - length), end: new Date(upAt) }, { start: started, end: ended }, settings.max5xxIncrease).finally(() => source?.close?.()),
+            );
+            fired = [handshake, http5xx].filter((t) => t.fired === true);
+            return { status: fired.length ? "failed" : "ok", detail: [handshake, http5xx].map(describeTrigger).join("; ") };
         });
+        return done.status === "ok" || (done.status === "skipped" && fired.length === 0 && !this.interrupted);
     }
 
-    /** 7a. Return to the snapshot. */
+    /** 8. A good deploy records its commit, so the next rollback can return to it. */
+    async recordGood(): Promise<void> {
+        const revision = this.options.revision;
+        if (!revision) {
+            this.notes.push("not a git checkout: no commit recorded, so the next rollback can restore the config only");
+            return;
+        }
+        if (revision.dirty.length > 0) {
+            this.notes.push("deployed with uncommitted changes (--allow-dirty): no commit recorded, the last recorded one stays");
+            return;
+        }
+        const done = await this.phase("record the good commit", async () => ({ status: "ok", detail: await this.target.recordGood(revision.commit) }));
+        if (done.status !== "ok") {
+            // The deploy is good either way; only the next rollback loses its target.
+            this.notes.push(`the deploy is good but its commit could not be recorded: the next rollback will restore the config only`);
+        }
+    }
+
+    /** 9a. Return to the snapshot. */
     async rollback(snapshot: Snapshot): Promise<boolean> {
+        this.markPhase("rollback", false);
+        if (!snapshot.lastGoodCommit) {
+            this.notes.push("no good commit was recorded for this stack: the rollback restored the config only, with the checkout's program");
+        }
         return (await this.phase("rollback", async () => ({ status: "ok", detail: await this.target.rollback(snapshot) }))).status === "ok";
     }
 
-    /** 7b. Prove the rollback. */
-    validateRollback(): Promise<boolean> {
-        return this.validationPhase("validation after rollback", "after-rollback");
+    /** 9b. Prove the rollback. */
+    async validateRollback(): Promise<Report | undefined> {
+        await this.validationPhase("validation after rollback", "after-rollback");
+        return this.validations["after-rollback"];
     }
 }
 
@@ -220,49 +388,130 @@ function describe(r: Report): string {
     );
 }
 
+/**
+ * A rollback that failed its validation is still a rollback when the stack was already failing
+ * the same way before the deploy: no failure code and no breached threshold that the baseline did
+ * not have.
+ */
+export function noWorseThanBaseline(baseline: Report | undefined, after: Report | undefined): boolean {
+    if (!baseline || !after || baseline.verdict === "pass") {
+        return false;
+    }
+    const codes = new Set(baseline.failures.map((f) => f.code));
+    const breached = new Set(baseline.thresholds.filter((t) => t.passed === false).map((t) => t.threshold.source));
+    return after.failures.every((f) => codes.has(f.code)) && after.thresholds.filter((t) => t.passed === false).every((t) => breached.has(t.threshold.source));
+}
+
+/**
+ * The commands that return the stack to its previous state by hand. Commands are prefixed `$`;
+ * anything else is a note, never dressed as a command.
+ */
+function rollbackCommands(stack: string, snapshot: Snapshot, revision: SourceRevision | undefined, reportFile: string | undefined): string[] {
+    if (snapshot.lastGoodCommit) {
+        return [
+            `Return ${stack} to its last good commit ${snapshot.lastGoodCommit} (your checkout stays as it is):`,
+            ...worktreeRollbackCommands(stack, snapshot.lastGoodCommit, revision?.projectPath ?? "").map((c) => `  $ ${c}`),
+        ];
+    }
+    const plain = Object.entries(snapshot.config).filter(([, v]) => !v.secret);
+    const secret = Object.entries(snapshot.config).filter(([, v]) => v.secret);
+    return [
+        `No good commit was recorded for ${stack}: restore its previous config, then apply:`,
+        `  $ pulumi stack select ${stack}`,
+        ...plain.map(([k, v]) => `  $ pulumi config set ${k} ${shellQuote(v.value)}`),
+        ...secret.map(([k]) => `  $ pulumi config set --secret ${k} <its previous value>`),
+        ...(reportFile ? [`  (the same config is in ${reportFile} under snapshot.config)`] : []),
+        `  $ pulumi up --stack ${stack} --policy-pack policies`,
+    ];
+}
+
+function shellQuote(value: string): string {
+    return /^[A-Za-z0-9_./:@=-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
 /** What a person does when the rollback failed too. */
-function manualSteps(stack: string, snapshot: Snapshot): string[] {
+function manualSteps(stack: string, snapshot: Snapshot, revision: SourceRevision | undefined, reportFile: string | undefined): string[] {
     return [
         `The stack ${stack} may be neither the new nor the old version. By hand:`,
-        `  pulumi stack select ${stack}`,
-        `  pulumi config set-all --path ... (the saved config is in this report under snapshot.config)`,
-        snapshot.deploymentFile
-            ? `  pulumi stack import --file ${snapshot.deploymentFile}   (only if the state itself is damaged)`
-            : "  pulumi stack export > before.json is not available: the snapshot kept no deployment file",
-        `  pulumi up --policy-pack policies`,
-        `  npm run validate -- --url <the stack's wss:// URL>`,
+        ...rollbackCommands(stack, snapshot, revision, reportFile),
+        ...(snapshot.deploymentFile
+            ? [`Only if the state itself is damaged:`, `  $ pulumi stack import --stack ${stack} --file ${snapshot.deploymentFile}`]
+            : [`(no exported deployment was kept, so there is no state file to import)`]),
+        `Then check what clients see:`,
+        `  $ npm run validate -- --url <the stack's wss:// URL>`,
     ];
 }
 
 /**
  * Deploys a stack and proves it, rolling back on its own:
- * gate (offline preview) → preview with the pack → baseline validation (recorded) → snapshot,
- * up → propagation (re-validate with backoff) → post-deploy validation → on any failure after
- * up: rollback, then validate that.
+ * gate (offline preview) → preview with the pack → baseline validation (recorded) → snapshot →
+ * (connections held and probed from here) up → propagation (re-validate with backoff) →
+ * post-deploy validation → watch window (handshake failure rate, 5xx increase) → record the good
+ * commit. On any trigger after up: rollback, then validate that against the baseline.
+ * Ctrl-C (the signal) stops at the next safe point: before up nothing has changed; up is never
+ * interrupted; after up the report carries the exact commands to roll back.
  */
 export async function runPipeline(target: DeployTarget, gate: () => Promise<GateResult>, options: PipelineOptions): Promise<PipelineReport> {
     const run = new PipelineRun(target, options);
-    if (!(await run.gate(gate)) || !(await run.preview())) {
+    const stoppedBeforeUp = () => {
+        run.notes.push("interrupted before up: nothing was changed");
+        return run.report("interrupted", DEPLOY_EXIT.interrupted);
+    };
+    if (!(await run.gate(gate))) {
+        return run.report("not-started", DEPLOY_EXIT.notStarted);
+    }
+    if (run.interrupted) {
+        return stoppedBeforeUp();
+    }
+    if (!(await run.preview())) {
         return run.report("not-started", DEPLOY_EXIT.notStarted);
     }
     if (options.dryRun) {
         return run.report("dry-run", DEPLOY_EXIT.deployed);
     }
+    if (run.interrupted) {
+        return stoppedBeforeUp();
+    }
     await run.baseline();
-    const snapshot = await run.snapshot();
+    const snapshot = run.interrupted ? undefined : await run.snapshot();
+    if (run.interrupted) {
+        return stoppedBeforeUp();
+    }
     if (!snapshot) {
         return run.report("not-started", DEPLOY_EXIT.notStarted);
     }
-    if ((await run.up()) && (await run.propagation()) && (await run.postDeployValidation())) {
-        if (options.monitor) {
-            await run.monitor(options.monitor);
+    try {
+        await run.startKeeper();
+        // Once up starts it runs to its end: killing the engine mid-update leaves pending operations.
+        const upOk = await run.up();
+        const good = upOk && !run.interrupted && (await run.propagation()) && !run.interrupted && (await run.postDeployValidation()) && !run.interrupted && (await run.watch());
+        if (run.interrupted) {
+            await run.stopKeeper();
+            run.notes.push(`interrupted after up${upOk ? "" : " (which failed)"}: validation stopped; the stack runs the new version, unproven`);
+            return run.report("interrupted", DEPLOY_EXIT.interrupted, {
+                snapshot,
+                manualSteps: [`To roll back:`, ...rollbackCommands(options.stack, snapshot, options.revision, options.reportFile)],
+            });
         }
-        return run.report("deployed", DEPLOY_EXIT.deployed, { snapshot });
+        if (good) {
+            await run.stopKeeper();
+            await run.recordGood();
+            return run.report("deployed", DEPLOY_EXIT.deployed, { snapshot });
+        }
+        const rolledBack = await run.rollback(snapshot);
+        const after = rolledBack ? await run.validateRollback() : undefined;
+        await run.stopKeeper();
+        if (rolledBack && after?.verdict === "pass") {
+            return run.report("rolled-back", DEPLOY_EXIT.rolledBack, { snapshot });
+        }
+        if (rolledBack && noWorseThanBaseline(run.validations.baseline, after)) {
+            run.notes.push("the baseline was already failing before the deploy; the rollback restored the previous version, which fails no worse than it did");
+            return run.report("rolled-back", DEPLOY_EXIT.rolledBack, { snapshot });
+        }
+        return run.report("rollback-failed", DEPLOY_EXIT.rollbackFailed, { snapshot, manualSteps: manualSteps(options.stack, snapshot, options.revision, options.reportFile) });
+    } finally {
+        await run.stopKeeper();
     }
-    if ((await run.rollback(snapshot)) && (await run.validateRollback())) {
-        return run.report("rolled-back", DEPLOY_EXIT.rolledBack, { snapshot });
-    }
-    return run.report("rollback-failed", DEPLOY_EXIT.rollbackFailed, { snapshot, manualSteps: manualSteps(options.stack, snapshot) });
 }
 
 export function renderTimeline(report: PipelineReport): string {
@@ -271,8 +520,23 @@ export function renderTimeline(report: PipelineReport): string {
     for (const p of report.phases) {
         lines.push(`  ${p.name.padEnd(width)}  ${p.status.padEnd(8)} ${p.seconds.toFixed(1).padStart(6)} s  ${p.detail}`);
     }
+    if (report.fired) {
+        const t = report.fired;
+        const measured = t.value === undefined ? "" : ` (measured ${formatValue(t.trigger, t.value)}, threshold ${formatValue(t.trigger, t.threshold ?? 0)})`;
+        lines.push("", `rollback trigger: ${TRIGGERS[t.trigger]}${measured}: ${t.detail}`);
+    }
+    for (const note of report.notes) {
+        lines.push(`note: ${note}`);
+    }
     if (report.manualSteps) {
-        lines.push("", "!!! ROLLBACK FAILED: the stack needs a person.", ...report.manualSteps);
+        lines.push("", report.outcome === "interrupted" ? "!!! INTERRUPTED after up: the new version is unproven." : "!!! ROLLBACK FAILED: the stack needs a person.", ...report.manualSteps);
     }
     return lines.join("\n");
+}
+
+function formatValue(trigger: TriggerName, value: number): string {
+    if (trigger === "handshake-failure-rate" || trigger === "http-5xx-increase") {
+        return Number.isFinite(value) ? `${(value * 100).toFixed(1)} %` : "∞";
+    }
+    return String(value);
 }

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as cloudrunv2 from "@pulumi/gcp/cloudrunv2";
 import * as compute from "@pulumi/gcp/compute";
+import { cloudRunEnvs, secretReader } from "./service-env";
 import { CloudRunBackend } from "./settings";
 
 export interface ServerlessBackend {
@@ -14,6 +15,8 @@ export interface ServerlessBackend {
  * serverless NEGs (gcp-websocket-facts, serverless NEGs).
  */
 export function createCloudRunBackend(name: string, backend: CloudRunBackend, deletionProtection: boolean, parent: pulumi.Resource): ServerlessBackend {
+    // Its own identity when it reads secrets, allowed exactly those; else Cloud Run's default.
+    const reader = secretReader(`${name}-run`, backend, parent);
     const service = new cloudrunv2.Service(
         `${name}-run`,
         {
@@ -26,14 +29,16 @@ export function createCloudRunBackend(name: string, backend: CloudRunBackend, de
                 timeout: `${backend.requestTimeoutSec}s`,
                 sessionAffinity: true,
                 scaling: { minInstanceCount: backend.minInstances, maxInstanceCount: backend.maxInstances },
-                containers: [{ image: backend.image, ports: { containerPort: backend.port } }],
+                serviceAccount: reader?.email,
+                containers: [{ image: backend.image, ports: { containerPort: backend.port }, envs: cloudRunEnvs(backend) }],
             },
             // A rollback pins the revision that served before the failed deploy.
             traffics: backend.pinnedRevision
                 ? [{ type: "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION", revision: backend.pinnedRevision, percent: 100 }]
                 : [{ type: "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST", percent: 100 }],
         },
-        { parent },
+        // Cloud Run resolves secret references when an instance starts: the grants come first.
+        { parent, dependsOn: reader ? [reader] : [] },
     );
 
     // Requests arrive through the load balancer without Google identity tokens.

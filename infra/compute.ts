@@ -4,6 +4,7 @@ import * as projects from "@pulumi/gcp/projects";
 import * as serviceaccount from "@pulumi/gcp/serviceaccount";
 import { artifactRegistryProject, regionalSurge, serviceAccountEmail, VM_SCOPES, VM_SERVICE_ACCOUNT_ROLES } from "../policies/facts";
 import { BackendNetwork } from "./egress";
+import { grantSecretAccess, ServiceEnv, vmEnvScript } from "./service-env";
 import { GroupsBackend, InstanceGroupBackend } from "./settings";
 
 /** Where Google's front ends and health checkers connect from (load balancing firewall docs). */
@@ -44,12 +45,25 @@ function healthCheck(
     );
 }
 
-/** cloud-init for Container-Optimized OS: run the image as a systemd unit that restarts on failure. */
-export function containerCloudInit(image: string, port: number): string {
+/** Where the unit's env file lives: tmpfs, so secrets read at start never touch the disk. */
+export const VM_ENV_FILE = "/run/websocket-app/env";
+
+/**
+ * cloud-init for Container-Optimized OS: run the image as a systemd unit that restarts on failure.
+ * Before each start the unit writes its env file (plain values, and secrets read with the VM's
+ * service account; see vmEnvScript), and docker passes it to the container.
+ */
+export function containerCloudInit(image: string, port: number, env: ServiceEnv = { env: {}, secretEnv: {} }): string {
     const registry = image.split("/")[0];
+    const script = vmEnvScript(env, VM_ENV_FILE);
     return [
         "#cloud-config",
         "write_files:",
+        "  - path: /etc/websocket-app/prepare-env.sh",
+        "    permissions: \"0700\"",
+        "    owner: root",
+        "    content: |",
+        ...script.map((line) => `      ${line}`),
         "  - path: /etc/systemd/system/websocket-app.service",
         "    permissions: \"0644\"",
         "    owner: root",
@@ -61,7 +75,8 @@ export function containerCloudInit(image: string, port: number): string {
         "      [Service]",
         "      Environment=HOME=/home/chronos",
         `      ExecStartPre=/usr/bin/docker-credential-gcr configure-docker --registries ${registry}`,
-        `      ExecStart=/usr/bin/docker run --rm --name websocket-app -p ${port}:${port} ${image}`,
+        "      ExecStartPre=/bin/bash /etc/websocket-app/prepare-env.sh",
+        `      ExecStart=/usr/bin/docker run --rm --name websocket-app --env-file ${VM_ENV_FILE} -p ${port}:${port} ${image}`,
         "      ExecStop=/usr/bin/docker stop websocket-app",
         "      Restart=always",
         "      RestartSec=5",
@@ -128,6 +143,8 @@ export function createInstanceGroup(name: string, backend: InstanceGroupBackend,
         { parent },
     );
 
+    // With secretEnv, the VMs' own account is allowed to read exactly those secrets.
+    const secretGrants = grantSecretAccess(`${name}-vm`, backend, identity.email, parent);
     const template = new compute.InstanceTemplate(
         `${name}-template`,
         {
@@ -139,13 +156,13 @@ export function createInstanceGroup(name: string, backend: InstanceGroupBackend,
             // No accessConfigs: no external IP. Egress to the registry is Cloud NAT or Private Google Access.
             networkInterfaces: [{ network: backend.network, subnetwork: network.subnetwork }],
             metadata: {
-                "user-data": containerCloudInit(backend.image, backend.port),
+                "user-data": containerCloudInit(backend.image, backend.port, backend),
                 "google-logging-enabled": "true",
             },
             serviceAccount: { email: identity.email, scopes: [...VM_SCOPES] },
             shieldedInstanceConfig: { enableSecureBoot: true, enableVtpm: true, enableIntegrityMonitoring: true },
         },
-        { parent, dependsOn: identity.bindings },
+        { parent, dependsOn: [...identity.bindings, ...secretGrants] },
     );
 
     const group = new compute.RegionInstanceGroupManager(

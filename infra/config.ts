@@ -11,7 +11,9 @@ import {
     RECOMMENDED_MAX_TIMEOUT_SEC,
     REGION_ZONES,
 } from "../policies/facts";
+import { parseAlertRoutes } from "./alert-routes";
 import { cidrRange, isRecord, parseJson, Validator } from "./config-checks";
+import { parseServiceEnv } from "./service-env";
 import { BACKEND_KINDS, BackendSettings, ConfigError, HeaderSetting, InstanceGroupBackend, LoadBalancerSettings, PROGRAM_AFFINITIES, ProgramAffinity } from "./settings";
 
 /** Reads one raw config value (as `pulumi.Config` stores it: a string, JSON for structures). */
@@ -161,9 +163,15 @@ function parseBackend(v: Validator, key: string, name: string, spec: unknown): B
                 maxRatePerInstance: v.integer(`${at}.maxRatePerInstance`, optional(spec.maxRatePerInstance, 1000), 1, 1_000_000),
                 ...parseInstanceGroupNetwork(v, at, spec),
                 zones: parseZones(v, `${at}.zones`, spec.zones, region),
+                ...parseServiceEnv(v, at, spec),
             };
         }
         case "groups": {
+            for (const field of ["env", "secretEnv"]) {
+                if (spec[field] !== undefined) {
+                    v.fail(`${at}.${field}`, spec[field], "groups backends run instances this stack does not manage; allowed: env and secretEnv on instanceGroup or cloudRun backends");
+                }
+            }
             const groups = v.stringList(`${at}.groups`, spec.groups, false);
             for (const link of groups) {
                 if (!SELF_LINK.test(link)) {
@@ -199,6 +207,7 @@ function parseBackend(v: Validator, key: string, name: string, spec: unknown): B
                 port: v.integer(`${at}.port`, optional(spec.port, 8080), 1, 65535),
                 pinnedRevision:
                     spec.pinnedRevision === undefined ? undefined : v.text(`${at}.pinnedRevision`, spec.pinnedRevision, "a Cloud Run revision name", /^[a-z][a-z0-9-]{0,62}$/),
+                ...parseServiceEnv(v, at, spec),
             };
         }
     }
@@ -314,6 +323,7 @@ export function parseSettings(read: RawConfigReader, namespace: string): LoadBal
         alertHandshakeFailurePercent: percent("alertHandshakeFailurePercent"),
         alertConnectionFailurePercent: percent("alertConnectionFailurePercent"),
         alertTimeoutErrorsPerMinute: v.integer(v.key("alertTimeoutErrorsPerMinute"), get("alertTimeoutErrorsPerMinute"), 1, 1_000_000, " (requests a minute)"),
+        alertRoutes: parseAlertRoutes(v, get("alertRoutes"), { pagingWebhookUrl }),
     };
 
     if (v.problems.length > 0) {
@@ -349,11 +359,13 @@ function deepFreeze<T>(value: T): T {
 /** The only place the program reads `pulumi.Config`. */
 export function readSettings(): LoadBalancerSettings {
     const config = new pulumi.Config();
-    const settings = parseSettings((key) => (key === "pagingWebhookToken" ? undefined : config.get(key)), config.name);
-    const token = config.getSecret("pagingWebhookToken");
-    if (token === undefined || !settings.monitoring.pagingWebhookUrl) {
+    const secretKeys = ["pagingWebhookToken", "pagerDutyServiceKeys"];
+    const settings = parseSettings((key) => (secretKeys.includes(key) ? undefined : config.get(key)), config.name);
+    const token = settings.monitoring.pagingWebhookUrl ? config.getSecret("pagingWebhookToken") : undefined;
+    const pagerDutyServiceKeys = config.getSecretObject<Record<string, string>>("pagerDutyServiceKeys");
+    if (token === undefined && pagerDutyServiceKeys === undefined) {
         return settings;
     }
-    // deepFreeze must not walk into an Output, so the token is added to a frozen copy.
-    return Object.freeze({ ...settings, monitoring: Object.freeze({ ...settings.monitoring, pagingWebhookToken: token }) });
+    // deepFreeze must not walk into an Output, so the secrets are added to a frozen copy.
+    return Object.freeze({ ...settings, monitoring: Object.freeze({ ...settings.monitoring, pagingWebhookToken: token, pagerDutyServiceKeys }) });
 }

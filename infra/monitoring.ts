@@ -1,13 +1,16 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as logging from "@pulumi/gcp/logging";
 import * as monitoring from "@pulumi/gcp/monitoring";
+import { AlertKey, createRoutedChannels, RoutedChannels } from "./alert-routes";
 import { LoadBalancerSettings, MonitoringSettings } from "./settings";
 
 export interface Monitoring {
     readonly channels: monitoring.NotificationChannel[];
     readonly metrics: Record<"upgradeAttempts" | "upgradeFailures" | "connectionFailures" | "timeoutErrors", logging.Metric>;
-    readonly alerts: Record<"errors5xx" | "handshakeFailures" | "connectionFailures" | "timeoutErrors", monitoring.AlertPolicy>;
+    readonly alerts: Record<AlertKey, monitoring.AlertPolicy>;
     readonly dashboard: monitoring.Dashboard;
+    /** Channels per team when alertRoutes is set (infra/alert-routes.ts). */
+    readonly routes?: RoutedChannels;
 }
 
 /** RE2 for the request URLs of the WebSocket paths: `/ws` exactly (query allowed), `/ws/*` by prefix. */
@@ -33,11 +36,16 @@ export function createMonitoring(
     parent: pulumi.Resource,
 ): Monitoring {
     const opts = { parent };
-    const channels = createChannels(name, settings.monitoring, opts);
+    const m = settings.monitoring;
+    // With alertRoutes, each alert pages its teams' channels; without, every alert goes to every channel.
+    const routed = Object.keys(m.alertRoutes).length > 0;
+    const routes = routed ? createRoutedChannels(name, m.alertRoutes, m, opts) : undefined;
+    const channels = routes ? routes.channels : createChannels(name, m, opts);
+    const channelIdsFor = (alert: AlertKey) => (routes ? routes.channelIdsFor(alert) : channels.map((c) => c.id));
     const metrics = createLogMetrics(name, settings.websocketPaths, urlMapName, opts);
-    const alerts = createAlerts(name, settings.monitoring, metrics, channels, urlMapName, opts);
+    const alerts = createAlerts(name, m, metrics, channelIdsFor, urlMapName, opts);
     const dashboard = createDashboard(name, metrics, urlMapName, opts);
-    return { channels, metrics, alerts, dashboard };
+    return { channels, metrics, alerts, dashboard, routes };
 }
 
 /** One email channel per address, and the basic-auth paging webhook when one is configured. */
@@ -106,12 +114,12 @@ function createAlerts(
     name: string,
     monitoringSettings: MonitoringSettings,
     metrics: Metrics,
-    channels: readonly monitoring.NotificationChannel[],
+    channelIdsFor: (alert: keyof Monitoring["alerts"]) => pulumi.Output<string>[],
     urlMapName: pulumi.Output<string>,
     opts: Parent,
 ): Monitoring["alerts"] {
-    const channelIds = channels.map((c) => c.id);
     const ratioAlert = (
+        alert: keyof Monitoring["alerts"],
         suffix: string,
         displayName: string,
         numerator: pulumi.Input<string>,
@@ -140,7 +148,7 @@ function createAlerts(
                         },
                     },
                 ],
-                notificationChannels: channelIds,
+                notificationChannels: channelIdsFor(alert),
                 documentation: { mimeType: "text/markdown", content: `${displayName} is above ${percent}%. Runbook: ${RUNBOOK}, ${runbookStep}.` },
             },
             opts,
@@ -149,6 +157,7 @@ function createAlerts(
     const lbRequests = lbRequestsFilter(urlMapName);
     return {
         errors5xx: ratioAlert(
+            "errors5xx",
             "alert-5xx",
             "HTTP 5xx ratio",
             pulumi.interpolate`${lbRequests} AND metric.label.response_code_class=500`,
@@ -158,6 +167,7 @@ function createAlerts(
             "step 1 (5xx: check backend health, then roll back)",
         ),
         handshakeFailures: ratioAlert(
+            "handshakeFailures",
             "alert-ws-handshake",
             "WebSocket handshake failure ratio",
             userMetric(metrics.upgradeFailures),
@@ -167,6 +177,7 @@ function createAlerts(
             "step 2 (handshake failures: validate with ws-validate, then roll back)",
         ),
         connectionFailures: ratioAlert(
+            "connectionFailures",
             "alert-ws-connection",
             "WebSocket connection failure ratio",
             userMetric(metrics.connectionFailures),
@@ -194,7 +205,7 @@ function createAlerts(
                         },
                     },
                 ],
-                notificationChannels: channelIds,
+                notificationChannels: channelIdsFor("timeoutErrors"),
                 documentation: {
                     mimeType: "text/markdown",
                     content:

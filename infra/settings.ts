@@ -1,5 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { EgressMode, LoadBalancingScheme } from "../policies/facts";
+import type { AlertRoutes } from "./alert-routes";
+import type { ServiceEnv } from "./service-env";
 
 // The program's settings: one typed, frozen object that infra/config.ts builds from the stack's
 // config. Other parts import these types (the deploy pipeline's rollback edits `backends`), so a
@@ -27,7 +29,8 @@ interface BackendCommon {
     readonly websocket: boolean;
 }
 
-export interface InstanceGroupBackend extends BackendCommon {
+/** `env` and `secretEnv` (infra/service-env.ts): on backends that run our container. */
+export interface InstanceGroupBackend extends BackendCommon, ServiceEnv {
     readonly kind: "instanceGroup";
     readonly image: string;
     readonly region: string;
@@ -60,7 +63,7 @@ export interface GroupsBackend extends BackendCommon {
     readonly maxRatePerEndpoint: number;
 }
 
-export interface CloudRunBackend extends BackendCommon {
+export interface CloudRunBackend extends BackendCommon, ServiceEnv {
     readonly kind: "cloudRun";
     readonly image: string;
     readonly region: string;
@@ -86,6 +89,10 @@ export interface MonitoringSettings {
     readonly alertConnectionFailurePercent: number;
     /** Requests a minute ending in statusDetails backend_timeout that alert after 5 minutes. */
     readonly alertTimeoutErrorsPerMinute: number;
+    /** Channels per team (infra/alert-routes.ts); empty: every alert goes to alertEmails and the webhook. */
+    readonly alertRoutes: AlertRoutes;
+    /** Team to PagerDuty service key, a Pulumi secret (read with getSecretObject, never in plain text). */
+    readonly pagerDutyServiceKeys?: pulumi.Output<Record<string, string>>;
 }
 
 export interface LoadBalancerSettings {

@@ -67,6 +67,10 @@ export function offlineMocks(gcpProject: string, options: { unknownAtPreview?: b
             return { id, state };
         },
         call(args: pulumi.runtime.MockCallArgs): pulumi.runtime.MockCallResult {
+            if (args.token === "gcp:organizations/getProject:getProject") {
+                // The alert routes' Pub/Sub grant names the project's Monitoring service agent by number.
+                return { projectId: gcpProject, number: "000000000000", name: gcpProject };
+            }
             throw new Error(`the offline preview has no answer for provider function ${args.token}; add one to preview/mocks.ts`);
         },
     };

@@ -4,7 +4,38 @@ import * as path from "path";
 import { ConfigMap, LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { errorText } from "../../cli/kit";
 import { BackendConfig, CloudRunBackend, CONFIG_KEYS } from "../../infra/settings";
-import { DeployTarget, Snapshot } from "../pipeline";
+import { CloudMonitoringSource, MetricsSource } from "../metrics";
+import { DeployChange, DeployTarget, Snapshot } from "../pipeline";
+import { SourceRevision, withWorktree } from "../revisions";
+
+/**
+ * The stack tag that holds the commit of the last deploy that passed everything. A tag, not an
+ * output, because it is written after the watch window, once the deploy is known to be good
+ * (Automation API `Stack.setTag`, node_modules/@pulumi/pulumi/automation/stack.d.ts). Tag names
+ * allow letters, digits, `-`, `_`, `.` and `:` (inferred from `pulumi stack tag set`'s errors).
+ */
+export const LAST_GOOD_COMMIT_TAG = "websocket-lb:last-good-commit";
+
+/** The backends config with the given images set: what `--image api=REF` changes for one deploy. */
+export function withImages(config: Record<string, { value: string; secret: boolean }>, project: string, images: Readonly<Record<string, string>>): Record<string, { value: string; secret: boolean }> {
+    if (Object.keys(images).length === 0) {
+        return config;
+    }
+    const key = `${project}:${CONFIG_KEYS.backends}`;
+    const saved = config[key];
+    const backends = saved ? (JSON.parse(saved.value) as Record<string, BackendConfig>) : {};
+    for (const [name, image] of Object.entries(images)) {
+        const backend = backends[name];
+        if (!backend) {
+            throw new Error(`--image ${name}=${image}: no backend named ${name}; allowed: ${Object.keys(backends).join(", ") || "(no backends configured)"}`);
+        }
+        if (backend.kind === "groups") {
+            throw new Error(`--image ${name}=${image}: backend ${name} is of kind groups (existing instance groups), which has no image; allowed: instanceGroup or cloudRun backends`);
+        }
+        backends[name] = { ...backend, image };
+    }
+    return { ...config, [key]: { value: JSON.stringify(backends), secret: saved?.secret ?? false } };
+}
 
 /**
  * The config a rollback restores: the saved config, with each Cloud Run backend pinned to the
@@ -45,7 +76,17 @@ export class PulumiStackTarget implements DeployTarget {
 
     private selected?: Promise<Stack>;
 
-    constructor(private readonly options: { projectDir: string; stack: string; project: string; packDir: string; log: (line: string) => void }) {
+    constructor(
+        private readonly options: {
+            projectDir: string;
+            stack: string;
+            project: string;
+            packDir: string;
+            /** The checkout in git: deploys and rollbacks run from temporary worktrees of its commits. */
+            revision?: SourceRevision;
+            log: (line: string) => void;
+        },
+    ) {
         this.description = `Pulumi stack ${options.stack} (Automation API)`;
     }
 
@@ -68,9 +109,35 @@ export class PulumiStackTarget implements DeployTarget {
         }
     };
 
-    async preview(): Promise<string> {
+    async preview(change: DeployChange): Promise<string> {
+        if (Object.keys(change.images).length) {
+            // Checks the names now; the images themselves are set in the deploy's worktree.
+            const stack = await this.stack;
+            withImages(Object.fromEntries(Object.entries(await stack.getAllConfig()).map(([k, v]) => [k, { value: v.value, secret: v.secret === true }])), this.options.project, change.images);
+        }
         const result = await (await this.stack).preview({ policyPacks: [this.options.packDir], onOutput: this.output });
         return `changes: ${JSON.stringify(result.changeSummary)}`;
+    }
+
+    /**
+     * Runs `use` on this stack in a temporary worktree of `commit`: its program, its policy pack
+     * and its Pulumi.<stack>.yaml, which may be edited there without touching the user's files.
+     */
+    private inWorktree<T>(commit: string, use: (stack: Stack, packDir: string) => Promise<T>): Promise<T> {
+        const revision = this.options.revision!;
+        return withWorktree(revision, commit, async (dir) => {
+            const stack = await LocalWorkspace.selectStack({ stackName: this.options.stack, workDir: dir });
+            return use(stack, path.join(dir, path.relative(this.options.projectDir, this.options.packDir)));
+        });
+    }
+
+    private async upOn(stack: Stack, packDir: string): Promise<string> {
+        const result = await stack.up({ policyPacks: [packDir], onOutput: this.output });
+        return `${result.summary.result}: ${JSON.stringify(result.summary.resourceChanges ?? {})}`;
+    }
+
+    private static plainConfig(config: ConfigMap): Record<string, { value: string; secret: boolean }> {
+        return Object.fromEntries(Object.entries(config).map(([k, v]) => [k, { value: v.value, secret: v.secret === true }]));
     }
 
     async snapshot(): Promise<Snapshot> {
@@ -82,22 +149,64 @@ export class PulumiStackTarget implements DeployTarget {
         const outputs = await stack.outputs();
         const revisions = (outputs.cloudRunRevisions?.value ?? {}) as Record<string, string>;
         const info = await stack.info();
-        return { config, version: info?.version, cloudRunRevisions: revisions, deploymentFile };
+        const lastGoodCommit = await stack.getTag(LAST_GOOD_COMMIT_TAG).catch(() => undefined);
+        return { config, version: info?.version, cloudRunRevisions: revisions, deploymentFile, lastGoodCommit: lastGoodCommit || undefined };
     }
 
-    async up(): Promise<string> {
-        const result = await (await this.stack).up({ policyPacks: [this.options.packDir], onOutput: this.output });
-        return `${result.summary.result}: ${JSON.stringify(result.summary.resourceChanges ?? {})}`;
+    /**
+     * From a clean checkout, `up` runs in a temporary worktree of its commit, so the images of
+     * `--image` go into that copy's config and the user's Pulumi.<stack>.yaml stays as it is. A
+     * checkout deployed with --allow-dirty runs in place (its changes are not in any commit).
+     */
+    async up(change: DeployChange): Promise<string> {
+        const revision = this.options.revision;
+        const apply = async (stack: Stack, packDir: string) => {
+            if (Object.keys(change.images).length) {
+                await stack.setAllConfig(withImages(PulumiStackTarget.plainConfig(await stack.getAllConfig()), this.options.project, change.images) as ConfigMap);
+            }
+            return this.upOn(stack, packDir);
+        };
+        if (revision && revision.dirty.length === 0) {
+            return this.inWorktree(revision.commit, apply);
+        }
+        return apply(await this.stack, this.options.packDir);
     }
 
+    /**
+     * With a recorded good commit: `up` from a temporary worktree of it (its program and its stack
+     * config), Cloud Run pinned to the revisions that served before. Without: the saved config
+     * restored in place, as before this pipeline recorded commits, and the detail says so.
+     */
     async rollback(snapshot: Snapshot): Promise<string> {
+        const pinned = Object.keys(snapshot.cloudRunRevisions).length ? ", Cloud Run pinned to its previous revisions" : "";
+        if (snapshot.lastGoodCommit && this.options.revision) {
+            const commit = snapshot.lastGoodCommit;
+            return this.inWorktree(commit, async (stack, packDir) => {
+                const config = PulumiStackTarget.plainConfig(await stack.getAllConfig());
+                await stack.setAllConfig(rollbackConfig({ ...snapshot, config }, this.options.project) as ConfigMap);
+                return `program and config of commit ${commit.slice(0, 12)} (temporary worktree)${pinned}; ${await this.upOn(stack, packDir)}`;
+            });
+        }
         const stack = await this.stack;
         const stale = keysToRemove(await stack.getAllConfig(), snapshot);
         if (stale.length > 0) {
             await stack.removeAllConfig(stale);
         }
         await stack.setAllConfig(rollbackConfig(snapshot, this.options.project) as ConfigMap);
-        return `config restored${Object.keys(snapshot.cloudRunRevisions).length ? ", Cloud Run pinned to its previous revisions" : ""}; ${await this.up()}`;
+        return `no recorded good commit: config restored in place${pinned}, program of the checkout; ${await this.upOn(stack, this.options.packDir)}`;
+    }
+
+    async recordGood(commit: string): Promise<string> {
+        await (await this.stack).setTag(LAST_GOOD_COMMIT_TAG, commit);
+        return `stack tag ${LAST_GOOD_COMMIT_TAG}=${commit}`;
+    }
+
+    /** Cloud Monitoring for the stack's HTTPS forwarding rule (output httpsForwardingRuleName), in gcp:project. */
+    async metrics(): Promise<MetricsSource | undefined> {
+        const stack = await this.stack;
+        const rule = (await stack.outputs()).httpsForwardingRuleName?.value;
+        const project = (await stack.getAllConfig())["gcp:project"]?.value;
+        return typeof rule === "string" && project ? new CloudMonitoringSource({ project, forwardingRuleName: rule }) : undefined;
     }
 
     async endpoint(): Promise<{ url: string; source: string } | undefined> {

@@ -5,35 +5,13 @@ import * as path from "path";
 import { RunningPack } from "../../preview";
 import { main } from "../../deploy/cli";
 import { offlineGate } from "../../deploy/gate";
-import { PipelineOptions, PipelineReport, renderTimeline, runPipeline } from "../../deploy/pipeline";
-import { endpointFromOutputs, keysToRemove, rollbackConfig } from "../../deploy/targets/automation";
+import { PipelineReport, renderTimeline, runPipeline } from "../../deploy/pipeline";
+import { endpointFromOutputs, keysToRemove, rollbackConfig, withImages } from "../../deploy/targets/automation";
 import { LocalStandIn, StandInConfig } from "../../deploy/targets/stand-in";
-import { thresholdsFrom } from "../../validator";
 import { ROOT } from "../helpers/cli";
+import { options, ProgramRepo } from "./fixtures";
 
 const PACK_DIR = path.join(ROOT, "policies");
-
-/** Short holds: the stand-in's "before the fix" cut is 0.5 s, and validation holds 1 s. */
-function options(log: string[], overrides: Partial<PipelineOptions> = {}): PipelineOptions {
-    return {
-        stack: "staging",
-        dryRun: false,
-        propagationTimeoutSec: 2,
-        validation: {
-            endpoints: ["/ws"],
-            thresholds: thresholdsFrom([]),
-            handshakeTimeoutMs: 2000,
-            messages: 3,
-            echo: true,
-            messageTimeoutMs: 1000,
-            holdSec: 1,
-            holdMode: "both",
-            pingIntervalSec: 0.2,
-        },
-        log: (line) => log.push(line),
-        ...overrides,
-    };
-}
 
 const CUT: StandInConfig = { cutAfterSec: 0.5 };
 const FIXED: StandInConfig = { cutAfterSec: null };
@@ -59,10 +37,10 @@ describe("deploy: the pipeline against the local stand-in (real validator, real 
         await Promise.all(standIns.map((s) => s.stop()));
     });
 
-    it("a good deploy (the 30 s cut fixed) passes: exit 0, with the baseline showing the cut it fixed, then monitors", async () => {
+    it("a good deploy (the 30 s cut fixed) passes: exit 0, with the baseline showing the cut it fixed, then watches", async () => {
         const target = await standIn(CUT, FIXED);
         const log: string[] = [];
-        const report = await runPipeline(target, gate(), options(log, { monitor: { intervalSec: 0.2, durationSec: 0.5 } }));
+        const report = await runPipeline(target, gate(), options(log, { watch: { durationSec: 0.5, intervalSec: 0.2, maxHandshakeFailureRate: 0.1, max5xxIncrease: 0.2 } }));
         assert.equal(report.exitCode, 0, renderTimeline(report));
         assert.equal(report.outcome, "deployed");
         assert.deepEqual(statuses(report), [
@@ -73,9 +51,15 @@ describe("deploy: the pipeline against the local stand-in (real validator, real 
             "up: ok",
             "propagation: ok",
             "post-deploy validation: ok",
-            "monitor: ok",
+            "watch: ok",
         ]);
-        assert.ok(log.filter((l) => /^\d{4}-\d\d-\d\dT.* \/ws +ok +handshake/.test(l)).length >= 2, "monitor status lines");
+        assert.ok(log.filter((l) => /^\d{4}-\d\d-\d\dT.* \/ws +ok +handshake/.test(l)).length >= 2, "watch status lines");
+        assert.deepEqual(report.triggers.map((t) => [t.trigger, t.fired]), [
+            ["service-deploy", false],
+            ["validation", false],
+            ["handshake-failure-rate", false],
+            ["http-5xx-increase", undefined],
+        ]);
         assert.equal(report.validations.baseline.endpoints[0].diagnosis, "lifetime-cap");
         assert.equal(report.validations["post-deploy"].verdict, "pass");
         assert.deepEqual(target.appliedConfig, FIXED);
@@ -144,19 +128,48 @@ describe("deploy: the pipeline against the local stand-in (real validator, real 
         assert.match(result.summary, /1 mandatory violation.*enforce-backend-timeout: BackendService "chat-api-backend": timeoutSec is 30/);
     });
 
-    it("runs as the deploy command: timeline, JSON report, exit code", async () => {
+    it("runs as the deploy command: timeline, JSON report, exit code, the good commit recorded", async () => {
         const out: string[] = [];
         const err: string[] = [];
+        const { repo, commit } = ProgramRepo.create({});
         const reportFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "deploy-")), "report.json");
         const code = await main(
-            ["--stack", "staging", "--target", "local", "--local-cut-before", "0.5", "--local-cut-after", "none", "--hold", "1", "--propagation-timeout", "2", "--endpoints", "/ws", "--report", reportFile],
+            ["--stack", "staging", "--target", "local", "--local-cut-before", "0.5", "--local-cut-after", "none", "--local-program", repo.dir, "--hold", "1", "--propagation-timeout", "2", "--endpoints", "/ws",
+                "--watch", "1", "--interval", "0.25", "--keep", "3", "--report", reportFile],
             { out: (t) => out.push(t), err: (t) => err.push(t), pack },
         );
         assert.equal(code, 0, out.join("\n") + err.join("\n"));
         assert.match(out.join("\n"), /DEPLOYED \(exit 0\)/);
         const report = JSON.parse(fs.readFileSync(reportFile, "utf8")) as PipelineReport;
         assert.equal(report.outcome, "deployed");
-        assert.equal(report.phases.length, 7);
+        assert.deepEqual(report.phases.map((p) => p.name).slice(7), ["watch", "zero downtime (measured)", "record the good commit"]);
+        assert.equal(report.commit, commit);
+        assert.match(report.phases[9].detail, new RegExp(`recorded ${commit.slice(0, 12)} as the last good commit`));
+        assert.equal(report.zeroDowntime?.keep, 3);
+    });
+
+    it("Ctrl-C before up, through the command: exit 130, nothing changed, and it says so", async () => {
+        const out: string[] = [];
+        const err: string[] = [];
+        const { repo } = ProgramRepo.create({});
+        const code = await main(["--stack", "staging", "--target", "local", "--local-program", repo.dir, "--endpoints", "/ws"], {
+            out: (t) => out.push(t),
+            err: (t) => err.push(t),
+            pack,
+            signal: AbortSignal.abort(),
+        });
+        assert.equal(code, 130, out.join("\n") + err.join("\n"));
+        assert.match(out.join("\n"), /INTERRUPTED \(exit 130\)/);
+        assert.deepEqual(err, ["interrupted: interrupted before up: nothing was changed"]);
+    });
+
+    it("refuses a checkout with uncommitted changes unless --allow-dirty: exit 2, nothing touched", async () => {
+        const { repo } = ProgramRepo.create({});
+        repo.write({ echo: false });
+        const err: string[] = [];
+        const io = { out: () => undefined, err: (t: string) => err.push(t), pack };
+        assert.equal(await main(["--stack", "staging", "--target", "local", "--local-program", repo.dir], io), 2);
+        assert.match(err[0], /the checkout at .* has uncommitted changes \(stand-in\.json\); a deploy of it could never be rolled back to: commit them, or pass --allow-dirty/);
     });
 
     it("exits 2 on bad arguments and unknown stacks, before touching anything", async () => {
@@ -165,9 +178,13 @@ describe("deploy: the pipeline against the local stand-in (real validator, real 
         assert.equal(await main(["--target", "local"], io), 2);
         assert.equal(await main(["--stack", "qa", "--target", "local"], io), 2);
         assert.equal(await main(["--stack", "staging", "--target", "moon"], io), 2);
+        assert.equal(await main(["--stack", "staging", "--target", "local", "--allow-dirty", "--image", "api"], io), 2);
+        assert.equal(await main(["--stack", "staging", "--target", "local", "--allow-dirty", "--max-5xx-increase", "lots"], io), 2);
         assert.match(err[0], /--stack is required/);
         assert.match(err[1], /unknown stack "qa": there is no Pulumi.qa.yaml; stacks here: production, staging/);
         assert.match(err[2], /--target "moon": allowed: pulumi, local/);
+        assert.match(err[3], /--image "api": expected NAME=IMAGE/);
+        assert.match(err[4], /--max-5xx-increase "lots": expected a non-negative percentage/);
     });
 });
 
@@ -186,6 +203,15 @@ describe("deploy: the Automation API target's seams (the real CLI is not on this
         assert.deepEqual(restored["websocket-lb:pagingWebhookToken"], { value: "t", secret: true });
     });
 
+    it("sets --image on the named backends' config, refusing unknown names and backends without an image", () => {
+        const config = withImages(snapshot.config, "websocket-lb", { auth: "a:2" });
+        assert.equal(JSON.parse(config["websocket-lb:backends"].value).auth.image, "a:2");
+        assert.deepEqual(withImages(snapshot.config, "websocket-lb", {}), snapshot.config);
+        assert.throws(() => withImages(snapshot.config, "websocket-lb", { web: "w:1" }), /--image web=w:1: no backend named web; allowed: api, auth/);
+        const groups = { "websocket-lb:backends": { value: JSON.stringify({ g: { kind: "groups" } }), secret: false } };
+        assert.throws(() => withImages(groups, "websocket-lb", { g: "x:1" }), /backend g is of kind groups .*, which has no image/);
+    });
+
     it("removes config keys the failed deploy added", () => {
         assert.deepEqual(keysToRemove({ "websocket-lb:backends": {}, "websocket-lb:alert5xxPercent": {} }, { ...snapshot, cloudRunRevisions: {} }), ["websocket-lb:alert5xxPercent"]);
     });
@@ -199,7 +225,7 @@ describe("deploy: the Automation API target's seams (the real CLI is not on this
         this.timeout(60_000);
         const out: string[] = [];
         const pack = await RunningPack.start(PACK_DIR).ready;
-        const code = await main(["--stack", "staging", "--hold", "1"], { out: (t) => out.push(t), err: () => undefined, pack }).finally(() => pack.stop());
+        const code = await main(["--stack", "staging", "--hold", "1", "--allow-dirty"], { out: (t) => out.push(t), err: () => undefined, pack }).finally(() => pack.stop());
         assert.equal(code, 2);
         const text = out.join("\n");
         assert.match(text, /gate: offline preview with the policy pack +ok/);

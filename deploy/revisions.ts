@@ -1,0 +1,97 @@
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { errorText } from "../cli/kit";
+
+// The program's revisions as git knows them: what a deploy records as good, and how a rollback
+// gets that revision back without touching the user's checkout (a temporary `git worktree`).
+
+function git(cwd: string, args: string[]): string {
+    try {
+        // Only the final newline goes: porcelain status lines start with a meaningful space.
+        return execFileSync("git", args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).replace(/\n+$/, "");
+    } catch (e) {
+        const stderr = (e as { stderr?: string }).stderr?.toString().trim();
+        throw new Error(`git ${args.join(" ")} in ${cwd} failed: ${stderr || errorText(e)}`);
+    }
+}
+
+export interface SourceRevision {
+    /** The repository's top level. */
+    readonly repoDir: string;
+    /** The project's folder relative to it ("" when the project is the repository). */
+    readonly projectPath: string;
+    /** The full commit hash HEAD points at. */
+    readonly commit: string;
+    /** Uncommitted changes to tracked files, or untracked files, that a rollback could not restore. */
+    readonly dirty: readonly string[];
+}
+
+/** Where `dir` sits in git, or undefined when it is not in a repository (or git is missing). */
+export function sourceRevision(dir: string): SourceRevision | undefined {
+    let repoDir: string;
+    try {
+        repoDir = git(dir, ["rev-parse", "--show-toplevel"]);
+    } catch {
+        return undefined;
+    }
+    const commit = git(dir, ["rev-parse", "HEAD"]);
+    const dirty = git(dir, ["status", "--porcelain", "--untracked-files=normal", "--", "."])
+        .split("\n")
+        .filter(Boolean);
+    return { repoDir, projectPath: path.relative(repoDir, fs.realpathSync(dir)), commit, dirty };
+}
+
+/** True when `commit` names a commit in the repository. */
+export function hasCommit(repoDir: string, commit: string): boolean {
+    try {
+        git(repoDir, ["cat-file", "-e", `${commit}^{commit}`]);
+        return true;
+    } catch {
+        return false;
+    }
+}
+
+/**
+ * Checks `commit` out into a temporary worktree, runs `use` in the project's folder there, and
+ * removes the worktree whatever happens. The user's checkout, index and branch are not touched:
+ * the worktree is detached. `node_modules` is linked from the checkout when the worktree has
+ * none, because a TypeScript program cannot run without its dependencies; a commit whose
+ * dependencies differ needs `npm ci` in the worktree instead (the link is the fast path).
+ */
+export async function withWorktree<T>(revision: Pick<SourceRevision, "repoDir" | "projectPath">, commit: string, use: (projectDir: string) => Promise<T>): Promise<T> {
+    if (!/^[0-9a-f]{7,40}$/.test(commit)) {
+        throw new Error(`recorded commit ${JSON.stringify(commit)}: expected a git commit hash (7 to 40 hex digits)`);
+    }
+    if (!hasCommit(revision.repoDir, commit)) {
+        throw new Error(`recorded commit ${commit} is not in the repository at ${revision.repoDir}; fetch it, or roll back by hand`);
+    }
+    const parent = fs.mkdtempSync(path.join(os.tmpdir(), "deploy-rollback-"));
+    const worktree = path.join(parent, "checkout");
+    git(revision.repoDir, ["worktree", "add", "--detach", "--quiet", worktree, commit]);
+    try {
+        const projectDir = path.join(worktree, revision.projectPath);
+        const modules = path.join(revision.repoDir, revision.projectPath, "node_modules");
+        if (fs.existsSync(modules) && !fs.existsSync(path.join(projectDir, "node_modules"))) {
+            fs.symlinkSync(modules, path.join(projectDir, "node_modules"), "dir");
+        }
+        return await use(projectDir);
+    } finally {
+        try {
+            git(revision.repoDir, ["worktree", "remove", "--force", worktree]);
+        } finally {
+            fs.rmSync(parent, { recursive: true, force: true });
+        }
+    }
+}
+
+/** The commands a person runs to do what `withWorktree` + up does, for the report. */
+export function worktreeRollbackCommands(stack: string, commit: string, projectPath: string): string[] {
+    const dir = `/tmp/rollback-${commit.slice(0, 12)}`;
+    return [
+        `git worktree add --detach ${dir} ${commit}`,
+        `cd ${path.posix.join(dir, projectPath || ".")} && npm ci && pulumi up --stack ${stack} --policy-pack policies`,
+        `git worktree remove --force ${dir}`,
+    ];
+}

@@ -1,0 +1,172 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as monitoring from "@pulumi/gcp/monitoring";
+import * as pubsub from "@pulumi/gcp/pubsub";
+import * as organizations from "@pulumi/gcp/organizations";
+import { isRecord, Validator } from "./config-checks";
+
+// Paging by team, as the seed's "Alerting Configuration" routes them: each alert goes to the
+// channels of the teams that own it. Config `alertRoutes` lists each team's channels; this file
+// parses it and builds the channels. Without `alertRoutes`, every alert goes to the stack's
+// alertEmails and paging webhook, as before.
+
+export const TEAMS = ["operations", "infrastructure", "business"] as const;
+export type Team = (typeof TEAMS)[number];
+
+/** One channel of a team: an email address, the stack's basic-auth paging webhook, PagerDuty, or a Pub/Sub topic the stack creates. */
+export type RouteChannel = { readonly kind: "email"; readonly address: string } | { readonly kind: "webhook" } | { readonly kind: "pagerduty" } | { readonly kind: "pubsub" };
+export type AlertRoutes = Readonly<Partial<Record<Team, readonly RouteChannel[]>>>;
+
+/**
+ * Which teams each alert pages (keys of Monitoring["alerts"] in infra/monitoring.ts):
+ * - connection failure ratio > 5 % and handshake failure ratio > 10 %: operations (the seed);
+ * - the cut at the backend timeout, the "load balancer timeout errors": infrastructure (the seed);
+ * - chat degradation: business. The synthetic monitor's chat checks will be that signal; until they
+ *   exist, the handshake failure alert stands in for it (issue 12);
+ * - the HTTP 5xx ratio is not in the seed's routing: operations, who own backend health (inferred).
+ * An alert key not listed here pages operations, so a renamed or new alert is never silent.
+ */
+export const ALERT_TEAMS = {
+    connectionFailures: ["operations"],
+    handshakeFailures: ["operations", "business"],
+    timeoutErrors: ["infrastructure"],
+    errors5xx: ["operations"],
+} as const satisfies Readonly<Record<string, readonly Team[]>>;
+/** The alerts infra/monitoring.ts builds, by key: a renamed alert breaks the build here. */
+export type AlertKey = keyof typeof ALERT_TEAMS;
+
+export const CHANNEL_FORMS = `"email:ADDRESS", "webhook", "pagerduty" or "pubsub"`;
+
+/** Parses `alertRoutes`: every problem goes to the validator, so all are reported at once. */
+export function parseAlertRoutes(v: Validator, value: unknown, context: { pagingWebhookUrl: string }): AlertRoutes {
+    const key = v.key("alertRoutes");
+    if (value === undefined || value === null) {
+        return {};
+    }
+    if (!isRecord(value)) {
+        v.fail(key, value, `allowed: a map of team (${TEAMS.join(", ")}) to a list of channels, each ${CHANNEL_FORMS}`);
+        return {};
+    }
+    const routes: Partial<Record<Team, RouteChannel[]>> = {};
+    for (const [team, list] of Object.entries(value)) {
+        if (!(TEAMS as readonly string[]).includes(team)) {
+            v.fail(`${key}.${team}`, list, `no such team; allowed: ${TEAMS.join(", ")}`);
+            continue;
+        }
+        if (!Array.isArray(list) || list.length === 0) {
+            v.fail(`${key}.${team}`, list, `allowed: a non-empty list of channels, each ${CHANNEL_FORMS}`);
+            continue;
+        }
+        const channels: RouteChannel[] = [];
+        for (const entry of list) {
+            const text = typeof entry === "string" ? entry : "";
+            const email = /^email:([^@\s]+@[^@\s]+\.[a-z]{2,})$/i.exec(text);
+            if (email) {
+                channels.push({ kind: "email", address: email[1] });
+            } else if (text === "webhook") {
+                if (!context.pagingWebhookUrl) {
+                    v.fail(`${key}.${team}`, entry, "the webhook channel needs pagingWebhookUrl (and pagingWebhookToken, a secret); set them, or use another channel");
+                }
+                channels.push({ kind: "webhook" });
+            } else if (text === "pagerduty" || text === "pubsub") {
+                channels.push({ kind: text });
+            } else {
+                v.fail(`${key}.${team}`, entry, `allowed: ${CHANNEL_FORMS} (an email channel needs a valid address, such as email:oncall@example.com)`);
+                continue;
+            }
+            const last = channels[channels.length - 1];
+            if (channels.slice(0, -1).some((c) => JSON.stringify(c) === JSON.stringify(last))) {
+                v.fail(`${key}.${team}`, entry, "that channel is listed twice for this team; list it once");
+                channels.pop();
+            }
+        }
+        routes[team as Team] = channels;
+    }
+    return routes;
+}
+
+export interface RoutedChannels {
+    /** Every channel this file created. */
+    readonly channels: monitoring.NotificationChannel[];
+    /** The Pub/Sub topics created for teams with a pubsub channel. */
+    readonly topics: Partial<Record<Team, pubsub.Topic>>;
+    /** The channels an alert pages, by its key in ALERT_TEAMS. */
+    channelIdsFor(alert: AlertKey): pulumi.Output<string>[];
+    /** A team's channels: for alerts built elsewhere (the synthetic monitor's `channels` parameter). */
+    channelIdsOf(team: Team): pulumi.Output<string>[];
+}
+
+/**
+ * Builds each team's channels. PagerDuty: type `pagerduty` with the service key in
+ * `sensitiveLabels.serviceKey` (node_modules/@pulumi/gcp/types/input.d.ts,
+ * NotificationChannelSensitiveLabels.serviceKey: "Channel types that support this field include:
+ * pagerduty"), the key read from the secret config `pagerDutyServiceKeys` (team to key). Pub/Sub:
+ * a topic per team, type `pubsub` with label `topic`, and the Monitoring notification service
+ * agent allowed to publish to it
+ * (https://cloud.google.com/monitoring/support/notification-options#pubsub).
+ */
+export function createRoutedChannels(
+    name: string,
+    routes: AlertRoutes,
+    secrets: { pagerDutyServiceKeys?: pulumi.Output<Record<string, string>>; pagingWebhookUrl: string; pagingWebhookToken?: pulumi.Output<string> },
+    opts: { parent: pulumi.Resource },
+): RoutedChannels {
+    const channels: monitoring.NotificationChannel[] = [];
+    const topics: Partial<Record<Team, pubsub.Topic>> = {};
+    const byTeam: Partial<Record<Team, monitoring.NotificationChannel[]>> = {};
+    let projectNumber: pulumi.Output<string> | undefined;
+    for (const team of TEAMS) {
+        for (const route of routes[team] ?? []) {
+            const id = `${name}-${team}-${route.kind}${route.kind === "email" ? `-${(byTeam[team] ?? []).length}` : ""}`;
+            let channel: monitoring.NotificationChannel;
+            if (route.kind === "email") {
+                channel = new monitoring.NotificationChannel(id, { displayName: `WebSocket LB ${team}: ${route.address}`, type: "email", labels: { email_address: route.address } }, opts);
+            } else if (route.kind === "webhook") {
+                channel = new monitoring.NotificationChannel(
+                    id,
+                    {
+                        displayName: `WebSocket LB ${team}: paging webhook`,
+                        type: "webhook_basicauth",
+                        labels: { url: secrets.pagingWebhookUrl, username: "websocket-lb" },
+                        sensitiveLabels: secrets.pagingWebhookToken ? { password: secrets.pagingWebhookToken } : undefined,
+                    },
+                    opts,
+                );
+            } else if (route.kind === "pagerduty") {
+                const keys = secrets.pagerDutyServiceKeys;
+                const serviceKey = keys
+                    ? pulumi.secret(
+                          keys.apply((k) => {
+                              if (typeof k?.[team] !== "string" || k[team] === "") {
+                                  throw new Error(`alertRoutes.${team} lists pagerduty, but the secret pagerDutyServiceKeys has no key for ${team}; set it with pulumi config set --secret pagerDutyServiceKeys '{"${team}":"..."}'`);
+                              }
+                              return k[team];
+                          }),
+                      )
+                    : undefined;
+                if (!serviceKey) {
+                    throw new Error(`alertRoutes.${team} lists pagerduty, but the secret pagerDutyServiceKeys is not set; set it with pulumi config set --secret pagerDutyServiceKeys '{"${team}":"..."}'`);
+                }
+                channel = new monitoring.NotificationChannel(id, { displayName: `WebSocket LB ${team}: PagerDuty`, type: "pagerduty", sensitiveLabels: { serviceKey } }, opts);
+            } else {
+                const topic = new pubsub.Topic(`${name}-${team}-alerts`, { labels: { team, purpose: "websocket-lb-alerts" } }, opts);
+                topics[team] = topic;
+                projectNumber ??= organizations.getProjectOutput({}, opts).number;
+                new pubsub.TopicIAMMember(
+                    `${name}-${team}-alerts-publisher`,
+                    { topic: topic.name, role: "roles/pubsub.publisher", member: pulumi.interpolate`serviceAccount:service-${projectNumber}@gcp-sa-monitoring-notification.iam.gserviceaccount.com` },
+                    opts,
+                );
+                channel = new monitoring.NotificationChannel(id, { displayName: `WebSocket LB ${team}: Pub/Sub ${team}-alerts`, type: "pubsub", labels: { topic: topic.id } }, opts);
+            }
+            channels.push(channel);
+            (byTeam[team] ??= []).push(channel);
+        }
+    }
+    const channelIdsOf = (team: Team) => (byTeam[team] ?? []).map((c) => c.id);
+    return {
+        channels,
+        topics,
+        channelIdsOf,
+        channelIdsFor: (alert) => [...new Set((ALERT_TEAMS[alert] as readonly Team[]).flatMap((team) => channelIdsOf(team)))],
+    };
+}
