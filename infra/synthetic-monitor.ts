@@ -172,9 +172,11 @@ export function createSyntheticMonitor(
         },
         opts,
     );
-    // A failed run is check_passed=false; two failing periods in a row page, so one lost run does not.
-    // The metric is the uptime checks' own (monitoring.googleapis.com/uptime_check/check_passed);
-    // that a synthetic monitor reports it under resource.type cloud_run_revision is inferred.
+    // A monitor created through the API needs its own alert policy on the uptime_check/check_passed
+    // metric of the Cloud Run resource the function runs on; the console's default alerts after two
+    // or more consecutive failures (cloud.google.com/monitoring/synthetic-monitors/create, "About
+    // synthetic monitors"). Two failing periods in a row, then, so one lost run does not page. The
+    // resource type name cloud_run_revision is inferred from "the Cloud Run resource".
     const alert = new monitoring.AlertPolicy(
         `${name}-alert-chat-degradation`,
         {
