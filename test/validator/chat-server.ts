@@ -27,6 +27,8 @@ export interface ChatServerOptions {
     readonly eventOrder?: readonly string[];
     /** Echo replies carry this text instead of what was sent. */
     readonly garbleEcho?: boolean;
+    /** Never answers a ping (a stalled server or proxy). */
+    readonly noPong?: boolean;
     /** Cuts every connection (no close frame) this long after it opened. */
     readonly cutAfterMs?: number;
 }
@@ -45,7 +47,7 @@ const PATHS = ["/ws", "/ws/test", "/websocket"];
 export function startChatServer(options: ChatServerOptions = {}): Promise<ChatServer> {
     const backendId = options.backendId ?? "chat-1";
     const server = http.createServer((_req, res) => res.writeHead(426).end("WebSocket only\n"));
-    const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
+    const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, autoPong: !options.noPong });
     const sockets = new Set<net.Socket>();
     const timers = new Set<NodeJS.Timeout>();
     let accepted = 0;

@@ -211,6 +211,17 @@ checks:
         assert.deepEqual(g.received, ["token missing"]);
     });
 
+    it("fails a ping that gets no pong within its deadline", async () => {
+        const server = await chat({ noPong: true });
+        const file = scenarioFile(`checks: [{ name: ping, steps: [{ connect: { headers: { Authorization: "Bearer \${CHAT_TOKEN}" } } }, { ping: { within: 1s } }] }]`);
+        const run = await validate(["--url", server.url, "--scenario", file, "--json"]);
+        assert.equal(run.code, 1);
+        const [f] = check(run, "ping").failures;
+        assert.equal(f.code, "STEP_TIMEOUT");
+        assert.equal(f.kind, "ping");
+        assert.equal(f.message, "no pong within 1000 ms");
+    });
+
     it("fails a quiet period that is not quiet", async () => {
         const server = await chat();
         const file = scenarioFile(`{"checks": [{"name": "quiet", "steps": [{"connect": {"headers": {"Authorization": "Bearer \${CHAT_TOKEN}"}}}, {"expect": {"none": true, "within": "300ms"}}]}]}`, "json");
