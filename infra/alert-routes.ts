@@ -27,12 +27,19 @@ export type AlertRoutes = Readonly<Partial<Record<Team, readonly RouteChannel[]>
  */
 export const ALERT_TEAMS = {
     connectionFailures: ["operations"],
-    handshakeFailures: ["operations", "business"],
+    handshakeFailures: ["operations"],
     timeoutErrors: ["infrastructure"],
     errors5xx: ["operations"],
 } as const satisfies Readonly<Record<string, readonly Team[]>>;
 /** The alerts infra/monitoring.ts builds, by key: a renamed alert breaks the build here. */
 export type AlertKey = keyof typeof ALERT_TEAMS;
+
+/**
+ * The seed pages business operations on chat degradation: the synthetic monitor's failing chat
+ * checks (infra/synthetic-monitor.ts, routed with channelIdsOf("business")). A stack that runs no
+ * synthetic monitor sends them this signal instead.
+ */
+export const CHAT_DEGRADATION_FALLBACK: AlertKey = "handshakeFailures";
 
 export const CHANNEL_FORMS = `"email:ADDRESS", "webhook", "pagerduty" or "pubsub"`;
 
@@ -109,6 +116,7 @@ export function createRoutedChannels(
     routes: AlertRoutes,
     secrets: { pagerDutyServiceKeys?: pulumi.Output<Record<string, string>>; pagingWebhookUrl: string; pagingWebhookToken?: pulumi.Output<string> },
     opts: { parent: pulumi.Resource },
+    options: { chatChecksRun: boolean },
 ): RoutedChannels {
     const channels: monitoring.NotificationChannel[] = [];
     const topics: Partial<Record<Team, pubsub.Topic>> = {};
@@ -167,6 +175,9 @@ export function createRoutedChannels(
         channels,
         topics,
         channelIdsOf,
-        channelIdsFor: (alert) => [...new Set((ALERT_TEAMS[alert] as readonly Team[]).flatMap((team) => channelIdsOf(team)))],
+        channelIdsFor: (alert) => {
+            const teams: readonly Team[] = [...ALERT_TEAMS[alert], ...(alert === CHAT_DEGRADATION_FALLBACK && !options.chatChecksRun ? (["business"] as const) : [])];
+            return [...new Set(teams.flatMap((team) => channelIdsOf(team)))];
+        },
     };
 }

@@ -1,3 +1,5 @@
+import * as fs from "fs";
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import {
     CLASSIC_AFFINITIES,
@@ -14,7 +16,18 @@ import {
 import { parseAlertRoutes } from "./alert-routes";
 import { cidrRange, isRecord, parseJson, Validator } from "./config-checks";
 import { parseServiceEnv } from "./service-env";
-import { BACKEND_KINDS, BackendSettings, ConfigError, HeaderSetting, InstanceGroupBackend, LoadBalancerSettings, PROGRAM_AFFINITIES, ProgramAffinity } from "./settings";
+import {
+    BACKEND_KINDS,
+    BackendSettings,
+    ConfigError,
+    HeaderSetting,
+    InstanceGroupBackend,
+    LoadBalancerSettings,
+    PROGRAM_AFFINITIES,
+    ProgramAffinity,
+    SYNTHETIC_PERIODS_SEC,
+    SyntheticMonitorSettings,
+} from "./settings";
 
 /** Reads one raw config value (as `pulumi.Config` stores it: a string, JSON for structures). */
 export type RawConfigReader = (key: string) => string | undefined;
@@ -48,6 +61,40 @@ function parseHeaders(v: Validator, key: string, value: unknown): HeaderSetting[
         headers.push({ name: entry.name, value: entry.value, replace: entry.replace });
     });
     return headers;
+}
+
+const SYNTHETIC_KEYS = ["enabled", "periodSec", "region", "scenario", "tokenSecret"];
+
+/** `syntheticMonitor`: false (the default), true, or {enabled, periodSec, region, scenario, tokenSecret}. */
+function parseSyntheticMonitor(v: Validator, key: string, value: unknown, backends: readonly BackendSettings[]): SyntheticMonitorSettings {
+    const spec = value === undefined || typeof value === "boolean" ? { enabled: value ?? false } : value;
+    if (!isRecord(spec)) {
+        v.fail(key, value, "allowed: true, false, or {enabled, periodSec, region, scenario, tokenSecret}");
+        return { enabled: false, periodSec: 60, region: "us-central1", scenario: "", tokenSecret: "" };
+    }
+    for (const unknown of Object.keys(spec).filter((k) => !SYNTHETIC_KEYS.includes(k))) {
+        v.fail(`${key}.${unknown}`, spec[unknown], `unknown key; allowed: ${SYNTHETIC_KEYS.join(", ")}`);
+    }
+    const enabled = spec.enabled ?? true;
+    if (typeof enabled !== "boolean") {
+        v.fail(`${key}.enabled`, enabled, "allowed: true or false");
+    }
+    const periodSec = optional(spec.periodSec, 60);
+    if (!SYNTHETIC_PERIODS_SEC.includes(periodSec as (typeof SYNTHETIC_PERIODS_SEC)[number])) {
+        v.fail(`${key}.periodSec`, periodSec, `allowed: ${SYNTHETIC_PERIODS_SEC.join(", ")} (the uptime check periods Cloud Monitoring accepts)`);
+    }
+    const websocketRegion = backends.find((b) => b.websocket && b.kind !== "groups") as { region?: string } | undefined;
+    const scenario = v.text(`${key}.scenario`, optional(spec.scenario, "validator/scenarios/chat.yaml"), "a scenario file in this project, such as validator/scenarios/chat.yaml", /\.(ya?ml|json)$/);
+    if (scenario && !fs.existsSync(path.resolve(__dirname, "..", scenario))) {
+        v.fail(`${key}.scenario`, scenario, "no such file in the project; allowed: a path relative to the project directory");
+    }
+    return {
+        enabled: enabled === true,
+        periodSec: periodSec as SyntheticMonitorSettings["periodSec"],
+        region: v.text(`${key}.region`, optional(spec.region, websocketRegion?.region ?? "us-central1"), "a Cloud Functions region such as us-central1", /^[a-z]+-[a-z]+[0-9]+$/),
+        scenario,
+        tokenSecret: spec.tokenSecret === undefined ? "" : v.text(`${key}.tokenSecret`, spec.tokenSecret, "a Secret Manager secret name (letters, digits, _ and -)", /^[A-Za-z0-9_-]{1,255}$/),
+    };
 }
 
 function optional<T>(value: unknown, fallback: T): unknown {
@@ -326,6 +373,8 @@ export function parseSettings(read: RawConfigReader, namespace: string): LoadBal
         alertRoutes: parseAlertRoutes(v, get("alertRoutes"), { pagingWebhookUrl }),
     };
 
+    const syntheticMonitor = parseSyntheticMonitor(v, v.key("syntheticMonitor"), get("syntheticMonitor"), backends);
+
     if (v.problems.length > 0) {
         throw new ConfigError(v.problems);
     }
@@ -343,6 +392,7 @@ export function parseSettings(read: RawConfigReader, namespace: string): LoadBal
         requestHeaders,
         backends,
         monitoring,
+        syntheticMonitor,
     });
 }
 

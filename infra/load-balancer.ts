@@ -4,6 +4,7 @@ import { Backend, createBackends } from "./backends";
 import { LoadBalancerSettings } from "./settings";
 import { createFrontend, Frontend } from "./frontend";
 import { createMonitoring, Monitoring } from "./monitoring";
+import { createSyntheticMonitor, SyntheticMonitor } from "./synthetic-monitor";
 import { createUrlMap } from "./urlmap";
 
 /**
@@ -16,6 +17,8 @@ export class WebSocketLoadBalancer extends pulumi.ComponentResource {
     readonly urlMap: compute.URLMap;
     readonly frontend: Frontend;
     readonly monitoring: Monitoring;
+    /** The chat checks run by Cloud Monitoring every period, when syntheticMonitor is on. */
+    readonly syntheticMonitor?: SyntheticMonitor;
     readonly ipAddress: pulumi.Output<string>;
     /** `wss://` URL of each WebSocket path, per domain. */
     readonly websocketUrls: Record<string, string[]>;
@@ -29,6 +32,11 @@ export class WebSocketLoadBalancer extends pulumi.ComponentResource {
         this.urlMap = createUrlMap(name, settings, [...this.backends], this);
         this.frontend = createFrontend(name, settings, this.urlMap, this);
         this.monitoring = createMonitoring(name, settings, this.urlMap.name, this);
+        if (settings.syntheticMonitor.enabled) {
+            // Chat degradation pages business operations when routes are set; else every channel.
+            const channels = this.monitoring.routes ? this.monitoring.routes.channelIdsOf("business") : this.monitoring.channels.map((c) => c.id);
+            this.syntheticMonitor = createSyntheticMonitor(name, settings.syntheticMonitor, `wss://${settings.domains[0]}`, channels, this);
+        }
 
         this.ipAddress = this.frontend.address.address;
         this.websocketUrls = Object.fromEntries(

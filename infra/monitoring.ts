@@ -39,7 +39,7 @@ export function createMonitoring(
     const m = settings.monitoring;
     // With alertRoutes, each alert pages its teams' channels; without, every alert goes to every channel.
     const routed = Object.keys(m.alertRoutes).length > 0;
-    const routes = routed ? createRoutedChannels(name, m.alertRoutes, m, opts) : undefined;
+    const routes = routed ? createRoutedChannels(name, m.alertRoutes, m, opts, { chatChecksRun: settings.syntheticMonitor.enabled }) : undefined;
     const channels = routes ? routes.channels : createChannels(name, m, opts);
     const channelIdsFor = (alert: AlertKey) => (routes ? routes.channelIdsFor(alert) : channels.map((c) => c.id));
     const metrics = createLogMetrics(name, settings.websocketPaths, urlMapName, opts);

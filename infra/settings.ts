@@ -95,6 +95,21 @@ export interface MonitoringSettings {
     readonly pagerDutyServiceKeys?: pulumi.Output<Record<string, string>>;
 }
 
+/** Uptime check periods Cloud Monitoring accepts (uptimeCheckConfig.d.ts, period). */
+export const SYNTHETIC_PERIODS_SEC = [60, 300, 600, 900] as const;
+
+/** The chat checks run every period by Cloud Monitoring (infra/synthetic-monitor.ts). */
+export interface SyntheticMonitorSettings {
+    readonly enabled: boolean;
+    readonly periodSec: (typeof SYNTHETIC_PERIODS_SEC)[number];
+    /** Region of the function and its source bucket. */
+    readonly region: string;
+    /** Scenario file, relative to the project directory. */
+    readonly scenario: string;
+    /** Secret Manager secret whose latest version the function reads as CHAT_TOKEN; empty for none. */
+    readonly tokenSecret: string;
+}
+
 export interface LoadBalancerSettings {
     readonly backendTimeoutSec: number;
     readonly sessionAffinity: ProgramAffinity;
@@ -112,6 +127,7 @@ export interface LoadBalancerSettings {
     readonly requestHeaders: readonly HeaderSetting[];
     readonly backends: readonly BackendSettings[];
     readonly monitoring: MonitoringSettings;
+    readonly syntheticMonitor: SyntheticMonitorSettings;
 }
 
 /** A backend as it is written in config, before parsing: what a rollback edits and writes back. */

@@ -59,6 +59,10 @@ export function offlineMocks(gcpProject: string, options: { unknownAtPreview?: b
                 case "InstanceTemplate":
                     state.selfLinkUnique = `${state.selfLink}?uniqueId=${shortHash(id)}`;
                     break;
+                case "UptimeCheckConfig":
+                    // Alert filters name the check by this provider-assigned id.
+                    state.uptimeCheckId = `${name}-${shortHash(id)}`;
+                    break;
                 case "Service":
                     state.uri = `https://${name}-${shortHash(id)}.a.run.app`;
                     state.latestReadyRevision = `${name}-00001-${shortHash(id).slice(0, 3)}`;

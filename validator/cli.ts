@@ -2,6 +2,7 @@ import * as fs from "fs";
 import * as net from "net";
 import { CliIo, EXIT, FlagError, numberFlag, parseFlags, reportError, runMain } from "../cli/kit";
 import { ResolveEntry } from "./connect";
+import { chatFlags, CHAT_FLAGS, CHAT_USAGE } from "./scenario-flags";
 import { DEFAULT_ENDPOINTS, LOAD_DEFAULTS, MONITOR_DEFAULTS, VALIDATION_DEFAULTS } from "./defaults";
 import { EchoServer, startEchoServer } from "./echo-server";
 import { HoldMode } from "./probe";
@@ -43,6 +44,7 @@ or local: a built-in echo server on 127.0.0.1, so a first run needs no network.
   --insecure              skip certificate verification (warns)
   --handshake-timeout SEC (default ${D.handshakeTimeoutMs / 1000})
   --message-timeout SEC   per echo (default ${D.messageTimeoutMs / 1000})
+${CHAT_USAGE}
   --json                  print the full report as JSON
   --report FILE           also write the JSON report to FILE
   --help
@@ -115,6 +117,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
                 json: { type: "boolean" },
                 report: { type: "string" },
                 help: { type: "boolean" },
+                ...CHAT_FLAGS,
             },
             true,
         );
@@ -129,8 +132,10 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         if (!["idle", "ping", "both"].includes(holdMode)) {
             throw new FlagError(`--hold-mode ${JSON.stringify(holdMode)}: allowed: idle, ping, both`);
         }
-        const endpoints = (values.endpoints ?? DEFAULT_ENDPOINTS.join(",")).split(",").map((e) => e.trim()).filter(Boolean);
-        if (endpoints.length === 0 || endpoints.some((e) => !e.startsWith("/"))) {
+        const chat = chatFlags(values, io.env);
+        // Scenarios and the affinity check replace the default probes unless --endpoints asks for them.
+        const endpoints = (values.endpoints ?? (chat.replacesProbes ? "" : DEFAULT_ENDPOINTS.join(","))).split(",").map((e) => e.trim()).filter(Boolean);
+        if ((endpoints.length === 0 && !chat.replacesProbes) || endpoints.some((e) => !e.startsWith("/"))) {
             throw new FlagError(`--endpoints ${JSON.stringify(values.endpoints)}: expected paths starting with /, comma-separated`);
         }
         const ca = values.ca === undefined ? undefined : (() => {
@@ -185,6 +190,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
                       print: (line) => (values.json ? io.err(line) : io.out(line)),
                   }
                 : undefined,
+            scenario: chat.scenario,
+            affinity: chat.affinity,
         });
         const json = reportJson(report);
         if (values.report) {

@@ -12,6 +12,13 @@ export const FAILURE_CODES = {
     ECHO_TIMEOUT: "an echo did not come back before its deadline",
     ECHO_MISMATCH: "an echo came back different from what was sent",
     CUT_BEFORE_HOLD: "the connection closed before the hold time",
+    UNEXPECTED_STATUS: "a scenario's connect step got another HTTP status than it expects (such as 101 where 403 was due)",
+    STEP_TIMEOUT: "a scenario step's deadline passed with nothing it waited for",
+    STEP_MISMATCH: "a scenario step got messages or a close code other than it expects",
+    UNEXPECTED_CLOSE: "the connection closed while a scenario step still needed it",
+    AFFINITY_NO_COOKIE: "the 101 response set no affinity cookie",
+    AFFINITY_NO_BACKEND_ID: "a response did not name its backend where --backend-id looks",
+    AFFINITY_BROKEN: "a reconnection that sent the affinity cookie reached another backend",
 } as const;
 
 export type FailureCode = keyof typeof FAILURE_CODES;

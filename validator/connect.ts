@@ -52,6 +52,8 @@ export interface Opened {
     readonly extensions: string;
     /** performance.now() when the 101 arrived: connection ages count from here. */
     readonly openedAt: number;
+    /** The 101 response's headers (Set-Cookie stays a list): where an affinity cookie arrives. */
+    readonly headers: Readonly<Record<string, string | string[] | undefined>>;
 }
 
 export interface Refused {
@@ -87,6 +89,11 @@ export class SocketPool {
 /** What `openSocket` needs besides the connection settings: the run's pool. */
 export interface OpenOptions extends ConnectOptions {
     readonly sockets: SocketPool;
+    /**
+     * Called with the socket as soon as it exists: a server may speak first, and its first
+     * message can arrive before a caller awaiting openSocket gets to attach a listener.
+     */
+    readonly onSocket?: (ws: WebSocket) => void;
 }
 
 let notClosed = 0;
@@ -166,6 +173,8 @@ export function openSocket(url: string, options: OpenOptions): Promise<Opened | 
         notClosed += 1;
         ws.once("close", () => (notClosed -= 1));
         options.sockets.add(ws);
+        options.onSocket?.(ws);
+        let upgradeHeaders: Opened["headers"] = {};
         const finish = (result: Opened | Refused) => {
             if (settled) {
                 return;
@@ -186,11 +195,12 @@ export function openSocket(url: string, options: OpenOptions): Promise<Opened | 
         const request = (ws as unknown as { _req?: import("http").ClientRequest })._req;
         request?.once("finish", () => (requestSentAt = since()));
 
-        ws.once("upgrade", () => {
+        ws.once("upgrade", (res) => {
+            upgradeHeaders = res.headers;
             timings.upgradeMs = requestSentAt === undefined ? undefined : since() - requestSentAt;
         });
         ws.once("open", () =>
-            finish({ ok: true, ws, timings: { ...timings, totalMs: since() }, status: 101, protocol: ws.protocol, extensions: ws.extensions, openedAt: performance.now() }),
+            finish({ ok: true, ws, timings: { ...timings, totalMs: since() }, status: 101, protocol: ws.protocol, extensions: ws.extensions, openedAt: performance.now(), headers: upgradeHeaders }),
         );
         ws.once("unexpected-response", (req, res) => {
             const chunks: Buffer[] = [];

@@ -8,5 +8,10 @@ export { FAILURE_CODES, Failure, FailureCode, HANDSHAKE_FAILURES } from "./codes
 export { Diagnosis, EndpointResult, HoldMode, HoldResult, ProbeOptions } from "./probe";
 export { LoadResult } from "./load";
 export { MonitorProbe, MonitorResult } from "./monitor";
+/** Chat-level checks: scenario files, the affinity check, the synthetic monitor's check. */
+export { loadScenario, parseScenario, Scenario, ScenarioError, SCHEMA_FILE } from "./scenario";
+export { CheckResult, ScenarioResult, StepFailure } from "./scenario-run";
+export { AffinityOptions, AffinityResult, BackendIdSource, DEFAULT_AFFINITY_COOKIE } from "./affinity";
+export { runChatChecks, SYNTHETIC_ENV } from "./synthetic-monitor";
 /** A WebSocket echo server on 127.0.0.1: the `local` target, and a backend for tests. */
 export { EchoServer, startEchoServer } from "./echo-server";

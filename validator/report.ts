@@ -1,5 +1,6 @@
 import { EndpointResult } from "./probe";
 import { Report } from "./run";
+import { describeFailure } from "./scenario-run";
 import { METRICS } from "./thresholds";
 
 const ms = (v: number | undefined, digits = 0) => (v === undefined ? "-" : `${v.toFixed(digits)} ms`);
@@ -14,6 +15,24 @@ function handshakeLine(e: EndpointResult): string {
         `handshake 101 in ${ms(t.totalMs)} (dns ${ms(t.dnsMs)}, tcp ${ms(t.tcpMs)}, tls ${ms(t.tlsMs)}, upgrade ${ms(t.upgradeMs)}), ` +
         `subprotocol ${e.handshake.protocol || "-"}, extensions ${e.handshake.extensions || "-"}`
     );
+}
+
+function scenarioLines(report: Report): string[] {
+    const lines: string[] = [];
+    if (report.scenario) {
+        lines.push(`scenario ${report.scenario.file}:`);
+        for (const c of report.scenario.checks) {
+            lines.push(`    ${c.failed === 0 ? "ok  " : "FAIL"} ${c.name} (${c.passed}/${c.runs} passed, p95 ${ms(c.durationMs.p95)})`);
+            for (const f of c.failures.slice(0, 2)) {
+                lines.push(`         ${describeFailure(c.name, f)}`);
+            }
+        }
+        lines.push("");
+    }
+    if (report.affinity) {
+        lines.push(`affinity ${report.affinity.path} (cookie ${report.affinity.cookieName}): ${report.affinity.verdict}: ${report.affinity.summary}`, "");
+    }
+    return lines;
 }
 
 export function renderReport(report: Report): string {
@@ -50,6 +69,7 @@ export function renderReport(report: Report): string {
         lines.push(`monitor: ${m.probes.length} probes, ${m.probes.filter((p) => !p.ok).length} failed (${(m.failureRate * 100).toFixed(1)}%)${m.stoppedEarly ? ", stopped early" : ""}`);
         lines.push("");
     }
+    lines.push(...scenarioLines(report));
     lines.push("thresholds:");
     for (const t of report.thresholds) {
         const mark = t.passed === undefined ? "n/a " : t.passed ? "ok  " : "FAIL";

@@ -1,10 +1,13 @@
+import { AffinityOptions, AffinityResult, checkAffinity } from "./affinity";
 import { Failure, HANDSHAKE_FAILURES } from "./codes";
 import { SocketPool } from "./connect";
 import { runLoad, LoadResult } from "./load";
 import { MonitorResult, runMonitor } from "./monitor";
 import { EndpointResult, endpointUrl, probeEndpoint, ProbeOptions } from "./probe";
+import { Scenario } from "./scenario";
+import { runScenario, ScenarioResult } from "./scenario-run";
 import { percentile } from "./stats";
-import { evaluate, Evaluation, Metric, Threshold } from "./thresholds";
+import { evaluate, Evaluation, Metric, parseThreshold, SCENARIO_DEFAULT_THRESHOLD, Threshold } from "./thresholds";
 
 export interface ValidateOptions extends ProbeOptions {
     readonly baseUrl: string;
@@ -13,6 +16,10 @@ export interface ValidateOptions extends ProbeOptions {
     readonly thresholds: readonly Threshold[];
     readonly load?: { connections: number; rate: number };
     readonly monitor?: { intervalSec: number; durationSec: number; signal?: AbortSignal; print: (line: string) => void };
+    /** Scripted checks (--scenario), judged by check_success_rate. */
+    readonly scenario?: Scenario;
+    /** The affinity check (--affinity N); a broken affinity fails the run. */
+    readonly affinity?: AffinityOptions;
 }
 
 export interface Report {
@@ -22,6 +29,8 @@ export interface Report {
     readonly endpoints: EndpointResult[];
     readonly load?: LoadResult;
     readonly monitor?: MonitorResult;
+    readonly scenario?: ScenarioResult;
+    readonly affinity?: AffinityResult;
     readonly metrics: Partial<Record<Metric, number>>;
     readonly thresholds: Evaluation[];
     readonly failures: Array<Failure & { endpoint?: string }>;
@@ -102,9 +111,20 @@ async function validateWith(options: ValidateOptions & { readonly sockets: Socke
         : undefined;
     const monitor = options.monitor ? await runMonitor(urls, { ...options, ...options.monitor }) : undefined;
 
+    const scenario = options.scenario ? await runScenario(options.scenario, options.baseUrl, options) : undefined;
+    const affinity = options.affinity ? await checkAffinity(options.baseUrl, options.affinity, options) : undefined;
+
     const metrics = metricsOf(endpoints, load, monitor);
-    const thresholds = evaluate(options.thresholds, metrics);
-    const failures = endpoints.flatMap((e) => e.failures.map((f) => ({ ...f, endpoint: e.endpoint })));
+    if (scenario) {
+        metrics.check_success_rate = scenario.successRate;
+    }
+    const judged =
+        scenario && !options.thresholds.some((t) => t.metric === "check_success_rate") ? [...options.thresholds, parseThreshold(SCENARIO_DEFAULT_THRESHOLD)] : options.thresholds;
+    const thresholds = evaluate(judged, metrics);
+    const failures = [
+        ...endpoints.flatMap((e) => e.failures.map((f) => ({ ...f, endpoint: e.endpoint }))),
+        ...(affinity?.failures.map((f) => ({ ...f, endpoint: affinity.path })) ?? []),
+    ];
     const failed = failures.length > 0 || thresholds.some((t) => t.passed === false);
     return {
         target: { url: options.baseUrl, source: options.source },
@@ -113,6 +133,8 @@ async function validateWith(options: ValidateOptions & { readonly sockets: Socke
         endpoints,
         load,
         monitor,
+        scenario,
+        affinity,
         metrics,
         thresholds,
         failures,

@@ -9,6 +9,7 @@ export const METRICS = {
     handshake_p99_ms: "99th percentile of time to 101, in milliseconds",
     message_latency_p95_ms: "95th percentile of echo round trips, in milliseconds",
     hold_reached_rate: "share of hold connections that lasted the full --hold (0..1)",
+    check_success_rate: "share of --scenario check runs that passed every step (0..1)",
 } as const;
 export type Metric = keyof typeof METRICS;
 
@@ -30,6 +31,9 @@ export const DEFAULT_THRESHOLDS = [
     "message_latency_p95_ms<100",
     "hold_reached_rate>=1",
 ];
+
+/** Added when a run has a scenario and no threshold on its metric: every check run must pass. */
+export const SCENARIO_DEFAULT_THRESHOLD = "check_success_rate>=1";
 
 /** A --threshold that cannot be parsed. */
 export class ThresholdError extends FlagError {}

@@ -17,8 +17,8 @@ const ROUTES = {
 };
 
 /** The staging stack with alert routes, and the PagerDuty key set as a secret (pulumi config set --secret). */
-async function routedStack(): Promise<ProgramRun> {
-    const stack = loadStackConfig({ projectDir: PROJECT_DIR, stack: "staging", overrides: [`alertRoutes=${JSON.stringify(ROUTES)}`] });
+async function routedStack(overrides: string[] = []): Promise<ProgramRun> {
+    const stack = loadStackConfig({ projectDir: PROJECT_DIR, stack: "staging", overrides: [`alertRoutes=${JSON.stringify(ROUTES)}`, ...overrides] });
     const key = "websocket-lb:pagerDutyServiceKeys";
     return runProgram({ ...stack, config: { ...stack.config, [key]: JSON.stringify({ operations: "pd-ops-key" }) }, secretKeys: [...stack.secretKeys, key] });
 }
@@ -30,18 +30,26 @@ describe("infrastructure: alerts page by team (alertRoutes)", () => {
     });
 
     /** Each alert's display name to the display names of the channels it notifies. */
-    function routing(): Record<string, string[]> {
-        const byId = new Map(ofType(run, CHANNEL).map((c) => [c.id, String(p(c).displayName)]));
-        return Object.fromEntries(ofType(run, ALERT).map((a) => [String(p(a).displayName), (p(a).notificationChannels as string[]).map((id) => byId.get(id) ?? id).sort()]));
+    function routing(of: ProgramRun): Record<string, string[]> {
+        const byId = new Map(ofType(of, CHANNEL).map((c) => [c.id, String(p(c).displayName)]));
+        return Object.fromEntries(ofType(of, ALERT).map((a) => [String(p(a).displayName), (p(a).notificationChannels as string[]).map((id) => byId.get(id) ?? id).sort()]));
     }
 
-    it("routes connection and handshake failures to operations, timeout errors to infrastructure, chat degradation (the handshake signal for now) to business", () => {
+    it("without the synthetic monitor, business gets the handshake-failure signal for chat degradation", async () => {
+        const withoutMonitor = await routedStack(["syntheticMonitor=false"]);
+        const routes = routing(withoutMonitor);
+        assert.equal(routes["Chat functionality degradation"], undefined);
+        assert.ok(routes["WebSocket handshake failure ratio"].includes("WebSocket LB business: business@example.com"));
+    });
+
+    it("routes connection and handshake failures to operations, timeout errors to infrastructure, the synthetic monitor's chat checks to business", () => {
         const ops = ["WebSocket LB operations: PagerDuty", "WebSocket LB operations: Pub/Sub operations-alerts", "WebSocket LB operations: ops@example.com"];
-        assert.deepEqual(routing(), {
+        assert.deepEqual(routing(run), {
             "HTTP 5xx ratio": ops,
             "WebSocket connection failure ratio": ops,
-            "WebSocket handshake failure ratio": [...ops, "WebSocket LB business: business@example.com"].sort(),
+            "WebSocket handshake failure ratio": ops,
             "Load balancer timeout errors": ["WebSocket LB infrastructure: infra@example.com"],
+            "Chat functionality degradation": ["WebSocket LB business: business@example.com"],
         });
         assert.equal(ofType(run, CHANNEL).filter((c) => p(c).displayName === "WebSocket LB alerts: chat-staging-alerts@example.com").length, 0, "alertEmails are not used once routes are set");
     });
