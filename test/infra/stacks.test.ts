@@ -191,10 +191,13 @@ for (const [stack, expected] of Object.entries(EXPECTED)) {
         });
 
         it("runs the VMs as their own service account with exactly three roles, the cloud-platform scope and no external IP", () => {
-            const [account] = ofType(run, TYPES.serviceAccount);
-            assert.equal(inputs(account).accountId, "lb-api-vm");
+            // The synthetic monitor's function has an account of its own; the VMs' is lb-api-vm.
+            const vmAccounts = ofType(run, TYPES.serviceAccount).filter((a) => String(inputs(a).accountId).startsWith("lb-"));
+            assert.deepEqual(vmAccounts.map((a) => inputs(a).accountId), ["lb-api-vm"]);
             const email = `lb-api-vm@${expected.project}.iam.gserviceaccount.com`;
-            const bindings = ofType(run, TYPES.projectIamMember).map((b) => inputs(b));
+            const bindings = ofType(run, TYPES.projectIamMember)
+                .map((b) => inputs(b))
+                .filter((b) => b.member === `serviceAccount:${email}`);
             assert.deepEqual(bindings.map((b) => b.role).sort(), ["roles/artifactregistry.reader", "roles/logging.logWriter", "roles/monitoring.metricWriter"]);
             for (const binding of bindings) {
                 assert.equal(binding.member, `serviceAccount:${email}`);

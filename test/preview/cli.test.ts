@@ -83,7 +83,7 @@ describe("preview: offline preview (the real command, the real pack in its own p
             assert.match(result.stdout, /chat-https {2}\[\/ws,\/ws\/\*,\/websocket,\/websocket\/\* \(route timeout 86400s\)/);
             // The two advisories are the Policy SDK's "can't run during preview" notes: as in the real
             // `pulumi preview` of a new stack, the URL map's backend service ids are not known yet.
-            assert.match(result.stdout, new RegExp(`Summary: ${stack === "staging" ? 41 : 43} resources, 0 mandatory violations, 2 advisories`));
+            assert.match(result.stdout, new RegExp(`Summary: ${stack === "staging" ? 48 : 50} resources, 0 mandatory violations, 2 advisories`));
             assert.match(result.stdout, /\[advisory\] enforce-websocket-lifetime {2}\(stack\)\n +can't run policy 'enforce-websocket-lifetime'/);
             assert.match(result.stdout, /\[advisory\] disallow-long-http-routes {2}\(stack\)\n +can't run policy 'disallow-long-http-routes'/);
             assert.match(result.stdout, /\/api,\/api\/\* \(route timeout 30s\)/);
@@ -115,10 +115,10 @@ describe("preview: offline preview (the real command, the real pack in its own p
         assert.equal(json.code, 1);
         assert.equal(human.code, 1);
         const doc = JSON.parse(json.stdout) as { summary: { resources: number; mandatory: number; advisory: number }; resources: unknown[]; diagnostics: Array<{ level: string }> };
-        assert.deepEqual(doc.summary, { resources: 41, mandatory: 1, advisory: 3 });
+        assert.deepEqual(doc.summary, { resources: 48, mandatory: 1, advisory: 3 });
         assert.equal(doc.resources.length, doc.summary.resources);
         assert.equal(doc.diagnostics.filter((d) => d.level === "mandatory").length, doc.summary.mandatory);
-        assert.match(human.stdout, /Summary: 41 resources, 1 mandatory violation, 3 advisories$/m);
+        assert.match(human.stdout, /Summary: 48 resources, 1 mandatory violation, 3 advisories$/m);
         assert.equal((human.stdout.match(/^ {4}\[mandatory\]/gm) ?? []).length, doc.summary.mandatory);
         assert.equal((human.stdout.match(/^ {4}\[advisory\]/gm) ?? []).length, doc.summary.advisory);
     });

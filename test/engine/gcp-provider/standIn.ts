@@ -84,6 +84,16 @@ export class GcpStandIn implements provider.Provider {
             case "gcp:monitoring/notificationChannel:NotificationChannel":
             case "gcp:monitoring/alertPolicy:AlertPolicy":
                 return `projects/${project}/${spec.collection}/${numericId(urn, 19)}`;
+            case "gcp:storage/bucket:Bucket":
+                return name;
+            case "gcp:storage/bucketObject:BucketObject":
+                return `${String(props.bucket)}/${name}`;
+            case "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig":
+                return `projects/${project}/uptimeCheckConfigs/${hash(urn, 12)}`;
+            case "gcp:secretmanager/secretIamMember:SecretIamMember":
+                return `projects/${project}/secrets/${String(props.secretId)} ${String(props.role)} ${String(props.member)}`;
+            case "gcp:pubsub/topicIAMMember:TopicIAMMember":
+                return `${String(props.topic)} ${String(props.role)} ${String(props.member)}`;
             case "gcp:compute/routerNat:RouterNat":
                 return `${project}/${this.location(props, spec)}/${String(props.router)}/${name}`;
             case "gcp:serviceaccount/account:Account":
@@ -172,6 +182,31 @@ export class GcpStandIn implements provider.Provider {
                 outs.reconciling = false;
                 break;
             }
+            case "gcp:storage/bucket:Bucket":
+                outs.url = `gs://${String(inputs.name)}`;
+                outs.selfLink = `https://www.googleapis.com/storage/v1/b/${String(inputs.name)}`;
+                break;
+            case "gcp:storage/bucketObject:BucketObject":
+                // Content hashes from the inputs: a new archive is a new object, as in Cloud Storage.
+                outs.md5hash = hash(JSON.stringify(inputs.source ?? ""), 22);
+                outs.crc32c = hash(`${JSON.stringify(inputs.source ?? "")}#`, 8);
+                outs.outputName = inputs.name;
+                outs.mediaLink = `https://storage.googleapis.com/download/storage/v1/b/${String(inputs.bucket)}/o/${String(inputs.name)}`;
+                outs.generation = Number(numericId(urn, 16));
+                break;
+            case "gcp:cloudfunctionsv2/function:Function":
+                outs.url = `https://${this.location(inputs, spec)}-${project}.cloudfunctions.net/${String(inputs.name)}`;
+                outs.state = "ACTIVE";
+                outs.environment = "GEN_2";
+                break;
+            case "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig":
+                outs.name = id;
+                outs.uptimeCheckId = id.split("/").pop();
+                break;
+            case "gcp:secretmanager/secretIamMember:SecretIamMember":
+            case "gcp:pubsub/topicIAMMember:TopicIAMMember":
+                outs.etag = `BwY${hash(JSON.stringify(inputs), 9)}=`;
+                break;
             case "gcp:serviceaccount/account:Account":
                 outs.email = `${String(inputs.accountId)}@${project}.iam.gserviceaccount.com`;
                 outs.member = `serviceAccount:${outs.email}`;

@@ -1,0 +1,166 @@
+import * as assert from "assert";
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as https from "https";
+import * as os from "os";
+import * as path from "path";
+import { WebSocketServer } from "ws";
+import { offlineGate } from "../../deploy/gate";
+import { PipelineOptions, PipelineReport, runPipeline } from "../../deploy/pipeline";
+import { PulumiStackTarget } from "../../deploy/targets/automation";
+import { WATCH_DEFAULTS } from "../../deploy/watch";
+import { thresholdsFrom, VALIDATION_DEFAULTS } from "../../validator";
+import { hasBinary } from "../validator/servers";
+import { requireTools, ROOT, show, Workspace } from "./harness";
+
+const HOST = "staging.chat.example.com";
+const API_IMAGE = "us-docker.pkg.dev/example-chat-staging/chat/api";
+
+interface CloudRecord {
+    readonly type: string;
+    readonly props: Record<string, unknown>;
+}
+
+/** The image the api backend's instances run, as the pretend cloud's instance template says. */
+function servedApiImage(cloudFile: string): string | undefined {
+    const records = Object.values(JSON.parse(fs.readFileSync(cloudFile, "utf8")) as Record<string, CloudRecord>);
+    const template = records.find((r) => r.type === "gcp:compute/instanceTemplate:InstanceTemplate" && String((r.props.metadata as Record<string, unknown>)?.["user-data"]).includes(`${API_IMAGE}:`));
+    const userData = String((template?.props.metadata as Record<string, unknown> | undefined)?.["user-data"] ?? "");
+    return new RegExp(`${API_IMAGE.replace(/[.]/g, "\\.")}:[\\w.-]+`).exec(userData)?.[0];
+}
+
+/**
+ * The load balancer in front of the stand-in's pretend cloud, on 127.0.0.1:443 with a certificate
+ * for the stack's domain: it serves WebSockets (echo) while the api backend runs a good image and
+ * answers 502 (failed_to_pick_backend) when its instance template runs an image tagged "broken",
+ * as instances whose container never starts would.
+ */
+async function startLoadBalancer(cloudFile: string, cert: Buffer, key: Buffer): Promise<https.Server> {
+    const server = https.createServer({ cert, key });
+    const wss = new WebSocketServer({ noServer: true });
+    server.on("upgrade", (req, socket, head) => {
+        if ((servedApiImage(cloudFile) ?? "").endsWith(":broken")) {
+            socket.end("HTTP/1.1 502 Bad Gateway\r\nContent-Length: 22\r\n\r\nfailed_to_pick_backend");
+            return;
+        }
+        wss.handleUpgrade(req, socket, head, (ws) => ws.on("message", (data, binary) => ws.send(data, { binary })));
+    });
+    await new Promise<void>((resolve, reject) => {
+        server.once("error", (e: NodeJS.ErrnoException) =>
+            reject(new Error(`the local load balancer needs 127.0.0.1:443 (the stack's wss:// URLs have no port): ${e.code}; run as root with the port free`)),
+        );
+        server.listen(443, "127.0.0.1", resolve);
+    });
+    return server;
+}
+
+/** Each resource's inputs by URN, from `pulumi stack export`: what "the stack's state" means here. */
+function inputsByUrn(exported: string): Record<string, unknown> {
+    const deployment = (JSON.parse(exported) as { deployment: { resources: Array<{ urn: string; inputs?: unknown }> } }).deployment;
+    return Object.fromEntries(deployment.resources.map((r) => [r.urn, r.inputs ?? {}]));
+}
+
+describe("engine: the deploy pipeline's pulumi target (Automation API) on a local backend", function () {
+    this.timeout(2_400_000);
+    let ws: Workspace;
+    let lb: https.Server | undefined;
+    let certFile: string;
+    const savedEnv = { ...process.env };
+    const log: string[] = [];
+
+    before(async function () {
+        requireTools(this);
+        if (!hasBinary("openssl")) {
+            console.warn("      SKIPPED: openssl is not installed (apt-get install -y openssl); CI installs it");
+            this.skip();
+        }
+        ws = Workspace.create("deploy", { staging: path.join(ROOT, "Pulumi.staging.yaml") });
+        await ws.initStacks(["staging"]);
+        // The Automation API runs the CLI with this process's environment.
+        Object.assign(process.env, ws.env());
+        const first = await ws.pulumi(["up", "--yes", "--stack", "staging", "--policy-pack", path.join(ws.dir, "policies")]);
+        assert.equal(first.code, 0, show(first));
+
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "engine-lb-"));
+        certFile = path.join(dir, "cert.pem");
+        const keyFile = path.join(dir, "key.pem");
+        execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", keyFile, "-out", certFile, "-days", "1", "-subj", `/CN=${HOST}`, "-addext", `subjectAltName=DNS:${HOST}`], { stdio: "ignore" });
+        lb = await startLoadBalancer(ws.cloudFile, fs.readFileSync(certFile), fs.readFileSync(keyFile));
+    });
+
+    after(async () => {
+        for (const key of Object.keys(process.env)) {
+            if (!(key in savedEnv)) {
+                delete process.env[key];
+            }
+        }
+        Object.assign(process.env, savedEnv);
+        if (lb) {
+            lb.closeAllConnections();
+            await new Promise((resolve) => lb!.close(resolve));
+        }
+        ws?.remove();
+    });
+
+    function options(image: string): PipelineOptions {
+        return {
+            stack: "staging",
+            dryRun: false,
+            propagationTimeoutSec: 3,
+            validation: {
+                ...VALIDATION_DEFAULTS,
+                endpoints: ["/ws"],
+                messages: 2,
+                holdSec: 1,
+                // The stack's real output URL (wss://staging.chat.example.com/ws), reached on loopback.
+                resolve: [{ host: HOST, port: 443, address: "127.0.0.1" }],
+                ca: fs.readFileSync(certFile),
+                // Bars a loaded 2-core machine keeps; this test is about the pipeline, not latency.
+                thresholds: thresholdsFrom(["handshake_p95_ms<20000", "message_latency_p95_ms<10000"]),
+            },
+            watch: { ...WATCH_DEFAULTS, durationSec: 0 },
+            keep: { connections: 0, probeIntervalMs: 1000 },
+            change: { images: { api: `${API_IMAGE}:${image}` } },
+            log: (line) => log.push(line),
+        };
+    }
+
+    function target(): PulumiStackTarget {
+        return new PulumiStackTarget({ projectDir: ws.dir, stack: "staging", project: "websocket-lb", packDir: path.join(ws.dir, "policies"), log: (line) => log.push(line) });
+    }
+
+    const gate = () => offlineGate(ws.dir, "staging", path.join(ws.dir, "policies"));
+    const phases = (report: PipelineReport) => report.phases.map((p) => `${p.name}: ${p.status}`);
+
+    it("deploys a good image: gate, preview with the pack, snapshot, up, validation through the stack's own URL", async () => {
+        const report = await runPipeline(target(), gate(), options("1.4.3"));
+        assert.equal(report.outcome, "deployed", `${phases(report).join("\n")}\n${log.slice(-40).join("\n")}`);
+        assert.equal(report.exitCode, 0);
+        for (const name of ["gate: offline preview with the policy pack", "preview with the policy pack", "snapshot for rollback", "up", "post-deploy validation"]) {
+            assert.ok(phases(report).includes(`${name}: ok`), `${name} in ${phases(report).join(", ")}`);
+        }
+        assert.equal(servedApiImage(ws.cloudFile), `${API_IMAGE}:1.4.3`);
+        assert.equal(report.validations["post-deploy"].target.url, `wss://${HOST}`);
+    });
+
+    it("rolls back a broken image, and the stack is really back in its previous state (pulumi stack export)", async () => {
+        const before = await ws.pulumi(["stack", "export", "--stack", "staging"]);
+        assert.equal(before.code, 0, show(before));
+
+        const report = await runPipeline(target(), gate(), options("broken"));
+        assert.equal(report.outcome, "rolled-back", `${phases(report).join("\n")}\n${log.slice(-40).join("\n")}`);
+        assert.equal(report.exitCode, 1);
+        assert.ok(phases(report).includes("up: ok"), phases(report).join(", "));
+        assert.ok(phases(report).includes("rollback: ok"), phases(report).join(", "));
+        assert.ok(phases(report).includes("validation after rollback: ok"), phases(report).join(", "));
+        // While the broken image served, the validator saw the load balancer's 502.
+        const failed = Object.entries(report.validations).filter(([key]) => key.startsWith("propagation"));
+        assert.ok(failed.some(([, r]) => r.failures.some((f) => f.code === "HANDSHAKE_REFUSED" && f.evidence.status === 502)), "the broken image was seen");
+
+        const after = await ws.pulumi(["stack", "export", "--stack", "staging"]);
+        assert.equal(after.code, 0, show(after));
+        assert.deepStrictEqual(inputsByUrn(after.stdout), inputsByUrn(before.stdout));
+        assert.equal(servedApiImage(ws.cloudFile), `${API_IMAGE}:1.4.3`);
+    });
+});
+
