@@ -9,7 +9,8 @@ import {
     RECOMMENDED_MAX_TIMEOUT_SEC,
 } from "../policies/facts";
 import { isRecord, parseJson, Validator } from "./config-checks";
-import { BACKEND_KINDS, BackendSettings, ConfigError, HeaderSetting, LoadBalancerSettings, PROGRAM_AFFINITIES } from "./settings";
+import { didYouMean } from "../cli/suggest";
+import { BACKEND_FIELDS, BACKEND_KINDS, BackendSettings, ConfigError, HeaderSetting, LoadBalancerSettings, PROGRAM_AFFINITIES } from "./settings";
 
 /** Reads one raw config value (as `pulumi.Config` stores it: a string, JSON for structures). */
 export type RawConfigReader = (key: string) => string | undefined;
@@ -59,6 +60,12 @@ function parseBackend(v: Validator, key: string, name: string, spec: unknown): B
         return undefined;
     }
     const kind = v.oneOf(`${at}.kind`, spec.kind, BACKEND_KINDS);
+    if (kind !== undefined && (BACKEND_KINDS as readonly unknown[]).includes(spec.kind)) {
+        const fields: readonly string[] = BACKEND_FIELDS[kind];
+        for (const field of Object.keys(spec).filter((f) => !fields.includes(f))) {
+            v.problems.push(`${at}.${field} is not a field of ${kind === "instanceGroup" ? "an" : "a"} ${kind} backend${didYouMean(field, fields)} (fields: ${fields.join(", ")})`);
+        }
+    }
     const websocket = spec.websocket === undefined ? false : spec.websocket;
     if (typeof websocket !== "boolean") {
         v.fail(`${at}.websocket`, websocket, "allowed: true or false");
@@ -187,8 +194,11 @@ export function parseSettings(read: RawConfigReader, namespace: string): LoadBal
             }
         }
         const websocketBackends = backends.filter((b) => b.websocket).map((b) => b.name);
-        if (websocketBackends.length !== 1) {
-            v.fail(backendsKey, websocketBackends, "exactly one backend must set websocket: true (it serves websocketPaths and the default route)");
+        const why = "exactly one backend must set websocket: true (it serves websocketPaths and the default route)";
+        if (websocketBackends.length === 0 && backends.length === Object.keys(backendsValue).length) {
+            v.problems.push(`${backendsKey} has no backend with websocket: true (backends: ${backends.map((b) => b.name).join(", ")}); ${why}`);
+        } else if (websocketBackends.length > 1) {
+            v.problems.push(`${backendsKey} has websocket: true on ${websocketBackends.join(", ")}; ${why}`);
         }
         const owner = new Map<string, string>(websocketPaths.map((p) => [p, "websocketPaths"]));
         for (const backend of backends) {

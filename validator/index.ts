@@ -10,3 +10,5 @@ export { LoadResult } from "./load";
 export { MonitorProbe, MonitorResult } from "./monitor";
 /** A WebSocket echo server on 127.0.0.1: the `local` target, and a backend for tests. */
 export { EchoServer, startEchoServer } from "./echo-server";
+/** The report as a self-contained HTML page with charts; the deploy pipeline adds its phases. */
+export { HtmlPhase, HtmlReportExtras, renderReportHtml } from "./report-html";

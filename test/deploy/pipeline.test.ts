@@ -40,7 +40,8 @@ const FIXED: StandInConfig = { cutAfterSec: null };
 const statuses = (report: PipelineReport) => report.phases.map((p) => `${p.name}: ${p.status}`);
 
 describe("deploy: the pipeline against the local stand-in (real validator, real sockets)", function () {
-    this.timeout(60_000);
+    // Each deploy runs the program under the mock runtime: sized for a busy 2-core machine.
+    this.timeout(180_000);
     let pack: RunningPack;
     const standIns: LocalStandIn[] = [];
     const gate = () => offlineGate(ROOT, "staging", PACK_DIR, pack);
@@ -50,7 +51,9 @@ describe("deploy: the pipeline against the local stand-in (real validator, real 
         return s;
     };
 
-    before(async () => {
+    before(async function () {
+        // RunningPack.start gives the pack 60 s to print its port; the hook waits a little longer.
+        this.timeout(90_000);
         // One pack serves every gate here; each deploy still runs the program and the analysis.
         pack = await RunningPack.start(PACK_DIR).ready;
     });
@@ -169,6 +172,20 @@ describe("deploy: the pipeline against the local stand-in (real validator, real 
         assert.match(err[1], /unknown stack "qa": there is no Pulumi.qa.yaml; stacks here: production, staging/);
         assert.match(err[2], /--target "moon": allowed: pulumi, local/);
     });
+
+    it("checks output paths, the policy pack and flag spelling before any work: exit 2 with one line", async () => {
+        const err: string[] = [];
+        const io = { out: () => undefined, err: (t: string) => err.push(t) };
+        const local = ["--stack", "staging", "--target", "local", "--hold", "0"];
+        assert.equal(await main([...local, "--report", "no-such-dir/report.json"], io), 2);
+        assert.equal(await main([...local, "--report-html", "no-such-dir/report.html"], io), 2);
+        assert.equal(await main([...local, "--policy-pack", "no-such-pack"], io), 2);
+        assert.equal(await main([...local, "--dry-rnu"], io), 2);
+        assert.match(err[0], /^error: --report no-such-dir\/report.json: folder no-such-dir does not exist/);
+        assert.match(err[1], /^error: --report-html no-such-dir\/report.html: folder no-such-dir does not exist/);
+        assert.match(err[2], /^error: --policy-pack no-such-pack: no such folder/);
+        assert.match(err[3], /^error: unknown flag --dry-rnu; did you mean --dry-run\?/);
+    });
 });
 
 describe("deploy: the Automation API target's seams (the real CLI is not on this machine)", () => {
@@ -196,7 +213,8 @@ describe("deploy: the Automation API target's seams (the real CLI is not on this
     });
 
     it("without the Pulumi CLI, runs the gate, then stops at the preview with a clear message: exit 2", async function () {
-        this.timeout(60_000);
+        // A pack start and a full program run: on a busy 2-core machine each can take a minute.
+        this.timeout(240_000);
         const out: string[] = [];
         const pack = await RunningPack.start(PACK_DIR).ready;
         const code = await main(["--stack", "staging", "--hold", "1"], { out: (t) => out.push(t), err: () => undefined, pack }).finally(() => pack.stop());
