@@ -1,5 +1,5 @@
 import * as path from "path";
-import { checkOutputPath, CliIo, EXIT, FlagError, numberFlag, parseFlags, reportError, runMain, version, writeOutputFile } from "../cli/kit";
+import { checkOutputPath, CliIo, EXIT, FlagError, numberFlag, parseFlags, Progress, reportError, runMain, version, writeOutputFile } from "../cli/kit";
 import { checkPolicyPackDir, loadStackConfig, RunningPack } from "../preview";
 import { DEFAULT_ENDPOINTS, MONITOR_DEFAULTS, renderReportHtml, reportJson, thresholdsFrom, VALIDATION_DEFAULTS } from "../validator";
 import { offlineGate } from "./gate";
@@ -107,6 +107,8 @@ export async function main(argv: string[], io: DeployIo): Promise<number> {
         }
         // Reads the stack's files now, so a missing stack stops here with its message.
         const stackConfig = loadStackConfig({ projectDir, stack: values.stack });
+        // On a terminal, a live line with the running phase's elapsed time (stderr; none in pipes).
+        const progress = new Progress(io.status);
         const endpoints = (values.endpoints ?? DEFAULT_ENDPOINTS.join(",")).split(",").filter(Boolean);
         const options = {
             stack: values.stack,
@@ -125,7 +127,16 @@ export async function main(argv: string[], io: DeployIo): Promise<number> {
                       signal: io.signal,
                   }
                 : undefined,
-            log: io.out,
+            log: (line: string) => {
+                io.out(line);
+                // The pipeline logs "▶ phase" as each phase starts: the live line follows it.
+                const started = /^▶ (.+)$/.exec(line);
+                if (started) {
+                    progress.phase(started[1]);
+                } else if (/^ {2}[A-Z]+ in [\d.]+ s/.test(line)) {
+                    progress.finish();
+                }
+            },
         };
         let target = io.target;
         if (!target && targetKind === "local") {
@@ -138,7 +149,7 @@ export async function main(argv: string[], io: DeployIo): Promise<number> {
         }
         target ??= new PulumiStackTarget({ projectDir, stack: values.stack, project: stackConfig.project, packDir, log: io.out });
 
-        const report: PipelineReport = await runPipeline(target, offlineGate(projectDir, values.stack, packDir, io.pack), options);
+        const report: PipelineReport = await runPipeline(target, offlineGate(projectDir, values.stack, packDir, io.pack), options).finally(() => progress.finish());
         io.out("");
         io.out(renderTimeline(report));
         // A write that fails now is reported; the deploy's exit code stands.

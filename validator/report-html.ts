@@ -1,3 +1,4 @@
+import { plural } from "../cli/suggest";
 import { HANDSHAKE_FAILURES } from "./codes";
 import { MonitorProbe } from "./monitor";
 import { Report } from "./run";
@@ -86,7 +87,7 @@ function histogram(samples: readonly number[]): string {
             body.push(`<text x="${x.toFixed(1)}" y="${H - 10}">${num(i * width)} ms</text>`);
         }
     });
-    return svg("handshake-histogram", H, body, `handshake latency histogram of ${samples.length} handshakes`);
+    return svg("handshake-histogram", H, body, `handshake latency histogram of ${plural(samples.length, "handshake")}`);
 }
 
 function holds(report: Report): string {
@@ -124,8 +125,8 @@ function timeline(report: Report, phases: readonly HtmlPhase[]): string {
     if (probes.length === 0 && phases.length === 0) {
         return `<p class="empty">No monitor ran (--monitor), so there is no timeline.</p>`;
     }
-    const H = 260;
-    const [left, right, top, bottom] = [50, 50, 24, 30];
+    const H = 280;
+    const [left, right, top, bottom] = [64, 50, 24, 46];
     const times = [...probes.map((p) => time(p.time)), ...phases.flatMap((p) => [time(p.start), time(p.end)])];
     const t0 = Math.min(...times);
     const t1 = Math.max(t0 + 1000, ...times);
@@ -163,7 +164,16 @@ function timeline(report: Report, phases: readonly HtmlPhase[]): string {
             `<circle class="mark probe" cx="${x(time(p.time)).toFixed(1)}" cy="${yMs(p.handshakeMs).toFixed(1)}" r="4" fill="${p.ok ? COLORS.ok : COLORS.fail}"><title>${esc(`${p.time} ${p.endpoint} ${p.ok ? "ok" : `FAIL ${p.code ?? ""} ${p.status ?? ""}`} ${p.handshakeMs.toFixed(0)} ms`)}</title></circle>`,
         );
     }
-    body.push(`<text x="${left}" y="${H - 8}">${esc(new Date(t0).toISOString())}</text>`, `<text x="${W - right}" y="${H - 8}" text-anchor="end">+${num((t1 - t0) / 1000)} s</text>`);
+    body.push(`<text x="${left}" y="${H - 26}">${esc(new Date(t0).toISOString())}</text>`, `<text x="${W - right}" y="${H - 26}" text-anchor="end">+${num((t1 - t0) / 1000)} s</text>`);
+    const legend = [
+        `<circle cx="${left + 4}" cy="${H - 10}" r="4" fill="${COLORS.ok}"/><text x="${left + 12}" y="${H - 6}">probe ok (handshake ms, left axis)</text>`,
+        `<circle cx="${left + 236}" cy="${H - 10}" r="4" fill="${COLORS.fail}"/><text x="${left + 244}" y="${H - 6}">probe failed</text>`,
+        `<line x1="${left + 320}" y1="${H - 10}" x2="${left + 340}" y2="${H - 10}" stroke="${COLORS.line}" stroke-width="2"/><text x="${left + 346}" y="${H - 6}">failure rate, last 10 (right axis)</text>`,
+        `<line x1="${left + 540}" y1="${H - 10}" x2="${left + 560}" y2="${H - 10}" stroke="${COLORS.threshold}" stroke-dasharray="6 4"/><text x="${left + 566}" y="${H - 6}">threshold</text>`,
+    ];
+    if (probes.length > 0) {
+        body.push(...legend);
+    }
     return svg("timeline", H, body, "timeline: probes, rolling failure rate against its threshold, phases as bands");
 }
 

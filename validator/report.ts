@@ -48,7 +48,7 @@ export function renderReport(report: Report): string {
     }
     if (report.monitor) {
         const m = report.monitor;
-        lines.push(`monitor: ${m.probes.length} probes, ${m.probes.filter((p) => !p.ok).length} failed (${(m.failureRate * 100).toFixed(1)}%)${m.stoppedEarly ? ", stopped early" : ""}`);
+        lines.push(`monitor: ${plural(m.probes.length, "probe")}, ${m.probes.filter((p) => !p.ok).length} failed (${(m.failureRate * 100).toFixed(1)}%)${m.stoppedEarly ? ", stopped early" : ""}`);
         lines.push("");
     }
     lines.push("thresholds:");

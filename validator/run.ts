@@ -1,3 +1,4 @@
+import { plural } from "../cli/suggest";
 import { Failure, HANDSHAKE_FAILURES } from "./codes";
 import { SocketPool } from "./connect";
 import { runLoad, LoadResult } from "./load";
@@ -129,7 +130,7 @@ async function validateWith(options: ValidateOptions & { readonly sockets: Socke
             : undefined;
     let monitorCounts = { probes: 0, failed: 0 };
     if (options.monitor && !signal?.aborted) {
-        phase("monitor", () => `${monitorCounts.probes} probes, ${monitorCounts.failed} failed`);
+        phase("monitor", () => `${plural(monitorCounts.probes, "probe")}, ${monitorCounts.failed} failed`);
     }
     const monitor =
         options.monitor && !signal?.aborted

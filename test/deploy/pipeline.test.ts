@@ -151,12 +151,16 @@ describe("deploy: the pipeline against the local stand-in (real validator, real 
         const out: string[] = [];
         const err: string[] = [];
         const reportFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "deploy-")), "report.json");
+        const progress: string[] = [];
         const code = await main(
             ["--stack", "staging", "--target", "local", "--local-cut-before", "0.5", "--local-cut-after", "none", "--hold", "1", "--propagation-timeout", "2", "--endpoints", "/ws", "--report", reportFile],
-            { out: (t) => out.push(t), err: (t) => err.push(t), pack },
+            { out: (t) => out.push(t), err: (t) => err.push(t), pack, status: (line, final) => final && progress.push(line) },
         );
         assert.equal(code, 0, out.join("\n") + err.join("\n"));
         assert.match(out.join("\n"), /DEPLOYED \(exit 0\)/);
+        // On a terminal, each phase leaves a progress line with its elapsed time.
+        assert.equal(progress.length, 7, progress.join("\n"));
+        assert.match(progress[0], /^done gate: offline preview with the policy pack {2}[\d.]+ s$/);
         const report = JSON.parse(fs.readFileSync(reportFile, "utf8")) as PipelineReport;
         assert.equal(report.outcome, "deployed");
         assert.equal(report.phases.length, 7);

@@ -7,7 +7,7 @@ import { main } from "../../validator/cli";
 import { classify, liveCount } from "../../validator/connect";
 import { EchoServer, startEchoServer } from "../../validator";
 import { Report } from "../../validator/run";
-import { ROOT, runTs } from "../helpers/cli";
+import { eventually, ROOT, runTs, startTs } from "../helpers/cli";
 import { authServer, Closable, hasBinary, lifetimeCapProxy, nginxIdleProxy, protocolServer, refusingServer, selfSignedCertificate, silentServer, tlsEchoServer } from "./servers";
 
 interface Run {
@@ -375,6 +375,24 @@ describe("validator: against real servers on 127.0.0.1", function () {
             });
             assert.equal(result.code, 0, result.stdout);
             assert.equal((JSON.parse(result.stdout) as Report).verdict, "pass");
+        });
+    }
+
+    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+        it(`${signal} to the command stops it with the summary so far, exit 130`, async function () {
+            this.timeout(120_000);
+            const running = startTs("validator/cli.ts", ["--url", echo.url, "--endpoints", "/ws", "--monitor", "--interval", "0.2", "--duration", "600"]);
+            try {
+                assert.ok(await eventually(() => / ok +handshake/.test(running.output().stdout), 90_000), running.output().stderr);
+                running.child.kill(signal);
+                const exit = await running.exited;
+                assert.equal(exit.code, 130, running.output().stderr);
+                assert.match(running.output().stdout, /monitor: \d+ probes?, 0 failed \(0\.0%\), stopped early/);
+                assert.match(running.output().stdout, /verdict: INTERRUPTED/);
+                assert.match(running.output().stderr, signal === "SIGINT" ? /Ctrl-C: stopping at the next safe point/ : /SIGTERM: stopping at the next safe point/);
+            } finally {
+                running.child.kill("SIGKILL");
+            }
         });
     }
 
