@@ -111,7 +111,7 @@ export function processIo(): CliIo {
         force,
         status: tty
             ? (line, final) => {
-                  const width = Math.max(20, (process.stderr.columns ?? 80) - 1);
+                  const width = Math.max(20, (process.stderr.columns || 80) - 1);
                   process.stderr.write(`\r\x1b[2K${line.slice(0, width)}${final ? "\n" : ""}`);
                   statusShown = !final && line !== "";
               }

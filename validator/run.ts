@@ -113,7 +113,7 @@ async function validateWith(options: ValidateOptions & { readonly sockets: Socke
     const holdStarted = Date.now();
     phase(
         `probe ${options.endpoints.join(",")}`,
-        probeOptions.holdSec > 0 ? () => `hold ${Math.min(probeOptions.holdSec, (Date.now() - holdStarted) / 1000).toFixed(0)}/${probeOptions.holdSec} s` : undefined,
+        probeOptions.holdSec > 0 ? () => `hold ${Math.floor(Math.min(probeOptions.holdSec, (Date.now() - holdStarted) / 1000))}/${probeOptions.holdSec} s` : undefined,
     );
     const endpoints = await Promise.all(options.endpoints.map((e) => probeEndpoint(options.baseUrl, e, probeOptions)));
     const urls = options.endpoints.map((endpoint) => ({ endpoint, url: endpointUrl(options.baseUrl, endpoint) }));
