@@ -31,6 +31,18 @@ describe("cli kit: what the three commands share", () => {
         });
     }
 
+    it("colours the verdict on a terminal that takes colour, and not with --no-color or --json", async () => {
+        const run = async (...args: string[]) => {
+            let out = "";
+            const code = await validateMain(["local", "--endpoints", "/ws", "--hold", "0", ...args], { out: (t) => (out += t), err: () => undefined, env: {}, color: true });
+            assert.equal(code, 0, out);
+            return out;
+        };
+        assert.match(await run(), /\x1b\[32mverdict: PASS \(exit 0\)\x1b\[0m/);
+        assert.doesNotMatch(await run("--no-color"), /\x1b\[/);
+        assert.doesNotMatch(await run("--json"), /\x1b\[/);
+    });
+
     it("names the closest flag for a typo, and none for a wild guess", () => {
         const options = { stack: { type: "string" }, "policy-pack": { type: "string" }, json: { type: "boolean" } } as const;
         assert.throws(() => parseFlags(["--stak", "x"], options), (e: Error) => e instanceof FlagError && e.message === "unknown flag --stak; did you mean --stack?");
