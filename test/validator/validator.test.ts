@@ -25,7 +25,11 @@ async function validate(
     let out = "";
     let err = "";
     const started = Date.now();
-    const running = main(args, { out: (t) => ((out += t + "\n"), options.onOut?.(t)), err: (t) => (err += t + "\n"), env: options.env ?? {}, signal: options.signal, status: options.status });
+    // Latency bars are for real endpoints; on a loaded 2-core test machine an echo can take
+    // 200 ms. A test about something else must not fail on them, so they are lifted unless the
+    // test sets thresholds itself.
+    const relaxed = args.includes("--threshold") ? [] : ["--threshold", "message_latency_p95_ms<60000", "--threshold", "handshake_p95_ms<60000"];
+    const running = main([...args, ...relaxed], { out: (t) => ((out += t + "\n"), options.onOut?.(t)), err: (t) => (err += t + "\n"), env: options.env ?? {}, signal: options.signal, status: options.status });
     options.whileRunning?.();
     const code = await running;
     const run: Run = { code, out, err, seconds: (Date.now() - started) / 1000 };
