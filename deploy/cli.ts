@@ -1,14 +1,13 @@
-import * as fs from "fs";
 import * as path from "path";
-import { CliIo, EXIT, FlagError, numberFlag, parseFlags, reportError, runMain, UsageError } from "../cli/kit";
-import { loadStackConfig, RunningPack } from "../preview";
-import { DEFAULT_ENDPOINTS, reportJson, thresholdsFrom, VALIDATION_DEFAULTS } from "../validator";
+import { checkOutputPath, CliIo, EXIT, FlagError, numberFlag, parseFlags, Progress, reportError, runMain, UsageError, version, writeOutputFile } from "../cli/kit";
+import { checkPolicyPackDir, loadStackConfig, RunningPack } from "../preview";
+import { DEFAULT_ENDPOINTS, renderReportHtml, reportJson, thresholdsFrom, VALIDATION_DEFAULTS } from "../validator";
 import { offlineGate } from "./gate";
 import { DeployTarget, PipelineOptions, PipelineReport, renderTimeline, runPipeline } from "./pipeline";
 import { sourceRevision } from "./revisions";
 import { PulumiStackTarget } from "./targets/automation";
 import { LocalStandIn } from "./targets/stand-in";
-import { WATCH_DEFAULTS } from "./watch";
+import { describeTrigger, WATCH_DEFAULTS } from "./watch";
 
 export const USAGE = `usage: npm run deploy -- --stack NAME [options]
 
@@ -17,31 +16,42 @@ validation, snapshot and up, propagation, post-deploy validation, a watch window
 automatic rollback to the last good commit (then validated) when a trigger fires: validation
 fails, the service deploy fails, handshake failures or the 5xx rate rise above their thresholds.
 
-  --stack NAME                the stack (Pulumi.NAME.yaml)
-  --target pulumi|local       pulumi: the real stack through the Automation API (default; needs
-                              the Pulumi CLI and credentials); local: the local stand-in
-  --dry-run                   stop after the preview
-  --image NAME=REF            deploy this image to backend NAME (repeatable)
-  --allow-dirty               deploy a checkout with uncommitted changes (no commit is recorded)
-  --watch SEC                 watch window after validation (default ${WATCH_DEFAULTS.durationSec}; 0: none)
-  --interval SEC              watch probe interval (default ${WATCH_DEFAULTS.intervalSec})
-  --max-handshake-failure PCT roll back above this handshake failure rate (default ${WATCH_DEFAULTS.maxHandshakeFailureRate * 100})
-  --max-5xx-increase PCT      roll back above this 5xx rate rise over the baseline (default ${WATCH_DEFAULTS.max5xxIncrease * 100})
-  --keep N                    connections held open through the deploy (default 20; 0: none)
-  --propagation-timeout SEC   how long the new config may take to serve (default 300)
-  --hold SEC                  validation hold (default ${VALIDATION_DEFAULTS.holdSec})
-  --endpoints LIST            validation endpoints (default ${DEFAULT_ENDPOINTS.join(",")})
-  --threshold EXPR            validation threshold override (repeatable)
-  --policy-pack DIR           the pack (default policies)
-  --local-cut-before SEC      local target: the cut before the deploy (default 30)
-  --local-cut-after SEC|none  local target: the cut the deploy applies (default none)
-  --local-program DIR         local target: a git checkout whose stand-in.json is the program
-  --report FILE               write the JSON report
-  --help
+options:
+  -s, --stack NAME                 the stack (Pulumi.NAME.yaml)
+      --target pulumi|local        pulumi: the real stack through the Automation API (default;
+                                   needs the Pulumi CLI and credentials); local: the local stand-in
+      --dry-run                    stop after the preview
+      --image NAME=REF             deploy this image to backend NAME (repeatable)
+      --allow-dirty                deploy a checkout with uncommitted changes (no commit is recorded)
+      --watch SEC                  watch window after validation (default ${WATCH_DEFAULTS.durationSec}; 0: none)
+      --interval SEC               watch probe interval (default ${WATCH_DEFAULTS.intervalSec})
+      --max-handshake-failure PCT  roll back above this handshake failure rate (default ${WATCH_DEFAULTS.maxHandshakeFailureRate * 100})
+      --max-5xx-increase PCT       roll back above this 5xx rate rise over the baseline (default ${WATCH_DEFAULTS.max5xxIncrease * 100})
+      --keep N                     connections held open through the deploy (default 20; 0: none)
+      --propagation-timeout SEC    how long the new config may take to serve (default 300)
+      --hold SEC                   validation hold (default ${VALIDATION_DEFAULTS.holdSec})
+      --endpoints LIST             validation endpoints (default ${DEFAULT_ENDPOINTS.join(",")})
+      --threshold EXPR             validation threshold override (repeatable)
+      --policy-pack DIR            the pack (default policies)
+      --local-cut-before SEC       local target: the cut before the deploy (default 30)
+      --local-cut-after SEC|none   local target: the cut the deploy applies (default none)
+      --local-program DIR          local target: a git checkout whose stand-in.json is the program
+      --report FILE                write the JSON report to FILE
+      --report-html FILE           write a self-contained HTML report with charts to FILE
+      --no-color                   no colour even on a terminal (NO_COLOR=1 does the same)
+  -h, --help                       show this help
+      --version                    print the version
 
+examples:
+  npm run deploy -- -s staging --target local --hold 35 --watch 30
+  npm run deploy -- -s staging --dry-run
+  npm run deploy -- -s production --image api=us-docker.pkg.dev/p/chat/api:1.5.0 --report deploy.json --report-html deploy.html
+
+Ctrl-C or SIGTERM stops at the next safe point and prints the summary (exit 130); see README,
+"Interrupts, progress and colour".
 exit codes: 0 deployed and valid; 1 rolled back, the stack is on its previous state and valid
-(or no worse than its already failing baseline); 3 rollback failed too (loud, with what to do by
-hand); 2 could not start (bad arguments, dirty checkout, gate failed); 130 interrupted`;
+(or no worse than its already failing baseline); 2 could not start (bad arguments, dirty
+checkout, gate failed); 3 rollback failed too (loud, with what to do by hand); 130 interrupted`;
 
 function seconds(name: string, value: string | undefined, fallback: number): number {
     return numberFlag(name, value, fallback, { allowZero: true, what: "number of seconds" });
@@ -80,7 +90,7 @@ export async function main(argv: string[], io: DeployIo): Promise<number> {
     let standIn: LocalStandIn | undefined;
     try {
         const values = parseFlags(argv, {
-            stack: { type: "string" },
+            stack: { type: "string", short: "s" },
             target: { type: "string" },
             "dry-run": { type: "boolean" },
             image: { type: "string", multiple: true },
@@ -99,10 +109,17 @@ export async function main(argv: string[], io: DeployIo): Promise<number> {
             "local-cut-after": { type: "string" },
             "local-program": { type: "string" },
             report: { type: "string" },
-            help: { type: "boolean" },
+            "report-html": { type: "string" },
+            "no-color": { type: "boolean" },
+            help: { type: "boolean", short: "h" },
+            version: { type: "boolean" },
         }).values;
         if (values.help) {
             io.out(USAGE);
+            return EXIT.ok;
+        }
+        if (values.version) {
+            io.out(`deploy ${version()}`);
             return EXIT.ok;
         }
         if (!values.stack) {
@@ -114,8 +131,18 @@ export async function main(argv: string[], io: DeployIo): Promise<number> {
         }
         const projectDir = path.resolve(__dirname, "..");
         const packDir = path.resolve(values["policy-pack"] ?? path.join(projectDir, "policies"));
+        checkPolicyPackDir(packDir, values["policy-pack"] ?? "policies");
+        // Output paths are checked before any work: a finished deploy must not end in "cannot write".
+        if (values.report !== undefined) {
+            checkOutputPath("report", values.report);
+        }
+        if (values["report-html"] !== undefined) {
+            checkOutputPath("report-html", values["report-html"]);
+        }
         // Reads the stack's files now, so a missing stack stops here with its message.
         const stackConfig = loadStackConfig({ projectDir, stack: values.stack });
+        // On a terminal, a live line with the running phase's elapsed time (stderr; none in pipes).
+        const progress = new Progress(io.status);
         const endpoints = (values.endpoints ?? DEFAULT_ENDPOINTS.join(",")).split(",").filter(Boolean);
         const localProgram = values["local-program"] ? path.resolve(values["local-program"]) : undefined;
         // The checkout whose commit is deployed and recorded: the stand-in's program, or this project.
@@ -152,7 +179,16 @@ export async function main(argv: string[], io: DeployIo): Promise<number> {
             revision,
             reportFile: values.report,
             signal: io.signal,
-            log: io.out,
+            log: (line: string) => {
+                io.out(line);
+                // The pipeline logs "▶ phase" as each phase starts: the live line follows it.
+                const started = /^▶ (.+)$/.exec(line);
+                if (started) {
+                    progress.phase(started[1]);
+                } else if (/^ {2}[A-Z]+ in [\d.]+ s/.test(line)) {
+                    progress.finish();
+                }
+            },
         };
         let target = io.target;
         if (!target && targetKind === "local") {
@@ -166,11 +202,16 @@ export async function main(argv: string[], io: DeployIo): Promise<number> {
         }
         target ??= new PulumiStackTarget({ projectDir, stack: values.stack, project: stackConfig.project, packDir, revision, log: io.out });
 
-        const report: PipelineReport = await runPipeline(target, offlineGate(projectDir, values.stack, packDir, io.pack), options);
+        const report: PipelineReport = await runPipeline(target, offlineGate(projectDir, values.stack, packDir, io.pack), options).finally(() => progress.finish());
         io.out("");
         io.out(renderTimeline(report));
-        if (values.report) {
-            fs.writeFileSync(values.report, reportJson(report) + "\n");
+        // A write that fails now is reported; the deploy's exit code stands.
+        const writeFailures = [
+            values.report === undefined ? undefined : writeOutputFile("report", values.report, reportJson(report) + "\n"),
+            values["report-html"] === undefined ? undefined : writeDeployHtml(values["report-html"], report),
+        ].filter((f): f is string => f !== undefined);
+        for (const failure of writeFailures) {
+            io.err(`error: ${failure}`);
         }
         if (report.exitCode === EXIT.rollbackFailed) {
             io.err(`error: deploy of ${values.stack} failed and so did the rollback; see the steps above`);
@@ -184,6 +225,28 @@ export async function main(argv: string[], io: DeployIo): Promise<number> {
     } finally {
         await standIn?.stop();
     }
+}
+
+/**
+ * The deploy's HTML report: the last validation's charts, each phase as a band from its start
+ * time, and the rollback trigger that fired (with its value and threshold), if one did.
+ */
+function writeDeployHtml(file: string, report: PipelineReport): string | undefined {
+    const validations = Object.values(report.validations);
+    const last = validations[validations.length - 1];
+    if (!last) {
+        return writeOutputFile("report-html", file, `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>deploy ${report.stack}</title></head><body><h1>deploy ${report.stack}: ${report.outcome}</h1><p>No validation ran, so there is nothing to chart.</p></body></html>\n`);
+    }
+    const phases = report.phases.map((p) => {
+        const start = Date.parse(p.startedAt);
+        return { name: p.name, status: p.status, start, end: start + p.seconds * 1000, detail: p.detail };
+    });
+    const trigger = report.fired ? [`rollback trigger: ${describeTrigger(report.fired)}`] : [];
+    return writeOutputFile(
+        "report-html",
+        file,
+        renderReportHtml(last, { title: `deploy ${report.stack} to ${report.target}: ${report.outcome}`, phases, notes: [`exit ${report.exitCode}`, ...trigger, ...report.notes] }),
+    );
 }
 
 // The command: real streams; Ctrl-C stops the deploy at its next safe point (exit 130).

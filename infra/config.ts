@@ -13,10 +13,12 @@ import {
     RECOMMENDED_MAX_TIMEOUT_SEC,
     REGION_ZONES,
 } from "../policies/facts";
+import { didYouMean } from "../cli/suggest";
 import { parseAlertRoutes } from "./alert-routes";
 import { cidrRange, isRecord, parseJson, Validator } from "./config-checks";
 import { parseServiceEnv } from "./service-env";
 import {
+    BACKEND_FIELDS,
     BACKEND_KINDS,
     BackendSettings,
     ConfigError,
@@ -27,6 +29,7 @@ import {
     ProgramAffinity,
     SYNTHETIC_PERIODS_SEC,
     SyntheticMonitorSettings,
+    UNDECLARED_CONFIG_KEYS,
 } from "./settings";
 
 /** Reads one raw config value (as `pulumi.Config` stores it: a string, JSON for structures). */
@@ -183,6 +186,12 @@ function parseBackend(v: Validator, key: string, name: string, spec: unknown): B
         return undefined;
     }
     const kind = v.oneOf(`${at}.kind`, spec.kind, BACKEND_KINDS);
+    if (kind !== undefined && (BACKEND_KINDS as readonly unknown[]).includes(spec.kind)) {
+        const fields: readonly string[] = BACKEND_FIELDS[kind];
+        for (const field of Object.keys(spec).filter((f) => !fields.includes(f))) {
+            v.problems.push(`${at}.${field} is not a field of ${kind === "instanceGroup" ? "an" : "a"} ${kind} backend${didYouMean(field, fields)} (fields: ${fields.join(", ")})`);
+        }
+    }
     const websocket = spec.websocket === undefined ? false : spec.websocket;
     if (typeof websocket !== "boolean") {
         v.fail(`${at}.websocket`, websocket, "allowed: true or false");
@@ -327,8 +336,11 @@ export function parseSettings(read: RawConfigReader, namespace: string): LoadBal
         }
         checkSubnetOverlaps(v, backendsKey, backends);
         const websocketBackends = backends.filter((b) => b.websocket).map((b) => b.name);
-        if (websocketBackends.length !== 1) {
-            v.fail(backendsKey, websocketBackends, "exactly one backend must set websocket: true (it serves websocketPaths and the default route)");
+        const why = "exactly one backend must set websocket: true (it serves websocketPaths and the default route)";
+        if (websocketBackends.length === 0 && backends.length === Object.keys(backendsValue).length) {
+            v.problems.push(`${backendsKey} has no backend with websocket: true (backends: ${backends.map((b) => b.name).join(", ")}); ${why}`);
+        } else if (websocketBackends.length > 1) {
+            v.problems.push(`${backendsKey} has websocket: true on ${websocketBackends.join(", ")}; ${why}`);
         }
         const owner = new Map<string, string>(websocketPaths.map((p) => [p, "websocketPaths"]));
         for (const backend of backends) {
@@ -409,7 +421,7 @@ function deepFreeze<T>(value: T): T {
 /** The only place the program reads `pulumi.Config`. */
 export function readSettings(): LoadBalancerSettings {
     const config = new pulumi.Config();
-    const secretKeys = ["pagingWebhookToken", "pagerDutyServiceKeys"];
+    const secretKeys: readonly string[] = UNDECLARED_CONFIG_KEYS;
     const settings = parseSettings((key) => (secretKeys.includes(key) ? undefined : config.get(key)), config.name);
     const token = settings.monitoring.pagingWebhookUrl ? config.getSecret("pagingWebhookToken") : undefined;
     const pagerDutyServiceKeys = config.getSecretObject<Record<string, string>>("pagerDutyServiceKeys");

@@ -78,6 +78,48 @@ export interface CloudRunBackend extends BackendCommon, ServiceEnv {
 export type BackendSettings = InstanceGroupBackend | GroupsBackend | CloudRunBackend;
 export const BACKEND_KINDS = ["instanceGroup", "groups", "cloudRun"] as const;
 
+/**
+ * The fields a backend of each kind may set in config (its name is the map key, not a field).
+ * Config parsing refuses any other, so a typo such as `machineTyp` is an error instead of a
+ * silent default. The type below makes the build fail when a list and its interface drift apart.
+ */
+export const BACKEND_FIELDS = {
+    instanceGroup: [
+        "kind",
+        "paths",
+        "websocket",
+        "image",
+        "region",
+        "machineType",
+        "port",
+        "healthCheckPath",
+        "minReplicas",
+        "maxReplicas",
+        "targetCpuUtilization",
+        "maxRatePerInstance",
+        "network",
+        "subnetwork",
+        "egress",
+        "subnetCidr",
+        "zones",
+        "env",
+        "secretEnv",
+    ],
+    groups: ["kind", "paths", "websocket", "groups", "port", "portName", "healthCheckPath", "maxRatePerEndpoint"],
+    cloudRun: ["kind", "paths", "websocket", "image", "region", "requestTimeoutSec", "minInstances", "maxInstances", "port", "pinnedRevision", "env", "secretEnv"],
+} as const satisfies { [K in BackendSettings["kind"]]: ReadonlyArray<Exclude<keyof Extract<BackendSettings, { kind: K }>, "name">> };
+/** Compile-time: every field of each kind's interface is listed (an unlisted one makes this `never`-mismatch fail). */
+type Unlisted<K extends BackendSettings["kind"]> = Exclude<keyof Extract<BackendSettings, { kind: K }>, "name" | (typeof BACKEND_FIELDS)[K][number]>;
+const everyFieldListed: { [K in BackendSettings["kind"]]: [Unlisted<K>] extends [never] ? true : Unlisted<K> } = { instanceGroup: true, groups: true, cloudRun: true };
+void everyFieldListed;
+
+/**
+ * Project config keys the program reads that Pulumi.yaml does not declare: a secret set only with
+ * `pulumi config set --secret`, which has no default to declare. Every other key comes from
+ * Pulumi.yaml's `config:` block, read at run time, so a key added there is known at once.
+ */
+export const UNDECLARED_CONFIG_KEYS = ["pagingWebhookToken", "pagerDutyServiceKeys"] as const;
+
 export interface MonitoringSettings {
     readonly alertEmails: readonly string[];
     /** Paging webhook (basic auth); empty for none. */

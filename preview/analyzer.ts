@@ -22,6 +22,8 @@ const LEVEL_TO_PROTO: Record<Level, proto.EnforcementLevel> = {
     remediate: proto.EnforcementLevel.REMEDIATE,
 };
 
+const LIFELINE = path.join(__dirname, "pack-lifeline.js");
+
 /** The pack itself failed: it would not start, or it broke while analyzing. */
 export class PackError extends Error {
     constructor(message: string) {
@@ -97,7 +99,9 @@ export class RunningPack {
             return { ready, abort: () => undefined };
         }
         // The engine address is the first argument; this pack never calls back, so none is served.
-        const child = spawn(process.execPath, [entry, "127.0.0.1:0", "."], { cwd: packDir, stdio: ["ignore", "pipe", "pipe"] });
+        // Pipe 3 is the pack's lifeline (pack-lifeline.js): it ends the pack when this process
+        // ends, on every path, SIGKILL included, which no exit handler of ours could promise.
+        const child = spawn(process.execPath, ["-r", LIFELINE, entry, "127.0.0.1:0", "."], { cwd: packDir, stdio: ["ignore", "pipe", "pipe", "pipe"] });
         const ready = new Promise<number>((resolve, reject) => {
             let out = "";
             let err = "";

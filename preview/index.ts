@@ -2,7 +2,7 @@
 // policy pack over its analyzer protocol. Its command (cli.ts) and the deploy pipeline's gate use it.
 export { previewOffline, PreviewOptions, PreviewResult } from "./preview";
 export { Diagnostic, Level, NotApplicable, PackError, PackInfo, PolicyConfigEntry, RunningPack } from "./analyzer";
-export { resolvePolicyConfig } from "./policy-config";
+export { checkPolicyPackDir, loadPolicyConfigFile, resolvePolicyConfig } from "./policy-config";
 export { ProgramError, ProgramRun, RecordedResource, runProgram } from "./program";
-export { renderHuman, settingsOf, summarize, Summary, summaryLine } from "./render";
+export { renderHuman, renderOutputs, settingsOf, summarize, Summary, summaryLine } from "./render";
 export { listStacks, loadStackConfig, LoadOptions, SECRET_PLACEHOLDER, StackConfig } from "./stack-config";

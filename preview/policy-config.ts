@@ -1,4 +1,5 @@
 import * as fs from "fs";
+import * as path from "path";
 import { Level, PackInfo, PolicyConfigEntry, PolicyInfo } from "./analyzer";
 import { UsageError } from "../cli/kit";
 import { isRecord } from "./stack-config";
@@ -41,29 +42,53 @@ function checkValue(file: string, at: string, schema: PolicyInfo["configSchema"]
 }
 
 /**
+ * Reads a `--policy-pack-config` file: a JSON object. The commands call it before any work, so a
+ * missing or malformed file is one line at once rather than after the program and the pack ran.
+ */
+export function loadPolicyConfigFile(file: string): Record<string, unknown> {
+    let text: string;
+    try {
+        text = fs.readFileSync(file, "utf8");
+    } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        throw new UsageError(`--policy-pack-config ${file}: ${code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a folder" : `cannot read it (${code ?? String(e)})`}; expected a JSON file of policy name to level or settings`);
+    }
+    let parsed: unknown;
+    try {
+        parsed = JSON.parse(text);
+    } catch (e) {
+        throw new UsageError(`--policy-pack-config ${file}: not valid JSON: ${(e as Error).message}`);
+    }
+    if (!isRecord(parsed)) {
+        throw new UsageError(`--policy-pack-config ${file}: expected a JSON object of policy name to level or settings`);
+    }
+    return parsed;
+}
+
+/**
+ * Checks `--policy-pack DIR` before any work: a folder with a PulumiPolicy.yaml, as the Pulumi CLI
+ * expects, instead of "spawn node ENOENT" from deep in the pack's start.
+ */
+export function checkPolicyPackDir(dir: string, given: string): void {
+    const stat = fs.statSync(dir, { throwIfNoEntry: false });
+    if (!stat) {
+        throw new UsageError(`--policy-pack ${given}: no such folder; expected a policy pack folder with PulumiPolicy.yaml (default: policies)`);
+    }
+    if (!stat.isDirectory()) {
+        throw new UsageError(`--policy-pack ${given}: is a file; expected a policy pack folder with PulumiPolicy.yaml (default: policies)`);
+    }
+    if (!fs.existsSync(path.join(dir, "PulumiPolicy.yaml"))) {
+        throw new UsageError(`--policy-pack ${given}: has no PulumiPolicy.yaml, so it is not a policy pack (default: policies)`);
+    }
+}
+
+/**
  * What the CLI sends in Configure: every policy at its level with its schema defaults, then the
  * `--policy-pack-config` file on top (`all` sets every level; a policy's entry is a level or an
  * object with `enforcementLevel` and its properties). Values are checked against each schema.
  */
 export function resolvePolicyConfig(info: PackInfo, file?: string): Record<string, PolicyConfigEntry> {
-    let given: Record<string, unknown> = {};
-    if (file) {
-        let text: string;
-        try {
-            text = fs.readFileSync(file, "utf8");
-        } catch (e) {
-            throw new UsageError(`--policy-pack-config ${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
-        }
-        try {
-            const parsed: unknown = JSON.parse(text);
-            if (!isRecord(parsed)) {
-                throw new UsageError(`${file}: expected a JSON object of policy name to level or settings`);
-            }
-            given = parsed;
-        } catch (e) {
-            throw e instanceof UsageError ? e : new UsageError(`${file}: not valid JSON: ${(e as Error).message}`);
-        }
-    }
+    const given = file ? loadPolicyConfigFile(file) : {};
     const names = info.policies.map((p) => p.name);
     for (const key of Object.keys(given)) {
         if (key !== "all" && !names.includes(key)) {

@@ -1,3 +1,4 @@
+import { InterruptedError, whenAborted } from "../cli/kit";
 import { Diagnostic, RunningPack } from "./analyzer";
 import { resolvePolicyConfig } from "./policy-config";
 import { RecordedResource, runProgram } from "./program";
@@ -21,6 +22,21 @@ export interface PreviewOptions {
     readonly policyConfigFile?: string;
     /** A pack already serving, reused across previews (the caller stops it); else one is started. */
     readonly pack?: RunningPack;
+    /** Ctrl-C or SIGTERM: stop where it is (nothing is changed offline) and stop the pack. */
+    readonly signal?: AbortSignal;
+}
+
+/** `work`, or an InterruptedError as soon as the signal aborts, whichever comes first. */
+function unlessInterrupted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+    if (!signal) {
+        return work;
+    }
+    return Promise.race([
+        work,
+        whenAborted(signal).then((): never => {
+            throw signal.reason instanceof InterruptedError ? signal.reason : new InterruptedError();
+        }),
+    ]);
 }
 
 /** The offline preview as a library: its command and the deploy pipeline's gate call this. */
@@ -33,13 +49,13 @@ export async function previewOffline(options: PreviewOptions): Promise<PreviewRe
     try {
         const programStarted = Date.now();
         // Ids and computed outputs unknown, as the real `pulumi preview` of a new stack has them.
-        const run = await runProgram(stack, { unknownAtPreview: true });
+        const run = await unlessInterrupted(runProgram(stack, { unknownAtPreview: true }), options.signal);
         const programMs = Date.now() - programStarted;
-        pack = await starting.ready;
+        pack = await unlessInterrupted(starting.ready, options.signal);
         const analysisStarted = Date.now();
         const info = await pack.info();
         await pack.configure(resolvePolicyConfig(info, options.policyConfigFile), { project: stack.project, stack: stack.stack });
-        const diagnostics = await pack.analyze(run.resources);
+        const diagnostics = await unlessInterrupted(pack.analyze(run.resources), options.signal);
         const analysisMs = Date.now() - analysisStarted;
         return {
             stack: stack.stack,

@@ -103,3 +103,18 @@ export function renderHuman(resources: readonly RecordedResource[], diagnostics:
     }
     return lines.join("\n");
 }
+
+/** The stack's outputs as `pulumi preview` lists them: name, then the value (JSON for structures). */
+export function renderOutputs(outputs: Record<string, unknown>): string {
+    const names = Object.keys(outputs);
+    if (names.length === 0) {
+        return "Outputs: none";
+    }
+    const width = Math.max(...names.map((n) => n.length));
+    const lines = ["Outputs (mock values offline; the real ones are known after pulumi up):"];
+    for (const name of names) {
+        const value = JSON.stringify(outputs[name], null, 4) ?? "undefined";
+        lines.push(`    ${name.padEnd(width)}: ${value.split("\n").join("\n    ")}`);
+    }
+    return lines.join("\n");
+}

@@ -2,6 +2,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { parseDocument } from "yaml";
 import { UsageError } from "../cli/kit";
+import { didYouMean } from "../cli/suggest";
+import { UNDECLARED_CONFIG_KEYS } from "../infra/settings";
 
 export interface StackConfig {
     readonly project: string;
@@ -87,6 +89,18 @@ export function loadStackConfig(options: LoadOptions): StackConfig {
         }
     }
 
+    // Keys of the project's own namespace must be ones the program reads: Pulumi.yaml declares
+    // them (read here, so a key added there is known at once), and a typo is an error, not a
+    // silently ignored value. Other namespaces (gcp:project...) belong to their providers.
+    const known = [...(isRecord(project.config) ? Object.keys(project.config) : []), ...UNDECLARED_CONFIG_KEYS];
+    const unknown: string[] = [];
+    const checkKey = (full: string, where: string) => {
+        const bare = full.slice(name.length + 1);
+        if (full.startsWith(`${name}:`) && !known.includes(bare)) {
+            unknown.push(`${full} (${where}) is not a config key of ${name}${didYouMean(bare, known)}`);
+        }
+    };
+
     const stackFile = options.stackFile ?? path.join(options.projectDir, `Pulumi.${options.stack}.yaml`);
     if (!options.stackFile && !fs.existsSync(stackFile)) {
         const stacks = listStacks(options.projectDir);
@@ -103,6 +117,7 @@ export function loadStackConfig(options: LoadOptions): StackConfig {
     if (isRecord(stackConfig)) {
         for (const [key, value] of Object.entries(stackConfig)) {
             const full = qualify(name, key);
+            checkKey(full, stackFile);
             if (isRecord(value) && typeof value.secure === "string" && Object.keys(value).length === 1) {
                 config[full] = SECRET_PLACEHOLDER;
                 secretKeys.push(full);
@@ -124,6 +139,10 @@ export function loadStackConfig(options: LoadOptions): StackConfig {
             throw new UsageError(`--config ${JSON.stringify(pair)}: expected key=value, such as backendTimeoutSec=86400`);
         }
         config[qualify(name, pair.slice(0, eq))] = pair.slice(eq + 1);
+        checkKey(qualify(name, pair.slice(0, eq)), `--config ${pair.slice(0, eq)}`);
+    }
+    if (unknown.length > 0) {
+        throw new UsageError(unknown.length === 1 ? unknown[0] : `unknown config keys:\n  - ${unknown.join("\n  - ")}`);
     }
     return { project: name, stack: options.stack, projectDir: options.projectDir, config, secretKeys, notices };
 }

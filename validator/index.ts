@@ -15,3 +15,5 @@ export { AffinityOptions, AffinityResult, BackendIdSource, DEFAULT_AFFINITY_COOK
 export { runChatChecks, SYNTHETIC_ENV } from "./synthetic-monitor";
 /** A WebSocket echo server on 127.0.0.1: the `local` target, and a backend for tests. */
 export { EchoServer, startEchoServer } from "./echo-server";
+/** The report as a self-contained HTML page with charts; the deploy pipeline adds its phases. */
+export { HtmlPhase, HtmlReportExtras, renderReportHtml } from "./report-html";

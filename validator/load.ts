@@ -2,6 +2,7 @@ import { performance } from "perf_hooks";
 import WebSocket from "ws";
 import { FailureCode } from "./codes";
 import { closeSocket, OpenOptions, openSocket } from "./connect";
+import { sleep } from "../cli/kit";
 import { distribution, Distribution } from "./stats";
 
 export interface LoadOptions extends OpenOptions {
@@ -10,6 +11,10 @@ export interface LoadOptions extends OpenOptions {
     readonly rate: number;
     /** Seconds to keep all of them open once the last one opened. */
     readonly holdSec: number;
+    /** Ctrl-C: open no more, stop holding, close what is open and report. */
+    readonly signal?: AbortSignal;
+    /** Counts so far, for a progress line. */
+    readonly onProgress?: (counts: { opened: number; held: number; requested: number }) => void;
 }
 
 export interface LoadResult {
@@ -24,6 +29,8 @@ export interface LoadResult {
     readonly handshakeMs: Distribution;
     readonly handshakeSamples: number[];
     readonly failuresByCode: Partial<Record<FailureCode, number>>;
+    /** Ctrl-C stopped it: `requested` is what was attempted by then. */
+    readonly interrupted?: boolean;
 }
 
 /** Opens `connections` sockets at `rate` per second across the endpoints, holds them, closes them all. */
@@ -35,13 +42,19 @@ export async function runLoad(urls: readonly string[], options: LoadOptions): Pr
     let closing = false;
     const started = performance.now();
     const pending: Promise<void>[] = [];
-    for (let i = 0; i < options.connections; i++) {
+    const report = () => options.onProgress?.({ opened: sockets.length, held: sockets.length - cut, requested: options.connections });
+    let attempted = 0;
+    for (let i = 0; i < options.connections && !options.signal?.aborted; i++) {
         // Pace against the clock rather than sleeping a fixed step, so slow turns catch up.
         const due = started + (i * 1000) / options.rate;
         const wait = due - performance.now();
         if (wait > 1) {
-            await new Promise((resolve) => setTimeout(resolve, wait));
+            await sleep(wait, options.signal);
+            if (options.signal?.aborted) {
+                break;
+            }
         }
+        attempted += 1;
         pending.push(
             openSocket(urls[i % urls.length], options).then((opened) => {
                 samples.push(opened.timings.totalMs);
@@ -53,29 +66,32 @@ export async function runLoad(urls: readonly string[], options: LoadOptions): Pr
                 opened.ws.once("close", () => {
                     if (!closing) {
                         cut += 1;
+                        report();
                     }
                 });
+                report();
             }),
         );
     }
     await Promise.all(pending);
     const openSec = (performance.now() - started) / 1000;
     if (options.holdSec > 0) {
-        await new Promise((resolve) => setTimeout(resolve, options.holdSec * 1000));
+        await sleep(options.holdSec * 1000, options.signal);
     }
     closing = true;
     const opened = sockets.length;
     await Promise.all(sockets.map((ws) => closeSocket(ws, 2000)));
     return {
-        requested: options.connections,
+        requested: attempted,
         opened,
-        refused: options.connections - opened,
+        refused: attempted - opened,
         survived: opened - cut,
         cut,
         openSec,
-        achievedRatePerSec: options.connections / openSec,
+        achievedRatePerSec: attempted / openSec,
         handshakeMs: distribution(samples),
         handshakeSamples: samples,
         failuresByCode,
+        interrupted: options.signal?.aborted === true ? true : undefined,
     };
 }

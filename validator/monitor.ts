@@ -1,4 +1,4 @@
-import { FailureCode } from "./codes";
+import { FAILURE_CODES, FailureCode } from "./codes";
 import { closeSocket, OpenOptions, openSocket } from "./connect";
 import { roundTrip } from "./probe";
 
@@ -35,14 +35,21 @@ function rate(probes: readonly MonitorProbe[]): number {
 
 const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
 
+/** Wide enough for the longest failure code with an HTTP status, so columns line up whatever fails. */
+const STATUS_WIDTH = "FAIL ".length + Math.max(...Object.keys(FAILURE_CODES).map((c) => c.length)) + " 000".length;
+
 /** One probe per endpoint every interval for the duration: a status line each, rolling failure rates. */
 export async function runMonitor(urls: ReadonlyArray<{ endpoint: string; url: string }>, options: MonitorOptions): Promise<MonitorResult> {
     const probes: MonitorProbe[] = [];
     const started = Date.now();
     const stopped = () => options.signal?.aborted === true;
     let tick = 0;
+    const endpointWidth = Math.max(12, ...urls.map((u) => u.endpoint.length));
     while (!stopped() && Date.now() - started < options.durationSec * 1000) {
         for (const { endpoint, url } of urls) {
+            if (stopped()) {
+                break;
+            }
             const opened = await openSocket(url, options);
             let probe: MonitorProbe;
             if (!opened.ok) {
@@ -54,8 +61,9 @@ export async function runMonitor(urls: ReadonlyArray<{ endpoint: string; url: st
             }
             probes.push(probe);
             const mine = probes.filter((p) => p.endpoint === endpoint);
+            const status = probe.ok ? "ok" : `FAIL ${probe.code}${probe.status ? ` ${probe.status}` : ""}`;
             options.print(
-                `${probe.time}  ${endpoint.padEnd(12)} ${probe.ok ? "ok  " : `FAIL ${probe.code}${probe.status ? ` ${probe.status}` : ""}`}  handshake ${probe.handshakeMs.toFixed(0)} ms  ` +
+                `${probe.time}  ${endpoint.padEnd(endpointWidth)} ${status.padEnd(STATUS_WIDTH)}  handshake ${probe.handshakeMs.toFixed(0).padStart(5)} ms  ` +
                     `failures: last ${Math.min(WINDOW, mine.length)} ${pct(rate(mine.slice(-WINDOW)))}, all ${pct(rate(probes))}`,
             );
         }

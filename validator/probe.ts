@@ -19,6 +19,8 @@ export interface ProbeOptions extends ConnectOptions {
     readonly holdSec: number;
     readonly holdMode: HoldMode;
     readonly pingIntervalSec: number;
+    /** Ctrl-C: a hold ends at once, reported as interrupted (neither held nor cut). */
+    readonly signal?: AbortSignal;
 }
 
 export interface HandshakeResult {
@@ -45,9 +47,11 @@ export interface HoldResult {
     readonly closeReason?: string;
     readonly pongs: number;
     readonly handshake: HandshakeResult;
+    /** Ctrl-C ended the hold before its time: `survived` says only that it was not cut. */
+    readonly interrupted?: boolean;
 }
 
-export type Diagnosis = "held" | "idle-timeout" | "lifetime-cap" | "cut" | "not-run";
+export type Diagnosis = "held" | "idle-timeout" | "lifetime-cap" | "cut" | "not-run" | "interrupted";
 
 export interface EndpointResult {
     readonly endpoint: string;
@@ -96,7 +100,7 @@ export async function roundTrip(ws: WebSocket, count: number, timeoutMs: number)
  * Keeps one open connection for `holdSec` and reports how it ended. In ping mode it pings every
  * `pingIntervalSec`: traffic that resets an idle timeout but not a lifetime cap.
  */
-export function hold(ws: WebSocket, openedAt: number, holdSec: number, mode: "idle" | "ping", pingIntervalSec: number): Promise<Omit<HoldResult, "handshake">> {
+export function hold(ws: WebSocket, openedAt: number, holdSec: number, mode: "idle" | "ping", pingIntervalSec: number, signal?: AbortSignal): Promise<Omit<HoldResult, "handshake">> {
     return new Promise((resolve) => {
         let pongs = 0;
         const age = () => (performance.now() - openedAt) / 1000;
@@ -113,8 +117,17 @@ export function hold(ws: WebSocket, openedAt: number, holdSec: number, mode: "id
             resolve({ mode, survived: false, elapsedSec: age(), closeCode: code, closeReason: reason.toString() || undefined, pongs });
         };
         ws.once("close", onClose);
+        const onAbort = () => {
+            cleanup();
+            resolve({ mode, survived: true, elapsedSec: age(), pongs, interrupted: true });
+        };
+        signal?.addEventListener("abort", onAbort, { once: true });
+        if (signal?.aborted) {
+            onAbort();
+        }
         // Frames the server sends are read, not answered: an echo server stays quiet anyway.
         const cleanup = () => {
+            signal?.removeEventListener("abort", onAbort);
             clearTimeout(deadline);
             if (pinger) {
                 clearInterval(pinger);
@@ -133,6 +146,10 @@ export function diagnose(holds: readonly HoldResult[], holdSec: number): { diagn
         return { diagnosis: "not-run", text: holdSec > 0 ? "no hold connection opened" : "hold skipped (--hold 0)" };
     }
     const at = (h: HoldResult) => `${h.elapsedSec.toFixed(1)} s (close ${h.closeCode ?? "-"})`;
+    const stopped = holds.find((h) => h.interrupted);
+    if (stopped && holds.every((h) => h.survived || !h.handshake.ok)) {
+        return { diagnosis: "interrupted", text: `hold stopped by an interrupt after ${stopped.elapsedSec.toFixed(1)} s of ${holdSec} s, not cut until then` };
+    }
     if ((!idle || idle.survived) && (!ping || ping.survived)) {
         return { diagnosis: "held", text: `held ${holdSec} s${idle && ping ? " idle and with pings" : idle ? " idle" : " with pings"}` };
     }
@@ -170,7 +187,7 @@ async function holdOne(url: string, options: Pooled<ProbeOptions>, mode: "idle" 
     if (!opened.ok) {
         return { result: { mode, survived: false, elapsedSec: 0, pongs: 0, handshake: handshakeOf(opened) }, failure: opened.failure };
     }
-    const outcome = await hold(opened.ws, opened.openedAt, options.holdSec, mode, options.pingIntervalSec);
+    const outcome = await hold(opened.ws, opened.openedAt, options.holdSec, mode, options.pingIntervalSec, options.signal);
     await closeSocket(opened.ws);
     const result = { ...outcome, handshake: handshakeOf(opened) };
     return {
@@ -193,7 +210,7 @@ export function endpointUrl(baseUrl: string, endpoint: string): string {
 export async function probeEndpoint(baseUrl: string, endpoint: string, options: Pooled<ProbeOptions>): Promise<EndpointResult> {
     const url = endpointUrl(baseUrl, endpoint);
     const failures: Failure[] = [];
-    const modes: Array<"idle" | "ping"> = options.holdSec <= 0 ? [] : options.holdMode === "both" ? ["idle", "ping"] : [options.holdMode];
+    const modes: Array<"idle" | "ping"> = options.holdSec <= 0 || options.signal?.aborted ? [] : options.holdMode === "both" ? ["idle", "ping"] : [options.holdMode];
     const holdsRunning = modes.map((mode) => holdOne(url, options, mode));
 
     const opened = await openSocket(url, options);

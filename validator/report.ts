@@ -1,3 +1,4 @@
+import { plural } from "../cli/suggest";
 import { EndpointResult } from "./probe";
 import { Report } from "./run";
 import { describeFailure } from "./scenario-run";
@@ -46,7 +47,7 @@ export function renderReport(report: Report): string {
         }
         for (const h of e.holds) {
             lines.push(
-                `    hold ${h.mode.padEnd(4)} ${h.handshake.ok ? (h.survived ? `held ${h.elapsedSec.toFixed(1)} s` : `CUT at ${h.elapsedSec.toFixed(1)} s, close code ${h.closeCode ?? "-"}${h.closeReason ? ` "${h.closeReason}"` : ""}`) : "did not open"}${h.mode === "ping" ? `, ${h.pongs} pongs` : ""}`,
+                `    hold ${h.mode.padEnd(4)} ${h.handshake.ok ? (h.interrupted ? `stopped by an interrupt at ${h.elapsedSec.toFixed(1)} s` : h.survived ? `held ${h.elapsedSec.toFixed(1)} s` : `CUT at ${h.elapsedSec.toFixed(1)} s, close code ${h.closeCode ?? "-"}${h.closeReason ? ` "${h.closeReason}"` : ""}`) : "did not open"}${h.mode === "ping" ? `, ${plural(h.pongs, "pong")}` : ""}`,
             );
         }
         lines.push(`    diagnosis: ${e.diagnosisText}`);
@@ -66,7 +67,7 @@ export function renderReport(report: Report): string {
     }
     if (report.monitor) {
         const m = report.monitor;
-        lines.push(`monitor: ${m.probes.length} probes, ${m.probes.filter((p) => !p.ok).length} failed (${(m.failureRate * 100).toFixed(1)}%)${m.stoppedEarly ? ", stopped early" : ""}`);
+        lines.push(`monitor: ${plural(m.probes.length, "probe")}, ${m.probes.filter((p) => !p.ok).length} failed (${(m.failureRate * 100).toFixed(1)}%)${m.stoppedEarly ? ", stopped early" : ""}`);
         lines.push("");
     }
     lines.push(...scenarioLines(report));
@@ -77,6 +78,10 @@ export function renderReport(report: Report): string {
         lines.push(`    ${mark} ${t.threshold.source.padEnd(32)} observed ${observed}   (${METRICS[t.threshold.metric]})`);
     }
     lines.push("");
-    lines.push(`verdict: ${report.verdict.toUpperCase()} (exit ${report.exitCode})`);
+    lines.push(
+        report.interrupted
+            ? `verdict: INTERRUPTED after ${report.durationSec.toFixed(1)} s: the results above are what was measured until then (exit ${report.exitCode})`
+            : `verdict: ${report.verdict.toUpperCase()} (exit ${report.exitCode})`,
+    );
     return lines.join("\n");
 }

@@ -1,4 +1,5 @@
 import { AffinityOptions, AffinityResult, checkAffinity } from "./affinity";
+import { plural } from "../cli/suggest";
 import { Failure, HANDSHAKE_FAILURES } from "./codes";
 import { SocketPool } from "./connect";
 import { runLoad, LoadResult } from "./load";
@@ -15,11 +16,18 @@ export interface ValidateOptions extends ProbeOptions {
     readonly endpoints: readonly string[];
     readonly thresholds: readonly Threshold[];
     readonly load?: { connections: number; rate: number };
+    /** Monitor mode: probes start at once; the endpoints get handshake and round trip, no hold. */
     readonly monitor?: { intervalSec: number; durationSec: number; signal?: AbortSignal; print: (line: string) => void };
     /** Scripted checks (--scenario), judged by check_success_rate. */
     readonly scenario?: Scenario;
     /** The affinity check (--affinity N); a broken affinity fails the run. */
     readonly affinity?: AffinityOptions;
+    /** First Ctrl-C: every phase stops at its next safe point and the report says so (exit 130). */
+    readonly signal?: AbortSignal;
+    /** Second Ctrl-C: stop waiting for handshakes in flight; every socket is ended at once. */
+    readonly force?: AbortSignal;
+    /** Called as each phase starts, with a function that tells how far it got (for a progress line). */
+    readonly onPhase?: (name: string, detail?: () => string) => void;
 }
 
 export interface Report {
@@ -35,7 +43,10 @@ export interface Report {
     readonly thresholds: Evaluation[];
     readonly failures: Array<Failure & { endpoint?: string }>;
     readonly verdict: "pass" | "fail";
-    readonly exitCode: 0 | 1;
+    /** 130 when interrupted: the results are what was measured until then. */
+    readonly exitCode: 0 | 1 | 130;
+    /** Ctrl-C or SIGTERM stopped the run before its end. */
+    readonly interrupted?: boolean;
 }
 
 /** The report as JSON, without the raw latency samples (the percentiles are kept). */
@@ -92,27 +103,61 @@ function metricsOf(endpoints: readonly EndpointResult[], load?: LoadResult, moni
  */
 export async function validate(options: ValidateOptions): Promise<Report> {
     const sockets = new SocketPool();
+    const endNow = () => sockets.terminateAll();
+    options.force?.addEventListener("abort", endNow, { once: true });
     try {
         return await validateWith({ ...options, sockets });
     } finally {
+        options.force?.removeEventListener("abort", endNow);
         sockets.terminateAll();
     }
 }
 
 async function validateWith(options: ValidateOptions & { readonly sockets: SocketPool }): Promise<Report> {
     const started = Date.now();
-    const endpoints = await Promise.all(options.endpoints.map((e) => probeEndpoint(options.baseUrl, e, options)));
+    const signal = options.signal ?? options.monitor?.signal;
+    const phase = options.onPhase ?? (() => undefined);
+    // A monitor is for watching now: its first line must not wait behind a 40 s hold.
+    const probeOptions = { ...options, signal, holdSec: options.monitor ? 0 : options.holdSec };
+    const holdStarted = Date.now();
+    phase(
+        `probe ${options.endpoints.join(",")}`,
+        probeOptions.holdSec > 0 ? () => `hold ${Math.floor(Math.min(probeOptions.holdSec, (Date.now() - holdStarted) / 1000))}/${probeOptions.holdSec} s` : undefined,
+    );
+    const endpoints = await Promise.all(options.endpoints.map((e) => probeEndpoint(options.baseUrl, e, probeOptions)));
     const urls = options.endpoints.map((endpoint) => ({ endpoint, url: endpointUrl(options.baseUrl, endpoint) }));
-    const load = options.load
-        ? await runLoad(
-              urls.map((u) => u.url),
-              { ...options, connections: options.load.connections, rate: options.load.rate, holdSec: options.holdSec },
-          )
-        : undefined;
-    const monitor = options.monitor ? await runMonitor(urls, { ...options, ...options.monitor }) : undefined;
+    let loadCounts = { opened: 0, held: 0, requested: options.load?.connections ?? 0 };
+    if (options.load && !signal?.aborted) {
+        phase("load", () => `${loadCounts.opened}/${loadCounts.requested} opened, ${loadCounts.held} held`);
+    }
+    const load =
+        options.load && !signal?.aborted
+            ? await runLoad(
+                  urls.map((u) => u.url),
+                  { ...options, signal, connections: options.load.connections, rate: options.load.rate, holdSec: options.holdSec, onProgress: (c) => (loadCounts = c) },
+              )
+            : undefined;
+    let monitorCounts = { probes: 0, failed: 0 };
+    if (options.monitor && !signal?.aborted) {
+        phase("monitor", () => `${plural(monitorCounts.probes, "probe")}, ${monitorCounts.failed} failed`);
+    }
+    const monitor =
+        options.monitor && !signal?.aborted
+            ? await runMonitor(urls, {
+                  ...options,
+                  ...options.monitor,
+                  signal,
+                  print: (line) => {
+                      monitorCounts = { probes: monitorCounts.probes + 1, failed: monitorCounts.failed + (/ FAIL /.test(line) ? 1 : 0) };
+                      options.monitor!.print(line);
+                  },
+              })
+            : undefined;
+    const interrupted = signal?.aborted === true;
 
-    const scenario = options.scenario ? await runScenario(options.scenario, options.baseUrl, options) : undefined;
-    const affinity = options.affinity ? await checkAffinity(options.baseUrl, options.affinity, options) : undefined;
+    // An interrupted run skips what it has not started, as the other phases do.
+    const scenario = options.scenario && !signal?.aborted ? await runScenario(options.scenario, options.baseUrl, options) : undefined;
+    const affinity = options.affinity && !signal?.aborted ? await checkAffinity(options.baseUrl, options.affinity, options) : undefined;
 
     const metrics = metricsOf(endpoints, load, monitor);
     if (scenario) {
@@ -139,6 +184,7 @@ async function validateWith(options: ValidateOptions & { readonly sockets: Socke
         thresholds,
         failures,
         verdict: failed ? "fail" : "pass",
-        exitCode: failed ? 1 : 0,
+        exitCode: interrupted ? 130 : failed ? 1 : 0,
+        interrupted: interrupted ? true : undefined,
     };
 }

@@ -13,15 +13,15 @@ export const CHAT_FLAGS = {
     "backend-id": { type: "string" },
 } as const;
 
-export const CHAT_USAGE = `  --scenario FILE         run the named checks of a scenario file (YAML or JSON; see
-                          validator/scenarios/chat.yaml); judged by check_success_rate
-  --affinity N            take the affinity cookie from a 101, reconnect N times with it and
-                          check every reconnection reached the same backend
-  --affinity-cookie NAME  (default ${DEFAULT_AFFINITY_COOKIE}, the load balancer's GENERATED_COOKIE)
-  --affinity-path PATH    (default ${DEFAULT_ENDPOINTS[0]})
-  --backend-id SOURCE     where a backend names itself: header:NAME or json:FIELD of the first
-                          message (default header:x-backend-id)
-                          --scenario and --affinity skip the default probes unless --endpoints is given`;
+export const CHAT_USAGE = `      --scenario FILE         run the named checks of a scenario file (YAML or JSON; see
+                              validator/scenarios/chat.yaml); judged by check_success_rate
+      --affinity N            take the affinity cookie from a 101, reconnect N times with it and
+                              check every reconnection reached the same backend
+      --affinity-cookie NAME  (default ${DEFAULT_AFFINITY_COOKIE}, the load balancer's GENERATED_COOKIE)
+      --affinity-path PATH    (default ${DEFAULT_ENDPOINTS[0]})
+      --backend-id SOURCE     where a backend names itself: header:NAME or json:FIELD of the first
+                              message (default header:x-backend-id)
+                              --scenario and --affinity skip the default probes unless --endpoints is given`;
 
 export interface ChatOptions {
     readonly scenario?: Scenario;

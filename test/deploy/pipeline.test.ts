@@ -18,7 +18,8 @@ const FIXED: StandInConfig = { cutAfterSec: null };
 const statuses = (report: PipelineReport) => report.phases.map((p) => `${p.name}: ${p.status}`);
 
 describe("deploy: the pipeline against the local stand-in (real validator, real sockets)", function () {
-    this.timeout(60_000);
+    // Each deploy runs the program under the mock runtime: sized for a busy 2-core machine.
+    this.timeout(180_000);
     let pack: RunningPack;
     const standIns: LocalStandIn[] = [];
     const gate = () => offlineGate(ROOT, "staging", PACK_DIR, pack);
@@ -28,7 +29,9 @@ describe("deploy: the pipeline against the local stand-in (real validator, real 
         return s;
     };
 
-    before(async () => {
+    before(async function () {
+        // RunningPack.start gives the pack 60 s to print its port; the hook waits a little longer.
+        this.timeout(90_000);
         // One pack serves every gate here; each deploy still runs the program and the analysis.
         pack = await RunningPack.start(PACK_DIR).ready;
     });
@@ -133,13 +136,17 @@ describe("deploy: the pipeline against the local stand-in (real validator, real 
         const err: string[] = [];
         const { repo, commit } = ProgramRepo.create({});
         const reportFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "deploy-")), "report.json");
+        const progress: string[] = [];
         const code = await main(
             ["--stack", "staging", "--target", "local", "--local-cut-before", "0.5", "--local-cut-after", "none", "--local-program", repo.dir, "--hold", "1", "--propagation-timeout", "2", "--endpoints", "/ws",
                 "--watch", "1", "--interval", "0.25", "--keep", "3", "--report", reportFile],
-            { out: (t) => out.push(t), err: (t) => err.push(t), pack },
+            { out: (t) => out.push(t), err: (t) => err.push(t), pack, status: (line, final) => final && progress.push(line) },
         );
         assert.equal(code, 0, out.join("\n") + err.join("\n"));
         assert.match(out.join("\n"), /DEPLOYED \(exit 0\)/);
+        // On a terminal, each phase leaves a progress line with its elapsed time.
+        assert.equal(progress.length, 7, progress.join("\n"));
+        assert.match(progress[0], /^done gate: offline preview with the policy pack {2}[\d.]+ s$/);
         const report = JSON.parse(fs.readFileSync(reportFile, "utf8")) as PipelineReport;
         assert.equal(report.outcome, "deployed");
         assert.deepEqual(report.phases.map((p) => p.name).slice(7), ["watch", "zero downtime (measured)", "record the good commit"]);
@@ -186,6 +193,20 @@ describe("deploy: the pipeline against the local stand-in (real validator, real 
         assert.match(err[3], /--image "api": expected NAME=IMAGE/);
         assert.match(err[4], /--max-5xx-increase "lots": expected a non-negative percentage/);
     });
+
+    it("checks output paths, the policy pack and flag spelling before any work: exit 2 with one line", async () => {
+        const err: string[] = [];
+        const io = { out: () => undefined, err: (t: string) => err.push(t) };
+        const local = ["--stack", "staging", "--target", "local", "--hold", "0"];
+        assert.equal(await main([...local, "--report", "no-such-dir/report.json"], io), 2);
+        assert.equal(await main([...local, "--report-html", "no-such-dir/report.html"], io), 2);
+        assert.equal(await main([...local, "--policy-pack", "no-such-pack"], io), 2);
+        assert.equal(await main([...local, "--dry-rnu"], io), 2);
+        assert.match(err[0], /^error: --report no-such-dir\/report.json: folder no-such-dir does not exist/);
+        assert.match(err[1], /^error: --report-html no-such-dir\/report.html: folder no-such-dir does not exist/);
+        assert.match(err[2], /^error: --policy-pack no-such-pack: no such folder/);
+        assert.match(err[3], /^error: unknown flag --dry-rnu; did you mean --dry-run\?/);
+    });
 });
 
 describe("deploy: the Automation API target's seams (the real CLI is not on this machine)", () => {
@@ -222,7 +243,8 @@ describe("deploy: the Automation API target's seams (the real CLI is not on this
     });
 
     it("without the Pulumi CLI, runs the gate, then stops at the preview with a clear message: exit 2", async function () {
-        this.timeout(60_000);
+        // A pack start and a full program run: on a busy 2-core machine each can take a minute.
+        this.timeout(240_000);
         const out: string[] = [];
         const pack = await RunningPack.start(PACK_DIR).ready;
         const code = await main(["--stack", "staging", "--hold", "1", "--allow-dirty"], { out: (t) => out.push(t), err: () => undefined, pack }).finally(() => pack.stop());

@@ -67,6 +67,21 @@ describe("infrastructure: invalid configuration stops the program before any res
             [`backends=${cloudRunWebsocketBackends}`],
             [/websocketTimeoutSec is 86400; backend chat is cloudRun and serves the WebSocket paths, and Cloud Run ends a WebSocket at its request timeout \(at most 3600 s\); allowed: at most 3600/],
         ],
+        [
+            "a misspelled backend field, naming the closest valid one",
+            [`backends=${JSON.stringify({ api: { kind: "instanceGroup", websocket: true, image: "i:1", region: "us-central1", machineTyp: "e2-small" } })}`],
+            [/websocket-lb:backends\.api\.machineTyp is not a field of an instanceGroup backend; did you mean machineType\?/],
+        ],
+        [
+            "a field of another kind on a backend",
+            [`backends=${JSON.stringify({ chat: { kind: "cloudRun", websocket: true, image: "i:1", region: "us-central1", maxReplicas: 3 } })}`],
+            [/backends\.chat\.maxReplicas is not a field of a cloudRun backend \(fields: kind, paths, websocket, image, region, requestTimeoutSec, minInstances, maxInstances/],
+        ],
+        [
+            "backends without a websocket: true backend, naming them rather than printing []",
+            [`backends=${JSON.stringify({ api: { kind: "instanceGroup", image: "i:1", region: "us-central1" } })}`],
+            [/websocket-lb:backends has no backend with websocket: true \(backends: api\); exactly one backend must set websocket: true/],
+        ],
         ["an alert email that is not an address", ['alertEmails=["oncall"]'], [/websocket-lb:alertEmails is "oncall"; allowed: email addresses such as oncall@example.com/]],
         ["an alert percent of 0", ["alert5xxPercent=0"], [/alert5xxPercent is 0; allowed: an integer from 1 to 100 \(percent\)/]],
         ["a paging webhook that is not https", ["pagingWebhookUrl=http://paging.example.com/x"], [/pagingWebhookUrl is "http:\/\/paging.example.com\/x"; allowed: an https:\/\/ URL/]],

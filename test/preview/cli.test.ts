@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { CliResult, ROOT, runPreview } from "../helpers/cli";
+import { childrenOf, CliResult, eventually, isRunning, ROOT, runPreview, startTs } from "../helpers/cli";
 
 const preview = (...args: string[]) => runPreview(args);
 const SEED = path.join(__dirname, "fixtures", "Pulumi.seed-broken.yaml");
@@ -25,21 +25,26 @@ function diagnostics(result: CliResult): Array<{ policy: string; level: string }
     return (JSON.parse(result.stdout) as { diagnostics: Array<{ policy: string; level: string }> }).diagnostics;
 }
 
+/** The longest one preview run may take on a loaded 2-core machine (runPreview's own deadline). */
+const RUN_MS = 120_000;
+
 describe("preview: offline preview (the real command, the real pack in its own process)", function () {
-    this.timeout(90_000);
+    // Each test only reads a run the shared hook started; this covers awaiting the slowest one.
+    this.timeout(RUN_MS + 30_000);
     // The expensive runs go in parallel, two at a time (one per core), before the assertions.
     const runs: Record<string, Promise<CliResult>> = {};
     let brokenPack: string;
     let advisoryPack: string;
+    let typoStackFile: string;
 
     before(function () {
-        // Seven runs, two at a time: on a shared, loaded machine each can take half a minute.
-        this.timeout(300_000);
         brokenPack = copyPack();
         fs.writeFileSync(path.join(brokenPack, "index.ts"), 'throw new Error("pack exploded at load");\n');
         advisoryPack = copyPack();
         const rule = path.join(advisoryPack, "rules", "enforce-backend-timeout.ts");
         fs.writeFileSync(rule, fs.readFileSync(rule, "utf8").replace('enforcementLevel: "mandatory"', 'enforcementLevel: "advisory"'));
+        typoStackFile = path.join(scratch("typo"), "Pulumi.typo.yaml");
+        fs.writeFileSync(typoStackFile, fs.readFileSync(path.join(ROOT, "Pulumi.staging.yaml"), "utf8") + "  websocket-lb:alertEmail: [oncall@example.com]\n");
         const configFile = path.join(scratch("config"), "policy-config.json");
         fs.writeFileSync(configFile, JSON.stringify({ "enforce-connection-draining": "disabled", "enforce-session-affinity": { minAffinityTtlSec: 1800 } }));
 
@@ -57,7 +62,18 @@ describe("preview: offline preview (the real command, the real pack in its own p
                     preview("--stack", "staging", "--config", "backendTimeoutSec=30", "--config", "connectionDrainingTimeoutSec=0", "--config", "sessionAffinityTtlSec=3600",
                         "--policy-pack", advisoryPack, "--policy-pack-config", configFile, "--json"),
             ],
+            // Input mistakes: each must stop before the program or the pack starts.
+            ["typoKey", () => preview("--stack", "staging", "--config", "bakendTimeoutSec=30")],
+            ["typoStackFile", () => preview("--stack", "typo", "--stack-file", typoStackFile)],
+            ["noPack", () => preview("--stack", "staging", "--policy-pack", "no-such-pack")],
+            ["noPackConfig", () => preview("--stack", "staging", "--policy-pack-config", "no-such-config.json")],
+            ["typoFlag", () => preview("-s", "staging", "--polcy-pack", "policies")],
+            ["invalidConfig", () => preview("--stack", "staging", "--config", "backendTimeoutSec=0")],
+            ["unknownStack", () => preview("--stack", "qa")],
+            ["help", () => preview("-h")],
         ];
+        // Sized for the worst case: every run at its deadline, two at a time.
+        this.timeout(Math.ceil(queue.length / 2) * RUN_MS + 30_000);
         const next = async (): Promise<void> => {
             const item = queue.shift();
             if (!item) {
@@ -87,6 +103,9 @@ describe("preview: offline preview (the real command, the real pack in its own p
             assert.match(result.stdout, /\[advisory\] enforce-websocket-lifetime {2}\(stack\)\n +can't run policy 'enforce-websocket-lifetime'/);
             assert.match(result.stdout, /\[advisory\] disallow-long-http-routes {2}\(stack\)\n +can't run policy 'disallow-long-http-routes'/);
             assert.match(result.stdout, /\/api,\/api\/\* \(route timeout 30s\)/);
+            // The stack's outputs, as pulumi preview prints them.
+            assert.match(result.stdout, /^Outputs \(mock values offline[^\n]*\n {4}ipAddress +: "203\.0\.113\.1"$/m);
+            assert.match(result.stdout, /^ {4}websocketUrls +: \{\n {8}"([a-z]+\.)?chat\.example\.com": \[$/m);
         });
     }
 
@@ -147,7 +166,7 @@ describe("preview: offline preview (the real command, the real pack in its own p
     });
 
     it("exits 2 on an unknown stack, listing the stacks that exist", async () => {
-        const result = await preview("--stack", "qa");
+        const result = await runs.unknownStack;
         assert.equal(result.code, 2);
         assert.equal(result.stderr.trim(), 'error: unknown stack "qa": there is no Pulumi.qa.yaml; stacks here: production, staging');
     });
@@ -162,7 +181,7 @@ describe("preview: offline preview (the real command, the real pack in its own p
     });
 
     it("exits 2 with the program's message when the configuration is invalid", async () => {
-        const result = await preview("--stack", "staging", "--config", "backendTimeoutSec=0");
+        const result = await runs.invalidConfig;
         assert.equal(result.code, 2);
         assert.match(result.stderr, /error: the program failed: invalid configuration:\n {2}- websocket-lb:backendTimeoutSec is 0; allowed: an integer from 1 to 86400/);
         assert.doesNotMatch(result.stderr, /\n\s+at /);
@@ -176,9 +195,66 @@ describe("preview: offline preview (the real command, the real pack in its own p
         assert.doesNotMatch(result.stderr, /\n\s+at /);
     });
 
-    it("exits 2 on a bad flag with the usage", async () => {
-        const result = await preview("--stack", "staging", "--frobnicate");
+    it("exits 2 on a misspelled flag, naming the closest one, with the usage", async () => {
+        const result = await runs.typoFlag;
         assert.equal(result.code, 2);
-        assert.match(result.stderr, /Unknown option '--frobnicate'[^]*usage: npm run preview:offline/);
+        assert.match(result.stderr, /^error: unknown flag --polcy-pack; did you mean --policy-pack\?\nusage: npm run preview:offline/);
+        assert.equal((result.stderr.match(/'/g) ?? []).length % 2, 0, "unbalanced quotes");
     });
+
+    it("exits 2 on a misspelled --config key, naming the closest valid one, before any work", async () => {
+        const result = await runs.typoKey;
+        assert.equal(result.code, 2);
+        assert.equal(
+            result.stderr.trim(),
+            "error: websocket-lb:bakendTimeoutSec (--config bakendTimeoutSec) is not a config key of websocket-lb; did you mean backendTimeoutSec?",
+        );
+    });
+
+    it("exits 2 on a misspelled key in the stack file, naming the file and the closest valid key", async () => {
+        const result = await runs.typoStackFile;
+        assert.equal(result.code, 2);
+        assert.match(result.stderr, /error: websocket-lb:alertEmail \(.*Pulumi\.typo\.yaml\) is not a config key of websocket-lb; did you mean alertEmails\?/);
+    });
+
+    it("exits 2 with one line when --policy-pack does not exist, before starting anything", async () => {
+        const result = await runs.noPack;
+        assert.equal(result.code, 2);
+        assert.equal(result.stderr.trim(), "error: --policy-pack no-such-pack: no such folder; expected a policy pack folder with PulumiPolicy.yaml (default: policies)");
+    });
+
+    it("exits 2 with one line when --policy-pack-config does not exist, before starting anything", async () => {
+        const result = await runs.noPackConfig;
+        assert.equal(result.code, 2);
+        assert.equal(result.stderr.trim(), "error: --policy-pack-config no-such-config.json: no such file; expected a JSON file of policy name to level or settings");
+    });
+
+    it("-h prints the usage with short flags and examples, exit 0", async () => {
+        const result = await runs.help;
+        assert.equal(result.code, 0);
+        assert.match(result.stdout, /-s, --stack NAME/);
+        assert.match(result.stdout, /-c, --config KEY=VALUE/);
+        assert.match(result.stdout, /^examples:\n {2}npm run preview:offline -- -s staging$/m);
+    });
+
+    for (const signal of ["SIGTERM", "SIGKILL"] as const) {
+        it(`${signal} to the preview ends its policy pack process too${signal === "SIGTERM" ? ", exit 130 with a note" : " (the pack watches a lifeline pipe)"}`, async () => {
+            const running = startTs("preview/cli.ts", ["--stack", "staging"]);
+            try {
+                const findPack = () => childrenOf(running.child.pid!).find((p) => p.cmdline.includes("run-policy-pack"));
+                assert.ok(await eventually(() => findPack() !== undefined, RUN_MS), `the pack never started:\n${running.output().stderr}`);
+                const pack = findPack()!;
+                running.child.kill(signal);
+                const exit = await running.exited;
+                if (signal === "SIGTERM") {
+                    assert.equal(exit.code, 130, running.output().stderr);
+                    assert.match(running.output().stderr, /interrupted by SIGTERM: preview stopped and its policy pack ended/);
+                }
+                // Generous: the point is "it ends", not how fast; before the fix it ran on for a minute or more.
+                assert.ok(await eventually(() => !isRunning(pack.pid), 30_000), `policy pack ${pack.pid} still running after the preview ended`);
+            } finally {
+                running.child.kill("SIGKILL");
+            }
+        });
+    }
 });
