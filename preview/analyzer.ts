@@ -5,6 +5,7 @@ import { Empty } from "google-protobuf/google/protobuf/empty_pb";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb";
 import { AnalyzerClient } from "@pulumi/pulumi/proto/analyzer_grpc_pb";
 import * as proto from "@pulumi/pulumi/proto/analyzer_pb";
+import { buildPackIfStale } from "./pack-build";
 import { RecordedResource } from "./program";
 
 export type Level = "advisory" | "mandatory" | "remediate" | "disabled";
@@ -70,6 +71,9 @@ function call<Req, Res>(method: (req: Req, cb: (err: grpc.ServiceError | null, r
     });
 }
 
+/** Stamps, in the pack's own process, when it printed its port (see the file). */
+const READY_HOOK = path.join(__dirname, "pack-ready.js");
+
 /**
  * A policy pack running in its own process, started the way the Pulumi CLI starts one: the
  * pack's own `@pulumi/pulumi/cmd/run-policy-pack` in the pack's directory, which prints the
@@ -96,9 +100,16 @@ export class RunningPack {
             ready.catch(() => undefined);
             return { ready, abort: () => undefined };
         }
+        try {
+            buildPackIfStale(packDir);
+        } catch (e) {
+            const ready = Promise.reject(new PackError(`policy pack ${path.relative(process.cwd(), packDir) || "."}: ${(e as Error).message}`));
+            ready.catch(() => undefined);
+            return { ready, abort: () => undefined };
+        }
         // The engine address is the first argument; this pack never calls back, so none is served.
-        const child = spawn(process.execPath, [entry, "127.0.0.1:0", "."], { cwd: packDir, stdio: ["ignore", "pipe", "pipe"] });
-        const ready = new Promise<number>((resolve, reject) => {
+        const child = spawn(process.execPath, ["-r", READY_HOOK, entry, "127.0.0.1:0", "."], { cwd: packDir, stdio: ["ignore", "pipe", "pipe"] });
+        const ready = new Promise<{ port: number; readyAt: number }>((resolve, reject) => {
             let out = "";
             let err = "";
             const fail = (why: string) => {
@@ -114,17 +125,18 @@ export class RunningPack {
                 if (line) {
                     clearTimeout(timer);
                     child.removeAllListeners("exit");
-                    resolve(Number(line[1]));
+                    const stamp = /^pack-ready-at (\d+)$/m.exec(out);
+                    resolve({ port: Number(line[1]), readyAt: stamp ? Number(stamp[1]) : Date.now() });
                 }
             });
             child.stderr!.on("data", (chunk: Buffer) => (err += chunk.toString()));
             child.on("error", (e) => fail(`could not be started (${e.message})`));
             child.on("exit", (code, signal) => fail(`failed to start (${code === null ? `signal ${signal}` : `exit code ${code}`})`));
-        }).then((port) => {
+        }).then(({ port, readyAt }) => {
             const client = new AnalyzerClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), {
                 "grpc.max_receive_message_length": 400 * 1024 * 1024,
             });
-            return new RunningPack(child, client, Date.now() - started);
+            return new RunningPack(child, client, readyAt - started);
         });
         ready.catch(() => undefined);
         return { ready, abort: () => child.kill("SIGKILL") };

@@ -15,8 +15,9 @@ function scratch(name: string): string {
 
 function copyPack(): string {
     const dir = scratch("pack");
-    for (const entry of ["PulumiPolicy.yaml", "package.json", "tsconfig.json", "index.ts", "policies.ts", "lib", "rules"]) {
-        fs.cpSync(path.join(ROOT, "policies", entry), path.join(dir, entry), { recursive: true });
+    // With its build, times kept: a copy whose sources are left alone needs no rebuild.
+    for (const entry of ["PulumiPolicy.yaml", "package.json", "tsconfig.json", "index.ts", "policies.ts", "lib", "rules", "bin"]) {
+        fs.cpSync(path.join(ROOT, "policies", entry), path.join(dir, entry), { recursive: true, preserveTimestamps: true });
     }
     return dir;
 }
@@ -34,9 +35,10 @@ describe("preview: offline preview (the real command, the real pack in its own p
 
     before(() => {
         brokenPack = copyPack();
-        fs.writeFileSync(path.join(brokenPack, "index.ts"), 'throw new Error("pack exploded at load");\n');
+        fs.writeFileSync(path.join(brokenPack, "bin", "index.js"), 'throw new Error("pack exploded at load");\n');
         advisoryPack = copyPack();
         const rule = path.join(advisoryPack, "rules", "enforce-backend-timeout.ts");
+        // Its build is now older than its sources, so the preview rebuilds it before starting it.
         fs.writeFileSync(rule, fs.readFileSync(rule, "utf8").replace('enforcementLevel: "mandatory"', 'enforcementLevel: "advisory"'));
         const configFile = path.join(scratch("config"), "policy-config.json");
         fs.writeFileSync(configFile, JSON.stringify({ "enforce-connection-draining": "disabled", "enforce-websocket-lifetime": { minTimeoutSec: 20 } }));
