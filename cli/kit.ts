@@ -54,7 +54,9 @@ export function processIo(): CliIo {
 
 /** Runs a command's main with the real process io and exits with its code. */
 export function runMain(main: (argv: string[], io: CliIo) => Promise<number>): void {
-    main(process.argv.slice(2), processIo()).then((code) => process.exit(code));
+    // process.exit drops what a pipe has not taken yet (a large --json cut mid-document), so it
+    // waits until stdout and stderr have flushed everything written before.
+    main(process.argv.slice(2), processIo()).then((code) => process.stdout.write("", () => process.stderr.write("", () => process.exit(code))));
 }
 
 /** The message of anything thrown. */
