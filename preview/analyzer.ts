@@ -205,9 +205,11 @@ export class RunningPack {
                 });
             }
         };
+        // Each resource's properties are encoded once, for its Analyze and for AnalyzeStack.
+        const properties = resources.map((r) => Struct.fromJavaScript(r.inputs as Record<string, never>));
         const responses = await Promise.all(
-            resources.map((r) => {
-                const request = describe(new proto.AnalyzeRequest(), r);
+            resources.map((r, i) => {
+                const request = describe(new proto.AnalyzeRequest(), r, properties[i]);
                 return call<proto.AnalyzeRequest, proto.AnalyzeResponse>(this.client.analyze.bind(this.client), request).then((response) => ({ r, response }));
             }),
         );
@@ -217,8 +219,8 @@ export class RunningPack {
 
         const stackRequest = new proto.AnalyzeStackRequest();
         stackRequest.setResourcesList(
-            resources.map((r) => {
-                const resource = describe(new proto.AnalyzerResource(), r);
+            resources.map((r, i) => {
+                const resource = describe(new proto.AnalyzerResource(), r, properties[i]);
                 resource.setParent(r.parent ?? "");
                 resource.setDependenciesList(r.dependencies);
                 const deps = resource.getPropertydependenciesMap();
@@ -239,11 +241,11 @@ export class RunningPack {
 }
 
 /** The fields an Analyze request and a stack resource share. */
-function describe<M extends proto.AnalyzeRequest | proto.AnalyzerResource>(message: M, r: RecordedResource): M {
+function describe<M extends proto.AnalyzeRequest | proto.AnalyzerResource>(message: M, r: RecordedResource, properties: Struct): M {
     message.setType(r.type);
     message.setName(r.name);
     message.setUrn(r.urn);
-    message.setProperties(Struct.fromJavaScript(r.inputs as Record<string, never>));
+    message.setProperties(properties);
     message.setOptions(options(r));
     return message;
 }
