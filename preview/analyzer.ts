@@ -118,11 +118,15 @@ export class RunningPack {
                 const detail = (err || out).trim().split("\n").filter(Boolean).slice(0, 12).join("\n    ");
                 reject(new PackError(`policy pack ${path.relative(process.cwd(), packDir) || "."} ${why}${detail ? `:\n    ${detail}` : ""}`));
             };
-            const timer = setTimeout(() => fail(`did not print its port within ${timeoutMs / 1000} s`), timeoutMs);
+            let served = false;
+            // Timers run before pending output is read: when the program held the event loop past
+            // the bound, the port may be waiting in the pipe, so look once more before failing.
+            const timer = setTimeout(() => setImmediate(() => served || fail(`did not print its port within ${timeoutMs / 1000} s`)), timeoutMs);
             child.stdout!.on("data", (chunk: Buffer) => {
                 out += chunk.toString();
                 const line = /^(\d+)\s*$/m.exec(out);
                 if (line) {
+                    served = true;
                     clearTimeout(timer);
                     child.removeAllListeners("exit");
                     const stamp = /^pack-ready-at (\d+)$/m.exec(out);
