@@ -10,7 +10,7 @@ function tinyPack(source: string): string {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tiny-pack-"));
     fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"));
     fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "tiny", main: "bin/index.js" }));
-    fs.writeFileSync(path.join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions: { strict: true, module: "commonjs", target: "ES2022", types: [], outDir: "bin" }, include: ["index.ts"] }));
+    fs.writeFileSync(path.join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions: { strict: true, module: "commonjs", target: "ES2022", lib: ["es5"], types: [], outDir: "bin" }, include: ["index.ts"] }));
     fs.writeFileSync(path.join(dir, "index.ts"), source);
     return dir;
 }
