@@ -123,14 +123,14 @@ export function processIo(): CliIo {
 /** Runs a command's main with the real process io and exits with its code. */
 export function runMain(main: (argv: string[], io: CliIo) => Promise<number>): void {
     const io = processIo();
-    main(process.argv.slice(2), io).then(
-        (code) => process.exit(code),
-        (e: unknown) => {
-            // A bug of ours, not a user mistake: the one place a stack trace helps.
-            io.err(`internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-            process.exit(EXIT.usage);
-        },
-    );
+    // process.exit drops what a pipe has not taken yet (a large --json cut mid-document), so it
+    // waits until stdout and stderr have flushed everything written before.
+    const exit = (code: number) => process.stdout.write("", () => process.stderr.write("", () => process.exit(code)));
+    main(process.argv.slice(2), io).then(exit, (e: unknown) => {
+        // A bug of ours, not a user mistake: the one place a stack trace helps.
+        io.err(`internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+        exit(EXIT.usage);
+    });
 }
 
 /** The message of anything thrown. */

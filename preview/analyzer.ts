@@ -5,6 +5,7 @@ import { Empty } from "google-protobuf/google/protobuf/empty_pb";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb";
 import { AnalyzerClient } from "@pulumi/pulumi/proto/analyzer_grpc_pb";
 import * as proto from "@pulumi/pulumi/proto/analyzer_pb";
+import { buildPackIfStale } from "./pack-build";
 import { RecordedResource } from "./program";
 
 export type Level = "advisory" | "mandatory" | "remediate" | "disabled";
@@ -72,6 +73,9 @@ function call<Req, Res>(method: (req: Req, cb: (err: grpc.ServiceError | null, r
     });
 }
 
+/** Stamps, in the pack's own process, when it printed its port (see the file). */
+const READY_HOOK = path.join(__dirname, "pack-ready.js");
+
 /**
  * A policy pack running in its own process, started the way the Pulumi CLI starts one: the
  * pack's own `@pulumi/pulumi/cmd/run-policy-pack` in the pack's directory, which prints the
@@ -98,11 +102,19 @@ export class RunningPack {
             ready.catch(() => undefined);
             return { ready, abort: () => undefined };
         }
+        try {
+            buildPackIfStale(packDir);
+        } catch (e) {
+            const ready = Promise.reject(new PackError(`policy pack ${path.relative(process.cwd(), packDir) || "."}: ${(e as Error).message}`));
+            ready.catch(() => undefined);
+            return { ready, abort: () => undefined };
+        }
         // The engine address is the first argument; this pack never calls back, so none is served.
         // Pipe 3 is the pack's lifeline (pack-lifeline.js): it ends the pack when this process
-        // ends, on every path, SIGKILL included, which no exit handler of ours could promise.
-        const child = spawn(process.execPath, ["-r", LIFELINE, entry, "127.0.0.1:0", "."], { cwd: packDir, stdio: ["ignore", "pipe", "pipe", "pipe"] });
-        const ready = new Promise<number>((resolve, reject) => {
+        // ends, on every path, SIGKILL included, which no exit handler of ours could promise. The
+        // ready hook (pack-ready.js) stamps the moment the pack serves, by the pack's own clock.
+        const child = spawn(process.execPath, ["-r", LIFELINE, "-r", READY_HOOK, entry, "127.0.0.1:0", "."], { cwd: packDir, stdio: ["ignore", "pipe", "pipe", "pipe"] });
+        const ready = new Promise<{ port: number; readyAt: number }>((resolve, reject) => {
             let out = "";
             let err = "";
             const fail = (why: string) => {
@@ -111,24 +123,29 @@ export class RunningPack {
                 const detail = (err || out).trim().split("\n").filter(Boolean).slice(0, 12).join("\n    ");
                 reject(new PackError(`policy pack ${path.relative(process.cwd(), packDir) || "."} ${why}${detail ? `:\n    ${detail}` : ""}`));
             };
-            const timer = setTimeout(() => fail(`did not print its port within ${timeoutMs / 1000} s`), timeoutMs);
+            let served = false;
+            // Timers run before pending output is read: when the program held the event loop past
+            // the bound, the port may be waiting in the pipe, so look once more before failing.
+            const timer = setTimeout(() => setImmediate(() => served || fail(`did not print its port within ${timeoutMs / 1000} s`)), timeoutMs);
             child.stdout!.on("data", (chunk: Buffer) => {
                 out += chunk.toString();
                 const line = /^(\d+)\s*$/m.exec(out);
                 if (line) {
+                    served = true;
                     clearTimeout(timer);
                     child.removeAllListeners("exit");
-                    resolve(Number(line[1]));
+                    const stamp = /^pack-ready-at (\d+)$/m.exec(out);
+                    resolve({ port: Number(line[1]), readyAt: stamp ? Number(stamp[1]) : Date.now() });
                 }
             });
             child.stderr!.on("data", (chunk: Buffer) => (err += chunk.toString()));
             child.on("error", (e) => fail(`could not be started (${e.message})`));
             child.on("exit", (code, signal) => fail(`failed to start (${code === null ? `signal ${signal}` : `exit code ${code}`})`));
-        }).then((port) => {
+        }).then(({ port, readyAt }) => {
             const client = new AnalyzerClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), {
                 "grpc.max_receive_message_length": 400 * 1024 * 1024,
             });
-            return new RunningPack(child, client, Date.now() - started);
+            return new RunningPack(child, client, readyAt - started);
         });
         ready.catch(() => undefined);
         return { ready, abort: () => child.kill("SIGKILL") };
@@ -200,9 +217,11 @@ export class RunningPack {
         // Like the engine: Remediate first and analyze what the remediations left (a policy set to
         // "remediate" fixes the value instead of failing the preview).
         resources = await Promise.all(resources.map((r) => this.remediate(r, diagnostics)));
+        // Each resource's properties are encoded once, for its Analyze and for AnalyzeStack.
+        const properties = resources.map((r) => Struct.fromJavaScript(r.inputs as Record<string, never>));
         const responses = await Promise.all(
-            resources.map((r) => {
-                const request = describe(new proto.AnalyzeRequest(), r);
+            resources.map((r, i) => {
+                const request = describe(new proto.AnalyzeRequest(), r, properties[i]);
                 return call<proto.AnalyzeRequest, proto.AnalyzeResponse>(this.client.analyze.bind(this.client), request).then((response) => ({ r, response }));
             }),
         );
@@ -212,8 +231,8 @@ export class RunningPack {
 
         const stackRequest = new proto.AnalyzeStackRequest();
         stackRequest.setResourcesList(
-            resources.map((r) => {
-                const resource = describe(new proto.AnalyzerResource(), r);
+            resources.map((r, i) => {
+                const resource = describe(new proto.AnalyzerResource(), r, properties[i]);
                 resource.setParent(r.parent ?? "");
                 resource.setDependenciesList(r.dependencies);
                 const deps = resource.getPropertydependenciesMap();
@@ -258,11 +277,11 @@ export class RunningPack {
 }
 
 /** The fields an Analyze request and a stack resource share. */
-function describe<M extends proto.AnalyzeRequest | proto.AnalyzerResource>(message: M, r: RecordedResource): M {
+function describe<M extends proto.AnalyzeRequest | proto.AnalyzerResource>(message: M, r: RecordedResource, properties = Struct.fromJavaScript(r.inputs as Record<string, never>)): M {
     message.setType(r.type);
     message.setName(r.name);
     message.setUrn(r.urn);
-    message.setProperties(Struct.fromJavaScript(r.inputs as Record<string, never>));
+    message.setProperties(properties);
     message.setOptions(options(r));
     return message;
 }

@@ -86,6 +86,37 @@ function forgetProgramModules(projectDir: string): void {
     }
 }
 
+/** Frames a stack trace keeps while the program runs: enough to name a program bug's file and line. */
+const PROGRAM_STACK_FRAMES = 3;
+const DEPENDENCY = `${path.sep}node_modules${path.sep}`;
+
+/** V8's own format, without source maps. */
+function plainStack(error: Error, frames: NodeJS.CallSite[]): string {
+    return `${Error.prototype.toString.call(error)}${frames.map((f) => `\n    at ${f}`).join("")}`;
+}
+
+/**
+ * Runs `body` with cheap stack traces. The SDK takes a trace for every output (debuggablePromise)
+ * and every resource (Resource.callsites) and never shows one; source-mapping them and keeping
+ * them was most of a large stack's program time and memory. So while the program runs a trace
+ * is at most PROGRAM_STACK_FRAMES deep, and one taken inside node_modules skips source maps; an
+ * error raised in the program's own code is still source-mapped to its file and line.
+ */
+async function withCheapStackTraces<T>(body: () => Promise<T>): Promise<T> {
+    const limit = Error.stackTraceLimit;
+    const prepare = Error.prepareStackTrace as typeof Error.prepareStackTrace | undefined;
+    Error.stackTraceLimit = Math.min(limit, PROGRAM_STACK_FRAMES);
+    Error.prepareStackTrace = (error, frames) =>
+        prepare && !(frames[0]?.getFileName() ?? DEPENDENCY).includes(DEPENDENCY) ? prepare(error, frames) : plainStack(error, frames);
+    try {
+        return await body();
+    } finally {
+        Error.stackTraceLimit = limit;
+        // Undefined restores V8's own format.
+        Object.assign(Error, { prepareStackTrace: prepare });
+    }
+}
+
 /**
  * Runs the stack's program under Pulumi's mock runtime with preview semantics and records every
  * resource it registers, with parent, dependencies and property dependencies.
@@ -130,8 +161,11 @@ export async function runProgram(stack: StackConfig, options: { unknownAtPreview
     process.on("unhandledRejection", absorb);
     let outputs: Record<string, unknown>;
     try {
-        outputs = (await pulumi.runtime.runInPulumiStack(async () => require(entry))) as Record<string, unknown>;
-        await settings.waitForRPCs();
+        outputs = await withCheapStackTraces(async () => {
+            const exported = (await pulumi.runtime.runInPulumiStack(async () => require(entry))) as Record<string, unknown>;
+            await settings.waitForRPCs();
+            return exported;
+        });
     } catch (e) {
         throw new ProgramError(e, resources);
     } finally {

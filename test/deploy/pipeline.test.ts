@@ -121,7 +121,7 @@ describe("deploy: the pipeline against the local stand-in (real validator, real 
     it("the gate is the real offline preview: a mandatory violation in the stack fails it", async () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gate-"));
         fs.copyFileSync(path.join(ROOT, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
-        fs.writeFileSync(path.join(dir, "Pulumi.staging.yaml"), fs.readFileSync(path.join(ROOT, "Pulumi.staging.yaml"), "utf8") + "  websocket-lb:backendTimeoutSec: 30\n");
+        fs.writeFileSync(path.join(dir, "Pulumi.staging.yaml"), fs.readFileSync(path.join(ROOT, "Pulumi.staging.yaml"), "utf8").replace(/^config:\n/m, "config:\n  websocket-lb:backendTimeoutSec: 30\n"));
         // The program lives in the project; only the stack files differ.
         for (const entry of ["index.ts", "infra", "policies", "node_modules", "package.json", "tsconfig.json"]) {
             fs.symlinkSync(path.join(ROOT, entry), path.join(dir, entry));

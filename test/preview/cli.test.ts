@@ -15,8 +15,9 @@ function scratch(name: string): string {
 
 function copyPack(): string {
     const dir = scratch("pack");
-    for (const entry of ["PulumiPolicy.yaml", "package.json", "tsconfig.json", "index.ts", "policies.ts", "lib", "rules"]) {
-        fs.cpSync(path.join(ROOT, "policies", entry), path.join(dir, entry), { recursive: true });
+    // With its build, times kept: a copy whose sources are left alone needs no rebuild.
+    for (const entry of ["PulumiPolicy.yaml", "package.json", "tsconfig.json", "index.ts", "policies.ts", "lib", "rules", "bin"]) {
+        fs.cpSync(path.join(ROOT, "policies", entry), path.join(dir, entry), { recursive: true, preserveTimestamps: true });
     }
     return dir;
 }
@@ -39,9 +40,10 @@ describe("preview: offline preview (the real command, the real pack in its own p
 
     before(function () {
         brokenPack = copyPack();
-        fs.writeFileSync(path.join(brokenPack, "index.ts"), 'throw new Error("pack exploded at load");\n');
+        fs.writeFileSync(path.join(brokenPack, "bin", "index.js"), 'throw new Error("pack exploded at load");\n');
         advisoryPack = copyPack();
         const rule = path.join(advisoryPack, "rules", "enforce-backend-timeout.ts");
+        // Its build is now older than its sources, so the preview rebuilds it before starting it.
         fs.writeFileSync(rule, fs.readFileSync(rule, "utf8").replace('enforcementLevel: "mandatory"', 'enforcementLevel: "advisory"'));
         typoStackFile = path.join(scratch("typo"), "Pulumi.typo.yaml");
         fs.writeFileSync(typoStackFile, fs.readFileSync(path.join(ROOT, "Pulumi.staging.yaml"), "utf8") + "  websocket-lb:alertEmail: [oncall@example.com]\n");
