@@ -63,7 +63,7 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv = {}): Prom
 }
 
 async function startServer(): Promise<{ port: number; stop(): void }> {
-    const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", "require('./validator/echoServer').startEchoServer().then((s) => console.log(s.port))"], {
+    const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", "require('./validator/echo-server').startEchoServer().then((s) => console.log(s.port))"], {
         cwd: ROOT,
         stdio: ["ignore", "pipe", "inherit"],
     });
