@@ -1,4 +1,5 @@
 import { errorText, EXIT } from "../cli/kit";
+import { plural } from "../cli/suggest";
 import { Report, validate, ValidateOptions } from "../validator";
 import { MetricsSource } from "./metrics";
 import { SourceRevision, worktreeRollbackCommands } from "./revisions";
@@ -220,7 +221,7 @@ class PipelineRun {
         const saved = await this.phase<Snapshot>("snapshot for rollback", async () => {
             const snapshot = await this.target.snapshot();
             const good = snapshot.lastGoodCommit ? `last good commit ${snapshot.lastGoodCommit.slice(0, 12)}` : "no recorded good commit (a rollback restores the config only)";
-            return { status: "ok", detail: `config of ${Object.keys(snapshot.config).length} keys, version ${snapshot.version ?? "-"}, ${good}`, value: snapshot };
+            return { status: "ok", detail: `config of ${plural(Object.keys(snapshot.config).length, "key")}, version ${snapshot.version ?? "-"}, ${good}`, value: snapshot };
         });
         return saved.status === "ok" ? saved.value : undefined;
     }

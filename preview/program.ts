@@ -117,6 +117,33 @@ async function withCheapStackTraces<T>(body: () => Promise<T>): Promise<T> {
     }
 }
 
+/** What an Output holds, read the way the SDK itself does (these members are not in its typings). */
+interface OutputInternals {
+    readonly isKnown: Promise<boolean>;
+    promise(): Promise<unknown>;
+}
+
+/**
+ * The program's exports as `pulumi preview` shows them: known values as they are, unknown ones
+ * (ids and computed outputs of a new stack) as "[unknown]".
+ */
+async function shownOutputs(exports: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const show = async (value: unknown): Promise<unknown> => {
+        if (pulumi.Output.isInstance(value)) {
+            const output = value as unknown as OutputInternals;
+            return (await output.isKnown) ? show(await output.promise()) : "[unknown]";
+        }
+        if (Array.isArray(value)) {
+            return Promise.all(value.map(show));
+        }
+        if (typeof value === "object" && value !== null && Object.getPrototypeOf(value) === Object.prototype) {
+            return Object.fromEntries(await Promise.all(Object.entries(value).map(async ([key, inner]) => [key, await show(inner)])));
+        }
+        return value;
+    };
+    return Object.fromEntries(await Promise.all(Object.entries(exports).map(async ([name, value]) => [name, await show(value)])));
+}
+
 /**
  * Runs the stack's program under Pulumi's mock runtime with preview semantics and records every
  * resource it registers, with parent, dependencies and property dependencies.
@@ -162,9 +189,10 @@ export async function runProgram(stack: StackConfig, options: { unknownAtPreview
     let outputs: Record<string, unknown>;
     try {
         outputs = await withCheapStackTraces(async () => {
-            const exported = (await pulumi.runtime.runInPulumiStack(async () => require(entry))) as Record<string, unknown>;
+            let exports: Record<string, unknown> = {};
+            await pulumi.runtime.runInPulumiStack(async () => (exports = require(entry) as Record<string, unknown>));
             await settings.waitForRPCs();
-            return exported;
+            return shownOutputs(exports);
         });
     } catch (e) {
         throw new ProgramError(e, resources);

@@ -145,7 +145,8 @@ describe("deploy: the pipeline against the local stand-in (real validator, real 
         assert.equal(code, 0, out.join("\n") + err.join("\n"));
         assert.match(out.join("\n"), /DEPLOYED \(exit 0\)/);
         // On a terminal, each phase leaves a progress line with its elapsed time.
-        assert.equal(progress.length, 7, progress.join("\n"));
+        assert.equal(progress.length, 9, progress.join("\n"));
+        assert.match(progress[8], /^done record the good commit {2}[\d.]+ s$/);
         assert.match(progress[0], /^done gate: offline preview with the policy pack {2}[\d.]+ s$/);
         const report = JSON.parse(fs.readFileSync(reportFile, "utf8")) as PipelineReport;
         assert.equal(report.outcome, "deployed");
