@@ -47,6 +47,8 @@ export interface Snapshot {
     readonly deploymentFile?: string;
     /** The commit the last good deploy recorded; a rollback runs that program. */
     readonly lastGoodCommit?: string;
+    /** Pulumi.<stack>.yaml as it was: a rollback without a recorded commit writes it back. */
+    readonly stackFileText?: string;
 }
 
 export interface GateResult {

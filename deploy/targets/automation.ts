@@ -58,9 +58,28 @@ export function rollbackConfig(snapshot: Snapshot, project: string): Record<stri
     return { ...snapshot.config, [key]: { value: JSON.stringify(backends), secret: saved.secret } };
 }
 
-/** Config keys present now that the snapshot did not have: a rollback removes them. */
-export function keysToRemove(current: Record<string, unknown>, snapshot: Snapshot): string[] {
-    return Object.keys(current).filter((k) => !(k in snapshot.config));
+/**
+ * The backend fields that differ between two configs, as `pulumi config set --path` edits
+ * (`backends.api.image`). The CLI enforces Pulumi.yaml's types, so a whole structured value set
+ * as a string would be refused: edits go field by field and keep every other value's type.
+ */
+export function backendPathEdits(
+    before: Record<string, { value: string; secret: boolean }>,
+    after: Record<string, { value: string; secret: boolean }>,
+    project: string,
+): Array<{ path: string; value: string }> {
+    const key = `${project}:${CONFIG_KEYS.backends}`;
+    const parse = (config: Record<string, { value: string }>) => (config[key] ? (JSON.parse(config[key].value) as Record<string, BackendConfig>) : {});
+    const [old, now] = [parse(before), parse(after)];
+    const edits: Array<{ path: string; value: string }> = [];
+    for (const [name, backend] of Object.entries(now)) {
+        for (const [field, value] of Object.entries(backend)) {
+            if (typeof value === "string" && old[name]?.[field as keyof BackendConfig] !== value) {
+                edits.push({ path: `${CONFIG_KEYS.backends}.${name}.${field}`, value });
+            }
+        }
+    }
+    return edits;
 }
 
 /** The first wss:// base URL among the stack's `websocketUrls` output. */
@@ -136,6 +155,13 @@ export class PulumiStackTarget implements DeployTarget {
         return `${result.summary.result}: ${JSON.stringify(result.summary.resourceChanges ?? {})}`;
     }
 
+    /** Path edits, one `pulumi config set --path` each, so every other value keeps its type. */
+    private static async applyEdits(stack: Stack, edits: ReadonlyArray<{ path: string; value: string }>): Promise<void> {
+        for (const edit of edits) {
+            await stack.setConfig(edit.path, { value: edit.value }, true);
+        }
+    }
+
     private static plainConfig(config: ConfigMap): Record<string, { value: string; secret: boolean }> {
         return Object.fromEntries(Object.entries(config).map(([k, v]) => [k, { value: v.value, secret: v.secret === true }]));
     }
@@ -150,7 +176,10 @@ export class PulumiStackTarget implements DeployTarget {
         const revisions = (outputs.cloudRunRevisions?.value ?? {}) as Record<string, string>;
         const info = await stack.info();
         const lastGoodCommit = await stack.getTag(LAST_GOOD_COMMIT_TAG).catch(() => undefined);
-        return { config, version: info?.version, cloudRunRevisions: revisions, deploymentFile, lastGoodCommit: lastGoodCommit || undefined };
+        // The stack file as it is, typed values and encrypted secrets included: what a config restore writes back.
+        const stackFile = path.join(this.options.projectDir, `Pulumi.${this.options.stack}.yaml`);
+        const stackFileText = fs.existsSync(stackFile) ? fs.readFileSync(stackFile, "utf8") : undefined;
+        return { config, version: info?.version, cloudRunRevisions: revisions, deploymentFile, lastGoodCommit: lastGoodCommit || undefined, stackFileText };
     }
 
     /**
@@ -161,9 +190,8 @@ export class PulumiStackTarget implements DeployTarget {
     async up(change: DeployChange): Promise<string> {
         const revision = this.options.revision;
         const apply = async (stack: Stack, packDir: string) => {
-            if (Object.keys(change.images).length) {
-                await stack.setAllConfig(withImages(PulumiStackTarget.plainConfig(await stack.getAllConfig()), this.options.project, change.images) as ConfigMap);
-            }
+            const config = PulumiStackTarget.plainConfig(await stack.getAllConfig());
+            await PulumiStackTarget.applyEdits(stack, backendPathEdits(config, withImages(config, this.options.project, change.images), this.options.project));
             return this.upOn(stack, packDir);
         };
         if (revision && revision.dirty.length === 0) {
@@ -183,16 +211,17 @@ export class PulumiStackTarget implements DeployTarget {
             const commit = snapshot.lastGoodCommit;
             return this.inWorktree(commit, async (stack, packDir) => {
                 const config = PulumiStackTarget.plainConfig(await stack.getAllConfig());
-                await stack.setAllConfig(rollbackConfig({ ...snapshot, config }, this.options.project) as ConfigMap);
+                await PulumiStackTarget.applyEdits(stack, backendPathEdits(config, rollbackConfig({ ...snapshot, config }, this.options.project), this.options.project));
                 return `program and config of commit ${commit.slice(0, 12)} (temporary worktree)${pinned}; ${await this.upOn(stack, packDir)}`;
             });
         }
         const stack = await this.stack;
-        const stale = keysToRemove(await stack.getAllConfig(), snapshot);
-        if (stale.length > 0) {
-            await stack.removeAllConfig(stale);
+        if (snapshot.stackFileText === undefined) {
+            throw new Error(`no recorded good commit and no saved Pulumi.${this.options.stack}.yaml to restore`);
         }
-        await stack.setAllConfig(rollbackConfig(snapshot, this.options.project) as ConfigMap);
+        // The saved stack file, typed values and secrets as they were; keys the deploy added go with it.
+        fs.writeFileSync(path.join(this.options.projectDir, `Pulumi.${this.options.stack}.yaml`), snapshot.stackFileText);
+        await PulumiStackTarget.applyEdits(stack, backendPathEdits(snapshot.config, rollbackConfig(snapshot, this.options.project), this.options.project));
         return `no recorded good commit: config restored in place${pinned}, program of the checkout; ${await this.upOn(stack, this.options.packDir)}`;
     }
 

@@ -6,7 +6,7 @@ import { RunningPack } from "../../preview";
 import { main } from "../../deploy/cli";
 import { offlineGate } from "../../deploy/gate";
 import { PipelineReport, renderTimeline, runPipeline } from "../../deploy/pipeline";
-import { endpointFromOutputs, keysToRemove, rollbackConfig, withImages } from "../../deploy/targets/automation";
+import { backendPathEdits, endpointFromOutputs, rollbackConfig, withImages } from "../../deploy/targets/automation";
 import { LocalStandIn, StandInConfig } from "../../deploy/targets/stand-in";
 import { ROOT } from "../helpers/cli";
 import { options, ProgramRepo } from "./fixtures";
@@ -234,8 +234,10 @@ describe("deploy: the Automation API target's seams (the real CLI is not on this
         assert.throws(() => withImages(groups, "websocket-lb", { g: "x:1" }), /backend g is of kind groups .*, which has no image/);
     });
 
-    it("removes config keys the failed deploy added", () => {
-        assert.deepEqual(keysToRemove({ "websocket-lb:backends": {}, "websocket-lb:alert5xxPercent": {} }, { ...snapshot, cloudRunRevisions: {} }), ["websocket-lb:alert5xxPercent"]);
+    it("turns a config change into field-by-field --path edits, so typed values keep their types", () => {
+        assert.deepEqual(backendPathEdits(snapshot.config, withImages(snapshot.config, "websocket-lb", { auth: "a:2" }), "websocket-lb"), [{ path: "backends.auth.image", value: "a:2" }]);
+        assert.deepEqual(backendPathEdits(snapshot.config, rollbackConfig(snapshot, "websocket-lb"), "websocket-lb").map((e) => e.path), ["backends.auth.pinnedRevision"]);
+        assert.deepEqual(backendPathEdits(snapshot.config, snapshot.config, "websocket-lb"), []);
     });
 
     it("finds the wss:// base URL in the stack outputs", () => {

@@ -11,9 +11,9 @@ interface OfflineDoc {
     readonly diagnostics: Array<{ policy: string; level: string; urn: string }>;
 }
 
-/** The offline preview's JSON for the same stack and flags (deploy/preview-offline.ts). */
+/** The offline preview's JSON for the same stack and flags (preview/cli.ts). */
 async function offline(args: string[]): Promise<OfflineDoc> {
-    const result = await runTs("deploy/preview-offline.ts", [...args, "--json"], { timeoutMs: 300_000 });
+    const result = await runTs("preview/cli.ts", [...args, "--json"], { timeoutMs: 300_000 });
     assert.ok(result.code === 0 || result.code === 1, `offline preview ${args.join(" ")} exited ${result.code}\n${result.stderr}`);
     return JSON.parse(result.stdout) as OfflineDoc;
 }
