@@ -1,14 +1,23 @@
-import { PolicyResource } from "@pulumi/policy";
+import { PolicyResource, StackValidationArgs } from "@pulumi/policy";
 import { pathMatches } from "./gcp-facts";
 import { list, Maybe, peek, record, routeTimeoutSeconds } from "./props";
 import { referencedBy, schemeOf } from "./backends";
-import { BACKEND_SERVICE_TYPES, FORWARDING_RULE_TYPES, HTTP_PROXY_TYPES, HTTPS_PROXY_TYPES } from "./types";
+import { BACKEND_SERVICE_TYPES, FORWARDING_RULE_TYPES, HTTP_PROXY_TYPES, HTTPS_PROXY_TYPES, URL_MAP_TYPES } from "./types";
 
 type Props = Record<string, unknown>;
 
 /** A URL map whose only job is to redirect (for example HTTP to HTTPS) routes no traffic. */
 export function isRedirectOnly(props: Props): boolean {
     return record(props.defaultUrlRedirect) !== undefined && props.defaultService === undefined && list(props.pathMatchers).length === 0;
+}
+
+/** The stack's URL maps that route traffic; a stack rule with none says it does not apply. */
+export function routingMaps(args: StackValidationArgs): PolicyResource[] {
+    const maps = args.resources.filter((r) => URL_MAP_TYPES.includes(r.type) && !isRedirectOnly(r.props));
+    if (maps.length === 0) {
+        args.notApplicable("the stack has no URL map that routes traffic");
+    }
+    return maps;
 }
 
 /** A concrete request path a WebSocket path pattern stands for: `/ws/*` is probed as `/ws/x`. */

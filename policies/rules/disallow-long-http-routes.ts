@@ -4,8 +4,7 @@ import { schemaFor, settingsFrom } from "../lib/config";
 import { SERVERLESS_LB_TIMEOUT_SEC } from "../lib/gcp-facts";
 import { peek, UNKNOWN } from "../lib/props";
 import { explain, subject } from "../lib/report";
-import { URL_MAP_TYPES } from "../lib/types";
-import { allRoutes, isClassic, isRedirectOnly, resolveService, Route, servicesOf, websocketRoutes } from "../lib/urlmaps";
+import { allRoutes, isClassic, resolveService, Route, routingMaps, servicesOf, websocketRoutes } from "../lib/urlmaps";
 
 /** How long a plain request on this route may wait, and why. */
 function effectiveTimeout(route: Route, backend: PolicyResource, stack: PolicyResource[]): { seconds: number; because: string } {
@@ -30,10 +29,7 @@ export const disallowLongHttpRoutes: StackValidationPolicy = {
     configSchema: schemaFor("maxHttpTimeoutSec", "websocketPaths"),
     validateStack: (args, report) => {
         const { maxHttpTimeoutSec, websocketPaths } = settingsFrom(args.getConfig, "maxHttpTimeoutSec", "websocketPaths");
-        const maps = args.resources.filter((r) => URL_MAP_TYPES.includes(r.type) && !isRedirectOnly(r.props));
-        if (maps.length === 0) {
-            args.notApplicable("the stack has no URL map that routes traffic");
-        }
+        const maps = routingMaps(args);
         for (const map of maps) {
             const websocket = new Set(websocketRoutes(map, websocketPaths).map((r) => r.route.where));
             // The classic scheme takes no route timeouts: the backend's timeoutSec is what applies.

@@ -4,8 +4,7 @@ import { schemaFor, settingsFrom } from "../lib/config";
 import { IN_FLIGHT_BALANCING_MODE } from "../lib/gcp-facts";
 import { list } from "../lib/props";
 import { explain } from "../lib/report";
-import { URL_MAP_TYPES } from "../lib/types";
-import { isRedirectOnly, websocketRoutes } from "../lib/urlmaps";
+import { routingMaps, websocketRoutes } from "../lib/urlmaps";
 
 export const disallowWebsocketRateBalancing: StackValidationPolicy = {
     name: "disallow-websocket-rate-balancing",
@@ -16,10 +15,7 @@ export const disallowWebsocketRateBalancing: StackValidationPolicy = {
     configSchema: schemaFor("websocketPaths"),
     validateStack: (args, report) => {
         const { websocketPaths } = settingsFrom(args.getConfig, "websocketPaths");
-        const maps = args.resources.filter((r) => URL_MAP_TYPES.includes(r.type) && !isRedirectOnly(r.props));
-        if (maps.length === 0) {
-            args.notApplicable("the stack has no URL map that routes traffic");
-        }
+        const maps = routingMaps(args);
         const judged = new Set<PolicyResource>();
         for (const map of maps) {
             for (const { known } of websocketRoutes(map, websocketPaths)) {

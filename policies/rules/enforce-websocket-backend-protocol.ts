@@ -4,8 +4,7 @@ import { schemaFor, settingsFrom } from "../lib/config";
 import { WEBSOCKET_BACKEND_PROTOCOLS } from "../lib/gcp-facts";
 import { peek, UNKNOWN } from "../lib/props";
 import { explain, show, subject } from "../lib/report";
-import { URL_MAP_TYPES } from "../lib/types";
-import { isRedirectOnly, websocketRoutes } from "../lib/urlmaps";
+import { routingMaps, websocketRoutes } from "../lib/urlmaps";
 
 export const enforceWebsocketBackendProtocol: StackValidationPolicy = {
     name: "enforce-websocket-backend-protocol",
@@ -16,10 +15,7 @@ export const enforceWebsocketBackendProtocol: StackValidationPolicy = {
     configSchema: schemaFor("websocketPaths"),
     validateStack: (args, report) => {
         const { websocketPaths } = settingsFrom(args.getConfig, "websocketPaths");
-        const maps = args.resources.filter((r) => URL_MAP_TYPES.includes(r.type) && !isRedirectOnly(r.props));
-        if (maps.length === 0) {
-            args.notApplicable("the stack has no URL map that routes traffic");
-        }
+        const maps = routingMaps(args);
         const found = new Map<PolicyResource, string[]>();
         for (const map of maps) {
             for (const { route, paths, backends } of websocketRoutes(map, websocketPaths)) {

@@ -4,8 +4,7 @@ import { schemaFor, settingsFrom } from "../lib/config";
 import { CLOUD_RUN_MAX_REQUEST_TIMEOUT_SEC } from "../lib/gcp-facts";
 import { peek, UNKNOWN } from "../lib/props";
 import { explain, subject } from "../lib/report";
-import { URL_MAP_TYPES } from "../lib/types";
-import { isClassic, isRedirectOnly, resolveService, Route, routesFor, servicesOf } from "../lib/urlmaps";
+import { isClassic, resolveService, Route, routesFor, routingMaps, servicesOf } from "../lib/urlmaps";
 
 interface Lifetime {
     readonly seconds: number;
@@ -44,10 +43,7 @@ export const enforceWebsocketLifetime: StackValidationPolicy = {
     configSchema: schemaFor("minTimeoutSec", "websocketPaths"),
     validateStack: (args, report) => {
         const { minTimeoutSec, websocketPaths } = settingsFrom(args.getConfig, "minTimeoutSec", "websocketPaths");
-        const maps = args.resources.filter((r) => URL_MAP_TYPES.includes(r.type) && !isRedirectOnly(r.props));
-        if (maps.length === 0) {
-            args.notApplicable("the stack has no URL map that routes traffic");
-        }
+        const maps = routingMaps(args);
         for (const map of maps) {
             const candidates = servicesOf(map);
             // The classic scheme has no route timeouts: the backend's timeoutSec is what applies.

@@ -1,3 +1,4 @@
+import { FORBIDDEN_HEADER_NAMES, FORBIDDEN_HEADER_PREFIXES } from "../../../policies/facts";
 import { Cloud } from "./cloud";
 
 /**
@@ -22,19 +23,9 @@ export function normalizeRef(ref: string): string {
     return ref.replace(/^https:\/\/(www|compute)\.googleapis\.com\/compute\/(v1|beta)\//, "");
 }
 
-const FORBIDDEN_HEADERS = new Set([
-    "connection",
-    "upgrade",
-    "keep-alive",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "proxy-authorization",
-    "proxy-authenticate",
-    "x-user-ip",
-    "cdn-loop",
-]);
-const FORBIDDEN_PREFIXES = ["x-google", "x-goog-", "x-gfe", "x-amz-"];
+// The names the API refuses, from the facts the pack and the program use (custom-headers docs).
+const FORBIDDEN_HEADERS = new Set(FORBIDDEN_HEADER_NAMES);
+const FORBIDDEN_PREFIXES = FORBIDDEN_HEADER_PREFIXES;
 
 function headerProblems(field: string, entries: unknown): string[] {
     const problems: string[] = [];
