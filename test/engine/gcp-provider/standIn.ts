@@ -233,13 +233,31 @@ export class GcpStandIn implements provider.Provider {
         return outs;
     }
 
+    /** `<name>-<7 hex>`, from the URN, or from the URN and a counter when the cloud holds that name already. */
+    private freeName(urn: string, type: string, inputs: Props, name: string): string {
+        for (let attempt = 0; ; attempt++) {
+            const candidate = `${name}-${hash(attempt === 0 ? urn : `${urn}#${attempt}`)}`;
+            let taken = false;
+            try {
+                taken = this.cloud.get(this.idOf(urn, type, { ...inputs, name: candidate })) !== undefined;
+            } catch {
+                // No project or region yet: Create reports that; the name is free as far as we know.
+            }
+            if (!taken) {
+                return candidate;
+            }
+        }
+    }
+
     async check(urn: string, olds: Props, news: Props): Promise<provider.CheckResult> {
         const { type, name } = parseUrn(urn);
         const spec = specOf(type);
         const inputs: Props = { ...news };
         if (spec.autoName && inputs.name === undefined) {
-            // Keep the name a resource already has; a new one gets the URN name and a suffix.
-            inputs.name = typeof olds?.name === "string" ? olds.name : `${name}-${hash(urn)}`;
+            // Keep the name a resource already has; a new one gets the URN name and a suffix. For a
+            // replacement the engine checks again with no olds, and the real provider's random
+            // suffix gives the new resource a name of its own: here, the next free suffix.
+            inputs.name = typeof olds?.name === "string" ? olds.name : this.freeName(urn, type, inputs, name);
         }
         const failures: provider.CheckFailure[] = [];
         if (typeof inputs.name === "string" && spec.selfLink && !/^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/.test(inputs.name)) {
