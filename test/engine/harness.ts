@@ -1,4 +1,4 @@
-import { spawn } from "child_process";
+import { runProcess } from "../helpers/cli";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -133,24 +133,10 @@ export class Workspace {
     }
 
     /** Runs the real CLI in the project directory. */
-    pulumi(args: string[], timeoutMs = 600_000, extraEnv: NodeJS.ProcessEnv = {}): Promise<RunResult> {
+    async pulumi(args: string[], timeoutMs = 600_000, extraEnv: NodeJS.ProcessEnv = {}): Promise<RunResult> {
         const command = `pulumi ${args.join(" ")}`;
-        return new Promise((resolve, reject) => {
-            const child = spawn(PULUMI, [...args, "--color", "never"], { cwd: this.dir, env: { ...this.env(), ...extraEnv }, stdio: ["ignore", "pipe", "pipe"] });
-            let stdout = "";
-            let stderr = "";
-            child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-            child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-            const timer = setTimeout(() => {
-                child.kill("SIGKILL");
-                reject(new Error(`${command} did not finish within ${timeoutMs} ms\n${stdout}\n${stderr}`));
-            }, timeoutMs);
-            child.on("error", reject);
-            child.on("close", (code) => {
-                clearTimeout(timer);
-                resolve({ code, stdout, stderr, command });
-            });
-        });
+        const result = await runProcess(PULUMI, [...args, "--color", "never"], { cwd: this.dir, env: { ...this.env(), ...extraEnv }, timeoutMs, label: command });
+        return { ...result, command };
     }
 
     /**

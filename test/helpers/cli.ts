@@ -10,27 +10,40 @@ export interface CliResult {
     readonly stderr: string;
 }
 
-/** Runs one of the project's TypeScript commands in a child process, as `npm run` would. */
-export function runTs(script: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
+/**
+ * Runs a program to its end with stdout and stderr captured, killing it at the deadline: what
+ * every test that drives a real command (ours or the Pulumi CLI) needs.
+ */
+export function runProcess(
+    file: string,
+    args: string[],
+    options: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs: number; label: string },
+): Promise<CliResult> {
     return new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(ROOT, script), ...args], {
-            cwd: options.cwd ?? ROOT,
-            env: { ...process.env, ...options.env },
-            stdio: ["ignore", "pipe", "pipe"],
-        });
+        const child = spawn(file, args, { cwd: options.cwd, env: options.env, stdio: ["ignore", "pipe", "pipe"] });
         let stdout = "";
         let stderr = "";
         child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
         child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
         const timer = setTimeout(() => {
             child.kill("SIGKILL");
-            reject(new Error(`${script} ${args.join(" ")} did not finish within ${options.timeoutMs ?? 60_000} ms\n${stdout}\n${stderr}`));
-        }, options.timeoutMs ?? 60_000);
+            reject(new Error(`${options.label} did not finish within ${options.timeoutMs} ms\n${stdout}\n${stderr}`));
+        }, options.timeoutMs);
         child.on("error", reject);
         child.on("close", (code) => {
             clearTimeout(timer);
             resolve({ code, stdout, stderr });
         });
+    });
+}
+
+/** Runs one of the project's TypeScript commands in a child process, as `npm run` would. */
+export function runTs(script: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
+    return runProcess(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(ROOT, script), ...args], {
+        cwd: options.cwd ?? ROOT,
+        env: { ...process.env, ...options.env },
+        timeoutMs: options.timeoutMs ?? 60_000,
+        label: `${script} ${args.join(" ")}`,
     });
 }
 
