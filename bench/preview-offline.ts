@@ -17,7 +17,7 @@ interface Timings {
 
 function once(): Timings {
     const started = process.hrtime.bigint();
-    const result = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(ROOT, "preview", "cli.ts"), "--stack", stack, "--json"], {
+    const result = spawnSync(process.execPath, ["-r", path.join(ROOT, "cli", "register.js"), path.join(ROOT, "preview", "cli.ts"), "--stack", stack, "--json"], {
         cwd: ROOT,
         encoding: "utf8",
     });

@@ -42,7 +42,7 @@ function childrenOf(pid: number): number[] {
 function once(stackFile: string): Promise<Sample> {
     return new Promise((resolve, reject) => {
         const started = process.hrtime.bigint();
-        const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(ROOT, "preview", "cli.ts"), "--stack", BIG_STACK, "--stack-file", stackFile, "--json"], {
+        const child = spawn(process.execPath, ["-r", path.join(ROOT, "cli", "register.js"), path.join(ROOT, "preview", "cli.ts"), "--stack", BIG_STACK, "--stack-file", stackFile, "--json"], {
             cwd: ROOT,
             stdio: ["ignore", "pipe", "pipe"],
         });

@@ -7,7 +7,7 @@ import * as monitoring from "@pulumi/gcp/monitoring";
 import * as secretmanager from "@pulumi/gcp/secretmanager";
 import * as serviceaccount from "@pulumi/gcp/serviceaccount";
 import * as storage from "@pulumi/gcp/storage";
-import * as ts from "typescript";
+import { importsOf, transpile } from "../cli/typescript-cache";
 import { RUNBOOK } from "./monitoring";
 import { SyntheticMonitorSettings } from "./settings";
 
@@ -55,9 +55,9 @@ function sourceClosure(projectDir: string): string[] {
         }
         seen.add(relative);
         const text = fs.readFileSync(path.join(projectDir, relative), "utf8");
-        for (const imported of ts.preProcessFile(text, true, false).importedFiles) {
-            if (imported.fileName.startsWith(".")) {
-                visit(path.posix.join(path.posix.dirname(relative), `${imported.fileName}.ts`));
+        for (const imported of importsOf(text, relative)) {
+            if (imported.startsWith(".")) {
+                visit(path.posix.join(path.posix.dirname(relative), `${imported}.ts`));
             }
         }
     };
@@ -74,11 +74,8 @@ export function functionSourceFiles(settings: SyntheticMonitorSettings, projectD
     const files: Record<string, string> = {};
     for (const relative of sourceClosure(projectDir)) {
         const source = fs.readFileSync(path.join(projectDir, relative), "utf8");
-        const output = ts.transpileModule(source, {
-            compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true, strict: true },
-            fileName: relative,
-        });
-        files[relative.replace(/\.ts$/, ".js")] = output.outputText;
+        // The project's own emit options (cli/typescript-cache.js), cached by content like every start's.
+        files[relative.replace(/\.ts$/, ".js")] = transpile(source, relative).code;
     }
     files["validator/scenarios/scenario.schema.json"] = fs.readFileSync(path.join(projectDir, "validator/scenarios/scenario.schema.json"), "utf8");
     files[`validator/scenarios/${path.basename(settings.scenario)}`] = fs.readFileSync(path.resolve(projectDir, settings.scenario), "utf8");

@@ -7,7 +7,7 @@ import { ROOT } from "../helpers/cli";
 // parts listed for it (and packages). A new arrow either belongs in the table or is a mistake.
 const MAY_IMPORT: Record<string, readonly string[]> = {
     "index.ts": ["infra"],
-    infra: ["policies/facts.ts", "cli/suggest.ts"],
+    infra: ["policies/facts.ts", "cli/suggest.ts", "cli/typescript-cache.js"],
     policies: [],
     cli: [],
     preview: ["cli", "infra/settings.ts"],
@@ -36,7 +36,7 @@ function relativeImports(file: string): string[] {
     const specifiers = [...text.matchAll(/(?:from|import|require\()\s*["'](\.{1,2}\/[^"']+)["']/g)].map((m) => m[1]);
     return specifiers.map((s) => {
         const base = path.resolve(path.dirname(file), s);
-        const candidates = [`${base}.ts`, path.join(base, "index.ts"), base];
+        const candidates = [`${base}.ts`, `${base}.js`, path.join(base, "index.ts"), base];
         const found = candidates.find((c) => fs.existsSync(c) && fs.statSync(c).isFile()) ?? base;
         return path.relative(ROOT, found).split(path.sep).join("/");
     });

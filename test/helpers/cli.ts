@@ -3,6 +3,8 @@ import * as fs from "fs";
 import * as path from "path";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
+/** The preload that runs the project's TypeScript (cli/typescript-cache.js), as the npm scripts use it. */
+export const REGISTER = path.join(ROOT, "cli", "register.js");
 
 export interface CliResult {
     readonly code: number | null;
@@ -39,7 +41,7 @@ export function runProcess(
 
 /** Runs one of the project's TypeScript commands in a child process, as `npm run` would. */
 export function runTs(script: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
-    return runProcess(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(ROOT, script), ...args], {
+    return runProcess(process.execPath, ["-r", REGISTER, path.join(ROOT, script), ...args], {
         cwd: options.cwd ?? ROOT,
         env: { ...process.env, ...options.env },
         timeoutMs: options.timeoutMs ?? 60_000,
@@ -61,7 +63,7 @@ export interface Running {
 
 /** Starts one of the project's TypeScript commands, as runTs does, without waiting for it. */
 export function startTs(script: string, args: string[], options: { env?: NodeJS.ProcessEnv } = {}): Running {
-    const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(ROOT, script), ...args], {
+    const child = spawn(process.execPath, ["-r", REGISTER, path.join(ROOT, script), ...args], {
         cwd: ROOT,
         env: { ...process.env, ...options.env },
         stdio: ["ignore", "pipe", "pipe"],

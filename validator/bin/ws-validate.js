@@ -1,4 +1,5 @@
 #!/usr/bin/env node
-// The ws-validate command: runs validator/cli.ts through ts-node (type-checked by npm test).
-require("ts-node").register({ transpileOnly: true, project: require("path").join(__dirname, "..", "..", "tsconfig.json") });
+// The ws-validate command: runs validator/cli.ts through the project's cached TypeScript loader
+// (cli/typescript-cache.js; npm test type-checks the sources).
+require("../../cli/register");
 require("../cli.ts").runCli();

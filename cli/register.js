@@ -1,0 +1,4 @@
+// Preload for running the project's TypeScript: `node -r ./cli/register.js some/file.ts`.
+// See typescript-cache.js.
+"use strict";
+require("./typescript-cache").register();
