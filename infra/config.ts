@@ -21,7 +21,6 @@ import {
     BACKEND_FIELDS,
     BACKEND_KINDS,
     BackendSettings,
-    ConfigError,
     HeaderSetting,
     InstanceGroupBackend,
     LoadBalancerSettings,
@@ -31,6 +30,17 @@ import {
     SyntheticMonitorSettings,
     UNDECLARED_CONFIG_KEYS,
 } from "./settings";
+
+/**
+ * A configuration mistake. It extends RunError so the Pulumi CLI prints the message
+ * without a stack trace.
+ */
+export class ConfigError extends pulumi.RunError {
+    constructor(readonly problems: readonly string[]) {
+        super(`invalid configuration:\n  - ${problems.join("\n  - ")}`);
+        this.name = "ConfigError";
+    }
+}
 
 /** Reads one raw config value (as `pulumi.Config` stores it: a string, JSON for structures). */
 export type RawConfigReader = (key: string) => string | undefined;

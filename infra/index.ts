@@ -1,3 +1,3 @@
 export { WebSocketLoadBalancer } from "./load-balancer";
-export { parseSettings, readSettings } from "./config";
-export { BackendConfig, BackendSettings, CONFIG_KEYS, ConfigError, LoadBalancerSettings } from "./settings";
+export { ConfigError, parseSettings, readSettings } from "./config";
+export { BackendConfig, BackendSettings, CONFIG_KEYS, LoadBalancerSettings } from "./settings";

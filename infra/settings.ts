@@ -1,4 +1,5 @@
-import * as pulumi from "@pulumi/pulumi";
+// Types only: the offline preview reads this file before it loads the SDK (its pack starts first).
+import type * as pulumi from "@pulumi/pulumi";
 import { EgressMode, LoadBalancingScheme } from "../policies/facts";
 import type { AlertRoutes } from "./alert-routes";
 import type { ServiceEnv } from "./service-env";
@@ -177,14 +178,3 @@ export type BackendConfig = Partial<Record<keyof InstanceGroupBackend | keyof Gr
 
 /** Config keys (in the project's namespace) that other parts read or write. */
 export const CONFIG_KEYS = { backends: "backends" } as const satisfies Record<string, keyof LoadBalancerSettings>;
-
-/**
- * A configuration mistake. It extends RunError so the Pulumi CLI prints the message
- * without a stack trace.
- */
-export class ConfigError extends pulumi.RunError {
-    constructor(readonly problems: readonly string[]) {
-        super(`invalid configuration:\n  - ${problems.join("\n  - ")}`);
-        this.name = "ConfigError";
-    }
-}

@@ -3,7 +3,7 @@ import { CliIo, EXIT, FlagError, InterruptedError, painter, parseFlags, reportEr
 import { PackError } from "./analyzer";
 import { checkPolicyPackDir, loadPolicyConfigFile } from "./policy-config";
 import { previewOffline, PreviewResult } from "./preview";
-import { ProgramError } from "./program";
+import { ProgramError } from "./program-error";
 import { renderHuman, renderOutputs, settingsOf, summarize, summaryLine } from "./render";
 
 export const USAGE = `usage: npm run preview:offline -- --stack NAME [options]

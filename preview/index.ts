@@ -3,6 +3,7 @@
 export { previewOffline, PreviewOptions, PreviewResult } from "./preview";
 export { Diagnostic, Level, NotApplicable, PackError, PackInfo, PolicyConfigEntry, RunningPack } from "./analyzer";
 export { checkPolicyPackDir, loadPolicyConfigFile, resolvePolicyConfig } from "./policy-config";
-export { ProgramError, ProgramRun, RecordedResource, runProgram } from "./program";
+export { ProgramError } from "./program-error";
+export { ProgramRun, RecordedResource, runProgram, RunOptions } from "./program";
 export { renderHuman, renderOutputs, settingsOf, summarize, Summary, summaryLine } from "./render";
 export { listStacks, loadStackConfig, LoadOptions, SECRET_PLACEHOLDER, StackConfig } from "./stack-config";

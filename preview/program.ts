@@ -1,8 +1,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { errorText } from "../cli/kit";
 import { offlineMocks } from "./mocks";
+import { ProgramError } from "./program-error";
 import { StackConfig } from "./stack-config";
 
 /** What `pulumi preview` would send to a policy pack for one resource. */
@@ -26,16 +26,23 @@ export interface ProgramRun {
     readonly outputs: Record<string, unknown>;
 }
 
-/** The program's error, kept apart from failures of the harness itself. */
-export class ProgramError extends Error {
-    constructor(
-        readonly cause: unknown,
-        /** What the program had registered before it failed. */
-        readonly resources: readonly RecordedResource[],
-    ) {
-        super(errorText(cause));
-        this.name = "ProgramError";
+/**
+ * The first frame of an error's stack in the program's own files (not a dependency's, not this
+ * harness's). None for a RunError: the SDK's way to say "a user mistake, the stack is noise"
+ * (the program's config errors are RunErrors that name the key and the value).
+ */
+function programLocation(cause: unknown, projectDir: string): string | undefined {
+    const stack = cause instanceof Error ? cause.stack : undefined;
+    if (stack === undefined || pulumi.RunError.isInstance(cause)) {
+        return undefined;
     }
+    const harness = path.dirname(__filename) + path.sep;
+    for (const [, file, line, column] of stack.matchAll(/\(?([^\s()]+?):(\d+):(\d+)\)?$/gm)) {
+        if (file.startsWith(projectDir + path.sep) && !file.includes(`${path.sep}node_modules${path.sep}`) && !file.startsWith(harness)) {
+            return `${path.relative(projectDir, file).split(path.sep).join("/")}:${line}:${column}`;
+        }
+    }
+    return undefined;
 }
 
 interface RegisterRequest {
@@ -51,7 +58,7 @@ interface RegisterRequest {
 interface RegisterResponse {
     getUrn(): string;
     getId(): string;
-    getObject(): { toJavaScript(): Record<string, unknown> } | undefined;
+    getObject(): { getFieldsMap(): { get(key: string): { getStringValue(): string } | undefined } } | undefined;
 }
 type Callback = (err: unknown, response: RegisterResponse | undefined) => void;
 interface RecordingMonitor {
@@ -68,9 +75,12 @@ const settings = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): 
  */
 function checkedInputs(req: RegisterRequest, response: RegisterResponse): Record<string, unknown> {
     const inputs = req.getObject()?.toJavaScript() ?? {};
-    const state = response.getObject()?.toJavaScript() ?? {};
-    if (req.getCustom() && inputs.name === undefined && typeof state.name === "string") {
-        return { ...inputs, name: state.name };
+    if (req.getCustom() && inputs.name === undefined) {
+        // Only the name is read, so the rest of the state is not decoded.
+        const name = response.getObject()?.getFieldsMap().get("name")?.getStringValue();
+        if (name) {
+            return { ...inputs, name };
+        }
     }
     return inputs;
 }
@@ -86,28 +96,18 @@ function forgetProgramModules(projectDir: string): void {
     }
 }
 
-/** Frames a stack trace keeps while the program runs: enough to name a program bug's file and line. */
-const PROGRAM_STACK_FRAMES = 3;
-const DEPENDENCY = `${path.sep}node_modules${path.sep}`;
-
-/** V8's own format, without source maps. */
-function plainStack(error: Error, frames: NodeJS.CallSite[]): string {
-    return `${Error.prototype.toString.call(error)}${frames.map((f) => `\n    at ${f}`).join("")}`;
-}
-
 /**
- * Runs `body` with cheap stack traces. The SDK takes a trace for every output (debuggablePromise)
- * and every resource (Resource.callsites) and never shows one; source-mapping them and keeping
- * them was most of a large stack's program time and memory. So while the program runs a trace
- * is at most PROGRAM_STACK_FRAMES deep, and one taken inside node_modules skips source maps; an
- * error raised in the program's own code is still source-mapped to its file and line.
+ * Runs `body` with no stack traces. The SDK takes one for every output (debuggablePromise) and
+ * every resource (Resource.callsites) and never shows them; capturing and formatting them was
+ * most of a large stack's program time and much of its garbage. A program that fails is run
+ * again with traces on (runProgram), so its error still names its file and line.
  */
-async function withCheapStackTraces<T>(body: () => Promise<T>): Promise<T> {
+async function withoutStackTraces<T>(body: () => Promise<T>): Promise<T> {
     const limit = Error.stackTraceLimit;
     const prepare = Error.prepareStackTrace as typeof Error.prepareStackTrace | undefined;
-    Error.stackTraceLimit = Math.min(limit, PROGRAM_STACK_FRAMES);
-    Error.prepareStackTrace = (error, frames) =>
-        prepare && !(frames[0]?.getFileName() ?? DEPENDENCY).includes(DEPENDENCY) ? prepare(error, frames) : plainStack(error, frames);
+    Error.stackTraceLimit = 0;
+    // Resource.callsites lifts the limit for itself; what it would parse out is never used here.
+    Error.prepareStackTrace = (error) => Error.prototype.toString.call(error);
     try {
         return await body();
     } finally {
@@ -144,11 +144,35 @@ async function shownOutputs(exports: Record<string, unknown>): Promise<Record<st
     return Object.fromEntries(await Promise.all(Object.entries(exports).map(async ([name, value]) => [name, await show(value)])));
 }
 
+export interface RunOptions {
+    /** Ids and computed outputs unknown, as the real `pulumi preview` of a new stack has them. */
+    readonly unknownAtPreview?: boolean;
+    /** Hears of each resource as soon as it is registered, while the program goes on. */
+    readonly onResource?: (resource: RecordedResource) => void;
+}
+
 /**
  * Runs the stack's program under Pulumi's mock runtime with preview semantics and records every
  * resource it registers, with parent, dependencies and property dependencies.
  */
-export async function runProgram(stack: StackConfig, options: { unknownAtPreview?: boolean } = {}): Promise<ProgramRun> {
+export async function runProgram(stack: StackConfig, options: RunOptions = {}): Promise<ProgramRun> {
+    try {
+        return await runOnce(stack, options, withoutStackTraces);
+    } catch (e) {
+        if (!(e instanceof ProgramError) || pulumi.RunError.isInstance(e.cause)) {
+            throw e;
+        }
+        // That run kept no stack traces; this one does, so the error names the program's file and
+        // line. Should it pass this time, the program still failed once: the first error stands.
+        const traced = await runOnce(stack, { unknownAtPreview: options.unknownAtPreview }, (body) => body()).then(
+            () => e,
+            (again: unknown) => again,
+        );
+        throw traced;
+    }
+}
+
+async function runOnce(stack: StackConfig, options: RunOptions, traces: <T>(body: () => Promise<T>) => Promise<T>): Promise<ProgramRun> {
     pulumi.runtime.setAllConfig(stack.config, stack.secretKeys);
     const gcpProject = stack.config["gcp:project"] ?? "offline-project";
     await pulumi.runtime.setMocks(offlineMocks(gcpProject, options), stack.project, stack.stack, true);
@@ -163,7 +187,7 @@ export async function runProgram(stack: StackConfig, options: { unknownAtPreview
                 req.getPropertydependenciesMap().forEach((value, key) => {
                     propertyDependencies[key] = value.getUrnsList();
                 });
-                resources.push({
+                const resource: RecordedResource = {
                     urn: response.getUrn(),
                     id: response.getId(),
                     type: req.getType(),
@@ -174,7 +198,9 @@ export async function runProgram(stack: StackConfig, options: { unknownAtPreview
                     propertyDependencies,
                     provider: req.getProvider() || undefined,
                     inputs: checkedInputs(req, response),
-                });
+                };
+                resources.push(resource);
+                options.onResource?.(resource);
             }
             callback(err, response);
         });
@@ -188,21 +214,21 @@ export async function runProgram(stack: StackConfig, options: { unknownAtPreview
     process.on("unhandledRejection", absorb);
     let outputs: Record<string, unknown>;
     try {
-        outputs = await withCheapStackTraces(async () => {
+        outputs = await traces(async () => {
             let exports: Record<string, unknown> = {};
             await pulumi.runtime.runInPulumiStack(async () => (exports = require(entry) as Record<string, unknown>));
             await settings.waitForRPCs();
             return shownOutputs(exports);
         });
     } catch (e) {
-        throw new ProgramError(e, resources);
+        throw new ProgramError(e, resources, programLocation(e, stack.projectDir));
     } finally {
         // Let rejections queued by the last turn surface before the handler goes.
         await new Promise((resolve) => setImmediate(resolve));
         process.off("unhandledRejection", absorb);
     }
     if (echoes.length > 0) {
-        throw new ProgramError(echoes[0], resources);
+        throw new ProgramError(echoes[0], resources, programLocation(echoes[0], stack.projectDir));
     }
     return { resources, outputs: { ...outputs } };
 }

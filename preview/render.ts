@@ -1,5 +1,5 @@
 import { Diagnostic } from "./analyzer";
-import { RecordedResource } from "./program";
+import type { RecordedResource } from "./program";
 
 type Props = Record<string, unknown>;
 

@@ -16,6 +16,9 @@ describe("preview: a program's own bug still names its file and line", function 
         assert.ok(error instanceof ProgramError, String(error));
         assert.ok(error.cause instanceof TypeError, String(error.cause));
         assert.match(error.cause.stack ?? "", /failing-program[/\\]index\.ts:10:\d+/);
+        // What the command prints: the message, and where in the program's own files it failed.
+        assert.match(error.message, /^Cannot read properties of null \(reading 'name'\) \(at index\.ts:10:\d+\)$/);
+        assert.equal(error.location?.replace(/:\d+$/, ""), "index.ts:10");
         assert.equal(Error.stackTraceLimit, before, "the stack trace limit is restored");
         assert.ok(error.resources.some((r) => r.name === "before"), "what it registered before failing is kept");
     });
