@@ -6,7 +6,7 @@ import { Struct } from "google-protobuf/google/protobuf/struct_pb";
 import { AnalyzerClient } from "@pulumi/pulumi/proto/analyzer_grpc_pb";
 import * as proto from "@pulumi/pulumi/proto/analyzer_pb";
 import { buildPackIfStale } from "./pack-build";
-import { RecordedResource } from "./program";
+import type { RecordedResource } from "./program";
 
 export type Level = "advisory" | "mandatory" | "remediate" | "disabled";
 
@@ -164,7 +164,15 @@ export class RunningPack {
         };
     }
 
+    /**
+     * Whether any policy is at level remediate. The Policy SDK's Remediate runs only those
+     * (@pulumi/policy server.js, makeRemediateRpcFun), so with none its answer is empty for every
+     * resource and the call can be left out. Unknown until configure(): then every resource is asked.
+     */
+    remediates = true;
+
     async configure(config: Record<string, PolicyConfigEntry>, stack: { project: string; stack: string }): Promise<void> {
+        this.remediates = Object.values(config).some((entry) => entry.level === "remediate");
         const request = new proto.ConfigureAnalyzerRequest();
         const map = request.getPolicyconfigMap();
         for (const [name, entry] of Object.entries(config)) {
@@ -196,8 +204,60 @@ export class RunningPack {
     }
 
     /** As `analyze`, and which policies said they do not apply to each resource (urn "" for the stack). */
-    async analyzeWithApplicability(resources: readonly RecordedResource[]): Promise<{ diagnostics: Diagnostic[]; notApplicable: NotApplicable[] }> {
-        const diagnostics: Diagnostic[] = [];
+    analyzeWithApplicability(resources: readonly RecordedResource[]): Promise<AnalysisResult> {
+        const analysis = new Analysis(Promise.resolve(this));
+        resources.forEach((r) => analysis.add(r));
+        return analysis.finish();
+    }
+
+    /** The client's side of one Analyze, Remediate or AnalyzeStack call. */
+    request<Req, Res>(method: "analyze" | "remediate" | "analyzeStack", request: Req): Promise<Res> {
+        const rpc = this.client[method] as unknown as (req: Req, cb: (err: grpc.ServiceError | null, res: Res) => void) => unknown;
+        return call<Req, Res>(rpc.bind(this.client), request);
+    }
+
+    stop(): void {
+        this.client.close();
+        this.child.kill();
+    }
+}
+
+export interface AnalysisResult {
+    readonly diagnostics: Diagnostic[];
+    readonly notApplicable: NotApplicable[];
+}
+
+/** What one resource came to: its inputs after remediation, and what the pack said of it. */
+interface Analyzed {
+    readonly resource: RecordedResource;
+    readonly properties: Struct;
+    readonly remediations: Diagnostic[];
+    readonly response: proto.AnalyzeResponse;
+}
+
+/**
+ * One preview's analysis, fed a resource at a time as the program registers it, as the engine
+ * does: Remediate, then Analyze of what the remediations left, while the program goes on (the pack
+ * works on the other core); AnalyzeStack over all of them once the program is done.
+ */
+export class Analysis {
+    private readonly analyzed: Promise<Analyzed>[] = [];
+
+    /** `pack` is the pack once it is configured; resources that come before wait for it. */
+    constructor(private readonly pack: Promise<RunningPack>) {}
+
+    add(resource: RecordedResource): void {
+        const analyzed = this.pack.then((pack) => analyzeOne(pack, resource));
+        // A failure is reported by finish(); one the caller never waits for (the program failed) is dropped.
+        analyzed.catch(() => undefined);
+        this.analyzed.push(analyzed);
+    }
+
+    /** Waits for every resource's answers, then sends AnalyzeStack; diagnostics in the order the resources came. */
+    async finish(): Promise<AnalysisResult> {
+        const pack = await this.pack;
+        const all = await Promise.all(this.analyzed);
+        const diagnostics: Diagnostic[] = all.flatMap((a) => a.remediations);
         const notApplicable: NotApplicable[] = [];
         // A resource rule reports without a urn; the engine attaches the analyzed resource's own.
         const collect = (response: proto.AnalyzeResponse, urn = "") => {
@@ -214,25 +274,13 @@ export class RunningPack {
                 });
             }
         };
-        // Like the engine: Remediate first and analyze what the remediations left (a policy set to
-        // "remediate" fixes the value instead of failing the preview).
-        resources = await Promise.all(resources.map((r) => this.remediate(r, diagnostics)));
-        // Each resource's properties are encoded once, for its Analyze and for AnalyzeStack.
-        const properties = resources.map((r) => Struct.fromJavaScript(r.inputs as Record<string, never>));
-        const responses = await Promise.all(
-            resources.map((r, i) => {
-                const request = describe(new proto.AnalyzeRequest(), r, properties[i]);
-                return call<proto.AnalyzeRequest, proto.AnalyzeResponse>(this.client.analyze.bind(this.client), request).then((response) => ({ r, response }));
-            }),
-        );
-        for (const { r, response } of responses) {
-            collect(response, r.urn);
+        for (const { resource, response } of all) {
+            collect(response, resource.urn);
         }
-
         const stackRequest = new proto.AnalyzeStackRequest();
         stackRequest.setResourcesList(
-            resources.map((r, i) => {
-                const resource = describe(new proto.AnalyzerResource(), r, properties[i]);
+            all.map(({ resource: r, properties }) => {
+                const resource = describe(new proto.AnalyzerResource(), r, properties);
                 resource.setParent(r.parent ?? "");
                 resource.setDependenciesList(r.dependencies);
                 const deps = resource.getPropertydependenciesMap();
@@ -242,42 +290,41 @@ export class RunningPack {
                 return resource;
             }),
         );
-        collect(await call<proto.AnalyzeStackRequest, proto.AnalyzeResponse>(this.client.analyzeStack.bind(this.client), stackRequest));
+        collect(await pack.request<proto.AnalyzeStackRequest, proto.AnalyzeResponse>("analyzeStack", stackRequest));
         return { diagnostics, notApplicable };
-    }
-
-    /** Applies the pack's remediations to a resource's inputs, each reported at level remediate. */
-    private async remediate(r: RecordedResource, diagnostics: Diagnostic[]): Promise<RecordedResource> {
-        if (!r.custom) {
-            return r;
-        }
-        const response = await call<proto.AnalyzeRequest, proto.RemediateResponse>(this.client.remediate.bind(this.client), describe(new proto.AnalyzeRequest(), r)).catch(
-            (e: PackError) => {
-                if (/unimplemented/i.test(e.message)) {
-                    return undefined;
-                }
-                throw e;
-            },
-        );
-        let inputs = r.inputs;
-        for (const remediation of response?.getRemediationsList() ?? []) {
-            const properties = remediation.getProperties();
-            if (properties) {
-                inputs = properties.toJavaScript();
-                diagnostics.push({ policy: remediation.getPolicyname(), level: "remediate", urn: r.urn, message: remediation.getDescription(), description: remediation.getDescription() });
-            }
-        }
-        return inputs === r.inputs ? r : { ...r, inputs };
-    }
-
-    stop(): void {
-        this.client.close();
-        this.child.kill();
     }
 }
 
+/** Remediate (when a policy remediates), then Analyze of the result. Properties are encoded once, for Analyze and AnalyzeStack. */
+async function analyzeOne(pack: RunningPack, resource: RecordedResource): Promise<Analyzed> {
+    const remediations: Diagnostic[] = [];
+    let properties = Struct.fromJavaScript(resource.inputs as Record<string, never>);
+    if (resource.custom && pack.remediates) {
+        const response = await pack.request<proto.AnalyzeRequest, proto.RemediateResponse>("remediate", describe(new proto.AnalyzeRequest(), resource, properties)).catch((e: PackError) => {
+            if (/unimplemented/i.test(e.message)) {
+                return undefined;
+            }
+            throw e;
+        });
+        let inputs = resource.inputs;
+        for (const remediation of response?.getRemediationsList() ?? []) {
+            const remediated = remediation.getProperties();
+            if (remediated) {
+                inputs = remediated.toJavaScript();
+                remediations.push({ policy: remediation.getPolicyname(), level: "remediate", urn: resource.urn, message: remediation.getDescription(), description: remediation.getDescription() });
+            }
+        }
+        if (inputs !== resource.inputs) {
+            resource = { ...resource, inputs };
+            properties = Struct.fromJavaScript(inputs as Record<string, never>);
+        }
+    }
+    const response = await pack.request<proto.AnalyzeRequest, proto.AnalyzeResponse>("analyze", describe(new proto.AnalyzeRequest(), resource, properties));
+    return { resource, properties, remediations, response };
+}
+
 /** The fields an Analyze request and a stack resource share. */
-function describe<M extends proto.AnalyzeRequest | proto.AnalyzerResource>(message: M, r: RecordedResource, properties = Struct.fromJavaScript(r.inputs as Record<string, never>)): M {
+function describe<M extends proto.AnalyzeRequest | proto.AnalyzerResource>(message: M, r: RecordedResource, properties: Struct): M {
     message.setType(r.type);
     message.setName(r.name);
     message.setUrn(r.urn);

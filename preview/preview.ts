@@ -1,7 +1,8 @@
 import { InterruptedError, whenAborted } from "../cli/kit";
-import { Diagnostic, RunningPack } from "./analyzer";
+import { Analysis, Diagnostic, RunningPack } from "./analyzer";
 import { resolvePolicyConfig } from "./policy-config";
-import { RecordedResource, runProgram } from "./program";
+import type * as programModule from "./program";
+import type { RecordedResource } from "./program";
 import { loadStackConfig } from "./stack-config";
 
 export interface PreviewResult {
@@ -10,7 +11,20 @@ export interface PreviewResult {
     readonly resources: RecordedResource[];
     readonly diagnostics: Diagnostic[];
     readonly outputs: Record<string, unknown>;
-    readonly timings: { programMs: number; packStartMs: number; analysisMs: number; totalMs: number };
+    readonly timings: PreviewTimings;
+}
+
+export interface PreviewTimings {
+    /** The program under the mock runtime, from its start to its last registration. */
+    readonly programMs: number;
+    /** The pack's process, from its start to serving (by the pack's own clock). */
+    readonly packStartMs: number;
+    /**
+     * The analysis that was left once the program was done: each resource is analyzed while the
+     * program goes on (the pack works on the other core), then AnalyzeStack over all of them.
+     */
+    readonly analysisMs: number;
+    readonly totalMs: number;
 }
 
 export interface PreviewOptions {
@@ -43,27 +57,31 @@ function unlessInterrupted<T>(work: Promise<T>, signal: AbortSignal | undefined)
 export async function previewOffline(options: PreviewOptions): Promise<PreviewResult> {
     const started = Date.now();
     const stack = loadStackConfig({ projectDir: options.projectDir, stack: options.stack, overrides: options.overrides, stackFile: options.stackFile });
-    // The pack starts in its own process while the program runs here.
+    // The pack starts in its own process while this one loads the SDK and runs the program.
     const starting = options.pack ? { ready: Promise.resolve(options.pack), abort: () => undefined } : RunningPack.start(options.packDir);
+    const configured = starting.ready.then(async (pack) => {
+        await pack.configure(resolvePolicyConfig(await pack.info(), options.policyConfigFile), { project: stack.project, stack: stack.stack });
+        return pack;
+    });
+    configured.catch(() => undefined);
+    const analysis = new Analysis(configured);
     let pack: RunningPack | undefined;
     try {
         const programStarted = Date.now();
+        // Loaded only now: the SDK takes a while to load, and the pack's start need not wait for it.
+        const { runProgram } = require("./program") as typeof programModule;
         // Ids and computed outputs unknown, as the real `pulumi preview` of a new stack has them.
-        const run = await unlessInterrupted(runProgram(stack, { unknownAtPreview: true }), options.signal);
-        const programMs = Date.now() - programStarted;
-        pack = await unlessInterrupted(starting.ready, options.signal);
-        const analysisStarted = Date.now();
-        const info = await pack.info();
-        await pack.configure(resolvePolicyConfig(info, options.policyConfigFile), { project: stack.project, stack: stack.stack });
-        const diagnostics = await unlessInterrupted(pack.analyze(run.resources), options.signal);
-        const analysisMs = Date.now() - analysisStarted;
+        const run = await unlessInterrupted(runProgram(stack, { unknownAtPreview: true, onResource: (r) => analysis.add(r) }), options.signal);
+        const programEnded = Date.now();
+        pack = await unlessInterrupted(configured, options.signal);
+        const { diagnostics } = await unlessInterrupted(analysis.finish(), options.signal);
         return {
             stack: stack.stack,
             notices: stack.notices,
             resources: run.resources,
             diagnostics,
             outputs: run.outputs,
-            timings: { programMs, packStartMs: pack.startMs, analysisMs, totalMs: Date.now() - started },
+            timings: { programMs: programEnded - programStarted, packStartMs: pack.startMs, analysisMs: Date.now() - programEnded, totalMs: Date.now() - started },
         };
     } finally {
         // A caller's pack outlives this preview; one started here does not.
@@ -72,6 +90,8 @@ export async function previewOffline(options: PreviewOptions): Promise<PreviewRe
                 pack.stop();
             } else {
                 starting.abort();
+                // A pack that came up after all is stopped too.
+                starting.ready.then((late) => late.stop(), () => undefined);
             }
         }
     }
