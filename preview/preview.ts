@@ -1,5 +1,5 @@
 import { InterruptedError, whenAborted } from "../cli/kit";
-import { Analysis, Diagnostic, RunningPack } from "./analyzer";
+import { Diagnostic, RunningPack } from "./analyzer";
 import { resolvePolicyConfig } from "./policy-config";
 import type * as programModule from "./program";
 import type { RecordedResource } from "./program";
@@ -19,10 +19,7 @@ export interface PreviewTimings {
     readonly programMs: number;
     /** The pack's process, from its start to serving (by the pack's own clock). */
     readonly packStartMs: number;
-    /**
-     * The analysis that was left once the program was done: each resource is analyzed while the
-     * program goes on (the pack works on the other core), then AnalyzeStack over all of them.
-     */
+    /** Configure, Analyze for every resource, AnalyzeStack: from when both the program and the pack are done to the last answer. */
     readonly analysisMs: number;
     readonly totalMs: number;
 }
@@ -59,29 +56,28 @@ export async function previewOffline(options: PreviewOptions): Promise<PreviewRe
     const stack = loadStackConfig({ projectDir: options.projectDir, stack: options.stack, overrides: options.overrides, stackFile: options.stackFile });
     // The pack starts in its own process while this one loads the SDK and runs the program.
     const starting = options.pack ? { ready: Promise.resolve(options.pack), abort: () => undefined } : RunningPack.start(options.packDir);
-    const configured = starting.ready.then(async (pack) => {
-        await pack.configure(resolvePolicyConfig(await pack.info(), options.policyConfigFile), { project: stack.project, stack: stack.stack });
-        return pack;
-    });
-    configured.catch(() => undefined);
-    const analysis = new Analysis(configured);
     let pack: RunningPack | undefined;
     try {
         const programStarted = Date.now();
         // Loaded only now: the SDK takes a while to load, and the pack's start need not wait for it.
         const { runProgram } = require("./program") as typeof programModule;
         // Ids and computed outputs unknown, as the real `pulumi preview` of a new stack has them.
-        const run = await unlessInterrupted(runProgram(stack, { unknownAtPreview: true, onResource: (r) => analysis.add(r) }), options.signal);
+        // (Analyzing each resource as it registers, as the engine does, was tried: the SDK's
+        // promises keep this process from its event loop until the program ends, so nothing
+        // reached the pack any sooner.)
+        const run = await unlessInterrupted(runProgram(stack, { unknownAtPreview: true }), options.signal);
         const programEnded = Date.now();
-        pack = await unlessInterrupted(configured, options.signal);
-        const { diagnostics } = await unlessInterrupted(analysis.finish(), options.signal);
+        pack = await unlessInterrupted(starting.ready, options.signal);
+        const analysisStarted = Date.now();
+        await pack.configure(resolvePolicyConfig(await pack.info(), options.policyConfigFile), { project: stack.project, stack: stack.stack });
+        const diagnostics = await unlessInterrupted(pack.analyze(run.resources), options.signal);
         return {
             stack: stack.stack,
             notices: stack.notices,
             resources: run.resources,
             diagnostics,
             outputs: run.outputs,
-            timings: { programMs: programEnded - programStarted, packStartMs: pack.startMs, analysisMs: Date.now() - programEnded, totalMs: Date.now() - started },
+            timings: { programMs: programEnded - programStarted, packStartMs: pack.startMs, analysisMs: Date.now() - analysisStarted, totalMs: Date.now() - started },
         };
     } finally {
         // A caller's pack outlives this preview; one started here does not.
@@ -90,8 +86,6 @@ export async function previewOffline(options: PreviewOptions): Promise<PreviewRe
                 pack.stop();
             } else {
                 starting.abort();
-                // A pack that came up after all is stopped too.
-                starting.ready.then((late) => late.stop(), () => undefined);
             }
         }
     }

@@ -147,8 +147,6 @@ async function shownOutputs(exports: Record<string, unknown>): Promise<Record<st
 export interface RunOptions {
     /** Ids and computed outputs unknown, as the real `pulumi preview` of a new stack has them. */
     readonly unknownAtPreview?: boolean;
-    /** Hears of each resource as soon as it is registered, while the program goes on. */
-    readonly onResource?: (resource: RecordedResource) => void;
 }
 
 /**
@@ -164,7 +162,7 @@ export async function runProgram(stack: StackConfig, options: RunOptions = {}): 
         }
         // That run kept no stack traces; this one does, so the error names the program's file and
         // line. Should it pass this time, the program still failed once: the first error stands.
-        const traced = await runOnce(stack, { unknownAtPreview: options.unknownAtPreview }, (body) => body()).then(
+        const traced = await runOnce(stack, options, (body) => body()).then(
             () => e,
             (again: unknown) => again,
         );
@@ -187,7 +185,7 @@ async function runOnce(stack: StackConfig, options: RunOptions, traces: <T>(body
                 req.getPropertydependenciesMap().forEach((value, key) => {
                     propertyDependencies[key] = value.getUrnsList();
                 });
-                const resource: RecordedResource = {
+                resources.push({
                     urn: response.getUrn(),
                     id: response.getId(),
                     type: req.getType(),
@@ -198,9 +196,7 @@ async function runOnce(stack: StackConfig, options: RunOptions, traces: <T>(body
                     propertyDependencies,
                     provider: req.getProvider() || undefined,
                     inputs: checkedInputs(req, response),
-                };
-                resources.push(resource);
-                options.onResource?.(resource);
+                });
             }
             callback(err, response);
         });
