@@ -126,11 +126,13 @@ function register() {
         return;
     }
     registered = true;
-    if (!process.env.NODE_COMPILE_CACHE) {
+    // For benchmarks that compare against a start without it.
+    const noCompileCache = process.env.WEBSOCKET_LB_NO_COMPILE_CACHE === "1";
+    if (!process.env.NODE_COMPILE_CACHE && !noCompileCache) {
         // Children (the policy pack, test commands) inherit it; enableCompileCache covers this process.
         process.env.NODE_COMPILE_CACHE = COMPILE_CACHE_DIR;
     }
-    if (typeof Module.enableCompileCache === "function") {
+    if (typeof Module.enableCompileCache === "function" && !noCompileCache) {
         Module.enableCompileCache(process.env.NODE_COMPILE_CACHE);
     }
     require("source-map-support").install({

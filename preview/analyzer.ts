@@ -151,6 +151,11 @@ export class RunningPack {
         return { ready, abort: () => child.kill("SIGKILL") };
     }
 
+    /** The pack's process id. */
+    get pid(): number | undefined {
+        return this.child.pid;
+    }
+
     async info(): Promise<PackInfo> {
         const info = await call<Empty, proto.AnalyzerInfo>(this.client.getAnalyzerInfo.bind(this.client), new Empty());
         return {
