@@ -68,13 +68,25 @@ export function referencedBy(resource: PolicyResource, property: string): Policy
     return resource.propertyDependencies[property] ?? resource.dependencies;
 }
 
+const serverlessNegsByStack = new WeakMap<readonly PolicyResource[], PolicyResource[]>();
+
+/** The stack's serverless NEGs, found once per stack: stack rules ask for every backend and path. */
+function serverlessNegsIn(stack: readonly PolicyResource[]): PolicyResource[] {
+    let negs = serverlessNegsByStack.get(stack);
+    if (!negs) {
+        negs = stack.filter(isServerlessNeg);
+        serverlessNegsByStack.set(stack, negs);
+    }
+    return negs;
+}
+
 /**
  * The serverless NEGs behind a backend service, found through its dependencies or, for links
  * written out by hand, by name among the stack's NEGs.
  */
 export function serverlessNegsOf(service: PolicyResource, stack: PolicyResource[]): PolicyResource[] {
     const found = new Set(referencedBy(service, "backends").filter(isServerlessNeg));
-    const negs = stack.filter(isServerlessNeg);
+    const negs = serverlessNegsIn(stack);
     const backends = peek(() => list(service.props.backends));
     if (backends !== UNKNOWN) {
         backends.forEach((_, i) => {
