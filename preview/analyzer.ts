@@ -210,9 +210,7 @@ export class RunningPack {
 
     /** As `analyze`, and which policies said they do not apply to each resource (urn "" for the stack). */
     analyzeWithApplicability(resources: readonly RecordedResource[]): Promise<AnalysisResult> {
-        const analysis = new Analysis(Promise.resolve(this));
-        resources.forEach((r) => analysis.add(r));
-        return analysis.finish();
+        return analyzeAll(this, resources);
     }
 
     /** The client's side of one Analyze, Remediate or AnalyzeStack call. */
@@ -232,76 +230,66 @@ export interface AnalysisResult {
     readonly notApplicable: NotApplicable[];
 }
 
-/** What one resource came to: its inputs after remediation, and what the pack said of it. */
-interface Analyzed {
+/** One resource as the pack judges it: its inputs after remediation, encoded once for Analyze and AnalyzeStack. */
+interface Remediated {
     readonly resource: RecordedResource;
     readonly properties: Struct;
     readonly remediations: Diagnostic[];
-    readonly response: proto.AnalyzeResponse;
 }
 
 /**
- * One preview's analysis, fed a resource at a time as the program registers it, as the engine
- * does: Remediate, then Analyze of what the remediations left, while the program goes on (the pack
- * works on the other core); AnalyzeStack over all of them once the program is done.
+ * What `pulumi preview` sends a pack: Remediate for every resource (when a policy remediates),
+ * then Analyze of what the remediations left for every resource and AnalyzeStack over all of
+ * them. The stack request goes out right behind the Analyze requests rather than after their
+ * answers, so this process encodes it while the pack works; diagnostics come in resource order,
+ * the stack's last.
  */
-export class Analysis {
-    private readonly analyzed: Promise<Analyzed>[] = [];
-
-    /** `pack` is the pack once it is configured; resources that come before wait for it. */
-    constructor(private readonly pack: Promise<RunningPack>) {}
-
-    add(resource: RecordedResource): void {
-        const analyzed = this.pack.then((pack) => analyzeOne(pack, resource));
-        // A failure is reported by finish(); one the caller never waits for (the program failed) is dropped.
-        analyzed.catch(() => undefined);
-        this.analyzed.push(analyzed);
-    }
-
-    /** Waits for every resource's answers, then sends AnalyzeStack; diagnostics in the order the resources came. */
-    async finish(): Promise<AnalysisResult> {
-        const pack = await this.pack;
-        const all = await Promise.all(this.analyzed);
-        const diagnostics: Diagnostic[] = all.flatMap((a) => a.remediations);
-        const notApplicable: NotApplicable[] = [];
-        // A resource rule reports without a urn; the engine attaches the analyzed resource's own.
-        const collect = (response: proto.AnalyzeResponse, urn = "") => {
-            for (const n of response.getNotApplicableList()) {
-                notApplicable.push({ policy: n.getPolicyName(), urn, reason: n.getReason() });
+async function analyzeAll(pack: RunningPack, resources: readonly RecordedResource[]): Promise<AnalysisResult> {
+    const remediated = await Promise.all(resources.map((r) => remediateOne(pack, r)));
+    const answers = Promise.all(
+        remediated.map(({ resource, properties }) => pack.request<proto.AnalyzeRequest, proto.AnalyzeResponse>("analyze", describe(new proto.AnalyzeRequest(), resource, properties))),
+    );
+    const stackRequest = new proto.AnalyzeStackRequest();
+    stackRequest.setResourcesList(
+        remediated.map(({ resource: r, properties }) => {
+            const resource = describe(new proto.AnalyzerResource(), r, properties);
+            resource.setParent(r.parent ?? "");
+            resource.setDependenciesList(r.dependencies);
+            const deps = resource.getPropertydependenciesMap();
+            for (const [key, urns] of Object.entries(r.propertyDependencies)) {
+                deps.set(key, new proto.AnalyzerPropertyDependencies().setUrnsList(urns));
             }
-            for (const d of response.getDiagnosticsList()) {
-                diagnostics.push({
-                    policy: d.getPolicyname(),
-                    level: LEVEL_FROM_PROTO[d.getEnforcementlevel()],
-                    urn: d.getUrn() || urn,
-                    message: d.getMessage(),
-                    description: d.getDescription(),
-                });
-            }
-        };
-        for (const { resource, response } of all) {
-            collect(response, resource.urn);
+            return resource;
+        }),
+    );
+    const stackAnswer = pack.request<proto.AnalyzeStackRequest, proto.AnalyzeResponse>("analyzeStack", stackRequest);
+    // Awaited together, so a failure of either is reported and neither is left unhandled.
+    const [responses, stackResponse] = await Promise.all([answers, stackAnswer]);
+
+    const diagnostics: Diagnostic[] = remediated.flatMap((r) => r.remediations);
+    const notApplicable: NotApplicable[] = [];
+    // A resource rule reports without a urn; the engine attaches the analyzed resource's own.
+    const collect = (response: proto.AnalyzeResponse, urn = "") => {
+        for (const n of response.getNotApplicableList()) {
+            notApplicable.push({ policy: n.getPolicyName(), urn, reason: n.getReason() });
         }
-        const stackRequest = new proto.AnalyzeStackRequest();
-        stackRequest.setResourcesList(
-            all.map(({ resource: r, properties }) => {
-                const resource = describe(new proto.AnalyzerResource(), r, properties);
-                resource.setParent(r.parent ?? "");
-                resource.setDependenciesList(r.dependencies);
-                const deps = resource.getPropertydependenciesMap();
-                for (const [key, urns] of Object.entries(r.propertyDependencies)) {
-                    deps.set(key, new proto.AnalyzerPropertyDependencies().setUrnsList(urns));
-                }
-                return resource;
-            }),
-        );
-        collect(await pack.request<proto.AnalyzeStackRequest, proto.AnalyzeResponse>("analyzeStack", stackRequest));
-        return { diagnostics, notApplicable };
-    }
+        for (const d of response.getDiagnosticsList()) {
+            diagnostics.push({
+                policy: d.getPolicyname(),
+                level: LEVEL_FROM_PROTO[d.getEnforcementlevel()],
+                urn: d.getUrn() || urn,
+                message: d.getMessage(),
+                description: d.getDescription(),
+            });
+        }
+    };
+    responses.forEach((response, i) => collect(response, remediated[i].resource.urn));
+    collect(stackResponse);
+    return { diagnostics, notApplicable };
 }
 
-/** Remediate (when a policy remediates), then Analyze of the result. Properties are encoded once, for Analyze and AnalyzeStack. */
-async function analyzeOne(pack: RunningPack, resource: RecordedResource): Promise<Analyzed> {
+/** Remediate, when a policy remediates; the properties are encoded here once for every later request. */
+async function remediateOne(pack: RunningPack, resource: RecordedResource): Promise<Remediated> {
     const remediations: Diagnostic[] = [];
     let properties = Struct.fromJavaScript(resource.inputs as Record<string, never>);
     if (resource.custom && pack.remediates) {
@@ -324,8 +312,7 @@ async function analyzeOne(pack: RunningPack, resource: RecordedResource): Promis
             properties = Struct.fromJavaScript(inputs as Record<string, never>);
         }
     }
-    const response = await pack.request<proto.AnalyzeRequest, proto.AnalyzeResponse>("analyze", describe(new proto.AnalyzeRequest(), resource, properties));
-    return { resource, properties, remediations, response };
+    return { resource, properties, remediations };
 }
 
 /** The fields an Analyze request and a stack resource share. */
