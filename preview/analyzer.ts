@@ -204,13 +204,13 @@ export class RunningPack {
     }
 
     /** Analyze for every resource, then AnalyzeStack with all of them: what `pulumi preview` sends. */
-    async analyze(resources: readonly RecordedResource[]): Promise<Diagnostic[]> {
-        return (await this.analyzeWithApplicability(resources)).diagnostics;
+    async analyze(resources: readonly RecordedResource[], options: AnalyzeOptions = {}): Promise<Diagnostic[]> {
+        return (await this.analyzeWithApplicability(resources, options)).diagnostics;
     }
 
     /** As `analyze`, and which policies said they do not apply to each resource (urn "" for the stack). */
-    analyzeWithApplicability(resources: readonly RecordedResource[]): Promise<AnalysisResult> {
-        return analyzeAll(this, resources);
+    analyzeWithApplicability(resources: readonly RecordedResource[], options: AnalyzeOptions = {}): Promise<AnalysisResult> {
+        return analyzeAll(this, resources, options.stackPack ?? Promise.resolve(this));
     }
 
     /** The client's side of one Analyze, Remediate or AnalyzeStack call. */
@@ -223,6 +223,14 @@ export class RunningPack {
         this.client.close();
         this.child.kill();
     }
+}
+
+export interface AnalyzeOptions {
+    /**
+     * Another process of the same pack, configured alike, for AnalyzeStack: it judges the whole
+     * stack while this one answers the per-resource Analyze calls.
+     */
+    readonly stackPack?: Promise<RunningPack>;
 }
 
 export interface AnalysisResult {
@@ -244,7 +252,7 @@ interface Remediated {
  * answers, so this process encodes it while the pack works; diagnostics come in resource order,
  * the stack's last.
  */
-async function analyzeAll(pack: RunningPack, resources: readonly RecordedResource[]): Promise<AnalysisResult> {
+async function analyzeAll(pack: RunningPack, resources: readonly RecordedResource[], stackPack: Promise<RunningPack>): Promise<AnalysisResult> {
     const remediated = await Promise.all(resources.map((r) => remediateOne(pack, r)));
     const answers = Promise.all(
         remediated.map(({ resource, properties }) => pack.request<proto.AnalyzeRequest, proto.AnalyzeResponse>("analyze", describe(new proto.AnalyzeRequest(), resource, properties))),
@@ -262,7 +270,7 @@ async function analyzeAll(pack: RunningPack, resources: readonly RecordedResourc
             return resource;
         }),
     );
-    const stackAnswer = pack.request<proto.AnalyzeStackRequest, proto.AnalyzeResponse>("analyzeStack", stackRequest);
+    const stackAnswer = stackPack.then((p) => p.request<proto.AnalyzeStackRequest, proto.AnalyzeResponse>("analyzeStack", stackRequest));
     // Awaited together, so a failure of either is reported and neither is left unhandled.
     const [responses, stackResponse] = await Promise.all([answers, stackAnswer]);
 

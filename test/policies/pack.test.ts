@@ -6,7 +6,7 @@ import { policies } from "../../policies/policies";
 import { sdkProxy } from "../../policies/lib/sdk-proxy";
 import { runStack } from "../helpers/stack";
 import { changed, compliantStack, serverlessChain, swap, T, websocketBackend, websocketUrlMap } from "./fixtures";
-import { RunningPack } from "../../preview";
+import { resolvePolicyConfig, RunningPack } from "../../preview";
 import { analyzeWithPack, isStackPolicy, levelOf, policyNamed, runResourcePolicy, runStackPolicy, startPack, TestResource, toRecorded, violationText } from "./harness";
 
 const CATALOGUE: Record<string, { level: string; stack: boolean }> = {
@@ -193,6 +193,20 @@ describe("policies: the pack", () => {
             assert.match(byPolicy["enforce-serverless-backend-limits"][0], /BackendService "chat-auth-backend": timeoutSec is 30/);
             assert.match(byPolicy["enforce-websocket-lifetime"][0], /\(serving \/ws, \/ws\/\*, \/websocket, \/websocket\/\*\) is a WebSocket lifetime of 30 s: no routeAction.timeout in effect, so backend BackendService "chat-api-backend" timeoutSec applies \(30 s\)/);
             assert.equal(ws.type, T.backendService);
+        });
+
+        it("gives the same answers with AnalyzeStack on a second process of the pack, as the preview does for a large stack", async () => {
+            const run = await runStack("staging", ["websocketTimeoutSec=30"]);
+            const alone = await analyzeWithPack(pack, run.resources);
+            const second = await startPack();
+            try {
+                await second.configure(resolvePolicyConfig(await second.info()), { project: "websocket-lb", stack: "test" });
+                const split = await pack.analyzeWithApplicability(run.resources, { stackPack: Promise.resolve(second) });
+                assert.deepEqual(split, alone);
+                assert.ok(split.diagnostics.some((d) => d.policy === "enforce-websocket-lifetime"), "a stack policy's verdict is among them");
+            } finally {
+                second.stop();
+            }
         });
     });
 });
