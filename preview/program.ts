@@ -26,19 +26,23 @@ export interface ProgramRun {
     readonly outputs: Record<string, unknown>;
 }
 
+/** The project's TypeScript loader: a frame of it is never the program's own. */
+const LOADER = path.resolve(__dirname, "..", "cli", "typescript-cache.js");
+
 /**
  * The first frame of an error's stack in the program's own files (not a dependency's, not this
- * harness's). None for a RunError: the SDK's way to say "a user mistake, the stack is noise"
- * (the program's config errors are RunErrors that name the key and the value).
+ * harness's, not the loader's). None for a RunError: the SDK's way to say "a user mistake, the
+ * stack is noise" (the program's config errors are RunErrors that name the key and the value).
  */
 function programLocation(cause: unknown, projectDir: string): string | undefined {
-    const stack = cause instanceof Error ? cause.stack : undefined;
+    // A syntax error's message names its file and line already (cli/typescript-cache.js).
+    const stack = cause instanceof Error && !(cause instanceof SyntaxError) ? cause.stack : undefined;
     if (stack === undefined || pulumi.RunError.isInstance(cause)) {
         return undefined;
     }
     const harness = path.dirname(__filename) + path.sep;
     for (const [, file, line, column] of stack.matchAll(/\(?([^\s()]+?):(\d+):(\d+)\)?$/gm)) {
-        if (file.startsWith(projectDir + path.sep) && !file.includes(`${path.sep}node_modules${path.sep}`) && !file.startsWith(harness)) {
+        if (file.startsWith(projectDir + path.sep) && !file.includes(`${path.sep}node_modules${path.sep}`) && !file.startsWith(harness) && file !== LOADER) {
             return `${path.relative(projectDir, file).split(path.sep).join("/")}:${line}:${column}`;
         }
     }

@@ -32,6 +32,13 @@ describe("cli: the cached TypeScript loader", function () {
         assert.match(transpile(`${source}\nexport const addedForTheTest = 1;\n`, file).code, /addedForTheTest = 1/);
     });
 
+    it("stops at a syntax error, naming the file, line and column, and keeps nothing of it", () => {
+        const broken = "const fine: number = 1;\nconst broken = ;\n";
+        for (let attempt = 0; attempt < 2; attempt++) {
+            assert.throws(() => transpile(broken, "/project/broken.ts"), (e: Error) => e instanceof SyntaxError && e.message === "/project/broken.ts:2:16: Expression expected.");
+        }
+    });
+
     it("lists imports as TypeScript's preProcessFile does", () => {
         const file = path.join(ROOT, "preview", "preview.ts");
         const source = fs.readFileSync(file, "utf8");
