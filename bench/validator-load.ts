@@ -9,6 +9,7 @@ import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { startEchoProcess } from "./echo-process";
 
 const ROOT = path.resolve(__dirname, "..");
 const CONNECTIONS = Number(process.env.CONNECTIONS ?? 10_000);
@@ -62,20 +63,11 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv = {}): Prom
     });
 }
 
-async function startServer(): Promise<{ port: number; stop(): void }> {
-    const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", "require('./validator/echo-server').startEchoServer().then((s) => console.log(s.port))"], {
-        cwd: ROOT,
-        stdio: ["ignore", "pipe", "inherit"],
-    });
-    const port = await new Promise<number>((resolve) => child.stdout!.once("data", (c: Buffer) => resolve(Number(c.toString().trim()))));
-    return { port, stop: () => child.kill() };
-}
-
 const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MB`;
 
 async function ours(port: number) {
     const result = await run(process.execPath, [
-        "-r", "ts-node/register/transpile-only", "validator/cli.ts",
+        "-r", "./cli/register.js", "validator/cli.ts",
         "--url", `ws://127.0.0.1:${port}`, "--endpoints", "/ws",
         "--connections", String(CONNECTIONS), "--rate", String(RATE), "--hold", String(HOLD_SEC),
         "--hold-mode", "idle", "--messages", "1", "--handshake-timeout", "30", "--json",
@@ -122,7 +114,7 @@ async function artillery(port: number) {
 }
 
 async function main() {
-    const server = await startServer();
+    const server = await startEchoProcess();
     try {
         console.log(`validator load: ${CONNECTIONS} connections at ${RATE}/s, held ${HOLD_SEC} s, on ${os.cpus().length}x ${os.cpus()[0].model.trim()}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`);
         const mine = await ours(server.port);

@@ -7,7 +7,6 @@ import { DEFAULT_ENDPOINTS, LOAD_DEFAULTS, MONITOR_DEFAULTS, VALIDATION_DEFAULTS
 import { EchoServer, startEchoServer } from "./echo-server";
 import { HoldMode } from "./probe";
 import { renderReport } from "./report";
-import { renderReportHtml } from "./report-html";
 import { reportJson, validate } from "./run";
 import { checkBaseUrl, resolveEnvironment, Target } from "./targets";
 import { METRICS, thresholdsFrom } from "./thresholds";
@@ -244,7 +243,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         // A write that fails now is reported; the run's verdict stands.
         const writeFailures = [
             values.report === undefined ? undefined : writeOutputFile("report", values.report, reportJson(report) + "\n"),
-            values["report-html"] === undefined ? undefined : writeOutputFile("report-html", values["report-html"], renderReportHtml(report)),
+            // Loaded only when asked for, as the monitor and the scenario runner are.
+            values["report-html"] === undefined ? undefined : writeOutputFile("report-html", values["report-html"], (await import("./report-html")).renderReportHtml(report)),
         ].filter((f): f is string => f !== undefined);
         for (const failure of writeFailures) {
             io.err(`error: ${failure}`);

@@ -1,8 +1,10 @@
+import { ClientRequest, IncomingMessage } from "http";
 import * as net from "net";
 import { performance } from "perf_hooks";
 import * as tls from "tls";
 import WebSocket, { ClientOptions } from "ws";
 import { Failure, failure } from "./codes";
+import { DeadlineSweep, Watched } from "./deadlines";
 
 export interface ConnectOptions {
     readonly headers?: Record<string, string>;
@@ -63,6 +65,9 @@ export interface Refused {
 }
 
 const BODY_EXCERPT_BYTES = 300;
+/** What ws hands a createConnection. */
+type ConnectionOptions = net.NetConnectOpts & tls.ConnectionOptions & { socketPath?: string; host?: string };
+
 const TLS_CODES = /^(ERR_TLS_|ERR_SSL_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT|CERT_|ERR_CERT)/;
 
 /**
@@ -71,10 +76,22 @@ const TLS_CODES = /^(ERR_TLS_|ERR_SSL_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_C
  */
 export class SocketPool {
     private readonly open = new Set<WebSocket>();
+    // One listener for every socket of the pool (ws calls it with the socket as `this`): a closure
+    // per socket would be kept as long as the socket is.
+    private readonly forget: (this: WebSocket) => void;
+
+    constructor() {
+        const open = this.open;
+        this.forget = function (this: WebSocket) {
+            open.delete(this);
+            notClosed -= 1;
+        };
+    }
 
     add(ws: WebSocket): void {
+        notClosed += 1;
         this.open.add(ws);
-        ws.once("close", () => this.open.delete(ws));
+        ws.on("close", this.forget);
     }
 
     /** Ends every socket still open, at once. */
@@ -124,145 +141,270 @@ export function classify(err: NodeJS.ErrnoException, phase: { secure: boolean; t
     return failure("PROTOCOL_ERROR", err.message, evidence);
 }
 
-/**
- * Opens one WebSocket and times each phase of its handshake. Never hangs: ws's own handshake
- * timeout plus a hard deadline of ours, and a refused upgrade is read for evidence and then
- * destroyed (ws keeps that socket open once an 'unexpected-response' listener exists).
- */
-export function openSocket(url: string, options: OpenOptions): Promise<Opened | Refused> {
-    const start = performance.now();
-    const since = () => performance.now() - start;
-    const timings: HandshakeTimings = { totalMs: 0 };
-    const phase = { secure: url.startsWith("wss:"), tcpDone: false, tlsDone: false };
-    let requestSentAt: number | undefined;
+/** ws's options for one run's connections of one scheme: made once, as ws copies what it is given. */
+const clientOptionsMade = new WeakMap<ConnectOptions, { ws?: ClientOptions; wss?: ClientOptions }>();
 
-    const clientOptions: ClientOptions = {
+function clientOptionsOf(options: ConnectOptions, secure: boolean): ClientOptions {
+    const scheme = secure ? "wss" : "ws";
+    const made = clientOptionsMade.get(options) ?? {};
+    clientOptionsMade.set(options, made);
+    // No handshakeTimeout for ws: its timer is an idle timer on the socket, re-armed on every read
+    // and write and kept by the socket after the open; the Handshake's deadline is the one limit,
+    // and an idle one would let a server that trickles bytes run past it.
+    return (made[scheme] ??= {
         headers: options.headers,
         origin: options.origin,
         ca: options.ca,
         rejectUnauthorized: !options.insecure,
-        handshakeTimeout: options.handshakeTimeoutMs,
         followRedirects: false,
-        createConnection: ((connectOptions: net.NetConnectOpts & tls.ConnectionOptions & { socketPath?: string; host?: string }) => {
-            let socket: net.Socket;
-            // The URL's host keeps naming the server (Host, SNI, certificate); only the dial changes.
-            const dial = resolvedAddress(options.resolve, connectOptions.host, connectOptions.port);
-            if (phase.secure) {
-                // As ws's own tlsConnect: SNI by host name, none for an IP address.
-                const servername = connectOptions.servername ?? (net.isIP(connectOptions.host ?? "") ? "" : connectOptions.host);
-                socket = tls.connect({ ...connectOptions, ...(dial ? { host: dial } : {}), path: undefined, servername } as tls.ConnectionOptions);
-                socket.once("secureConnect", () => {
-                    phase.tlsDone = true;
-                    timings.tlsMs = since() - (timings.dnsMs ?? 0) - (timings.tcpMs ?? 0);
-                });
-            } else {
-                socket = net.connect({ ...connectOptions, ...(dial ? { host: dial } : {}), path: connectOptions.socketPath } as net.NetConnectOpts);
-            }
-            socket.once("lookup", () => (timings.dnsMs = since()));
-            socket.once("connect", () => {
-                phase.tcpDone = true;
-                timings.tcpMs = since() - (timings.dnsMs ?? 0);
-            });
-            return socket;
-        }) as unknown as ClientOptions["createConnection"],
-    };
+        // ws's own connect unless --resolve redirects the dial.
+        createConnection: options.resolve?.length ? (dialer(options.resolve, secure) as unknown as ClientOptions["createConnection"]) : undefined,
+    });
+}
 
-    return new Promise((resolve) => {
-        let settled = false;
-        const ws = new WebSocket(url, options.subprotocols ?? [], clientOptions);
-        notClosed += 1;
-        ws.once("close", () => (notClosed -= 1));
+/** A createConnection for ws that dials the --resolve address for a host and port, if any. */
+function dialer(resolve: readonly ResolveEntry[], secure: boolean): (connectOptions: ConnectionOptions) => net.Socket {
+    return (connectOptions) => {
+        // The URL's host keeps naming the server (Host, SNI, certificate); only the dial changes.
+        const dial = resolvedAddress(resolve, connectOptions.host, connectOptions.port);
+        if (secure) {
+            // As ws's own tlsConnect: SNI by host name, none for an IP address.
+            const servername = connectOptions.servername ?? (net.isIP(connectOptions.host ?? "") ? "" : connectOptions.host);
+            return tls.connect({ ...connectOptions, ...(dial ? { host: dial } : {}), path: undefined, servername } as tls.ConnectionOptions);
+        }
+        return net.connect({ ...connectOptions, ...(dial ? { host: dial } : {}), path: connectOptions.socketPath } as net.NetConnectOpts);
+    };
+}
+
+/** Every handshake in flight in this process, under one timer. */
+const handshakeDeadlines = new DeadlineSweep();
+
+/** Handshakes whose hard deadline is still watched: for tests. */
+export function handshakesInFlight(): number {
+    return handshakeDeadlines.pending;
+}
+
+function off(socket: net.Socket, event: string, listener: (() => void) | undefined): void {
+    if (listener !== undefined) {
+        socket.off(event, listener);
+    }
+}
+
+// After a handshake settles its own error listener goes; this one stays so that a later error
+// (ws emits one before it closes a broken connection) is not thrown as an unhandled 'error'.
+function ignore(): void {}
+
+/**
+ * One handshake's state and listeners in one object. Everything it attaches to the socket comes
+ * off again when it settles, so an open connection keeps nothing of its handshake but the result.
+ */
+class Handshake implements Watched {
+    readonly dueAt: number;
+    settled = false;
+    readonly ws: WebSocket;
+    private readonly start = performance.now();
+    private readonly timings: HandshakeTimings = { totalMs: 0 };
+    private readonly phase: { secure: boolean; tcpDone: boolean; tlsDone: boolean };
+    private requestSentAt: number | undefined;
+    private upgradeHeaders: Opened["headers"] = {};
+    private socket: net.Socket | undefined;
+    // Listeners are made only for what can happen to this connection ('on', not 'once', as each
+    // event comes once and they all come off in finish).
+    private onLookup: (() => void) | undefined;
+    private onConnect: (() => void) | undefined;
+    private onSecureConnect: (() => void) | undefined;
+    private readonly onUpgrade: (res: IncomingMessage) => void;
+    private readonly onOpen: () => void;
+    private readonly onError: (err: NodeJS.ErrnoException) => void;
+    private readonly onUnexpectedResponse: (req: ClientRequest, res: IncomingMessage) => void;
+
+    constructor(
+        url: string,
+        private readonly options: OpenOptions,
+        private readonly done: (result: Opened | Refused) => void,
+    ) {
+        const secure = url.startsWith("wss:");
+        this.phase = { secure, tcpDone: false, tlsDone: false };
+        const ws = new WebSocket(url, options.subprotocols ?? [], clientOptionsOf(options, secure));
+        this.ws = ws;
         options.sockets.add(ws);
         options.onSocket?.(ws);
-        let upgradeHeaders: Opened["headers"] = {};
-        const finish = (result: Opened | Refused) => {
-            if (settled) {
-                return;
+        this.dueAt = this.start + options.handshakeTimeoutMs;
+        handshakeDeadlines.add(this, options.handshakeTimeoutMs);
+        const request = (ws as unknown as { _req?: ClientRequest })._req;
+        request?.on("finish", () => (this.requestSentAt = this.since()));
+        // The socket's first events come from the event loop, after this tick's 'socket'.
+        request?.on("socket", (socket: net.Socket) => this.watchSocket(socket));
+        this.onUpgrade = (res) => {
+            this.upgradeHeaders = res.headers;
+            this.timings.upgradeMs = this.requestSentAt === undefined ? undefined : this.since() - this.requestSentAt;
+        };
+        this.onOpen = () => {
+            this.timings.totalMs = this.since();
+            this.finish({ ok: true, ws, timings: this.timings, status: 101, protocol: ws.protocol, extensions: ws.extensions, openedAt: performance.now(), headers: this.upgradeHeaders });
+        };
+        this.onError = (err) => this.finish({ ok: false, timings: this.timings, failure: classify(err, this.phase, this.since() / 1000) });
+        this.onUnexpectedResponse = (req, res) => this.readRefusal(req, res);
+        ws.on("upgrade", this.onUpgrade);
+        ws.on("open", this.onOpen);
+        ws.on("unexpected-response", this.onUnexpectedResponse);
+        ws.on("error", this.onError);
+    }
+
+    private watchSocket(socket: net.Socket): void {
+        if (this.settled) {
+            return;
+        }
+        this.socket = socket;
+        if (this.phase.secure) {
+            this.onSecureConnect = () => {
+                this.phase.tlsDone = true;
+                this.timings.tlsMs = this.since() - (this.timings.dnsMs ?? 0) - (this.timings.tcpMs ?? 0);
+            };
+            socket.on("secureConnect", this.onSecureConnect);
+        }
+        this.onLookup = () => (this.timings.dnsMs = this.since());
+        socket.on("lookup", this.onLookup);
+        this.onConnect = () => {
+            this.phase.tcpDone = true;
+            this.timings.tcpMs = this.since() - (this.timings.dnsMs ?? 0);
+        };
+        socket.on("connect", this.onConnect);
+    }
+
+    expire(): void {
+        this.finish({ ok: false, timings: this.timings, failure: failure("HANDSHAKE_TIMEOUT", `no 101 within ${this.options.handshakeTimeoutMs} ms`, { elapsedSec: this.since() / 1000 }) });
+    }
+
+    private since(): number {
+        return performance.now() - this.start;
+    }
+
+    private finish(result: Opened | Refused): void {
+        if (this.settled) {
+            return;
+        }
+        this.settled = true;
+        handshakeDeadlines.release();
+        if (!result.ok) {
+            this.timings.totalMs = this.since();
+        }
+        const ws = this.ws;
+        ws.off("upgrade", this.onUpgrade);
+        ws.off("open", this.onOpen);
+        ws.off("unexpected-response", this.onUnexpectedResponse);
+        ws.off("error", this.onError);
+        ws.on("error", ignore);
+        // The socket lives as long as the connection: what listens on it must not keep this alive.
+        const socket = this.socket;
+        if (socket !== undefined) {
+            off(socket, "lookup", this.onLookup);
+            off(socket, "connect", this.onConnect);
+            off(socket, "secureConnect", this.onSecureConnect);
+            this.socket = undefined;
+        }
+        if (!result.ok) {
+            ws.terminate();
+        }
+        this.done(result);
+    }
+
+    /** A refused upgrade: a little of the body for evidence, never waiting on it for long. */
+    private readRefusal(req: ClientRequest, res: IncomingMessage): void {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        const refuse = () => {
+            req.destroy();
+            res.destroy();
+            const body = Buffer.concat(chunks).toString("utf8").slice(0, BODY_EXCERPT_BYTES).trim();
+            const headers = Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(", ") : String(v)]));
+            this.finish({
+                ok: false,
+                timings: this.timings,
+                failure: failure("HANDSHAKE_REFUSED", `upgrade refused with HTTP ${res.statusCode}${res.statusMessage ? ` ${res.statusMessage}` : ""}`, {
+                    status: res.statusCode,
+                    bodyExcerpt: body || undefined,
+                    headers,
+                    elapsedSec: this.since() / 1000,
+                }),
+            });
+        };
+        const bodyDeadline = setTimeout(refuse, 500);
+        res.on("data", (chunk: Buffer) => {
+            chunks.push(chunk);
+            size += chunk.length;
+            if (size >= BODY_EXCERPT_BYTES) {
+                clearTimeout(bodyDeadline);
+                refuse();
             }
-            settled = true;
-            clearTimeout(hardDeadline);
-            timings.totalMs = since();
-            if (!result.ok) {
+        });
+        res.on("end", () => {
+            clearTimeout(bodyDeadline);
+            refuse();
+        });
+        res.on("error", () => {
+            clearTimeout(bodyDeadline);
+            refuse();
+        });
+    }
+}
+
+/**
+ * Opens one WebSocket and times each phase of its handshake, calling `done` once with the
+ * outcome: the promise-free form, for a load run's thousands. Never hangs: a hard deadline of
+ * handshakeTimeoutMs from the start, and a refused upgrade is read for evidence and then
+ * destroyed (ws keeps that socket open once an 'unexpected-response' listener exists).
+ */
+export function startSocket(url: string, options: OpenOptions, done: (result: Opened | Refused) => void): void {
+    new Handshake(url, options, done);
+}
+
+/** `startSocket` as a promise. */
+export function openSocket(url: string, options: OpenOptions): Promise<Opened | Refused> {
+    return new Promise((resolve) => startSocket(url, options, resolve));
+}
+
+/**
+ * Closes sockets politely, then for sure: one grace period for all of them, begun together, after
+ * which those still open are ended (a timer and a promise per socket would cost a load run's close).
+ */
+export function closeSockets(sockets: readonly WebSocket[], graceMs = 1000): Promise<void> {
+    return new Promise((resolve) => {
+        let open = 0;
+        let timer: NodeJS.Timeout | undefined;
+        const closed = () => {
+            open -= 1;
+            if (open === 0) {
+                clearTimeout(timer);
+                resolve();
+            }
+        };
+        for (const ws of sockets) {
+            if (ws.readyState === WebSocket.CLOSED) {
+                continue;
+            }
+            open += 1;
+            ws.once("close", closed);
+            try {
+                ws.close(1000, "validation done");
+            } catch {
                 ws.terminate();
             }
-            resolve(result);
-        };
-        const hardDeadline = setTimeout(
-            () => finish({ ok: false, timings, failure: failure("HANDSHAKE_TIMEOUT", `no 101 within ${options.handshakeTimeoutMs} ms`, { elapsedSec: since() / 1000 }) }),
-            options.handshakeTimeoutMs + 1000,
-        );
-
-        const request = (ws as unknown as { _req?: import("http").ClientRequest })._req;
-        request?.once("finish", () => (requestSentAt = since()));
-
-        ws.once("upgrade", (res) => {
-            upgradeHeaders = res.headers;
-            timings.upgradeMs = requestSentAt === undefined ? undefined : since() - requestSentAt;
-        });
-        ws.once("open", () =>
-            finish({ ok: true, ws, timings: { ...timings, totalMs: since() }, status: 101, protocol: ws.protocol, extensions: ws.extensions, openedAt: performance.now(), headers: upgradeHeaders }),
-        );
-        ws.once("unexpected-response", (req, res) => {
-            const chunks: Buffer[] = [];
-            let size = 0;
-            const refuse = () => {
-                req.destroy();
-                res.destroy();
-                const body = Buffer.concat(chunks).toString("utf8").slice(0, BODY_EXCERPT_BYTES).trim();
-                const headers = Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(", ") : String(v)]));
-                finish({
-                    ok: false,
-                    timings,
-                    failure: failure("HANDSHAKE_REFUSED", `upgrade refused with HTTP ${res.statusCode}${res.statusMessage ? ` ${res.statusMessage}` : ""}`, {
-                        status: res.statusCode,
-                        bodyExcerpt: body || undefined,
-                        headers,
-                        elapsedSec: since() / 1000,
-                    }),
-                });
-            };
-            // Read a little of the body for evidence, but never wait on it for long.
-            const bodyDeadline = setTimeout(refuse, 500);
-            res.on("data", (chunk: Buffer) => {
-                chunks.push(chunk);
-                size += chunk.length;
-                if (size >= BODY_EXCERPT_BYTES) {
-                    clearTimeout(bodyDeadline);
-                    refuse();
-                }
-            });
-            res.on("end", () => {
-                clearTimeout(bodyDeadline);
-                refuse();
-            });
-            res.on("error", () => {
-                clearTimeout(bodyDeadline);
-                refuse();
-            });
-        });
-        ws.once("error", (err: NodeJS.ErrnoException) => finish({ ok: false, timings, failure: classify(err, phase, since() / 1000) }));
+        }
+        if (open === 0) {
+            resolve();
+            return;
+        }
+        timer = setTimeout(() => {
+            for (const ws of sockets) {
+                ws.terminate();
+            }
+            resolve();
+        }, graceMs);
     });
 }
 
 /** Closes a socket politely, then for sure. */
 export function closeSocket(ws: WebSocket, graceMs = 1000): Promise<void> {
-    return new Promise((resolve) => {
-        if (ws.readyState === WebSocket.CLOSED) {
-            resolve();
-            return;
-        }
-        const timer = setTimeout(() => {
-            ws.terminate();
-            resolve();
-        }, graceMs);
-        ws.once("close", () => {
-            clearTimeout(timer);
-            resolve();
-        });
-        try {
-            ws.close(1000, "validation done");
-        } catch {
-            ws.terminate();
-        }
-    });
+    return closeSockets([ws], graceMs);
 }

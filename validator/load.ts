@@ -1,7 +1,7 @@
 import { performance } from "perf_hooks";
 import WebSocket from "ws";
 import { FailureCode } from "./codes";
-import { closeSocket, OpenOptions, openSocket } from "./connect";
+import { closeSockets, OpenOptions, Opened, Refused, startSocket } from "./connect";
 import { sleep } from "../cli/kit";
 import { distribution, Distribution } from "./stats";
 
@@ -41,8 +41,33 @@ export async function runLoad(urls: readonly string[], options: LoadOptions): Pr
     let cut = 0;
     let closing = false;
     const started = performance.now();
-    const pending: Promise<void>[] = [];
     const report = () => options.onProgress?.({ opened: sockets.length, held: sockets.length - cut, requested: options.connections });
+    // One callback and one close listener for every connection rather than a promise, a
+    // continuation and a closure each: a load run makes thousands.
+    const onClose = () => {
+        if (!closing) {
+            cut += 1;
+            report();
+        }
+    };
+    let inFlight = 0;
+    let starting = true;
+    let allSettled: () => void = () => undefined;
+    const settled = new Promise<void>((resolve) => (allSettled = resolve));
+    const onResult = (opened: Opened | Refused) => {
+        samples.push(opened.timings.totalMs);
+        if (!opened.ok) {
+            failuresByCode[opened.failure.code] = (failuresByCode[opened.failure.code] ?? 0) + 1;
+        } else {
+            sockets.push(opened.ws);
+            opened.ws.on("close", onClose);
+            report();
+        }
+        inFlight -= 1;
+        if (inFlight === 0 && !starting) {
+            allSettled();
+        }
+    };
     let attempted = 0;
     for (let i = 0; i < options.connections && !options.signal?.aborted; i++) {
         // Pace against the clock rather than sleeping a fixed step, so slow turns catch up.
@@ -55,32 +80,21 @@ export async function runLoad(urls: readonly string[], options: LoadOptions): Pr
             }
         }
         attempted += 1;
-        pending.push(
-            openSocket(urls[i % urls.length], options).then((opened) => {
-                samples.push(opened.timings.totalMs);
-                if (!opened.ok) {
-                    failuresByCode[opened.failure.code] = (failuresByCode[opened.failure.code] ?? 0) + 1;
-                    return;
-                }
-                sockets.push(opened.ws);
-                opened.ws.once("close", () => {
-                    if (!closing) {
-                        cut += 1;
-                        report();
-                    }
-                });
-                report();
-            }),
-        );
+        inFlight += 1;
+        startSocket(urls[i % urls.length], options, onResult);
     }
-    await Promise.all(pending);
+    starting = false;
+    if (inFlight === 0) {
+        allSettled();
+    }
+    await settled;
     const openSec = (performance.now() - started) / 1000;
     if (options.holdSec > 0) {
         await sleep(options.holdSec * 1000, options.signal);
     }
     closing = true;
     const opened = sockets.length;
-    await Promise.all(sockets.map((ws) => closeSocket(ws, 2000)));
+    await closeSockets(sockets, 2000);
     return {
         requested: attempted,
         opened,

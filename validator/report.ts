@@ -1,8 +1,20 @@
 import { plural } from "../cli/suggest";
 import { EndpointResult } from "./probe";
 import { Report } from "./run";
-import { describeFailure } from "./scenario-run";
+import type { StepFailure } from "./scenario-run";
 import { METRICS } from "./thresholds";
+
+/** One line per failed check run: what the report and the synthetic monitor print. */
+export function describeFailure(check: string, f: StepFailure): string {
+    const evidence = [
+        f.status !== undefined ? `status ${f.status}` : "",
+        f.closeCode !== undefined ? `close code ${f.closeCode}${f.closeReason ? ` "${f.closeReason}"` : ""}` : "",
+        f.received.length ? `last messages ${JSON.stringify(f.received)}` : "no messages received",
+    ]
+        .filter(Boolean)
+        .join("; ");
+    return `${check}: step ${f.step} (${f.kind}, line ${f.line}) ${f.code}: ${f.message}; expected ${f.expected}; ${evidence}`;
+}
 
 const ms = (v: number | undefined, digits = 0) => (v === undefined ? "-" : `${v.toFixed(digits)} ms`);
 

@@ -1,12 +1,12 @@
-import { AffinityOptions, AffinityResult, checkAffinity } from "./affinity";
+import type { AffinityOptions, AffinityResult } from "./affinity";
 import { plural } from "../cli/suggest";
 import { Failure, HANDSHAKE_FAILURES } from "./codes";
 import { SocketPool } from "./connect";
 import { runLoad, LoadResult } from "./load";
-import { MonitorResult, runMonitor } from "./monitor";
+import type { MonitorResult } from "./monitor";
 import { EndpointResult, endpointUrl, probeEndpoint, ProbeOptions } from "./probe";
-import { Scenario } from "./scenario";
-import { runScenario, ScenarioResult } from "./scenario-run";
+import type { Scenario } from "./scenario";
+import type { ScenarioResult } from "./scenario-run";
 import { percentile } from "./stats";
 import { evaluate, Evaluation, Metric, parseThreshold, SCENARIO_DEFAULT_THRESHOLD, Threshold } from "./thresholds";
 
@@ -143,7 +143,7 @@ async function validateWith(options: ValidateOptions & { readonly sockets: Socke
     }
     const monitor =
         options.monitor && !signal?.aborted
-            ? await runMonitor(urls, {
+            ? await (await import("./monitor")).runMonitor(urls, {
                   ...options,
                   ...options.monitor,
                   signal,
@@ -155,9 +155,11 @@ async function validateWith(options: ValidateOptions & { readonly sockets: Socke
             : undefined;
     const interrupted = signal?.aborted === true;
 
-    // An interrupted run skips what it has not started, as the other phases do.
-    const scenario = options.scenario && !signal?.aborted ? await runScenario(options.scenario, options.baseUrl, options) : undefined;
-    const affinity = options.affinity && !signal?.aborted ? await checkAffinity(options.baseUrl, options.affinity, options) : undefined;
+    // An interrupted run skips what it has not started, as the other phases do. The monitor, the
+    // scenario and the affinity check are loaded when a run asks for them: a load run's memory is
+    // what it measures against a plain client, and every module under ts-node costs some.
+    const scenario = options.scenario && !signal?.aborted ? await (await import("./scenario-run")).runScenario(options.scenario, options.baseUrl, options) : undefined;
+    const affinity = options.affinity && !signal?.aborted ? await (await import("./affinity")).checkAffinity(options.baseUrl, options.affinity, options) : undefined;
 
     const metrics = metricsOf(endpoints, load, monitor);
     if (scenario) {

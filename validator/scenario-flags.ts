@@ -1,7 +1,7 @@
 import { FlagError, numberFlag } from "../cli/kit";
 import { AffinityOptions, DEFAULT_AFFINITY_COOKIE, parseBackendIdSource } from "./affinity";
 import { DEFAULT_ENDPOINTS } from "./defaults";
-import { loadScenario, Scenario } from "./scenario";
+import type { Scenario } from "./scenario";
 
 // The command line's chat-level flags, kept here so validator/cli.ts only spreads them in.
 
@@ -34,7 +34,9 @@ type Values = Partial<Record<keyof typeof CHAT_FLAGS, string | boolean | Array<s
 
 export function chatFlags(values: Values, env: NodeJS.ProcessEnv): ChatOptions {
     const text = (name: keyof typeof CHAT_FLAGS) => (typeof values[name] === "string" ? (values[name] as string) : undefined);
-    const scenario = text("scenario") === undefined ? undefined : loadScenario(text("scenario")!, env);
+    // The scenario loader (and ajv and yaml with it) only for --scenario, and synchronously, so
+    // the flags are still checked in one go before anything starts.
+    const scenario = text("scenario") === undefined ? undefined : (require("./scenario") as typeof import("./scenario")).loadScenario(text("scenario")!, env);
     const affinityPath = text("affinity-path") ?? DEFAULT_ENDPOINTS[0];
     if (!affinityPath.startsWith("/")) {
         throw new FlagError(`--affinity-path ${JSON.stringify(affinityPath)}: expected a path starting with /`);

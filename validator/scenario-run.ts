@@ -402,15 +402,3 @@ export async function runScenario(scenario: Scenario, baseUrl: string, options: 
     const passed = checks.reduce((n, c) => n + c.passed, 0);
     return { file: scenario.file, checks, successRate: runs === 0 ? 1 : passed / runs };
 }
-
-/** One line per failed check run: what the report and the synthetic monitor print. */
-export function describeFailure(check: string, f: StepFailure): string {
-    const evidence = [
-        f.status !== undefined ? `status ${f.status}` : "",
-        f.closeCode !== undefined ? `close code ${f.closeCode}${f.closeReason ? ` "${f.closeReason}"` : ""}` : "",
-        f.received.length ? `last messages ${JSON.stringify(f.received)}` : "no messages received",
-    ]
-        .filter(Boolean)
-        .join("; ");
-    return `${check}: step ${f.step} (${f.kind}, line ${f.line}) ${f.code}: ${f.message}; expected ${f.expected}; ${evidence}`;
-}
