@@ -104,6 +104,8 @@ export class DeadlineSweep {
             this.arm(next);
         }
         // Expired last: an expiry may release the last item, which clears the lanes walked above.
+        // In due order across lanes: a late timer (a busy machine) finds several lanes due at once.
+        due.sort((x, y) => x.dueAt - y.dueAt);
         for (const item of due) {
             item.expire();
         }

@@ -45,6 +45,20 @@ describe("validator: one timer for many deadlines", () => {
         assert.deepEqual(expired, ["d", "b", "c"]);
     });
 
+    it("expires in due order across delays when its timer fires late, as on a busy machine", async () => {
+        const sweep = new DeadlineSweep();
+        const expired: string[] = [];
+        item(sweep, 20, expired, "b");
+        item(sweep, 5, expired, "d");
+        // Hold the event loop past both deadlines, so one sweep finds both due.
+        const blockedUntil = performance.now() + 40;
+        while (performance.now() < blockedUntil) {
+            // busy on purpose
+        }
+        await until(() => sweep.pending === 0);
+        assert.deepEqual(expired, ["d", "b"]);
+    });
+
     it("holds no timer once nothing is unsettled, so it never keeps a process alive", () => {
         const sweep = new DeadlineSweep();
         const expired: string[] = [];
