@@ -30,14 +30,22 @@ export interface ProgramRun {
 const LOADER = path.resolve(__dirname, "..", "cli", "typescript-cache.js");
 
 /**
+ * Whether an error's stack can say where the program failed. Not a RunError: the SDK's way to say
+ * "a user mistake, the stack is noise" (the program's config errors are RunErrors that name the
+ * key and the value). Not a SyntaxError: its message names its file and line already
+ * (cli/typescript-cache.js).
+ */
+function locatable(cause: unknown): cause is Error {
+    return cause instanceof Error && !(cause instanceof SyntaxError) && !pulumi.RunError.isInstance(cause);
+}
+
+/**
  * The first frame of an error's stack in the program's own files (not a dependency's, not this
- * harness's, not the loader's). None for a RunError: the SDK's way to say "a user mistake, the
- * stack is noise" (the program's config errors are RunErrors that name the key and the value).
+ * harness's, not the loader's), for the errors `locatable` allows.
  */
 function programLocation(cause: unknown, projectDir: string): string | undefined {
-    // A syntax error's message names its file and line already (cli/typescript-cache.js).
-    const stack = cause instanceof Error && !(cause instanceof SyntaxError) ? cause.stack : undefined;
-    if (stack === undefined || pulumi.RunError.isInstance(cause)) {
+    const stack = locatable(cause) ? cause.stack : undefined;
+    if (stack === undefined) {
         return undefined;
     }
     const harness = path.dirname(__filename) + path.sep;
@@ -161,7 +169,8 @@ export async function runProgram(stack: StackConfig, options: RunOptions = {}): 
     try {
         return await runOnce(stack, options, withoutStackTraces);
     } catch (e) {
-        if (!(e instanceof ProgramError) || pulumi.RunError.isInstance(e.cause)) {
+        // Traces would add nothing to an error they cannot locate: no second run for it.
+        if (!(e instanceof ProgramError) || !locatable(e.cause)) {
             throw e;
         }
         // That run kept no stack traces; this one does, so the error names the program's file and
