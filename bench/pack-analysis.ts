@@ -5,7 +5,11 @@
 // RESOURCES.json is what runProgram recorded (bench/preview-scaling.ts writes it).
 import * as fs from "fs";
 import * as path from "path";
-import { RecordedResource, resolvePolicyConfig, RunningPack } from "../preview";
+// The analyzer client's modules, not preview/index.ts: that loads the SDK, and bench/pack-start.ts
+// requires this file beside the pack it times.
+import { RunningPack } from "../preview/analyzer";
+import { resolvePolicyConfig } from "../preview/policy-config";
+import type { RecordedResource } from "../preview/program";
 
 async function main(): Promise<void> {
     const file = process.argv[2];
@@ -19,16 +23,26 @@ async function main(): Promise<void> {
     await pack.configure(resolvePolicyConfig(await pack.info()), { project: "websocket-lb", stack: "bench" });
     const diagnostics = await pack.analyze(resources);
     const analysisMs = Date.now() - servedAt;
-    const status = fs.readFileSync(`/proc/${pack.pid}/status`, "utf8");
-    const packPeakMiB = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+    const peak = packPeakMiB(pack);
     pack.stop();
-    console.log(JSON.stringify({ startMs: servedAt - started, analysisMs, packPeakMiB, diagnostics: diagnostics.length }));
+    console.log(JSON.stringify({ startMs: servedAt - started, analysisMs, packPeakMiB: peak, diagnostics: diagnostics.length }));
 }
 
-main().then(
-    () => process.exit(0),
-    (e: unknown) => {
-        console.error(e instanceof Error ? e.message : String(e));
-        process.exit(1);
-    },
-);
+/** A running pack's peak resident memory so far (the kernel's VmHWM), in MiB; 0 when unreadable. */
+export function packPeakMiB(pack: RunningPack): number {
+    try {
+        return Number(/VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pack.pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
+    } catch {
+        return 0;
+    }
+}
+
+if (require.main === module) {
+    main().then(
+        () => process.exit(0),
+        (e: unknown) => {
+            console.error(e instanceof Error ? e.message : String(e));
+            process.exit(1);
+        },
+    );
+}

@@ -14,17 +14,14 @@ const GOAL_MS = 1_200;
 /** One start in a child of its own, so nothing of this process is warm for it. */
 const ONE_START = `
 const { RunningPack } = require(${JSON.stringify(path.join(ROOT, "preview", "analyzer.ts"))});
-const fs = require("fs");
+const { packPeakMiB } = require(${JSON.stringify(path.join(__dirname, "pack-analysis.ts"))});
 const started = Date.now();
-const starting = RunningPack.start(${JSON.stringify(path.join(ROOT, "policies"))});
-let peak = 0;
-starting.ready.then(async (pack) => {
+RunningPack.start(${JSON.stringify(path.join(ROOT, "policies"))}).ready.then(async (pack) => {
     const info = await pack.info();
     const ms = Date.now() - started;
-    const status = fs.readFileSync("/proc/" + pack.pid + "/status", "utf8");
-    peak = Number(/VmHWM:\\s+(\\d+) kB/.exec(status)[1]) / 1024;
+    const peakMiB = packPeakMiB(pack);
     pack.stop();
-    console.log(JSON.stringify({ ms, servedMs: pack.startMs, policies: info.policies.length, peakMiB: peak }));
+    console.log(JSON.stringify({ ms, servedMs: pack.startMs, policies: info.policies.length, peakMiB }));
 });
 `;
 
@@ -36,14 +33,11 @@ interface Start {
 }
 
 function once(compileCache: boolean): Start {
-    const env = { ...process.env };
+    // The driver starts through the project's loader, which hands the pack the commands' own
+    // compile cache (warmed by earlier runs), or, told not to, no compile cache at all.
+    const env: NodeJS.ProcessEnv = { ...process.env, WEBSOCKET_LB_NO_COMPILE_CACHE: compileCache ? "" : "1" };
     delete env.NODE_COMPILE_CACHE;
-    if (compileCache) {
-        // The cache this project's commands use (cli/typescript-cache.js), warmed by earlier runs.
-        env.NODE_COMPILE_CACHE = path.join(ROOT, "node_modules", ".cache", "websocket-lb", "v8");
-    }
-    // The driver itself loads through the project's loader with the compile cache off, so only the pack's own start differs.
-    const result = spawnSync(process.execPath, ["-r", path.join(ROOT, "cli", "register.js"), "-e", ONE_START], { cwd: ROOT, env: { ...env, WEBSOCKET_LB_NO_COMPILE_CACHE: compileCache ? "" : "1" }, encoding: "utf8" });
+    const result = spawnSync(process.execPath, ["-r", path.join(ROOT, "cli", "register.js"), "-e", ONE_START], { cwd: ROOT, env, encoding: "utf8" });
     if (result.status !== 0) {
         throw new Error(`pack start failed: ${result.stderr}`);
     }

@@ -6,4 +6,3 @@ export function importsOf(source: string, fileName: string): string[];
 export function register(): void;
 /** tsconfig.json's options that change emitted JavaScript. */
 export const EMIT_OPTIONS: Readonly<{ target: string; module: string; esModuleInterop: boolean; strict: boolean }>;
-export const CACHE_DIR: string;

@@ -158,4 +158,4 @@ function register() {
     };
 }
 
-module.exports = { register, transpile, importsOf, EMIT_OPTIONS, CACHE_DIR };
+module.exports = { register, transpile, importsOf, EMIT_OPTIONS };
