@@ -3,10 +3,11 @@ import * as path from "path";
 import * as grpc from "@grpc/grpc-js";
 import { Empty } from "google-protobuf/google/protobuf/empty_pb";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb";
-import { AnalyzerClient } from "@pulumi/pulumi/proto/analyzer_grpc_pb";
+import { AnalyzerClient, AnalyzerService } from "@pulumi/pulumi/proto/analyzer_grpc_pb";
 import * as proto from "@pulumi/pulumi/proto/analyzer_pb";
 import { buildPackIfStale } from "./pack-build";
 import type { RecordedResource } from "./program";
+import { encodeAnalyzeRequest, encodeAnalyzeStackRequest, encodeStruct } from "./wire";
 
 export type Level = "advisory" | "mandatory" | "remediate" | "disabled";
 
@@ -213,10 +214,17 @@ export class RunningPack {
         return analyzeAll(this, resources, options.stackPack ?? Promise.resolve(this));
     }
 
-    /** The client's side of one Analyze, Remediate or AnalyzeStack call. */
-    request<Req, Res>(method: "analyze" | "remediate" | "analyzeStack", request: Req): Promise<Res> {
-        const rpc = this.client[method] as unknown as (req: Req, cb: (err: grpc.ServiceError | null, res: Res) => void) => unknown;
-        return call<Req, Res>(rpc.bind(this.client), request);
+    /**
+     * The client's side of one Analyze, Remediate or AnalyzeStack call, its request already
+     * encoded (wire.ts); the answer is decoded by the generated code.
+     */
+    request<Res>(method: "analyze" | "remediate" | "analyzeStack", request: Buffer): Promise<Res> {
+        const definition = AnalyzerService[method] as unknown as { path: string; responseDeserialize: (bytes: Buffer) => Res };
+        return new Promise((resolve, reject) => {
+            this.client.makeUnaryRequest<Buffer, Res>(definition.path, (bytes) => bytes, definition.responseDeserialize, request, (err, res) =>
+                err ? reject(new PackError(`policy pack: ${err.details || err.message}`)) : resolve(res!),
+            );
+        });
     }
 
     stop(): void {
@@ -238,10 +246,10 @@ export interface AnalysisResult {
     readonly notApplicable: NotApplicable[];
 }
 
-/** One resource as the pack judges it: its inputs after remediation, encoded once for Analyze and AnalyzeStack. */
+/** One resource as the pack judges it: its inputs after remediation, encoded once (a Struct's bytes) for Analyze and AnalyzeStack. */
 interface Remediated {
     readonly resource: RecordedResource;
-    readonly properties: Struct;
+    readonly properties: Buffer;
     readonly remediations: Diagnostic[];
 }
 
@@ -254,23 +262,9 @@ interface Remediated {
  */
 async function analyzeAll(pack: RunningPack, resources: readonly RecordedResource[], stackPack: Promise<RunningPack>): Promise<AnalysisResult> {
     const remediated = await Promise.all(resources.map((r) => remediateOne(pack, r)));
-    const answers = Promise.all(
-        remediated.map(({ resource, properties }) => pack.request<proto.AnalyzeRequest, proto.AnalyzeResponse>("analyze", describe(new proto.AnalyzeRequest(), resource, properties))),
-    );
-    const stackRequest = new proto.AnalyzeStackRequest();
-    stackRequest.setResourcesList(
-        remediated.map(({ resource: r, properties }) => {
-            const resource = describe(new proto.AnalyzerResource(), r, properties);
-            resource.setParent(r.parent ?? "");
-            resource.setDependenciesList(r.dependencies);
-            const deps = resource.getPropertydependenciesMap();
-            for (const [key, urns] of Object.entries(r.propertyDependencies)) {
-                deps.set(key, new proto.AnalyzerPropertyDependencies().setUrnsList(urns));
-            }
-            return resource;
-        }),
-    );
-    const stackAnswer = stackPack.then((p) => p.request<proto.AnalyzeStackRequest, proto.AnalyzeResponse>("analyzeStack", stackRequest));
+    const answers = Promise.all(remediated.map(({ resource, properties }) => pack.request<proto.AnalyzeResponse>("analyze", encodeAnalyzeRequest(resource, properties))));
+    const stackRequest = encodeAnalyzeStackRequest(remediated);
+    const stackAnswer = stackPack.then((p) => p.request<proto.AnalyzeResponse>("analyzeStack", stackRequest));
     // Awaited together, so a failure of either is reported and neither is left unhandled.
     const [responses, stackResponse] = await Promise.all([answers, stackAnswer]);
 
@@ -299,9 +293,9 @@ async function analyzeAll(pack: RunningPack, resources: readonly RecordedResourc
 /** Remediate, when a policy remediates; the properties are encoded here once for every later request. */
 async function remediateOne(pack: RunningPack, resource: RecordedResource): Promise<Remediated> {
     const remediations: Diagnostic[] = [];
-    let properties = Struct.fromJavaScript(resource.inputs as Record<string, never>);
+    let properties = encodeStruct(resource.inputs);
     if (resource.custom && pack.remediates) {
-        const response = await pack.request<proto.AnalyzeRequest, proto.RemediateResponse>("remediate", describe(new proto.AnalyzeRequest(), resource, properties)).catch((e: PackError) => {
+        const response = await pack.request<proto.RemediateResponse>("remediate", encodeAnalyzeRequest(resource, properties)).catch((e: PackError) => {
             if (/unimplemented/i.test(e.message)) {
                 return undefined;
             }
@@ -317,26 +311,8 @@ async function remediateOne(pack: RunningPack, resource: RecordedResource): Prom
         }
         if (inputs !== resource.inputs) {
             resource = { ...resource, inputs };
-            properties = Struct.fromJavaScript(inputs as Record<string, never>);
+            properties = encodeStruct(inputs);
         }
     }
     return { resource, properties, remediations };
-}
-
-/** The fields an Analyze request and a stack resource share. */
-function describe<M extends proto.AnalyzeRequest | proto.AnalyzerResource>(message: M, r: RecordedResource, properties: Struct): M {
-    message.setType(r.type);
-    message.setName(r.name);
-    message.setUrn(r.urn);
-    message.setProperties(properties);
-    message.setOptions(options(r));
-    return message;
-}
-
-function options(r: RecordedResource): proto.AnalyzerResourceOptions {
-    const opts = new proto.AnalyzerResourceOptions();
-    opts.setProtect(false);
-    opts.setParent(r.parent ?? "");
-    opts.setCustomtimeouts(new proto.AnalyzerResourceOptions.CustomTimeouts());
-    return opts;
 }

@@ -10,7 +10,7 @@
 // file, the 40 s hold of the shipped scenario suite: started last in glob order it ended the run
 // 40 s after everything else had. So the files that wait longest go first (LONG_FIRST), the rest
 // after them in glob order, through a copy of .mocharc.json whose spec is that list. Given test
-// files of its own (`npm test -- test/x.test.ts`), mocha runs those under .mocharc.json as is.
+// files (`npm test -- test/x.test.ts`), it runs those alone.
 "use strict";
 const { spawn } = require("child_process");
 const fs = require("fs");
@@ -67,12 +67,13 @@ function orderedTestFiles(root = ROOT) {
     return [...LONG_FIRST.filter((f) => files.includes(f)), ...files.filter((f) => !LONG_FIRST.includes(f))];
 }
 
-/** Mocha's arguments: a config whose spec is the ordered list, unless the caller named test files. */
+/**
+ * Mocha's arguments: a copy of .mocharc.json whose spec is the ordered list, or, when the caller
+ * named test files (`npm test -- test/x.test.ts`), no spec at all, so those files alone run.
+ */
 function mochaArgs(args) {
-    if (args.some((a) => !a.startsWith("-") && /\.ts$/.test(a) && fs.existsSync(path.resolve(ROOT, a)))) {
-        return args;
-    }
-    const config = { ...JSON.parse(fs.readFileSync(path.join(ROOT, ".mocharc.json"), "utf8")), spec: orderedTestFiles() };
+    const named = args.some((a) => !a.startsWith("-") && /\.ts$/.test(a) && fs.existsSync(path.resolve(ROOT, a)));
+    const config = { ...JSON.parse(fs.readFileSync(path.join(ROOT, ".mocharc.json"), "utf8")), spec: named ? [] : orderedTestFiles() };
     const file = path.join(CACHE, "mocharc.ordered.json");
     fs.mkdirSync(CACHE, { recursive: true });
     fs.writeFileSync(file, JSON.stringify(config, null, 2));
