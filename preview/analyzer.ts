@@ -220,11 +220,7 @@ export class RunningPack {
      */
     request<Res>(method: "analyze" | "remediate" | "analyzeStack", request: Buffer): Promise<Res> {
         const definition = AnalyzerService[method] as unknown as { path: string; responseDeserialize: (bytes: Buffer) => Res };
-        return new Promise((resolve, reject) => {
-            this.client.makeUnaryRequest<Buffer, Res>(definition.path, (bytes) => bytes, definition.responseDeserialize, request, (err, res) =>
-                err ? reject(new PackError(`policy pack: ${err.details || err.message}`)) : resolve(res!),
-            );
-        });
+        return call<Buffer, Res>((bytes, done) => this.client.makeUnaryRequest<Buffer, Res>(definition.path, (b) => b, definition.responseDeserialize, bytes, (err, res) => done(err, res!)), request);
     }
 
     stop(): void {

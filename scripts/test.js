@@ -44,26 +44,27 @@ const LONG_FIRST = [
     "test/validator/synthetic-monitor.test.ts",
 ];
 
-/** Every test file under test/ (what .mocharc.json's spec glob names), relative to the root, sorted. */
-function testFiles(root = ROOT) {
-    const found = [];
-    const walk = (dir) => {
-        for (const entry of fs.readdirSync(path.join(root, dir), { withFileTypes: true })) {
-            const rel = `${dir}/${entry.name}`;
-            if (entry.isDirectory()) {
-                walk(rel);
-            } else if (entry.name.endsWith(".test.ts")) {
-                found.push(rel);
-            }
-        }
-    };
-    walk("test");
-    return found.sort();
+/** .mocharc.json, the options every run of the suite uses. */
+function mocharc() {
+    return JSON.parse(fs.readFileSync(path.join(ROOT, ".mocharc.json"), "utf8"));
+}
+
+/** The files .mocharc.json's spec names, as mocha itself expands it, relative to the root. */
+function specFiles(config = mocharc()) {
+    const collect = require(require.resolve("mocha/lib/cli/collect-files.cjs", { paths: [ROOT] }));
+    const cwd = process.cwd();
+    process.chdir(ROOT);
+    try {
+        const { files } = collect({ spec: config.spec, extension: config.extension, ignore: [], file: [], recursive: false, sort: false });
+        return files.map((f) => path.relative(ROOT, f).split(path.sep).join("/"));
+    } finally {
+        process.chdir(cwd);
+    }
 }
 
 /** The order the suite's files are handed to mocha's workers: LONG_FIRST, then the rest. */
-function orderedTestFiles(root = ROOT) {
-    const files = testFiles(root);
+function orderedTestFiles(config = mocharc()) {
+    const files = specFiles(config);
     return [...LONG_FIRST.filter((f) => files.includes(f)), ...files.filter((f) => !LONG_FIRST.includes(f))];
 }
 
@@ -73,10 +74,10 @@ function orderedTestFiles(root = ROOT) {
  */
 function mochaArgs(args) {
     const named = args.some((a) => !a.startsWith("-") && /\.ts$/.test(a) && fs.existsSync(path.resolve(ROOT, a)));
-    const config = { ...JSON.parse(fs.readFileSync(path.join(ROOT, ".mocharc.json"), "utf8")), spec: named ? [] : orderedTestFiles() };
+    const config = mocharc();
     const file = path.join(CACHE, "mocharc.ordered.json");
     fs.mkdirSync(CACHE, { recursive: true });
-    fs.writeFileSync(file, JSON.stringify(config, null, 2));
+    fs.writeFileSync(file, JSON.stringify({ ...config, spec: named ? [] : orderedTestFiles(config) }, null, 2));
     return ["--config", file, ...args];
 }
 
@@ -124,4 +125,4 @@ if (require.main === module) {
     main();
 }
 
-module.exports = { LONG_FIRST, testFiles, orderedTestFiles };
+module.exports = { LONG_FIRST, specFiles, orderedTestFiles };

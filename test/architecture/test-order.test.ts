@@ -1,5 +1,4 @@
 import { strict as assert } from "assert";
-import * as fs from "fs";
 import * as path from "path";
 import { ROOT } from "../helpers/cli";
 
@@ -8,37 +7,24 @@ import { ROOT } from "../helpers/cli";
 // would run twice, and a LONG_FIRST entry left behind by a rename would quietly order nothing.
 interface TestScript {
     LONG_FIRST: string[];
-    orderedTestFiles(root?: string): string[];
+    /** The files .mocharc.json's spec names, as mocha's own collect-files expands it. */
+    specFiles(): string[];
+    orderedTestFiles(): string[];
 }
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const script = require(path.join(ROOT, "scripts", "test.js")) as TestScript;
 
-/** The files mocha itself finds for .mocharc.json's spec, relative to the root. */
-function mochaSpecFiles(): string[] {
-    const config = JSON.parse(fs.readFileSync(path.join(ROOT, ".mocharc.json"), "utf8")) as { spec: string[]; extension: string[] };
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const collect = require("mocha/lib/cli/collect-files.cjs") as (options: object) => { files: string[] };
-    const cwd = process.cwd();
-    process.chdir(ROOT);
-    try {
-        const { files } = collect({ spec: config.spec, extension: config.extension, ignore: [], file: [], recursive: false, sort: false });
-        return files.map((f) => path.relative(ROOT, f).split(path.sep).join("/"));
-    } finally {
-        process.chdir(cwd);
-    }
-}
-
 describe("npm test's file order (scripts/test.js)", () => {
     it("names every file of .mocharc.json's spec exactly once", () => {
         const ordered = script.orderedTestFiles();
-        const expected = mochaSpecFiles();
+        const expected = script.specFiles();
         assert.ok(expected.length > 30, `mocha found only ${expected.length} test files`);
         assert.equal(new Set(ordered).size, ordered.length, "a file is named twice");
         assert.deepEqual([...ordered].sort(), [...expected].sort());
     });
 
     it("starts with the long files, in LONG_FIRST's order, each of them a test file", () => {
-        const files = new Set(mochaSpecFiles());
+        const files = new Set(script.specFiles());
         for (const entry of script.LONG_FIRST) {
             assert.ok(files.has(entry), `LONG_FIRST names ${entry}, which is not a test file`);
         }

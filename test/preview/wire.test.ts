@@ -35,6 +35,19 @@ function reference(r: WireResource & { inputs: Record<string, unknown> }): { req
 
 const same = (ours: Buffer, theirs: Uint8Array, what: string) => assert.ok(ours.equals(Buffer.from(theirs)), `${what}: ${ours.length} bytes here, ${theirs.length} from google-protobuf`);
 
+/** Every resource's Analyze request, then their AnalyzeStack request, against google-protobuf's. */
+function sameRequests(resources: readonly (WireResource & { inputs: Record<string, unknown> })[], what: string): void {
+    const stackRequest = new proto.AnalyzeStackRequest();
+    const encoded = resources.map((r) => {
+        const { request, resource } = reference(r);
+        const properties = encodeStruct(r.inputs);
+        same(encodeAnalyzeRequest(r, properties), request.serializeBinary(), `${what} ${r.urn || "(empty)"}`);
+        stackRequest.addResources(resource);
+        return { resource: r, properties };
+    });
+    same(encodeAnalyzeStackRequest(encoded), stackRequest.serializeBinary(), `${what} AnalyzeStack`);
+}
+
 describe("preview/wire.ts: the pack's requests, byte for byte as google-protobuf writes them", () => {
     it("Struct: every JSON kind, key order, empty and long values, multi-byte lengths", () => {
         const cases: Record<string, unknown>[] = [
@@ -60,15 +73,7 @@ describe("preview/wire.ts: the pack's requests, byte for byte as google-protobuf
         for (const stack of ["staging", "production"]) {
             const run = await runStack(stack);
             assert.ok(run.resources.length > 40, `${stack}: ${run.resources.length} resources`);
-            const stackRequest = new proto.AnalyzeStackRequest();
-            const encoded = run.resources.map((r) => {
-                const { request, resource } = reference(r);
-                const properties = encodeStruct(r.inputs);
-                same(encodeAnalyzeRequest(r, properties), request.serializeBinary(), `${stack} ${r.urn}`);
-                stackRequest.addResources(resource);
-                return { resource: r, properties };
-            });
-            same(encodeAnalyzeStackRequest(encoded), stackRequest.serializeBinary(), `${stack} AnalyzeStack`);
+            sameRequests(run.resources, stack);
         }
     });
 
@@ -77,14 +82,6 @@ describe("preview/wire.ts: the pack's requests, byte for byte as google-protobuf
             { type: "gcp:compute/backendService:BackendService", name: "b", urn: "urn:pulumi:s::p::t::b", parent: "urn:pulumi:s::p::c::parent", dependencies: ["urn:a", "", "urn:b"], propertyDependencies: { z: ["urn:z"], a: [], "": ["urn:e"] }, inputs: { timeoutSec: 86400 } },
             { type: "", name: "", urn: "", dependencies: [], propertyDependencies: {}, inputs: {} },
         ];
-        const stackRequest = new proto.AnalyzeStackRequest();
-        const encoded = resources.map((r) => {
-            const { request, resource } = reference(r);
-            const properties = encodeStruct(r.inputs);
-            same(encodeAnalyzeRequest(r, properties), request.serializeBinary(), r.name || "(empty)");
-            stackRequest.addResources(resource);
-            return { resource: r, properties };
-        });
-        same(encodeAnalyzeStackRequest(encoded), stackRequest.serializeBinary(), "AnalyzeStack");
+        sameRequests(resources, "hand-built");
     });
 });
