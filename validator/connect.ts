@@ -111,6 +111,13 @@ export interface OpenOptions extends ConnectOptions {
      * message can arrive before a caller awaiting openSocket gets to attach a listener.
      */
     readonly onSocket?: (ws: WebSocket) => void;
+    /**
+     * Time only the whole handshake (`timings.totalMs`) and keep no upgrade headers: a load run's
+     * thousands need nothing else, and each phase's listeners cost it about as much CPU as it
+     * spends of its own. Default: every phase timed. A wss:// handshake still watches its
+     * TCP and TLS phases, as a failure's code depends on which one it died in.
+     */
+    readonly totalTimeOnly?: boolean;
 }
 
 let notClosed = 0;
@@ -184,19 +191,59 @@ export function handshakesInFlight(): number {
     return handshakeDeadlines.pending;
 }
 
-function off(socket: net.Socket, event: string, listener: (() => void) | undefined): void {
-    if (listener !== undefined) {
-        socket.off(event, listener);
-    }
+// Where an emitter (the WebSocket, its request, its socket) finds the handshake it belongs to,
+// until that settles: the listeners below are one function each for every handshake of the
+// process, called with the emitter as `this`, rather than closures made per connection. Once
+// the handshake settles they find none and do nothing; the error one then stands in for the
+// handler a settled socket still needs (ws emits 'error' before it closes a broken connection,
+// and an 'error' with no listener would be thrown).
+const HANDSHAKE = Symbol("handshake");
+type Carrier = { [HANDSHAKE]?: Handshake };
+
+function handshakeOf(emitter: object): Handshake | undefined {
+    return (emitter as Carrier)[HANDSHAKE];
 }
 
-// After a handshake settles its own error listener goes; this one stays so that a later error
-// (ws emits one before it closes a broken connection) is not thrown as an unhandled 'error'.
-function ignore(): void {}
+function onOpen(this: WebSocket): void {
+    handshakeOf(this)?.opened();
+}
+
+function onError(this: WebSocket, err: NodeJS.ErrnoException): void {
+    handshakeOf(this)?.failed(err);
+}
+
+function onUpgrade(this: WebSocket, res: IncomingMessage): void {
+    handshakeOf(this)?.upgraded(res);
+}
+
+function onUnexpectedResponse(this: WebSocket, req: ClientRequest, res: IncomingMessage): void {
+    handshakeOf(this)?.readRefusal(req, res);
+}
+
+function onRequestSent(this: ClientRequest): void {
+    handshakeOf(this)?.requestSent();
+}
+
+function onRequestSocket(this: ClientRequest, socket: net.Socket): void {
+    handshakeOf(this)?.watchSocket(socket);
+}
+
+function onLookup(this: net.Socket): void {
+    handshakeOf(this)?.lookedUp();
+}
+
+function onConnect(this: net.Socket): void {
+    handshakeOf(this)?.connected();
+}
+
+function onSecureConnect(this: net.Socket): void {
+    handshakeOf(this)?.secured();
+}
 
 /**
- * One handshake's state and listeners in one object. Everything it attaches to the socket comes
- * off again when it settles, so an open connection keeps nothing of its handshake but the result.
+ * One handshake's state. What it attaches to the WebSocket, its request and its socket are the
+ * shared listeners above and a reference that goes when it settles, so an open connection keeps
+ * nothing of its handshake but the result.
  */
 class Handshake implements Watched {
     readonly dueAt: number;
@@ -207,16 +254,8 @@ class Handshake implements Watched {
     private readonly phase: { secure: boolean; tcpDone: boolean; tlsDone: boolean };
     private requestSentAt: number | undefined;
     private upgradeHeaders: Opened["headers"] = {};
-    private socket: net.Socket | undefined;
-    // Listeners are made only for what can happen to this connection ('on', not 'once', as each
-    // event comes once and they all come off in finish).
-    private onLookup: (() => void) | undefined;
-    private onConnect: (() => void) | undefined;
-    private onSecureConnect: (() => void) | undefined;
-    private readonly onUpgrade: (res: IncomingMessage) => void;
-    private readonly onOpen: () => void;
-    private readonly onError: (err: NodeJS.ErrnoException) => void;
-    private readonly onUnexpectedResponse: (req: ClientRequest, res: IncomingMessage) => void;
+    private readonly request: (ClientRequest & Carrier) | undefined;
+    private socket: (net.Socket & Carrier) | undefined;
 
     constructor(
         url: string,
@@ -225,51 +264,77 @@ class Handshake implements Watched {
     ) {
         const secure = url.startsWith("wss:");
         this.phase = { secure, tcpDone: false, tlsDone: false };
-        const ws = new WebSocket(url, options.subprotocols ?? [], clientOptionsOf(options, secure));
+        const ws = new WebSocket(url, options.subprotocols ?? [], clientOptionsOf(options, secure)) as WebSocket & Carrier;
         this.ws = ws;
+        ws[HANDSHAKE] = this;
         options.sockets.add(ws);
         options.onSocket?.(ws);
         this.dueAt = this.start + options.handshakeTimeoutMs;
         handshakeDeadlines.add(this, options.handshakeTimeoutMs);
-        const request = (ws as unknown as { _req?: ClientRequest })._req;
-        request?.on("finish", () => (this.requestSentAt = this.since()));
-        // The socket's first events come from the event loop, after this tick's 'socket'.
-        request?.on("socket", (socket: net.Socket) => this.watchSocket(socket));
-        this.onUpgrade = (res) => {
-            this.upgradeHeaders = res.headers;
-            this.timings.upgradeMs = this.requestSentAt === undefined ? undefined : this.since() - this.requestSentAt;
-        };
-        this.onOpen = () => {
-            this.timings.totalMs = this.since();
-            this.finish({ ok: true, ws, timings: this.timings, status: 101, protocol: ws.protocol, extensions: ws.extensions, openedAt: performance.now(), headers: this.upgradeHeaders });
-        };
-        this.onError = (err) => this.finish({ ok: false, timings: this.timings, failure: classify(err, this.phase, this.since() / 1000) });
-        this.onUnexpectedResponse = (req, res) => this.readRefusal(req, res);
-        ws.on("upgrade", this.onUpgrade);
-        ws.on("open", this.onOpen);
-        ws.on("unexpected-response", this.onUnexpectedResponse);
-        ws.on("error", this.onError);
+        const phases = !options.totalTimeOnly;
+        // Listeners only for what is measured ('on', not 'once': each event comes at most once).
+        const request = (ws as unknown as { _req?: ClientRequest & Carrier })._req;
+        if (request !== undefined && (phases || secure)) {
+            this.request = request;
+            request[HANDSHAKE] = this;
+            if (phases) {
+                request.on("finish", onRequestSent);
+            }
+            // The socket's first events come from the event loop, after this tick's 'socket'.
+            request.on("socket", onRequestSocket);
+        }
+        if (phases) {
+            ws.on("upgrade", onUpgrade);
+        }
+        ws.on("open", onOpen);
+        ws.on("unexpected-response", onUnexpectedResponse);
+        ws.on("error", onError);
     }
 
-    private watchSocket(socket: net.Socket): void {
-        if (this.settled) {
-            return;
-        }
+    requestSent(): void {
+        this.requestSentAt = this.since();
+    }
+
+    watchSocket(socket: net.Socket & Carrier): void {
         this.socket = socket;
+        socket[HANDSHAKE] = this;
         if (this.phase.secure) {
-            this.onSecureConnect = () => {
-                this.phase.tlsDone = true;
-                this.timings.tlsMs = this.since() - (this.timings.dnsMs ?? 0) - (this.timings.tcpMs ?? 0);
-            };
-            socket.on("secureConnect", this.onSecureConnect);
+            socket.on("secureConnect", onSecureConnect);
         }
-        this.onLookup = () => (this.timings.dnsMs = this.since());
-        socket.on("lookup", this.onLookup);
-        this.onConnect = () => {
-            this.phase.tcpDone = true;
-            this.timings.tcpMs = this.since() - (this.timings.dnsMs ?? 0);
-        };
-        socket.on("connect", this.onConnect);
+        if (!this.options.totalTimeOnly) {
+            socket.on("lookup", onLookup);
+        }
+        socket.on("connect", onConnect);
+    }
+
+    lookedUp(): void {
+        this.timings.dnsMs = this.since();
+    }
+
+    connected(): void {
+        this.phase.tcpDone = true;
+        this.timings.tcpMs = this.since() - (this.timings.dnsMs ?? 0);
+    }
+
+    secured(): void {
+        this.phase.tlsDone = true;
+        this.timings.tlsMs = this.since() - (this.timings.dnsMs ?? 0) - (this.timings.tcpMs ?? 0);
+    }
+
+    upgraded(res: IncomingMessage): void {
+        this.upgradeHeaders = res.headers;
+        this.timings.upgradeMs = this.requestSentAt === undefined ? undefined : this.since() - this.requestSentAt;
+    }
+
+    opened(): void {
+        const now = performance.now();
+        this.timings.totalMs = now - this.start;
+        const ws = this.ws;
+        this.finish({ ok: true, ws, timings: this.timings, status: 101, protocol: ws.protocol, extensions: ws.extensions, openedAt: now, headers: this.upgradeHeaders });
+    }
+
+    failed(err: NodeJS.ErrnoException): void {
+        this.finish({ ok: false, timings: this.timings, failure: classify(err, this.phase, this.since() / 1000) });
     }
 
     expire(): void {
@@ -289,18 +354,14 @@ class Handshake implements Watched {
         if (!result.ok) {
             this.timings.totalMs = this.since();
         }
-        const ws = this.ws;
-        ws.off("upgrade", this.onUpgrade);
-        ws.off("open", this.onOpen);
-        ws.off("unexpected-response", this.onUnexpectedResponse);
-        ws.off("error", this.onError);
-        ws.on("error", ignore);
-        // The socket lives as long as the connection: what listens on it must not keep this alive.
-        const socket = this.socket;
-        if (socket !== undefined) {
-            off(socket, "lookup", this.onLookup);
-            off(socket, "connect", this.onConnect);
-            off(socket, "secureConnect", this.onSecureConnect);
+        // The WebSocket and its socket live as long as the connection: they must not keep this.
+        const ws = this.ws as WebSocket & Carrier;
+        ws[HANDSHAKE] = undefined;
+        if (this.request !== undefined) {
+            this.request[HANDSHAKE] = undefined;
+        }
+        if (this.socket !== undefined) {
+            this.socket[HANDSHAKE] = undefined;
             this.socket = undefined;
         }
         if (!result.ok) {
@@ -310,7 +371,7 @@ class Handshake implements Watched {
     }
 
     /** A refused upgrade: a little of the body for evidence, never waiting on it for long. */
-    private readRefusal(req: ClientRequest, res: IncomingMessage): void {
+    readRefusal(req: ClientRequest, res: IncomingMessage): void {
         const chunks: Buffer[] = [];
         let size = 0;
         const refuse = () => {

@@ -68,6 +68,8 @@ export async function runLoad(urls: readonly string[], options: LoadOptions): Pr
             allSettled();
         }
     };
+    // A load run reports each handshake's total time only (its distribution), never the phases.
+    const socketOptions: OpenOptions = { ...options, totalTimeOnly: true };
     let attempted = 0;
     for (let i = 0; i < options.connections && !options.signal?.aborted; i++) {
         // Pace against the clock rather than sleeping a fixed step, so slow turns catch up.
@@ -81,7 +83,7 @@ export async function runLoad(urls: readonly string[], options: LoadOptions): Pr
         }
         attempted += 1;
         inFlight += 1;
-        startSocket(urls[i % urls.length], options, onResult);
+        startSocket(urls[i % urls.length], socketOptions, onResult);
     }
     starting = false;
     if (inFlight === 0) {

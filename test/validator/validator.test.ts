@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { main } from "../../validator/cli";
-import { classify, liveCount } from "../../validator/connect";
+import { classify, liveCount, openSocket, SocketPool } from "../../validator/connect";
 import { EchoServer, startEchoServer } from "../../validator";
 import { Report } from "../../validator/run";
 import { eventually, ROOT, runTs, startTs } from "../helpers/cli";
@@ -183,6 +183,12 @@ describe("validator: against real servers on 127.0.0.1", function () {
             assert.ok((run.report!.endpoints[0].handshake.timings.tlsMs ?? -1) > 0);
         });
 
+        it("counts a load's wss:// handshakes that fail on the certificate as TLS_FAILED, though a load times only the whole handshake", async () => {
+            const run = await validate(["--url", tlsServer.url, "--endpoints", "/ws", "--connections", "5", "--rate", "1000", ...SHORT]);
+            assert.equal(run.code, 1);
+            assert.deepEqual(run.report!.load!.failuresByCode, { TLS_FAILED: 5 });
+        });
+
         it("passes with --insecure, and warns", async () => {
             const run = await validate(["--url", tlsServer.url, "--endpoints", "/ws", "--insecure", ...SHORT]);
             assert.equal(run.code, 0);
@@ -201,6 +207,23 @@ describe("validator: against real servers on 127.0.0.1", function () {
         // Paced, not a burst: the 200th connection is due 199 ms after the first at 1000/s. (How
         // fast it opens is the benchmark's business, not a test's: a busy machine is slower.)
         assert.ok(load.openSec >= 0.19, `opening took ${load.openSec} s`);
+    });
+
+    it("times every phase of a probe's handshake, and only the whole of a load's", async () => {
+        const sockets = new SocketPool();
+        try {
+            const probe = await openSocket(`${echo.url}/ws`, { handshakeTimeoutMs: 5000, sockets });
+            const load = await openSocket(`${echo.url}/ws`, { handshakeTimeoutMs: 5000, sockets, totalTimeOnly: true });
+            assert.ok(probe.ok && load.ok);
+            assert.deepEqual(Object.keys(probe.timings).sort(), ["tcpMs", "totalMs", "upgradeMs"]);
+            assert.equal(probe.headers.upgrade, "websocket");
+            assert.deepEqual(Object.keys(load.timings), ["totalMs"]);
+            assert.ok(load.timings.totalMs > 0);
+            assert.deepEqual(load.headers, {});
+        } finally {
+            sockets.terminateAll();
+        }
+        assert.ok(await eventually(() => liveCount() === 0, 10_000), "both sockets closed");
     });
 
     it("monitors: a status line per probe with rolling failure rates, then a summary", async () => {
