@@ -113,9 +113,9 @@ export interface OpenOptions extends ConnectOptions {
     readonly onSocket?: (ws: WebSocket) => void;
     /**
      * Time only the whole handshake (`timings.totalMs`) and keep no upgrade headers: a load run's
-     * thousands need nothing else, and each phase's listeners cost it about as much CPU as it
-     * spends of its own. Default: every phase timed. A wss:// handshake still watches its
-     * TCP and TLS phases, as a failure's code depends on which one it died in.
+     * thousands need nothing else, and the phases' listeners are work on every one of them.
+     * Default: every phase timed. A wss:// handshake still watches its TCP and TLS phases, as a
+     * failure's code depends on which one it died in.
      */
     readonly totalTimeOnly?: boolean;
 }
