@@ -1,6 +1,6 @@
 // ws-validate's load mode against the least a plain `ws` client can do for the same work:
 // CONNECTIONS connections opened unpaced (as fast as each can) to a local echo server, every open
-// awaited, held HOLD seconds, all closed. Whole processes, run in turn A B A B ... so a drift in the
+// awaited, held HOLD seconds, all closed. Whole processes, run in turn A B B A A B ... so a drift in the
 // machine's speed falls on both; the client pinned to one CPU and the echo server to another, so
 // each client has a core to itself and the ratio compares like with like. Both run under the same
 // loader (cli/register.js, the npm scripts' own) and are measured by the same preload (bench/process-usage.ts).
@@ -90,7 +90,7 @@ const load = () => os.loadavg().map((l) => l.toFixed(2)).join(", ");
 async function main(): Promise<void> {
     const cpus = os.cpus();
     console.log(`machine: ${cpus.length}x ${cpus[0].model.trim()}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; load average ${load()}`);
-    console.log(`work: ${CONNECTIONS} connections unpaced to 127.0.0.1, held ${HOLD_SEC} s; client on CPU ${CLIENT_CPU}, echo server on CPU ${SERVER_CPU}; ${RUNS} runs each, A B A B after one warm-up pair`);
+    console.log(`work: ${CONNECTIONS} connections unpaced to 127.0.0.1, held ${HOLD_SEC} s; client on CPU ${CLIENT_CPU}, echo server on CPU ${SERVER_CPU}; ${RUNS} runs each, A B then B A in turn, after one warm-up pair`);
     const server = await startEchoProcess({ cpus: SERVER_CPU });
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "validator-vs-ws-"));
     const url = `ws://127.0.0.1:${server.port}/ws`;
@@ -99,7 +99,11 @@ async function main(): Promise<void> {
         console.log("| run | client | time to open all | handshakes/s | peak RSS | CPU |");
         console.log("| ---: | --- | ---: | ---: | ---: | ---: |");
         for (let run = 0; run <= RUNS; run++) {
-            for (const [i, side] of SIDES.entries()) {
+            // A B, then B A: whichever runs second starts while the echo server may still be
+            // tearing down the first's 10,000 connections, so each side takes each place as often.
+            const order = run % 2 === 0 ? [0, 1] : [1, 0];
+            for (const i of order) {
+                const side = SIDES[i];
                 const sample = await runSide(side, url, path.join(dir, `${run}-${i}.json`));
                 const label = run === 0 ? "warm-up" : String(run);
                 console.log(`| ${label} | ${side.name} | ${sample.openSec.toFixed(2)} s | ${sample.rate.toFixed(0)}/s | ${mb(sample.maxRssBytes)} | ${sample.cpuSec.toFixed(2)} s |`);
