@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { main } from "../../validator/cli";
-import { classify, liveCount, openSocket, SocketPool } from "../../validator/connect";
+import { classify, handshakesInFlight, liveCount, openSocket, SocketPool } from "../../validator/connect";
 import { EchoServer, startEchoServer } from "../../validator";
 import { Report } from "../../validator/run";
 import { eventually, ROOT, runTs, startTs } from "../helpers/cli";
@@ -140,6 +140,16 @@ describe("validator: against real servers on 127.0.0.1", function () {
         assert.equal(run.report!.endpoints[0].failures[0].code, "HANDSHAKE_TIMEOUT");
         // The 1 s deadline, not the 10 s default: under 9 s even on a busy machine.
         assert.ok(run.seconds < 9, `took ${run.seconds} s`);
+    });
+
+    it("counts a load's refused and unanswered handshakes by their codes, and leaves no socket open", async () => {
+        const refusing = keep(await refusingServer(502, "bad gateway"));
+        const refused = await validate(["--url", refusing.url, "--endpoints", "/ws", "--connections", "5", "--rate", "1000", ...SHORT]);
+        assert.deepEqual(refused.report!.load!.failuresByCode, { HANDSHAKE_REFUSED: 5 });
+        const silent = keep(await silentServer());
+        const unanswered = await validate(["--url", silent.url, "--endpoints", "/ws", "--connections", "5", "--rate", "1000", "--handshake-timeout", "1", ...SHORT]);
+        assert.deepEqual(unanswered.report!.load!.failuresByCode, { HANDSHAKE_TIMEOUT: 5 });
+        assert.equal(handshakesInFlight(), 0);
     });
 
     it("reports CONNECTION_REFUSED when nothing listens", async () => {
