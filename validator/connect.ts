@@ -114,8 +114,8 @@ export interface OpenOptions extends ConnectOptions {
     /**
      * Time only the whole handshake (`timings.totalMs`) and keep no upgrade headers: a load run's
      * thousands need nothing else, and the phases' listeners are work on every one of them.
-     * Default: every phase timed. A wss:// handshake still watches its TCP and TLS phases, as a
-     * failure's code depends on which one it died in.
+     * Default: every phase timed. A wss:// handshake still watches when its TCP and TLS phases
+     * end, untimed, as a failure's code depends on which one it died in.
      */
     readonly totalTimeOnly?: boolean;
 }
@@ -185,6 +185,11 @@ function dialer(resolve: readonly ResolveEntry[], secure: boolean): (connectOpti
 
 /** Every handshake in flight in this process, under one timer. */
 const handshakeDeadlines = new DeadlineSweep();
+
+/** Whether an emitter (a WebSocket, its request or its socket) still refers to a handshake: for tests. */
+export function refersToHandshake(emitter: object): boolean {
+    return handshakeOf(emitter) !== undefined;
+}
 
 /** Handshakes whose hard deadline is still watched: for tests. */
 export function handshakesInFlight(): number {
@@ -313,12 +318,16 @@ class Handshake implements Watched {
 
     connected(): void {
         this.phase.tcpDone = true;
-        this.timings.tcpMs = this.since() - (this.timings.dnsMs ?? 0);
+        if (!this.options.totalTimeOnly) {
+            this.timings.tcpMs = this.since() - (this.timings.dnsMs ?? 0);
+        }
     }
 
     secured(): void {
         this.phase.tlsDone = true;
-        this.timings.tlsMs = this.since() - (this.timings.dnsMs ?? 0) - (this.timings.tcpMs ?? 0);
+        if (!this.options.totalTimeOnly) {
+            this.timings.tlsMs = this.since() - (this.timings.dnsMs ?? 0) - (this.timings.tcpMs ?? 0);
+        }
     }
 
     upgraded(res: IncomingMessage): void {

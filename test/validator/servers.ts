@@ -57,6 +57,11 @@ export function refusingServer(status: number, body: string): Promise<Closable> 
     return listen(server);
 }
 
+/** Accepts TCP, reads the client's first bytes (a TLS ClientHello) and resets the connection: dies inside the TLS handshake. */
+export function resetDuringTlsServer(): Promise<Closable> {
+    return listen(net.createServer((socket) => socket.once("data", () => socket.resetAndDestroy())), "wss");
+}
+
 /** Accepts TCP and never says a word. */
 export function silentServer(): Promise<Closable> {
     return listen(net.createServer(() => undefined));

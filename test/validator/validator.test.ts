@@ -4,11 +4,11 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { main } from "../../validator/cli";
-import { classify, handshakesInFlight, liveCount, openSocket, SocketPool } from "../../validator/connect";
+import { classify, handshakesInFlight, liveCount, openSocket, refersToHandshake, SocketPool } from "../../validator/connect";
 import { EchoServer, startEchoServer } from "../../validator";
 import { Report } from "../../validator/run";
 import { eventually, ROOT, runTs, startTs } from "../helpers/cli";
-import { authServer, Closable, hasBinary, lifetimeCapProxy, nginxIdleProxy, protocolServer, refusingServer, selfSignedCertificate, silentServer, tlsEchoServer } from "./servers";
+import { authServer, Closable, hasBinary, lifetimeCapProxy, nginxIdleProxy, protocolServer, refusingServer, resetDuringTlsServer, selfSignedCertificate, silentServer, tlsEchoServer } from "./servers";
 
 interface Run {
     code: number;
@@ -152,6 +152,14 @@ describe("validator: against real servers on 127.0.0.1", function () {
         assert.equal(handshakesInFlight(), 0);
     });
 
+    it("counts a load's wss:// handshakes reset inside the TLS handshake as TLS_FAILED, not CONNECTION_RESET", async () => {
+        const server = keep(await resetDuringTlsServer());
+        const run = await validate(["--url", server.url, "--endpoints", "/ws", "--connections", "5", "--rate", "1000", ...SHORT]);
+        assert.equal(run.code, 1);
+        assert.deepEqual(run.report!.endpoints[0].failures.map((f) => f.code), ["TLS_FAILED"]);
+        assert.deepEqual(run.report!.load!.failuresByCode, { TLS_FAILED: 5 });
+    });
+
     it("reports CONNECTION_REFUSED when nothing listens", async () => {
         const server = await silentServer();
         await server.close();
@@ -230,6 +238,11 @@ describe("validator: against real servers on 127.0.0.1", function () {
             assert.deepEqual(Object.keys(load.timings), ["totalMs"]);
             assert.ok(load.timings.totalMs > 0);
             assert.deepEqual(load.headers, {});
+            // Settled, neither handshake is kept alive by the connection it opened.
+            for (const opened of [probe, load]) {
+                const socket = (opened.ws as unknown as { _socket: object })._socket;
+                assert.ok(!refersToHandshake(opened.ws) && !refersToHandshake(socket), "a settled handshake is still referenced");
+            }
         } finally {
             sockets.terminateAll();
         }
