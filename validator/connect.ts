@@ -257,6 +257,8 @@ class Handshake implements Watched {
     private readonly start = performance.now();
     private readonly timings: HandshakeTimings = { totalMs: 0 };
     private readonly phase: { secure: boolean; tcpDone: boolean; tlsDone: boolean };
+    /** Every phase timed (not `totalTimeOnly`). */
+    private readonly timed: boolean;
     private requestSentAt: number | undefined;
     private upgradeHeaders: Opened["headers"] = {};
     private readonly request: (ClientRequest & Carrier) | undefined;
@@ -276,19 +278,19 @@ class Handshake implements Watched {
         options.onSocket?.(ws);
         this.dueAt = this.start + options.handshakeTimeoutMs;
         handshakeDeadlines.add(this, options.handshakeTimeoutMs);
-        const phases = !options.totalTimeOnly;
+        this.timed = !options.totalTimeOnly;
         // Listeners only for what is measured ('on', not 'once': each event comes at most once).
         const request = (ws as unknown as { _req?: ClientRequest & Carrier })._req;
-        if (request !== undefined && (phases || secure)) {
+        if (request !== undefined && (this.timed || secure)) {
             this.request = request;
             request[HANDSHAKE] = this;
-            if (phases) {
+            if (this.timed) {
                 request.on("finish", onRequestSent);
             }
             // The socket's first events come from the event loop, after this tick's 'socket'.
             request.on("socket", onRequestSocket);
         }
-        if (phases) {
+        if (this.timed) {
             ws.on("upgrade", onUpgrade);
         }
         ws.on("open", onOpen);
@@ -306,7 +308,7 @@ class Handshake implements Watched {
         if (this.phase.secure) {
             socket.on("secureConnect", onSecureConnect);
         }
-        if (!this.options.totalTimeOnly) {
+        if (this.timed) {
             socket.on("lookup", onLookup);
         }
         socket.on("connect", onConnect);
@@ -318,14 +320,14 @@ class Handshake implements Watched {
 
     connected(): void {
         this.phase.tcpDone = true;
-        if (!this.options.totalTimeOnly) {
+        if (this.timed) {
             this.timings.tcpMs = this.since() - (this.timings.dnsMs ?? 0);
         }
     }
 
     secured(): void {
         this.phase.tlsDone = true;
-        if (!this.options.totalTimeOnly) {
+        if (this.timed) {
             this.timings.tlsMs = this.since() - (this.timings.dnsMs ?? 0) - (this.timings.tcpMs ?? 0);
         }
     }
