@@ -1,6 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { withLeanRuntime } from "./lean-runtime";
 import { offlineMocks } from "./mocks";
 import { ProgramError } from "./program-error";
 import { StackConfig } from "./stack-config";
@@ -109,10 +110,10 @@ function forgetProgramModules(projectDir: string): void {
 }
 
 /**
- * Runs `body` with no stack traces. The SDK takes one for every output (debuggablePromise) and
- * every resource (Resource.callsites) and never shows them; capturing and formatting them was
- * most of a large stack's program time and much of its garbage. A program that fails is run
- * again with traces on (runProgram), so its error still names its file and line.
+ * Runs `body` with no stack traces. The SDK takes one for every resource (Resource.callsites) and
+ * never shows it; capturing and formatting them was much of a large stack's program time and
+ * garbage. A program that fails is run again with traces on (runProgram), so its error still names
+ * its file and line.
  */
 async function withoutStackTraces<T>(body: () => Promise<T>): Promise<T> {
     const limit = Error.stackTraceLimit;
@@ -159,6 +160,8 @@ async function shownOutputs(exports: Record<string, unknown>): Promise<Record<st
 export interface RunOptions {
     /** Ids and computed outputs unknown, as the real `pulumi preview` of a new stack has them. */
     readonly unknownAtPreview?: boolean;
+    /** The SDK's own promise bookkeeping and eager outputs instead of preview/lean-runtime.ts; for tests. */
+    readonly leanRuntime?: boolean;
 }
 
 /**
@@ -223,12 +226,12 @@ async function runOnce(stack: StackConfig, options: RunOptions, traces: <T>(body
     process.on("unhandledRejection", absorb);
     let outputs: Record<string, unknown>;
     try {
-        outputs = await traces(async () => {
+        outputs = await withLeanRuntime(() => traces(async () => {
             let exports: Record<string, unknown> = {};
             await pulumi.runtime.runInPulumiStack(async () => (exports = require(entry) as Record<string, unknown>));
             await settings.waitForRPCs();
             return shownOutputs(exports);
-        });
+        }), options.leanRuntime ?? true);
     } catch (e) {
         throw new ProgramError(e, resources, programLocation(e, stack.projectDir));
     } finally {
