@@ -1,5 +1,6 @@
 import { strict as assert } from "assert";
-import { loadStackConfig, ProgramRun, runProgram, RunOptions } from "../../preview";
+import * as path from "path";
+import { loadStackConfig, ProgramError, ProgramRun, runProgram, RunOptions } from "../../preview";
 import { PROJECT_DIR } from "../helpers/stack";
 
 // preview/lean-runtime.ts replaces two functions of the Pulumi SDK while the offline preview runs a
@@ -59,5 +60,38 @@ describe("preview: the lean runtime changes nothing the preview reports", functi
         assert.ok(failed instanceof Error, "the second run fails on its config");
         assert.equal(rpc.transferProperties, before.transferProperties);
         assert.equal(debuggable.debuggablePromise, before.debuggablePromise);
+    });
+});
+
+describe("preview: the lean runtime and a program's reads of resource properties", function () {
+    this.timeout(60_000);
+    const fixture = (name: string) => ({ project: name, stack: "dev", projectDir: path.join(__dirname, "fixtures", name), config: {}, secretKeys: [], notices: [] });
+
+    it("gives what the SDK gives for reads before and after the registration returns, twice, after an assignment and through Object.keys", async () => {
+        const lean = await runProgram(fixture("late-reads"));
+        const sdk = await runProgram(fixture("late-reads"), { leanRuntime: false });
+        const check = lean.resources.find((r) => r.name === "hc")!;
+        assert.deepEqual(lean.outputs, {
+            earlySelfLink: `https://www.googleapis.com/compute/v1/${check.id}`,
+            lateReads: { interval: 7, port: 8080, name: check.inputs.name },
+            sameOutput: true,
+            assignedDescription: "set by the program",
+            enumerated: ["selfLink", "timeoutSec", "unhealthyThreshold"],
+        });
+        assert.deepEqual(canonical(lean), canonical(sdk));
+    });
+
+    it("fails a program whose registration fails as the SDK does", async () => {
+        const failure = (options: RunOptions) =>
+            runProgram(fixture("failed-registration"), options).then(
+                () => assert.fail("the program should have failed"),
+                (e: unknown) => e as ProgramError,
+            );
+        const lean = await failure({});
+        const sdk = await failure({ leanRuntime: false });
+        assert.ok(lean instanceof ProgramError, String(lean));
+        assert.match(lean.message, /the description could not be computed/);
+        assert.equal(lean.message, sdk.message);
+        assert.deepEqual(lean.resources.map((r) => r.name).sort(), sdk.resources.map((r) => r.name).sort());
     });
 });
