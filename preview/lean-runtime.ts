@@ -60,24 +60,27 @@ interface Settled {
     readonly err?: Error;
 }
 
+/** A promise with its resolve and reject in hand. */
+function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void; reject: (e: Error) => void } {
+    let resolve!: (v: T) => void;
+    let reject!: (e: Error) => void;
+    const promise = new Promise<T>((res, rej) => {
+        resolve = res;
+        reject = rej;
+    });
+    return { promise, resolve, reject };
+}
+
+// The constructor the SDK itself calls (output.js: exports.Output = OutputImpl); its public typing
+// hides the five-argument form.
+const OutputImpl = pulumi.Output as unknown as new (...args: unknown[]) => pulumi.Output<unknown>;
+
 /** An Output of `onto` and the function that settles it, as the SDK's transferProperties makes one. */
 function outputOf(onto: pulumi.Resource): { output: pulumi.Output<unknown>; settle: (s: Settled) => void } {
-    const deferred = <T>() => {
-        let resolve!: (v: T) => void;
-        let reject!: (e: Error) => void;
-        const promise = new Promise<T>((res, rej) => {
-            resolve = res;
-            reject = rej;
-        });
-        return { promise, resolve, reject };
-    };
     const value = deferred<unknown>();
     const isKnown = deferred<boolean>();
     const isSecret = deferred<boolean>();
     const deps = deferred<pulumi.Resource[]>();
-    // The constructor the SDK itself calls (output.js: exports.Output = OutputImpl); its public
-    // typing hides the five-argument form.
-    const OutputImpl = pulumi.Output as unknown as new (...args: unknown[]) => pulumi.Output<unknown>;
     const output = new OutputImpl(onto, value.promise, isKnown.promise, isSecret.promise, deps.promise);
     const settle = (s: Settled) => {
         if (s.err) {
@@ -92,6 +95,11 @@ function outputOf(onto: pulumi.Resource): { output: pulumi.Output<unknown>; sett
         }
     };
     return { output, settle };
+}
+
+/** Makes `onto[k]` the plain property the SDK would have set. */
+function hold(onto: pulumi.Resource, k: string, value: unknown): void {
+    Object.defineProperty(onto, k, { value, writable: true, enumerable: true, configurable: true });
 }
 
 /**
@@ -115,21 +123,20 @@ function lazyTransferProperties(onto: pulumi.Resource, label: string, props: Rec
         }
         let settled: Settled | undefined;
         let settle: ((s: Settled) => void) | undefined;
-        const hold = (value: unknown) => Object.defineProperty(onto, k, { value, writable: true, enumerable: true, configurable: true });
         Object.defineProperty(onto, k, {
             enumerable: true,
             configurable: true,
             get() {
                 const made = outputOf(onto);
                 settle = made.settle;
-                hold(made.output);
+                hold(onto, k, made.output);
                 if (settled !== undefined) {
                     made.settle(settled);
                 }
                 return made.output;
             },
             set(value: unknown) {
-                hold(value);
+                hold(onto, k, value);
             },
         });
         resolvers[k] = (value, isKnown, isSecret, deps = [], err) => {

@@ -160,7 +160,7 @@ async function shownOutputs(exports: Record<string, unknown>): Promise<Record<st
 export interface RunOptions {
     /** Ids and computed outputs unknown, as the real `pulumi preview` of a new stack has them. */
     readonly unknownAtPreview?: boolean;
-    /** The SDK's own promise bookkeeping and eager outputs instead of preview/lean-runtime.ts; for tests. */
+    /** False runs the program on the SDK's own promise bookkeeping and eager outputs, without preview/lean-runtime.ts (for tests); default true. */
     readonly leanRuntime?: boolean;
 }
 

@@ -1,5 +1,5 @@
 import * as path from "path";
-import { loadStackConfig, ProgramError, ProgramRun, RecordedResource, runProgram, SECRET_PLACEHOLDER } from "../../preview";
+import { loadStackConfig, ProgramError, ProgramRun, RecordedResource, runProgram, SECRET_PLACEHOLDER, StackConfig } from "../../preview";
 
 export { loadStackConfig, ProgramError, ProgramRun, RecordedResource, runProgram, SECRET_PLACEHOLDER };
 
@@ -32,6 +32,11 @@ export const TYPES = {
 /** Runs a real stack file (plus `key=value` overrides) under the mock runtime. */
 export function runStack(stack: string, overrides: string[] = [], stackFile?: string): Promise<ProgramRun> {
     return runProgram(loadStackConfig({ projectDir: PROJECT_DIR, stack, overrides, stackFile }));
+}
+
+/** A test program's folder as a stack "dev" with no config, as loadStackConfig would give it. */
+export function fixtureStack(projectDir: string, project = path.basename(projectDir)): StackConfig {
+    return { project, stack: "dev", projectDir, config: {}, secretKeys: [], notices: [] };
 }
 
 export function ofType(run: ProgramRun, type: string): RecordedResource[] {

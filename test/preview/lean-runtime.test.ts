@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
 import * as path from "path";
 import { loadStackConfig, ProgramError, ProgramRun, runProgram, RunOptions } from "../../preview";
-import { PROJECT_DIR } from "../helpers/stack";
+import { fixtureStack, PROJECT_DIR } from "../helpers/stack";
 
 // preview/lean-runtime.ts replaces two functions of the Pulumi SDK while the offline preview runs a
 // program. These hold that it changes nothing the preview reports, and that it is really in effect.
@@ -65,7 +65,7 @@ describe("preview: the lean runtime changes nothing the preview reports", functi
 
 describe("preview: the lean runtime and a program's reads of resource properties", function () {
     this.timeout(60_000);
-    const fixture = (name: string) => ({ project: name, stack: "dev", projectDir: path.join(__dirname, "fixtures", name), config: {}, secretKeys: [], notices: [] });
+    const fixture = (name: string) => fixtureStack(path.join(__dirname, "fixtures", name));
 
     it("gives what the SDK gives for reads before and after the registration returns, twice, after an assignment and through Object.keys", async () => {
         const lean = await runProgram(fixture("late-reads"));

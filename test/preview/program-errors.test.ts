@@ -1,6 +1,7 @@
 import { strict as assert } from "assert";
 import * as path from "path";
 import { ProgramError, runProgram } from "../../preview";
+import { fixtureStack } from "../helpers/stack";
 
 const FIXTURE = path.join(__dirname, "fixtures", "failing-program");
 
@@ -9,7 +10,7 @@ describe("preview: a program's own bug still names its file and line", function 
 
     it("keeps the TypeScript file and line of the failing statement in the error's stack", async () => {
         const before = Error.stackTraceLimit;
-        const error = await runProgram({ project: "failing", stack: "dev", projectDir: FIXTURE, config: {}, secretKeys: [], notices: [] }).then(
+        const error = await runProgram(fixtureStack(FIXTURE, "failing")).then(
             () => assert.fail("the program should have failed"),
             (e: unknown) => e,
         );
