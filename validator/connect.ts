@@ -65,6 +65,8 @@ export interface Refused {
 }
 
 const BODY_EXCERPT_BYTES = 300;
+/** The upgrade headers of a handshake that kept none (a load run's): one object for all of them. */
+const NO_HEADERS: Opened["headers"] = Object.freeze({});
 /** What ws hands a createConnection. */
 type ConnectionOptions = net.NetConnectOpts & tls.ConnectionOptions & { socketPath?: string; host?: string };
 
@@ -148,25 +150,53 @@ export function classify(err: NodeJS.ErrnoException, phase: { secure: boolean; t
     return failure("PROTOCOL_ERROR", err.message, evidence);
 }
 
-/** ws's options for one run's connections of one scheme: made once, as ws copies what it is given. */
-const clientOptionsMade = new WeakMap<ConnectOptions, { ws?: ClientOptions; wss?: ClientOptions }>();
+/**
+ * ws's options for one run's connections of one scheme, made once (ws copies what it is given),
+ * holding only what differs from ws's and Node's defaults, or nothing at all. ws spreads them
+ * over its own defaults for every connection (initAsClient in ws/lib/websocket.js), and each key
+ * it did not already have costs every connection of a load run: 540 bytes more allocated per
+ * handshake for six keys set to their defaults or undefined, measured. Left to their defaults:
+ * ws's followRedirects (false: a redirect is a refused upgrade, reported, never followed; a test
+ * holds it) and Node's rejectUnauthorized (true).
+ */
+const clientOptionsMade = new WeakMap<ConnectOptions, { ws?: ClientOptions | null; wss?: ClientOptions | null }>();
 
-function clientOptionsOf(options: ConnectOptions, secure: boolean): ClientOptions {
+function clientOptionsOf(options: ConnectOptions, secure: boolean): ClientOptions | undefined {
     const scheme = secure ? "wss" : "ws";
-    const made = clientOptionsMade.get(options) ?? {};
-    clientOptionsMade.set(options, made);
+    let made = clientOptionsMade.get(options);
+    if (made === undefined) {
+        made = {};
+        clientOptionsMade.set(options, made);
+    }
+    let chosen = made[scheme];
+    if (chosen === undefined) {
+        chosen = made[scheme] = clientOptionsFor(options, secure);
+    }
+    return chosen ?? undefined;
+}
+
+function clientOptionsFor(options: ConnectOptions, secure: boolean): ClientOptions | null {
+    const chosen: ClientOptions = {};
     // No handshakeTimeout for ws: its timer is an idle timer on the socket, re-armed on every read
     // and write and kept by the socket after the open; the Handshake's deadline is the one limit,
     // and an idle one would let a server that trickles bytes run past it.
-    return (made[scheme] ??= {
-        headers: options.headers,
-        origin: options.origin,
-        ca: options.ca,
-        rejectUnauthorized: !options.insecure,
-        followRedirects: false,
-        // ws's own connect unless --resolve redirects the dial.
-        createConnection: options.resolve?.length ? (dialer(options.resolve, secure) as unknown as ClientOptions["createConnection"]) : undefined,
-    });
+    if (options.headers !== undefined) {
+        chosen.headers = options.headers;
+    }
+    if (options.origin !== undefined) {
+        chosen.origin = options.origin;
+    }
+    if (options.ca !== undefined) {
+        chosen.ca = options.ca;
+    }
+    if (options.insecure) {
+        chosen.rejectUnauthorized = false;
+    }
+    // ws's own connect unless --resolve redirects the dial.
+    if (options.resolve?.length) {
+        chosen.createConnection = dialer(options.resolve, secure) as unknown as ClientOptions["createConnection"];
+    }
+    return Object.keys(chosen).length > 0 ? chosen : null;
 }
 
 /** A createConnection for ws that dials the --resolve address for a host and port, if any. */
@@ -251,16 +281,18 @@ function onSecureConnect(this: net.Socket): void {
  * nothing of its handshake but the result.
  */
 class Handshake implements Watched {
-    readonly dueAt: number;
     settled = false;
     readonly ws: WebSocket;
     private readonly start = performance.now();
     private readonly timings: HandshakeTimings = { totalMs: 0 };
-    private readonly phase: { secure: boolean; tcpDone: boolean; tlsDone: boolean };
+    // Which phase it reached, for classify(): fields of its own rather than an object per handshake.
+    readonly secure: boolean;
+    tcpDone = false;
+    tlsDone = false;
     /** Every phase timed (not `totalTimeOnly`). */
     private readonly timed: boolean;
     private requestSentAt: number | undefined;
-    private upgradeHeaders: Opened["headers"] = {};
+    private upgradeHeaders: Opened["headers"] = NO_HEADERS;
     private readonly request: (ClientRequest & Carrier) | undefined;
     private socket: (net.Socket & Carrier) | undefined;
 
@@ -270,13 +302,12 @@ class Handshake implements Watched {
         private readonly done: (result: Opened | Refused) => void,
     ) {
         const secure = url.startsWith("wss:");
-        this.phase = { secure, tcpDone: false, tlsDone: false };
-        const ws = new WebSocket(url, options.subprotocols ?? [], clientOptionsOf(options, secure)) as WebSocket & Carrier;
+        this.secure = secure;
+        const ws = new WebSocket(url, options.subprotocols, clientOptionsOf(options, secure)) as WebSocket & Carrier;
         this.ws = ws;
         ws[HANDSHAKE] = this;
         options.sockets.add(ws);
         options.onSocket?.(ws);
-        this.dueAt = this.start + options.handshakeTimeoutMs;
         handshakeDeadlines.add(this, options.handshakeTimeoutMs);
         this.timed = !options.totalTimeOnly;
         // Listeners only for what is measured ('on', not 'once': each event comes at most once).
@@ -298,6 +329,11 @@ class Handshake implements Watched {
         ws.on("error", onError);
     }
 
+    /** Computed when the sweep asks rather than kept: a number field is one more heap object per handshake. */
+    get dueAt(): number {
+        return this.start + this.options.handshakeTimeoutMs;
+    }
+
     requestSent(): void {
         this.requestSentAt = this.since();
     }
@@ -305,7 +341,7 @@ class Handshake implements Watched {
     watchSocket(socket: net.Socket & Carrier): void {
         this.socket = socket;
         socket[HANDSHAKE] = this;
-        if (this.phase.secure) {
+        if (this.secure) {
             socket.on("secureConnect", onSecureConnect);
         }
         if (this.timed) {
@@ -319,14 +355,14 @@ class Handshake implements Watched {
     }
 
     connected(): void {
-        this.phase.tcpDone = true;
+        this.tcpDone = true;
         if (this.timed) {
             this.timings.tcpMs = this.since() - (this.timings.dnsMs ?? 0);
         }
     }
 
     secured(): void {
-        this.phase.tlsDone = true;
+        this.tlsDone = true;
         if (this.timed) {
             this.timings.tlsMs = this.since() - (this.timings.dnsMs ?? 0) - (this.timings.tcpMs ?? 0);
         }
@@ -345,7 +381,7 @@ class Handshake implements Watched {
     }
 
     failed(err: NodeJS.ErrnoException): void {
-        this.finish({ ok: false, timings: this.timings, failure: classify(err, this.phase, this.since() / 1000) });
+        this.finish({ ok: false, timings: this.timings, failure: classify(err, this, this.since() / 1000) });
     }
 
     expire(): void {

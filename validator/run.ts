@@ -2,7 +2,7 @@ import type { AffinityOptions, AffinityResult } from "./affinity";
 import { plural } from "../cli/suggest";
 import { Failure, HANDSHAKE_FAILURES } from "./codes";
 import { SocketPool } from "./connect";
-import { runLoad, LoadResult } from "./load";
+import { runLoad, LoadCounts, LoadResult } from "./load";
 import type { MonitorResult } from "./monitor";
 import { EndpointResult, endpointUrl, probeEndpoint, ProbeOptions } from "./probe";
 import type { Scenario } from "./scenario";
@@ -126,7 +126,7 @@ async function validateWith(options: ValidateOptions & { readonly sockets: Socke
     );
     const endpoints = await Promise.all(options.endpoints.map((e) => probeEndpoint(options.baseUrl, e, probeOptions)));
     const urls = options.endpoints.map((endpoint) => ({ endpoint, url: endpointUrl(options.baseUrl, endpoint) }));
-    let loadCounts = { opened: 0, held: 0, requested: options.load?.connections ?? 0 };
+    let loadCounts: LoadCounts = { opened: 0, held: 0, requested: options.load?.connections ?? 0 };
     if (options.load && !signal?.aborted) {
         phase("load", () => `${loadCounts.opened}/${loadCounts.requested} opened, ${loadCounts.held} held`);
     }

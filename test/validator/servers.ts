@@ -57,6 +57,25 @@ export function refusingServer(status: number, body: string): Promise<Closable> 
     return listen(server);
 }
 
+/** Answers every upgrade with a redirect (301, 302, 307 or 308) to `location`. */
+export function redirectingServer(status: number, location: string): Promise<Closable> {
+    const server = http.createServer((_req, res) => res.writeHead(status, { Location: location }).end());
+    server.on("upgrade", (_req, socket: net.Socket) => {
+        socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nLocation: ${location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+    });
+    return listen(server);
+}
+
+/** Accepts TCP and counts the connections it was offered, answering none: did anyone come here? */
+export async function countingServer(): Promise<Closable & { connections(): number }> {
+    let connections = 0;
+    const server = net.createServer((socket) => {
+        connections += 1;
+        socket.destroy();
+    });
+    return { ...(await listen(server)), connections: () => connections };
+}
+
 /** Accepts TCP, reads the client's first bytes (a TLS ClientHello) and resets the connection: dies inside the TLS handshake. */
 export function resetDuringTlsServer(): Promise<Closable> {
     return listen(net.createServer((socket) => socket.once("data", () => socket.resetAndDestroy())), "wss");

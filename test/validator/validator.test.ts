@@ -8,7 +8,7 @@ import { classify, handshakesInFlight, liveCount, openSocket, refersToHandshake,
 import { EchoServer, startEchoServer } from "../../validator";
 import { Report } from "../../validator/run";
 import { eventually, ROOT, runTs, startTs } from "../helpers/cli";
-import { authServer, Closable, hasBinary, lifetimeCapProxy, nginxIdleProxy, protocolServer, refusingServer, resetDuringTlsServer, selfSignedCertificate, silentServer, tlsEchoServer } from "./servers";
+import { authServer, Closable, countingServer, hasBinary, lifetimeCapProxy, nginxIdleProxy, protocolServer, redirectingServer, refusingServer, resetDuringTlsServer, selfSignedCertificate, silentServer, tlsEchoServer } from "./servers";
 
 interface Run {
     code: number;
@@ -98,6 +98,14 @@ describe("validator: against real servers on 127.0.0.1", function () {
         assert.ok(run.seconds < 15, `took ${run.seconds} s`);
     });
 
+    it("counts a load's connections cut during the hold: all of them behind a lifetime cap, none held", async () => {
+        const proxy = keep(await lifetimeCapProxy(echo.port, 0.5));
+        const run = await validate(["--url", proxy.url, "--endpoints", "/ws", "--hold", "1", "--connections", "6", "--rate", "100", "--messages", "1", "--json"]);
+        assert.equal(run.code, 1);
+        const load = run.report!.load!;
+        assert.deepEqual([load.opened, load.cut, load.survived], [6, 6, 0]);
+    });
+
     it("diagnoses nginx's proxy_read_timeout as an idle timeout: the idle connection is cut, the pinging one holds", async function () {
         if (!hasBinary("nginx")) {
             console.warn("      SKIPPED: nginx is not installed (apt-get install -y nginx); CI installs it");
@@ -130,6 +138,23 @@ describe("validator: against real servers on 127.0.0.1", function () {
             assert.equal(run.report!.metrics.handshake_success_rate, 0);
             // A refused socket left open would hang until the test's deadline; the bound is generous for a busy machine.
             assert.ok(run.seconds < 15, `took ${run.seconds} s`);
+        });
+    }
+
+    // ws follows no redirect by default (followRedirects: false in ws/lib/websocket.js), and the
+    // validator relies on that default rather than setting it: a redirect is the server's answer.
+    for (const status of [302, 307]) {
+        it(`reports a ${status} redirect as HANDSHAKE_REFUSED and does not follow it`, async () => {
+            const target = keep(await countingServer());
+            const server = keep(await redirectingServer(status, `${target.url}/ws`));
+            const run = await validate(["--url", server.url, "--endpoints", "/ws", "--hold", "0", "--connections", "3", "--json"]);
+            assert.equal(run.code, 1);
+            const [e] = run.report!.endpoints;
+            assert.equal(e.failures[0].code, "HANDSHAKE_REFUSED");
+            assert.equal(e.failures[0].evidence.status, status);
+            assert.equal(e.failures[0].evidence.headers?.location, `${target.url}/ws`);
+            assert.deepEqual(run.report!.load!.failuresByCode, { HANDSHAKE_REFUSED: 3 });
+            assert.equal(target.connections(), 0, "the redirect was followed");
         });
     }
 
