@@ -8,6 +8,8 @@
 //
 //   npm run bench:validator-vs-ws
 //   CONNECTIONS=2000 RUNS=3 npm run bench:validator-vs-ws
+//   CALIBRATE=1 RUNS=15 npm run bench:validator-vs-ws   the plain client against itself (A/A): what
+//                                                       ratio this host reads for no difference
 import { spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
@@ -38,7 +40,7 @@ interface Side {
     readonly load: (stdout: string) => { opened: number; survived: number; openSec: number };
 }
 
-const SIDES: readonly Side[] = [
+const VALIDATOR_AND_PLAIN: readonly Side[] = [
     {
         name: "ws-validate",
         // An unreachable rate is unpaced: the load loop never waits, as the plain client's does not.
@@ -54,6 +56,8 @@ const SIDES: readonly Side[] = [
         load: (stdout) => JSON.parse(stdout) as { opened: number; survived: number; openSec: number },
     },
 ];
+const CALIBRATE = process.env.CALIBRATE === "1";
+const SIDES: readonly Side[] = CALIBRATE ? [{ ...VALIDATOR_AND_PLAIN[1], name: "plain ws (A)" }, { ...VALIDATOR_AND_PLAIN[1], name: "plain ws (B)" }] : VALIDATOR_AND_PLAIN;
 
 function runSide(side: Side, url: string, usageFile: string): Promise<Sample> {
     const args = ["-c", CLIENT_CPU, process.execPath, "-r", "./cli/register.js", "-r", "./bench/process-usage.ts", ...side.args(url)];
@@ -127,8 +131,12 @@ async function main(): Promise<void> {
     for (const [i, side] of SIDES.entries()) {
         console.log(`| ${side.name} | ${median(samples[i].map((s) => s.rate)).toFixed(0)}/s | ${mb(median(samples[i].map((s) => s.maxRssBytes)))} | ${median(samples[i].map((s) => s.cpuSec)).toFixed(2)} s |`);
     }
-    console.log(`| ws-validate / plain ws, median of paired ratios | ${rateRatio.toFixed(3)}x | ${memoryRatio.toFixed(3)}x | ${cpuRatio.toFixed(3)}x |`);
+    console.log(`| ${SIDES[0].name} / ${SIDES[1].name}, median of paired ratios | ${rateRatio.toFixed(3)}x | ${memoryRatio.toFixed(3)}x | ${cpuRatio.toFixed(3)}x |`);
     console.log("");
+    if (CALIBRATE) {
+        console.log(`calibration: the same client in both places reads ${rateRatio.toFixed(3)}x rate and ${memoryRatio.toFixed(3)}x memory; a difference this size is this host's noise; load average at the end ${load()}`);
+        return;
+    }
     console.log(`goal rate >= ${RATE_GOAL}x: ${rateRatio >= RATE_GOAL ? "met" : "MISSED"}; goal memory <= ${MEMORY_GOAL}x: ${memoryRatio <= MEMORY_GOAL ? "met" : "MISSED"}; load average at the end ${load()}`);
 }
 
