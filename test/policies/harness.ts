@@ -7,6 +7,7 @@ import {
     StackValidationArgs,
     StackValidationPolicy,
 } from "@pulumi/policy";
+import { strict as assert } from "assert";
 import * as path from "path";
 import { policies } from "../../policies/policies";
 import { sdkProxy } from "../../policies/lib/sdk-proxy";
@@ -104,10 +105,24 @@ export function runResourcePolicy(policy: ResourceValidationPolicy, resource: Te
     const validate = policy.validateResource;
     const validations = validate === undefined ? [] : Array.isArray(validate) ? validate : [validate];
     return capture(async (report) => {
-        for (const validation of validations) {
-            await validation(args, report);
+        try {
+            for (const validation of validations) {
+                await validation(args, report);
+            }
+        } finally {
+            leftAlone(policy, resource, args.props);
         }
     }, policy);
+}
+
+/**
+ * Fails a validation that changed the properties it was given: the pack hands every policy the
+ * same converted properties (policies/lib/deserialize-once.ts), so one policy's change would be
+ * what the next one reads.
+ */
+function leftAlone(policy: Policy, resource: TestResource, props: object): void {
+    const seen = (props as Record<string, unknown>)[sdkProxy.getSpecialProxyTarget];
+    assert.deepStrictEqual(seen, resource.props, `policy ${policy.name} changed the properties of ${resource.type} ${resource.name}; validations must only read them`);
 }
 
 /** Runs a remediation the way the analyzer server does; undefined when nothing changes. */
@@ -161,7 +176,15 @@ export function runStackPolicy(policy: StackValidationPolicy, resources: TestRes
         stackTags: STACK_TAGS,
         notApplicable,
     };
-    return capture((report) => policy.validateStack(args, report), policy);
+    return capture(async (report) => {
+        try {
+            await policy.validateStack(args, report);
+        } finally {
+            if (!("dependencies" in (resources[0] ?? {}))) {
+                (resources as TestResource[]).forEach((r, i) => leftAlone(policy, r, view[i].props));
+            }
+        }
+    }, policy);
 }
 
 export function policyNamed(name: string): Policy {
