@@ -9,14 +9,21 @@ export type Maybe<T> = T | typeof UNKNOWN;
  * questions where "unknown" has a safe answer of its own.
  */
 export function peek<T>(read: () => T): Maybe<T> {
+    // Without stack traces: an unknown is an answer here, and a 1,000-backend stack reads
+    // thousands of them, each an error that records where it was made.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     try {
         return read();
     } catch (e) {
         if (e instanceof sdkProxy.UnknownValueError) {
             return UNKNOWN;
         }
-        throw e;
+    } finally {
+        Error.stackTraceLimit = limit;
     }
+    // Anything else is a bug in the read, which only reads: again, so its error says where.
+    return read();
 }
 
 /** Whether a property is set at all; true for unknown values, and never throws. */
