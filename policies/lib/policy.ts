@@ -1,4 +1,5 @@
 import { ResourceValidationArgs, ResourceValidation, ReportViolation } from "@pulumi/policy";
+import { withoutStackTraces } from "./props";
 import { shortType } from "./types";
 
 /** Limits a resource rule to some types; the others get a not-applicable note, as typed rules do. */
@@ -21,11 +22,5 @@ export function forTypes(
  * some 10,000 of them (each resource policy for each resource of another type).
  */
 function notApplicable(args: ResourceValidationArgs, reason: string): never {
-    const limit = Error.stackTraceLimit;
-    Error.stackTraceLimit = 0;
-    try {
-        return args.notApplicable(reason);
-    } finally {
-        Error.stackTraceLimit = limit;
-    }
+    return withoutStackTraces(() => args.notApplicable(reason));
 }

@@ -11,19 +11,29 @@ export type Maybe<T> = T | typeof UNKNOWN;
 export function peek<T>(read: () => T): Maybe<T> {
     // Without stack traces: an unknown is an answer here, and a 1,000-backend stack reads
     // thousands of them, each an error that records where it was made.
-    const limit = Error.stackTraceLimit;
-    Error.stackTraceLimit = 0;
     try {
-        return read();
+        return withoutStackTraces(read);
     } catch (e) {
         if (e instanceof sdkProxy.UnknownValueError) {
             return UNKNOWN;
         }
-    } finally {
-        Error.stackTraceLimit = limit;
     }
     // Anything else is a bug in the read, which only reads: again, so its error says where.
     return read();
+}
+
+/**
+ * Runs `body` with errors recording no stack trace, for errors the pack makes by the thousand
+ * and only reads the message or type of.
+ */
+export function withoutStackTraces<T>(body: () => T): T {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+        return body();
+    } finally {
+        Error.stackTraceLimit = limit;
+    }
 }
 
 /** Whether a property is set at all; true for unknown values, and never throws. */

@@ -169,7 +169,8 @@ export function stackResources(resources: TestResource[]): PolicyResource[] {
 
 export function runStackPolicy(policy: StackValidationPolicy, resources: TestResource[] | PolicyResource[], given: Props = {}): Promise<Outcome> {
     const config = engineConfig(policy, given);
-    const view = resources.length > 0 && "dependencies" in resources[0] ? (resources as PolicyResource[]) : stackResources(resources as TestResource[]);
+    const fromTestResources = !(resources.length > 0 && "dependencies" in resources[0]);
+    const view = fromTestResources ? stackResources(resources as TestResource[]) : (resources as PolicyResource[]);
     const args: StackValidationArgs = {
         resources: view,
         getConfig: (() => structuredClone(config)) as StackValidationArgs["getConfig"],
@@ -180,7 +181,7 @@ export function runStackPolicy(policy: StackValidationPolicy, resources: TestRes
         try {
             await policy.validateStack(args, report);
         } finally {
-            if (!("dependencies" in (resources[0] ?? {}))) {
+            if (fromTestResources) {
                 (resources as TestResource[]).forEach((r, i) => leftAlone(policy, r, view[i].props));
             }
         }
