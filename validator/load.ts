@@ -40,11 +40,23 @@ export interface LoadResult {
     readonly interrupted?: boolean;
 }
 
+/** What a load's opening phase gathered: the sockets that opened, every handshake's time, the refusals. */
+export interface Opening {
+    readonly sockets: WebSocket[];
+    readonly samples: number[];
+    readonly failuresByCode: Partial<Record<FailureCode, number>>;
+    /** Connections started (fewer than asked when the signal stopped it). */
+    attempted: number;
+}
+
+export function newOpening(): Opening {
+    return { sockets: [], samples: [], failuresByCode: {}, attempted: 0 };
+}
+
 /** Opens `connections` sockets at `rate` per second across the endpoints, holds them, closes them all. */
 export async function runLoad(urls: readonly string[], options: LoadOptions): Promise<LoadResult> {
-    const sockets: WebSocket[] = [];
-    const samples: number[] = [];
-    const failuresByCode: Partial<Record<FailureCode, number>> = {};
+    const opening = newOpening();
+    const { sockets, samples, failuresByCode } = opening;
     const started = performance.now();
     // What is still open is counted when asked (a progress line reads it twice a second, the
     // report once) rather than kept up by a second close listener on every socket: that costs
@@ -60,6 +72,43 @@ export async function runLoad(urls: readonly string[], options: LoadOptions): Pr
         },
         requested: options.connections,
     });
+    await openConnections(urls, options, opening, started);
+    const openSec = (performance.now() - started) / 1000;
+    if (options.holdSec > 0) {
+        await sleep(options.holdSec * 1000, options.signal);
+    }
+    const opened = sockets.length;
+    // Cut: closed by the other side, or closing, before the validator closed it.
+    const survived = (heldAtClose = openIn(sockets));
+    await closeSockets(sockets, 2000);
+    return {
+        requested: opening.attempted,
+        opened,
+        refused: opening.attempted - opened,
+        survived,
+        cut: opened - survived,
+        openSec,
+        achievedRatePerSec: opening.attempted / openSec,
+        handshakeMs: distribution(samples),
+        handshakeSamples: samples,
+        failuresByCode,
+        interrupted: options.signal?.aborted === true ? true : undefined,
+    };
+}
+
+/**
+ * A load's opening phase on its own: starts `connections` handshakes paced at `rate` from
+ * `started` (a performance.now()), adds what they give to `opening`, and resolves once every one
+ * has settled. runLoad holds and closes what it opened; bench/validator-handshake-cost.ts times
+ * this phase in turns with a plain ws client's in one process.
+ */
+export async function openConnections(
+    urls: readonly string[],
+    options: Pick<LoadOptions, "connections" | "rate" | "signal"> & OpenOptions,
+    opening: Opening,
+    started = performance.now(),
+): Promise<void> {
+    const { sockets, samples, failuresByCode } = opening;
     // One callback for every connection rather than a promise, a continuation and a closure
     // each: a load run makes thousands.
     let inFlight = 0;
@@ -80,7 +129,6 @@ export async function runLoad(urls: readonly string[], options: LoadOptions): Pr
     };
     // A load run reports each handshake's total time only (its distribution), never the phases.
     const socketOptions: OpenOptions = { ...options, totalTimeOnly: true };
-    let attempted = 0;
     for (let i = 0; i < options.connections && !options.signal?.aborted; i++) {
         // Pace against the clock rather than sleeping a fixed step, so slow turns catch up.
         const due = started + (i * 1000) / options.rate;
@@ -91,7 +139,7 @@ export async function runLoad(urls: readonly string[], options: LoadOptions): Pr
                 break;
             }
         }
-        attempted += 1;
+        opening.attempted += 1;
         inFlight += 1;
         startSocket(urls[i % urls.length], socketOptions, onResult);
     }
@@ -100,27 +148,6 @@ export async function runLoad(urls: readonly string[], options: LoadOptions): Pr
         allSettled();
     }
     await settled;
-    const openSec = (performance.now() - started) / 1000;
-    if (options.holdSec > 0) {
-        await sleep(options.holdSec * 1000, options.signal);
-    }
-    const opened = sockets.length;
-    // Cut: closed by the other side, or closing, before the validator closed it.
-    const survived = (heldAtClose = openIn(sockets));
-    await closeSockets(sockets, 2000);
-    return {
-        requested: attempted,
-        opened,
-        refused: attempted - opened,
-        survived,
-        cut: opened - survived,
-        openSec,
-        achievedRatePerSec: attempted / openSec,
-        handshakeMs: distribution(samples),
-        handshakeSamples: samples,
-        failuresByCode,
-        interrupted: options.signal?.aborted === true ? true : undefined,
-    };
 }
 
 function openIn(sockets: readonly WebSocket[]): number {

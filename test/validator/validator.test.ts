@@ -4,7 +4,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { main } from "../../validator/cli";
-import { classify, handshakesInFlight, liveCount, openSocket, refersToHandshake, SocketPool } from "../../validator/connect";
+import WebSocket from "ws";
+import { classify, closeSockets, handshakesInFlight, liveCount, openSocket, refersToHandshake, SocketPool } from "../../validator/connect";
+import { newOpening, openConnections } from "../../validator/load";
 import { EchoServer, startEchoServer } from "../../validator";
 import { Report } from "../../validator/run";
 import { eventually, ROOT, runTs, startTs } from "../helpers/cli";
@@ -174,6 +176,27 @@ describe("validator: against real servers on 127.0.0.1", function () {
         const silent = keep(await silentServer());
         const unanswered = await validate(["--url", silent.url, "--endpoints", "/ws", "--connections", "5", "--rate", "1000", "--handshake-timeout", "1", ...SHORT]);
         assert.deepEqual(unanswered.report!.load!.failuresByCode, { HANDSHAKE_TIMEOUT: 5 });
+        assert.equal(handshakesInFlight(), 0);
+    });
+
+    it("a load's opening phase on its own adds into the opening it is given and resolves once every handshake settled", async () => {
+        const refusing = keep(await refusingServer(503, "draining"));
+        const sockets = new SocketPool();
+        const opening = newOpening();
+        const options = { sockets, handshakeTimeoutMs: 5000, connections: 3, rate: 1e9 };
+        try {
+            await openConnections([`ws://127.0.0.1:${echo.port}/ws`], options, opening);
+            await openConnections([refusing.url], { ...options, connections: 2 }, opening);
+            assert.equal(opening.attempted, 5);
+            assert.equal(opening.sockets.length, 3);
+            assert.ok(opening.sockets.every((ws) => ws.readyState === WebSocket.OPEN), "the echo server's three are open when it resolves");
+            assert.deepEqual(opening.failuresByCode, { HANDSHAKE_REFUSED: 2 });
+            assert.equal(opening.samples.length, 5);
+            assert.ok(opening.samples.every((ms) => ms > 0), `handshake times ${opening.samples.join(", ")}`);
+        } finally {
+            await closeSockets(opening.sockets, 2000);
+            sockets.terminateAll();
+        }
         assert.equal(handshakesInFlight(), 0);
     });
 
