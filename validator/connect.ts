@@ -180,7 +180,9 @@ function clientOptionsFor(options: ConnectOptions, secure: boolean): ClientOptio
     // No handshakeTimeout for ws: its timer is an idle timer on the socket, re-armed on every read
     // and write and kept by the socket after the open; the Handshake's deadline is the one limit,
     // and an idle one would let a server that trickles bytes run past it.
-    if (options.headers !== undefined) {
+    // The command passes an empty object when no --header was given; ws then gets no options at
+    // all, as a plain client gives it.
+    if (options.headers !== undefined && Object.keys(options.headers).length > 0) {
         chosen.headers = options.headers;
     }
     if (options.origin !== undefined) {
