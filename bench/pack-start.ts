@@ -6,6 +6,7 @@
 import { spawnSync } from "child_process";
 import * as os from "os";
 import * as path from "path";
+import { median } from "./stats";
 
 const ROOT = path.resolve(__dirname, "..");
 const RUNS = Number(process.env.RUNS ?? 5);
@@ -42,12 +43,6 @@ function once(compileCache: boolean): Start {
         throw new Error(`pack start failed: ${result.stderr}`);
     }
     return JSON.parse(result.stdout) as Start;
-}
-
-function median(values: number[]): number {
-    const sorted = [...values].sort((a, b) => a - b);
-    const mid = Math.floor(sorted.length / 2);
-    return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 console.log(`policy pack start: ${RUNS} runs each on ${os.cpus().length}x ${os.cpus()[0].model.trim()}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, load average ${os.loadavg()[0].toFixed(1)}`);

@@ -3,6 +3,7 @@
 import { spawnSync } from "child_process";
 import * as os from "os";
 import * as path from "path";
+import { median } from "./stats";
 
 const ROOT = path.resolve(__dirname, "..");
 const RUNS = Number(process.env.RUNS ?? 5);
@@ -27,12 +28,6 @@ function once(): Timings {
     }
     const { timings } = JSON.parse(result.stdout) as { timings: Omit<Timings, "wallMs"> };
     return { wallMs, ...timings };
-}
-
-function median(values: number[]): number {
-    const sorted = [...values].sort((a, b) => a - b);
-    const mid = Math.floor(sorted.length / 2);
-    return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 const samples: Timings[] = [];

@@ -10,6 +10,7 @@ import * as os from "os";
 import * as path from "path";
 import { loadStackConfig, runProgram } from "../preview";
 import { BIG_STACK, writeBigStack } from "./big-stack";
+import { median } from "./stats";
 
 const ROOT = path.resolve(__dirname, "..");
 const REGISTER = path.join(ROOT, "cli", "register.js");
@@ -99,12 +100,6 @@ async function packAlone(stackFile: string): Promise<PackAlone[]> {
         samples.push(JSON.parse(run.stdout) as PackAlone);
     }
     return samples;
-}
-
-function median(values: number[]): number {
-    const sorted = [...values].sort((a, b) => a - b);
-    const mid = Math.floor(sorted.length / 2);
-    return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 async function main(): Promise<void> {

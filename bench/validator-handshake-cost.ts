@@ -20,6 +20,7 @@ import { closeSockets, SocketPool } from "../validator/connect";
 import { newOpening, openConnections } from "../validator/load";
 import { startEchoProcess } from "./echo-process";
 import { closePlain, openPlain } from "./plain-ws-client";
+import { bootstrapMedian, median } from "./stats";
 
 const BATCH = Number(process.env.BATCH ?? 500);
 const BATCHES = Number(process.env.BATCHES ?? 20);
@@ -64,29 +65,6 @@ async function timed(open: () => Promise<void>): Promise<Batch> {
     const wallSec = (performance.now() - started) / 1000;
     const used = process.cpuUsage(cpu);
     return { wallSec, cpuSec: (used.user + used.system) / 1e6 };
-}
-
-const median = (values: readonly number[]) => {
-    const sorted = [...values].sort((a, b) => a - b);
-    const mid = Math.floor(sorted.length / 2);
-    return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
-
-/** 2.5th and 97.5th percentiles of the median of `values` resampled with replacement; seeded, so a rerun on the same figures prints the same interval. */
-function bootstrapMedian(values: readonly number[], resamples = 2000): [number, number] {
-    let seed = 0x9e3779b9;
-    const random = () => {
-        seed ^= seed << 13;
-        seed ^= seed >>> 17;
-        seed ^= seed << 5;
-        return (seed >>> 0) / 2 ** 32;
-    };
-    const medians: number[] = [];
-    for (let r = 0; r < resamples; r++) {
-        medians.push(median(values.map(() => values[Math.floor(random() * values.length)])));
-    }
-    medians.sort((a, b) => a - b);
-    return [medians[Math.floor(resamples * 0.025)], medians[Math.floor(resamples * 0.975)]];
 }
 
 async function measure(): Promise<void> {

@@ -15,6 +15,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { startEchoProcess } from "./echo-process";
+import { bootstrapMedian, median } from "./stats";
 
 const ROOT = path.resolve(__dirname, "..");
 const CONNECTIONS = Number(process.env.CONNECTIONS ?? 10_000);
@@ -83,11 +84,6 @@ function runSide(side: Side, url: string, usageFile: string): Promise<Sample> {
     });
 }
 
-const median = (values: readonly number[]) => {
-    const sorted = [...values].sort((a, b) => a - b);
-    const mid = Math.floor(sorted.length / 2);
-    return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
 const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MB`;
 const load = () => os.loadavg().map((l) => l.toFixed(2)).join(", ");
 
@@ -121,8 +117,10 @@ async function main(): Promise<void> {
         fs.rmSync(dir, { recursive: true, force: true });
     }
     const [ours, plain] = samples;
-    const paired = (f: (s: Sample) => number) => median(ours.map((s, i) => f(s) / f(plain[i])));
+    const ratios = (f: (s: Sample) => number) => ours.map((s, i) => f(s) / f(plain[i]));
+    const paired = (f: (s: Sample) => number) => median(ratios(f));
     const rateRatio = paired((s) => s.rate);
+    const [rateLow, rateHigh] = bootstrapMedian(ratios((s) => s.rate));
     const memoryRatio = paired((s) => s.maxRssBytes);
     const cpuRatio = paired((s) => s.cpuSec);
     console.log("");
@@ -132,6 +130,7 @@ async function main(): Promise<void> {
         console.log(`| ${side.name} | ${median(samples[i].map((s) => s.rate)).toFixed(0)}/s | ${mb(median(samples[i].map((s) => s.maxRssBytes)))} | ${median(samples[i].map((s) => s.cpuSec)).toFixed(2)} s |`);
     }
     console.log(`| ${SIDES[0].name} / ${SIDES[1].name}, median of paired ratios | ${rateRatio.toFixed(3)}x | ${memoryRatio.toFixed(3)}x | ${cpuRatio.toFixed(3)}x |`);
+    console.log(`rate ratio: 95 % bootstrap interval of the median ${rateLow.toFixed(3)}x to ${rateHigh.toFixed(3)}x; single pairs ${Math.min(...ratios((s) => s.rate)).toFixed(2)}x to ${Math.max(...ratios((s) => s.rate)).toFixed(2)}x`);
     console.log("");
     if (CALIBRATE) {
         console.log(`calibration: the same client in both places reads ${rateRatio.toFixed(3)}x rate and ${memoryRatio.toFixed(3)}x memory; a difference this size is this host's noise; load average at the end ${load()}`);
