@@ -32,13 +32,14 @@ export function openPlain(url: string, connections: number, sockets: WebSocket[]
     });
 }
 
-/** Closes every socket still open and resolves when all have closed. */
-export function closePlain(sockets: readonly WebSocket[]): Promise<unknown> {
+/** Closes every socket still open and resolves, once all have closed, to how many were open. */
+export async function closePlain(sockets: readonly WebSocket[]): Promise<number> {
     const open = sockets.filter((ws) => ws.readyState === WebSocket.OPEN);
-    return Promise.all(open.map((ws) => new Promise((resolve) => {
+    await Promise.all(open.map((ws) => new Promise((resolve) => {
         ws.once("close", resolve);
         ws.close(1000, "done");
     })));
+    return open.length;
 }
 
 async function main(url: string, connections: number, holdSec: number): Promise<void> {
@@ -47,8 +48,7 @@ async function main(url: string, connections: number, holdSec: number): Promise<
     const { failed } = await openPlain(url, connections, sockets);
     const openSec = (performance.now() - started) / 1000;
     await new Promise((resolve) => setTimeout(resolve, holdSec * 1000));
-    const survived = sockets.filter((ws) => ws.readyState === WebSocket.OPEN).length;
-    await closePlain(sockets);
+    const survived = await closePlain(sockets);
     console.log(JSON.stringify({ requested: connections, opened: connections - failed, survived, openSec }));
 }
 
