@@ -8,7 +8,13 @@ const ROOT = path.resolve(__dirname, "..");
  * itself; `cpus` (a taskset list such as "1") pins it away from the client's.
  */
 export async function startEchoProcess(options: { cpus?: string } = {}): Promise<{ port: number; stop(): void }> {
-    const node = [process.execPath, "-r", "./cli/register.js", "-e", "require('./validator/echo-server').startEchoServer().then((s) => console.log(s.port))"];
+    const node = [
+        process.execPath,
+        "-r",
+        "./cli/register.js",
+        "-e",
+        "require('./validator/echo-server').startEchoServer().then((s) => console.log(s.port))",
+    ];
     const [command, ...args] = options.cpus === undefined ? node : ["taskset", "-c", options.cpus, ...node];
     const child = spawn(command, args, { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
     const port = await new Promise<number>((resolve, reject) => {

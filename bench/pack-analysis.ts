@@ -25,7 +25,9 @@ async function main(): Promise<void> {
     const analysisMs = Date.now() - servedAt;
     const peak = packPeakMiB(pack);
     pack.stop();
-    console.log(JSON.stringify({ startMs: servedAt - started, analysisMs, packPeakMiB: peak, diagnostics: diagnostics.length }));
+    console.log(
+        JSON.stringify({ startMs: servedAt - started, analysisMs, packPeakMiB: peak, diagnostics: diagnostics.length }),
+    );
 }
 
 /** A running pack's peak resident memory so far (the kernel's VmHWM), in MiB; 0 when unreadable. */

@@ -38,14 +38,20 @@ function once(compileCache: boolean): Start {
     // compile cache (warmed by earlier runs), or, told not to, no compile cache at all.
     const env: NodeJS.ProcessEnv = { ...process.env, WEBSOCKET_LB_NO_COMPILE_CACHE: compileCache ? "" : "1" };
     delete env.NODE_COMPILE_CACHE;
-    const result = spawnSync(process.execPath, ["-r", path.join(ROOT, "cli", "register.js"), "-e", ONE_START], { cwd: ROOT, env, encoding: "utf8" });
+    const result = spawnSync(process.execPath, ["-r", path.join(ROOT, "cli", "register.js"), "-e", ONE_START], {
+        cwd: ROOT,
+        env,
+        encoding: "utf8",
+    });
     if (result.status !== 0) {
         throw new Error(`pack start failed: ${result.stderr}`);
     }
     return JSON.parse(result.stdout) as Start;
 }
 
-console.log(`policy pack start: ${RUNS} runs each on ${os.cpus().length}x ${os.cpus()[0].model.trim()}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, load average ${os.loadavg()[0].toFixed(1)}`);
+console.log(
+    `policy pack start: ${RUNS} runs each on ${os.cpus().length}x ${os.cpus()[0].model.trim()}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, load average ${os.loadavg()[0].toFixed(1)}`,
+);
 console.log("| how | to serving + GetAnalyzerInfo, median ms | runs (ms) | pack peak MiB |");
 console.log("| --- | ---: | --- | ---: |");
 const rows: Record<string, number> = {};
@@ -62,6 +68,10 @@ for (const [label, key] of [
 ] as const) {
     const ms = median(samples[key].map((s) => s.ms));
     rows[key] = ms;
-    console.log(`| ${label} | ${ms.toFixed(0)} | ${samples[key].map((s) => s.ms.toFixed(0)).join(", ")} | ${median(samples[key].map((s) => s.peakMiB)).toFixed(0)} |`);
+    console.log(
+        `| ${label} | ${ms.toFixed(0)} | ${samples[key].map((s) => s.ms.toFixed(0)).join(", ")} | ${median(samples[key].map((s) => s.peakMiB)).toFixed(0)} |`,
+    );
 }
-console.log(`goal: under ${GOAL_MS} ms: ${rows.cache <= GOAL_MS ? "met" : "MISSED"} with the compile cache, ${rows.plain <= GOAL_MS ? "met" : "MISSED"} without`);
+console.log(
+    `goal: under ${GOAL_MS} ms: ${rows.cache <= GOAL_MS ? "met" : "MISSED"} with the compile cache, ${rows.plain <= GOAL_MS ? "met" : "MISSED"} without`,
+);

@@ -8,7 +8,11 @@ import { performance } from "perf_hooks";
 import WebSocket from "ws";
 
 /** Opens `connections` sockets to `url` at once and resolves when every one has opened or failed. */
-export function openPlain(url: string, connections: number, sockets: WebSocket[]): Promise<{ failed: number; firstError?: string }> {
+export function openPlain(
+    url: string,
+    connections: number,
+    sockets: WebSocket[],
+): Promise<{ failed: number; firstError?: string }> {
     let settled = 0;
     let failed = 0;
     let firstError: string | undefined;
@@ -35,10 +39,15 @@ export function openPlain(url: string, connections: number, sockets: WebSocket[]
 /** Closes every socket still open and resolves, once all have closed, to how many were open. */
 export async function closePlain(sockets: readonly WebSocket[]): Promise<number> {
     const open = sockets.filter((ws) => ws.readyState === WebSocket.OPEN);
-    await Promise.all(open.map((ws) => new Promise((resolve) => {
-        ws.once("close", resolve);
-        ws.close(1000, "done");
-    })));
+    await Promise.all(
+        open.map(
+            (ws) =>
+                new Promise((resolve) => {
+                    ws.once("close", resolve);
+                    ws.close(1000, "done");
+                }),
+        ),
+    );
     return open.length;
 }
 

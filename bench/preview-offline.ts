@@ -18,10 +18,14 @@ interface Timings {
 
 function once(): Timings {
     const started = process.hrtime.bigint();
-    const result = spawnSync(process.execPath, ["-r", path.join(ROOT, "cli", "register.js"), path.join(ROOT, "preview", "cli.ts"), "--stack", stack, "--json"], {
-        cwd: ROOT,
-        encoding: "utf8",
-    });
+    const result = spawnSync(
+        process.execPath,
+        ["-r", path.join(ROOT, "cli", "register.js"), path.join(ROOT, "preview", "cli.ts"), "--stack", stack, "--json"],
+        {
+            cwd: ROOT,
+            encoding: "utf8",
+        },
+    );
     const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
     if (result.status !== 0) {
         throw new Error(`preview exited ${result.status}: ${result.stderr}`);
@@ -34,8 +38,13 @@ const samples: Timings[] = [];
 for (let i = 0; i < RUNS; i++) {
     samples.push(once());
 }
-const row = (label: string, key: keyof Timings) => `| ${label.padEnd(34)} | ${median(samples.map((s) => s[key])).toFixed(0).padStart(9)} | ${samples.map((s) => s[key].toFixed(0)).join(", ")} |`;
-console.log(`offline preview of ${stack}: ${RUNS} runs on ${os.cpus().length}x ${os.cpus()[0].model.trim()}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`);
+const row = (label: string, key: keyof Timings) =>
+    `| ${label.padEnd(34)} | ${median(samples.map((s) => s[key]))
+        .toFixed(0)
+        .padStart(9)} | ${samples.map((s) => s[key].toFixed(0)).join(", ")} |`;
+console.log(
+    `offline preview of ${stack}: ${RUNS} runs on ${os.cpus().length}x ${os.cpus()[0].model.trim()}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
+);
 console.log("| phase                              | median ms | runs (ms) |");
 console.log("| ---------------------------------- | --------- | --------- |");
 console.log(row("end to end (process start to exit)", "wallMs"));

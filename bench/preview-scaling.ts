@@ -38,7 +38,12 @@ function rssMiB(pid: number): number {
 
 function childrenOf(pid: number): number[] {
     try {
-        return fs.readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
+        return fs
+            .readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8")
+            .trim()
+            .split(/\s+/)
+            .filter(Boolean)
+            .map(Number);
     } catch {
         return [];
     }
@@ -47,10 +52,23 @@ function childrenOf(pid: number): number[] {
 function once(stackFile: string): Promise<Sample> {
     return new Promise((resolve, reject) => {
         const started = process.hrtime.bigint();
-        const child = spawn(process.execPath, ["-r", REGISTER, path.join(ROOT, "preview", "cli.ts"), "--stack", BIG_STACK, "--stack-file", stackFile, "--json"], {
-            cwd: ROOT,
-            stdio: ["ignore", "pipe", "pipe"],
-        });
+        const child = spawn(
+            process.execPath,
+            [
+                "-r",
+                REGISTER,
+                path.join(ROOT, "preview", "cli.ts"),
+                "--stack",
+                BIG_STACK,
+                "--stack-file",
+                stackFile,
+                "--json",
+            ],
+            {
+                cwd: ROOT,
+                stdio: ["ignore", "pipe", "pipe"],
+            },
+        );
         let stdout = "";
         let stderr = "";
         let previewPeakMiB = 0;
@@ -72,9 +90,21 @@ function once(stackFile: string): Promise<Sample> {
                 reject(new Error(`preview exited ${code}: ${stderr}`));
                 return;
             }
-            const doc = JSON.parse(stdout) as { summary: { resources: number }; timings: { programMs: number; packStartMs: number; analysisMs: number } };
+            const doc = JSON.parse(stdout) as {
+                summary: { resources: number };
+                timings: { programMs: number; packStartMs: number; analysisMs: number };
+            };
             const { programMs, packStartMs, analysisMs } = doc.timings;
-            resolve({ resources: doc.summary.resources, wallMs, programMs, packStartMs, analysisMs, packAndAnalysisMs: packStartMs + analysisMs, previewPeakMiB, packPeakMiB });
+            resolve({
+                resources: doc.summary.resources,
+                wallMs,
+                programMs,
+                packStartMs,
+                analysisMs,
+                packAndAnalysisMs: packStartMs + analysisMs,
+                previewPeakMiB,
+                packPeakMiB,
+            });
         });
     });
 }
@@ -93,7 +123,10 @@ async function packAlone(stackFile: string): Promise<PackAlone[]> {
     fs.writeFileSync(file, JSON.stringify(resources));
     const samples: PackAlone[] = [];
     for (let i = 0; i < RUNS; i++) {
-        const run = spawnSync(process.execPath, ["-r", REGISTER, path.join(__dirname, "pack-analysis.ts"), file], { cwd: ROOT, encoding: "utf8" });
+        const run = spawnSync(process.execPath, ["-r", REGISTER, path.join(__dirname, "pack-analysis.ts"), file], {
+            cwd: ROOT,
+            encoding: "utf8",
+        });
         if (run.status !== 0) {
             throw new Error(`pack-analysis exited ${run.status}: ${run.stderr}`);
         }
@@ -103,8 +136,12 @@ async function packAlone(stackFile: string): Promise<PackAlone[]> {
 }
 
 async function main(): Promise<void> {
-    console.log(`offline preview scaling: median of ${RUNS} runs per size on ${os.cpus().length}x ${os.cpus()[0].model.trim()}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`);
-    console.log("| backends | resources | end to end ms | program ms | pack start ms | analysis ms | pack start + analysis ms | preview peak MiB | pack peak MiB |");
+    console.log(
+        `offline preview scaling: median of ${RUNS} runs per size on ${os.cpus().length}x ${os.cpus()[0].model.trim()}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
+    );
+    console.log(
+        "| backends | resources | end to end ms | program ms | pack start ms | analysis ms | pack start + analysis ms | preview peak MiB | pack peak MiB |",
+    );
     console.log("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     const rows: Record<number, Sample> = {};
     const alone: Record<number, PackAlone> = {};
@@ -136,7 +173,17 @@ async function main(): Promise<void> {
             packPeakMiB: m((s) => s.packPeakMiB),
         };
         rows[size] = row;
-        const cells = [size, row.resources, row.wallMs, row.programMs, row.packStartMs, row.analysisMs, row.packAndAnalysisMs, row.previewPeakMiB, row.packPeakMiB];
+        const cells = [
+            size,
+            row.resources,
+            row.wallMs,
+            row.programMs,
+            row.packStartMs,
+            row.analysisMs,
+            row.packAndAnalysisMs,
+            row.previewPeakMiB,
+            row.packPeakMiB,
+        ];
         console.log(`| ${cells.map((c) => c.toFixed(0)).join(" | ")} |`);
     }
     console.log("");
@@ -145,13 +192,19 @@ async function main(): Promise<void> {
     console.log("| ---: | ---: | ---: | ---: | ---: |");
     for (const size of SIZES) {
         const a = alone[size];
-        console.log(`| ${[size, a.startMs, a.analysisMs, a.startMs + a.analysisMs, a.packPeakMiB].map((c) => c.toFixed(0)).join(" | ")} |`);
+        console.log(
+            `| ${[size, a.startMs, a.analysisMs, a.startMs + a.analysisMs, a.packPeakMiB].map((c) => c.toFixed(0)).join(" | ")} |`,
+        );
     }
     const big = rows[1000];
     if (big) {
         const verdict = (ok: boolean) => (ok ? "met" : "MISSED");
-        console.log(`1,000 backends, end to end under 8,000 ms: ${verdict(big.wallMs <= 8000)}; largest process under 500 MB: ${verdict(Math.max(big.previewPeakMiB, big.packPeakMiB) * 2 ** 20 <= 500e6)}`);
-        console.log(`1,000 backends, pack start + analysis under 3,000 ms: ${verdict(big.packAndAnalysisMs <= 3000)} in the preview; ${verdict(alone[1000].startMs + alone[1000].analysisMs <= 3000)} for the pack alone`);
+        console.log(
+            `1,000 backends, end to end under 8,000 ms: ${verdict(big.wallMs <= 8000)}; largest process under 500 MB: ${verdict(Math.max(big.previewPeakMiB, big.packPeakMiB) * 2 ** 20 <= 500e6)}`,
+        );
+        console.log(
+            `1,000 backends, pack start + analysis under 3,000 ms: ${verdict(big.packAndAnalysisMs <= 3000)} in the preview; ${verdict(alone[1000].startMs + alone[1000].analysisMs <= 3000)} for the pack alone`,
+        );
     }
 }
 

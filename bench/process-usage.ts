@@ -7,6 +7,12 @@ const file = process.env.PROCESS_USAGE_FILE;
 if (file) {
     process.on("exit", () => {
         const usage = process.resourceUsage();
-        fs.writeFileSync(file, JSON.stringify({ maxRssBytes: usage.maxRSS * 1024, cpuSec: (usage.userCPUTime + usage.systemCPUTime) / 1e6 }));
+        fs.writeFileSync(
+            file,
+            JSON.stringify({
+                maxRssBytes: usage.maxRSS * 1024,
+                cpuSec: (usage.userCPUTime + usage.systemCPUTime) / 1e6,
+            }),
+        );
     });
 }

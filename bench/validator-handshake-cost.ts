@@ -40,9 +40,15 @@ type Opener = (url: string, pool: SocketPool, held: WebSocket[]) => Promise<void
 
 const ours: Opener = async (url, pool, held) => {
     const opening = newOpening();
-    await openConnections([url], { connections: BATCH, rate: 1e9, sockets: pool, handshakeTimeoutMs: 120_000 }, opening);
+    await openConnections(
+        [url],
+        { connections: BATCH, rate: 1e9, sockets: pool, handshakeTimeoutMs: 120_000 },
+        opening,
+    );
     if (opening.sockets.length !== BATCH) {
-        throw new Error(`ws-validate opened ${opening.sockets.length} of ${BATCH}: ${JSON.stringify(opening.failuresByCode)}`);
+        throw new Error(
+            `ws-validate opened ${opening.sockets.length} of ${BATCH}: ${JSON.stringify(opening.failuresByCode)}`,
+        );
     }
     held.push(...opening.sockets);
 };
@@ -55,8 +61,14 @@ const plain: Opener = async (url, _pool, held) => {
 };
 
 const SIDES: readonly { name: string; open: Opener }[] = CALIBRATE
-    ? [{ name: "plain ws (A)", open: plain }, { name: "plain ws (B)", open: plain }]
-    : [{ name: "ws-validate", open: ours }, { name: "plain ws", open: plain }];
+    ? [
+          { name: "plain ws (A)", open: plain },
+          { name: "plain ws (B)", open: plain },
+      ]
+    : [
+          { name: "ws-validate", open: ours },
+          { name: "plain ws", open: plain },
+      ];
 
 async function timed(open: () => Promise<void>): Promise<Batch> {
     const cpu = process.cpuUsage();
@@ -69,8 +81,15 @@ async function timed(open: () => Promise<void>): Promise<Batch> {
 
 async function measure(): Promise<void> {
     const cpus = os.cpus();
-    console.log(`machine: ${cpus.length}x ${cpus[0].model.trim()}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; load average ${os.loadavg().map((l) => l.toFixed(2)).join(", ")}`);
-    console.log(`work: ${ROUNDS} rounds after a warm-up one, each ${BATCHES} batches of ${BATCH} connections unpaced to 127.0.0.1 (${BATCH * BATCHES} open at its end), ${SIDES[0].name} and ${SIDES[1].name} in turns A B, B A; this process on CPU ${CLIENT_CPU}, echo server on CPU ${SERVER_CPU}`);
+    console.log(
+        `machine: ${cpus.length}x ${cpus[0].model.trim()}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; load average ${os
+            .loadavg()
+            .map((l) => l.toFixed(2))
+            .join(", ")}`,
+    );
+    console.log(
+        `work: ${ROUNDS} rounds after a warm-up one, each ${BATCHES} batches of ${BATCH} connections unpaced to 127.0.0.1 (${BATCH * BATCHES} open at its end), ${SIDES[0].name} and ${SIDES[1].name} in turns A B, B A; this process on CPU ${CLIENT_CPU}, echo server on CPU ${SERVER_CPU}`,
+    );
     const server = await startEchoProcess({ cpus: SERVER_CPU });
     const url = `ws://127.0.0.1:${server.port}/ws`;
     const batches: Batch[][] = [[], []];
@@ -99,17 +118,25 @@ async function measure(): Promise<void> {
     const [low, high] = bootstrapMedian(rateRatios);
     const perHandshake = (side: Batch[], f: (x: Batch) => number) => ((median(side.map(f)) / BATCH) * 1e6).toFixed(0);
     console.log("");
-    console.log(`| ${a.length} pairs of ${BATCH} | µs per handshake, wall (median batch) | µs per handshake, CPU | busy |`);
+    console.log(
+        `| ${a.length} pairs of ${BATCH} | µs per handshake, wall (median batch) | µs per handshake, CPU | busy |`,
+    );
     console.log("| --- | ---: | ---: | ---: |");
     for (const [i, side] of SIDES.entries()) {
         const busy = median(batches[i].map((x) => x.cpuSec / x.wallSec));
-        console.log(`| ${side.name} | ${perHandshake(batches[i], (x) => x.wallSec)} | ${perHandshake(batches[i], (x) => x.cpuSec)} | ${(busy * 100).toFixed(0)} % |`);
+        console.log(
+            `| ${side.name} | ${perHandshake(batches[i], (x) => x.wallSec)} | ${perHandshake(batches[i], (x) => x.cpuSec)} | ${(busy * 100).toFixed(0)} % |`,
+        );
     }
     const rate = median(rateRatios);
     console.log("");
-    console.log(`${SIDES[0].name} / ${SIDES[1].name}, median of paired ratios: rate ${rate.toFixed(3)}x (95 % interval ${low.toFixed(3)}x to ${high.toFixed(3)}x; pairs ${Math.min(...rateRatios).toFixed(2)}x to ${Math.max(...rateRatios).toFixed(2)}x), CPU ${median(cpuRatios).toFixed(3)}x`);
+    console.log(
+        `${SIDES[0].name} / ${SIDES[1].name}, median of paired ratios: rate ${rate.toFixed(3)}x (95 % interval ${low.toFixed(3)}x to ${high.toFixed(3)}x; pairs ${Math.min(...rateRatios).toFixed(2)}x to ${Math.max(...rateRatios).toFixed(2)}x), CPU ${median(cpuRatios).toFixed(3)}x`,
+    );
     if (!CALIBRATE) {
-        console.log(`goal rate >= ${RATE_GOAL}x: ${rate >= RATE_GOAL ? (low >= RATE_GOAL ? "met, the whole interval above it" : "met by the median, the interval reaching below it") : "MISSED"}`);
+        console.log(
+            `goal rate >= ${RATE_GOAL}x: ${rate >= RATE_GOAL ? (low >= RATE_GOAL ? "met, the whole interval above it" : "met by the median, the interval reaching below it") : "MISSED"}`,
+        );
     }
 }
 
@@ -121,7 +148,10 @@ if (process.env[PINNED] === "1") {
         process.exit(1);
     });
 } else {
-    const child = spawn("taskset", ["-c", CLIENT_CPU, process.execPath, ...process.execArgv, __filename], { stdio: "inherit", env: { ...process.env, [PINNED]: "1" } });
+    const child = spawn("taskset", ["-c", CLIENT_CPU, process.execPath, ...process.execArgv, __filename], {
+        stdio: "inherit",
+        env: { ...process.env, [PINNED]: "1" },
+    });
     child.once("error", (e) => {
         console.error(`taskset: ${e.message}`);
         process.exit(1);

@@ -46,10 +46,18 @@ function treeRss(pid: number): number {
     return total;
 }
 
-function run(command: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ stdout: string; stderr: string; code: number | null; peakRss: number; wallSec: number }> {
+function run(
+    command: string,
+    args: string[],
+    env: NodeJS.ProcessEnv = {},
+): Promise<{ stdout: string; stderr: string; code: number | null; peakRss: number; wallSec: number }> {
     return new Promise((resolve) => {
         const started = Date.now();
-        const child: ChildProcess = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+        const child: ChildProcess = spawn(command, args, {
+            cwd: ROOT,
+            env: { ...process.env, ...env },
+            stdio: ["ignore", "pipe", "pipe"],
+        });
         let stdout = "";
         let stderr = "";
         let peakRss = 0;
@@ -67,12 +75,36 @@ const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MB`;
 
 async function ours(port: number) {
     const result = await run(process.execPath, [
-        "-r", "./cli/register.js", "validator/cli.ts",
-        "--url", `ws://127.0.0.1:${port}`, "--endpoints", "/ws",
-        "--connections", String(CONNECTIONS), "--rate", String(RATE), "--hold", String(HOLD_SEC),
-        "--hold-mode", "idle", "--messages", "1", "--handshake-timeout", "30", "--json",
+        "-r",
+        "./cli/register.js",
+        "validator/cli.ts",
+        "--url",
+        `ws://127.0.0.1:${port}`,
+        "--endpoints",
+        "/ws",
+        "--connections",
+        String(CONNECTIONS),
+        "--rate",
+        String(RATE),
+        "--hold",
+        String(HOLD_SEC),
+        "--hold-mode",
+        "idle",
+        "--messages",
+        "1",
+        "--handshake-timeout",
+        "30",
+        "--json",
     ]);
-    const report = JSON.parse(result.stdout) as { load: { opened: number; survived: number; openSec: number; achievedRatePerSec: number; handshakeMs: { p50: number; p99: number } } };
+    const report = JSON.parse(result.stdout) as {
+        load: {
+            opened: number;
+            survived: number;
+            openSec: number;
+            achievedRatePerSec: number;
+            handshakeMs: { p50: number; p99: number };
+        };
+    };
     return { ...report.load, peakRss: result.peakRss };
 }
 
@@ -101,7 +133,12 @@ async function artillery(port: number) {
         throw new Error(`artillery exited ${result.code}: ${result.stderr.slice(-2000)}`);
     }
     const report = JSON.parse(fs.readFileSync(output, "utf8")) as {
-        aggregate: { counters: Record<string, number>; summaries: Record<string, { p50: number; p99: number }>; firstCounterAt: number; lastCounterAt: number };
+        aggregate: {
+            counters: Record<string, number>;
+            summaries: Record<string, { p50: number; p99: number }>;
+            firstCounterAt: number;
+            lastCounterAt: number;
+        };
         intermediate: Array<{ counters: Record<string, number>; period: number }>;
     };
     const counters = report.aggregate.counters;
@@ -110,28 +147,50 @@ async function artillery(port: number) {
     // Artillery counts per 10 s period; the time over which its connections were made is the
     // span of periods that created users.
     const creating = report.intermediate.filter((p) => (p.counters["vusers.created"] ?? 0) > 0);
-    return { created, failed, completed: counters["vusers.completed"] ?? 0, counters, summaries: report.aggregate.summaries, creatingPeriods: creating.length, peakRss: result.peakRss, wallSec: result.wallSec };
+    return {
+        created,
+        failed,
+        completed: counters["vusers.completed"] ?? 0,
+        counters,
+        summaries: report.aggregate.summaries,
+        creatingPeriods: creating.length,
+        peakRss: result.peakRss,
+        wallSec: result.wallSec,
+    };
 }
 
 async function main() {
     const server = await startEchoProcess();
     try {
-        console.log(`validator load: ${CONNECTIONS} connections at ${RATE}/s, held ${HOLD_SEC} s, on ${os.cpus().length}x ${os.cpus()[0].model.trim()}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`);
+        console.log(
+            `validator load: ${CONNECTIONS} connections at ${RATE}/s, held ${HOLD_SEC} s, on ${os.cpus().length}x ${os.cpus()[0].model.trim()}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
+        );
         const mine = await ours(server.port);
-        console.log("| tool | opened | held to the end | time to open all | achieved rate | handshake p50 | handshake p99 | peak memory |");
+        console.log(
+            "| tool | opened | held to the end | time to open all | achieved rate | handshake p50 | handshake p99 | peak memory |",
+        );
         console.log("| --- | --- | --- | --- | --- | --- | --- | --- |");
-        console.log(`| ws-validate | ${mine.opened} | ${mine.survived} | ${mine.openSec.toFixed(2)} s | ${mine.achievedRatePerSec.toFixed(0)}/s | ${mine.handshakeMs.p50.toFixed(1)} ms | ${mine.handshakeMs.p99.toFixed(1)} ms | ${mb(mine.peakRss)} |`);
-        const targets = [`all ${CONNECTIONS} held: ${mine.survived === CONNECTIONS ? "met" : "MISSED"}`, `peak memory under 600 MB: ${mine.peakRss < 600 * 2 ** 20 ? "met" : "MISSED"}`];
+        console.log(
+            `| ws-validate | ${mine.opened} | ${mine.survived} | ${mine.openSec.toFixed(2)} s | ${mine.achievedRatePerSec.toFixed(0)}/s | ${mine.handshakeMs.p50.toFixed(1)} ms | ${mine.handshakeMs.p99.toFixed(1)} ms | ${mb(mine.peakRss)} |`,
+        );
+        const targets = [
+            `all ${CONNECTIONS} held: ${mine.survived === CONNECTIONS ? "met" : "MISSED"}`,
+            `peak memory under 600 MB: ${mine.peakRss < 600 * 2 ** 20 ? "met" : "MISSED"}`,
+        ];
         if (ARTILLERY) {
             const theirs = await artillery(server.port);
             const session = theirs.summaries["websocket.session_length"];
-            console.log(`| artillery | ${theirs.created - theirs.failed} | ${theirs.completed} | (paced by arrivalRate) | ${RATE}/s requested | - | - | ${mb(theirs.peakRss)} |`);
+            console.log(
+                `| artillery | ${theirs.created - theirs.failed} | ${theirs.completed} | (paced by arrivalRate) | ${RATE}/s requested | - | - | ${mb(theirs.peakRss)} |`,
+            );
             console.log(`artillery counters: ${JSON.stringify(theirs.counters)}`);
             if (session) {
                 console.log(`artillery websocket.session_length p50 ${session.p50} ms, p99 ${session.p99} ms`);
             }
             console.log(`memory ratio ws-validate/artillery: ${(mine.peakRss / theirs.peakRss).toFixed(2)}`);
-            targets.push(`connection rate at least Artillery's: ${mine.opened >= theirs.created - theirs.failed && mine.achievedRatePerSec >= RATE * 0.95 ? "met" : "MISSED"} (both asked for ${RATE}/s; ws-validate achieved ${mine.achievedRatePerSec.toFixed(0)}/s)`);
+            targets.push(
+                `connection rate at least Artillery's: ${mine.opened >= theirs.created - theirs.failed && mine.achievedRatePerSec >= RATE * 0.95 ? "met" : "MISSED"} (both asked for ${RATE}/s; ws-validate achieved ${mine.achievedRatePerSec.toFixed(0)}/s)`,
+            );
         } else {
             targets.push("connection rate against Artillery: not measured (set ARTILLERY to its bin)");
         }

@@ -46,8 +46,22 @@ const VALIDATOR_AND_PLAIN: readonly Side[] = [
         name: "ws-validate",
         // An unreachable rate is unpaced: the load loop never waits, as the plain client's does not.
         args: (url) => [
-            "validator/cli.ts", "--url", url, "--connections", String(CONNECTIONS), "--rate", "1000000000", "--hold", String(HOLD_SEC),
-            "--hold-mode", "idle", "--messages", "1", "--handshake-timeout", "120", "--json",
+            "validator/cli.ts",
+            "--url",
+            url,
+            "--connections",
+            String(CONNECTIONS),
+            "--rate",
+            "1000000000",
+            "--hold",
+            String(HOLD_SEC),
+            "--hold-mode",
+            "idle",
+            "--messages",
+            "1",
+            "--handshake-timeout",
+            "120",
+            "--json",
         ],
         load: (stdout) => (JSON.parse(stdout) as { load: { opened: number; survived: number; openSec: number } }).load,
     },
@@ -58,12 +72,30 @@ const VALIDATOR_AND_PLAIN: readonly Side[] = [
     },
 ];
 const CALIBRATE = process.env.CALIBRATE === "1";
-const SIDES: readonly Side[] = CALIBRATE ? [{ ...VALIDATOR_AND_PLAIN[1], name: "plain ws (A)" }, { ...VALIDATOR_AND_PLAIN[1], name: "plain ws (B)" }] : VALIDATOR_AND_PLAIN;
+const SIDES: readonly Side[] = CALIBRATE
+    ? [
+          { ...VALIDATOR_AND_PLAIN[1], name: "plain ws (A)" },
+          { ...VALIDATOR_AND_PLAIN[1], name: "plain ws (B)" },
+      ]
+    : VALIDATOR_AND_PLAIN;
 
 function runSide(side: Side, url: string, usageFile: string): Promise<Sample> {
-    const args = ["-c", CLIENT_CPU, process.execPath, "-r", "./cli/register.js", "-r", "./bench/process-usage.ts", ...side.args(url)];
+    const args = [
+        "-c",
+        CLIENT_CPU,
+        process.execPath,
+        "-r",
+        "./cli/register.js",
+        "-r",
+        "./bench/process-usage.ts",
+        ...side.args(url),
+    ];
     return new Promise((resolve, reject) => {
-        const child = spawn("taskset", args, { cwd: ROOT, env: { ...process.env, PROCESS_USAGE_FILE: usageFile }, stdio: ["ignore", "pipe", "pipe"] });
+        const child = spawn("taskset", args, {
+            cwd: ROOT,
+            env: { ...process.env, PROCESS_USAGE_FILE: usageFile },
+            stdio: ["ignore", "pipe", "pipe"],
+        });
         let stdout = "";
         let stderr = "";
         child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
@@ -78,19 +110,31 @@ function runSide(side: Side, url: string, usageFile: string): Promise<Sample> {
                 }
                 resolve({ opened: load.opened, openSec: load.openSec, rate: load.opened / load.openSec, ...usage });
             } catch (e) {
-                reject(new Error(`${side.name} (exit ${code}): ${e instanceof Error ? e.message : String(e)}\n${stderr.slice(-2000)}`));
+                reject(
+                    new Error(
+                        `${side.name} (exit ${code}): ${e instanceof Error ? e.message : String(e)}\n${stderr.slice(-2000)}`,
+                    ),
+                );
             }
         });
     });
 }
 
 const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MB`;
-const load = () => os.loadavg().map((l) => l.toFixed(2)).join(", ");
+const load = () =>
+    os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(", ");
 
 async function main(): Promise<void> {
     const cpus = os.cpus();
-    console.log(`machine: ${cpus.length}x ${cpus[0].model.trim()}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; load average ${load()}`);
-    console.log(`work: ${CONNECTIONS} connections unpaced to 127.0.0.1, held ${HOLD_SEC} s; client on CPU ${CLIENT_CPU}, echo server on CPU ${SERVER_CPU}; ${RUNS} runs each, A B then B A in turn, after one warm-up pair`);
+    console.log(
+        `machine: ${cpus.length}x ${cpus[0].model.trim()}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; load average ${load()}`,
+    );
+    console.log(
+        `work: ${CONNECTIONS} connections unpaced to 127.0.0.1, held ${HOLD_SEC} s; client on CPU ${CLIENT_CPU}, echo server on CPU ${SERVER_CPU}; ${RUNS} runs each, A B then B A in turn, after one warm-up pair`,
+    );
     const server = await startEchoProcess({ cpus: SERVER_CPU });
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "validator-vs-ws-"));
     const url = `ws://127.0.0.1:${server.port}/ws`;
@@ -106,7 +150,9 @@ async function main(): Promise<void> {
                 const side = SIDES[i];
                 const sample = await runSide(side, url, path.join(dir, `${run}-${i}.json`));
                 const label = run === 0 ? "warm-up" : String(run);
-                console.log(`| ${label} | ${side.name} | ${sample.openSec.toFixed(2)} s | ${sample.rate.toFixed(0)}/s | ${mb(sample.maxRssBytes)} | ${sample.cpuSec.toFixed(2)} s |`);
+                console.log(
+                    `| ${label} | ${side.name} | ${sample.openSec.toFixed(2)} s | ${sample.rate.toFixed(0)}/s | ${mb(sample.maxRssBytes)} | ${sample.cpuSec.toFixed(2)} s |`,
+                );
                 if (run > 0) {
                     samples[i].push(sample);
                 }
@@ -128,16 +174,26 @@ async function main(): Promise<void> {
     console.log(`| median of ${RUNS} | handshakes/s | peak RSS | CPU |`);
     console.log("| --- | ---: | ---: | ---: |");
     for (const [i, side] of SIDES.entries()) {
-        console.log(`| ${side.name} | ${median(samples[i].map((s) => s.rate)).toFixed(0)}/s | ${mb(median(samples[i].map((s) => s.maxRssBytes)))} | ${median(samples[i].map((s) => s.cpuSec)).toFixed(2)} s |`);
+        console.log(
+            `| ${side.name} | ${median(samples[i].map((s) => s.rate)).toFixed(0)}/s | ${mb(median(samples[i].map((s) => s.maxRssBytes)))} | ${median(samples[i].map((s) => s.cpuSec)).toFixed(2)} s |`,
+        );
     }
-    console.log(`| ${SIDES[0].name} / ${SIDES[1].name}, median of paired ratios | ${rateRatio.toFixed(3)}x | ${memoryRatio.toFixed(3)}x | ${cpuRatio.toFixed(3)}x |`);
-    console.log(`rate ratio: 95 % bootstrap interval of the median ${rateLow.toFixed(3)}x to ${rateHigh.toFixed(3)}x; single pairs ${Math.min(...rateRatios).toFixed(2)}x to ${Math.max(...rateRatios).toFixed(2)}x`);
+    console.log(
+        `| ${SIDES[0].name} / ${SIDES[1].name}, median of paired ratios | ${rateRatio.toFixed(3)}x | ${memoryRatio.toFixed(3)}x | ${cpuRatio.toFixed(3)}x |`,
+    );
+    console.log(
+        `rate ratio: 95 % bootstrap interval of the median ${rateLow.toFixed(3)}x to ${rateHigh.toFixed(3)}x; single pairs ${Math.min(...rateRatios).toFixed(2)}x to ${Math.max(...rateRatios).toFixed(2)}x`,
+    );
     console.log("");
     if (CALIBRATE) {
-        console.log(`calibration: the same client in both places reads ${rateRatio.toFixed(3)}x rate and ${memoryRatio.toFixed(3)}x memory; a difference this size is this host's noise; load average at the end ${load()}`);
+        console.log(
+            `calibration: the same client in both places reads ${rateRatio.toFixed(3)}x rate and ${memoryRatio.toFixed(3)}x memory; a difference this size is this host's noise; load average at the end ${load()}`,
+        );
         return;
     }
-    console.log(`goal rate >= ${RATE_GOAL}x: ${rateRatio >= RATE_GOAL ? "met" : "MISSED"}; goal memory <= ${MEMORY_GOAL}x: ${memoryRatio <= MEMORY_GOAL ? "met" : "MISSED"}; load average at the end ${load()}`);
+    console.log(
+        `goal rate >= ${RATE_GOAL}x: ${rateRatio >= RATE_GOAL ? "met" : "MISSED"}; goal memory <= ${MEMORY_GOAL}x: ${memoryRatio <= MEMORY_GOAL ? "met" : "MISSED"}; load average at the end ${load()}`,
+    );
 }
 
 main().catch((e: unknown) => {

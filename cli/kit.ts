@@ -70,7 +70,9 @@ function interrupts(err: (text: string) => void): { signal: AbortSignal; force: 
     const onSignal = (name: NodeJS.Signals) => {
         count += 1;
         if (count === 1) {
-            err(`${name === "SIGINT" ? "Ctrl-C" : name}: stopping at the next safe point (press Ctrl-C again to stop waiting)`);
+            err(
+                `${name === "SIGINT" ? "Ctrl-C" : name}: stopping at the next safe point (press Ctrl-C again to stop waiting)`,
+            );
             first.abort(new InterruptedError(`interrupted by ${name}`));
         } else if (count === 2) {
             err(`${name === "SIGINT" ? "Ctrl-C" : name} again: stopping without waiting`);
@@ -230,7 +232,9 @@ export function numberFlag(
     }
     const n = Number(value);
     if (value.trim() === "" || !Number.isFinite(n) || n < 0 || (!options.allowZero && n === 0)) {
-        throw new FlagError(`--${name} ${JSON.stringify(value)}: expected a ${options.allowZero ? "non-negative" : "positive"} ${options.what ?? "number"}`);
+        throw new FlagError(
+            `--${name} ${JSON.stringify(value)}: expected a ${options.allowZero ? "non-negative" : "positive"} ${options.what ?? "number"}`,
+        );
     }
     return n;
 }
@@ -332,7 +336,10 @@ export class Progress {
             return;
         }
         const detail = c.detail?.();
-        this.status(`${final ? "done" : "...."} ${c.name}  ${((Date.now() - c.started) / 1000).toFixed(1)} s${detail ? `  ${detail}` : ""}`, final);
+        this.status(
+            `${final ? "done" : "...."} ${c.name}  ${((Date.now() - c.started) / 1000).toFixed(1)} s${detail ? `  ${detail}` : ""}`,
+            final,
+        );
     }
 }
 

@@ -5,7 +5,9 @@
 function distance(a: string, b: string): number {
     const s = a.toLowerCase();
     const t = b.toLowerCase();
-    const d: number[][] = Array.from({ length: s.length + 1 }, (_, i) => Array.from({ length: t.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+    const d: number[][] = Array.from({ length: s.length + 1 }, (_, i) =>
+        Array.from({ length: t.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+    );
     for (let i = 1; i <= s.length; i++) {
         for (let j = 1; j <= t.length; j++) {
             const cost = s[i - 1] === t[j - 1] ? 0 : 1;
@@ -34,8 +36,13 @@ export function closest(name: string, known: readonly string[]): string | undefi
     if (!best) {
         return undefined;
     }
-    const prefix = best.name.toLowerCase().startsWith(name.toLowerCase()) || name.toLowerCase().startsWith(best.name.toLowerCase());
-    return best.d <= Math.max(1, Math.floor(name.length / 3)) || (prefix && Math.min(name.length, best.name.length) >= 3) ? best.name : undefined;
+    const prefix =
+        best.name.toLowerCase().startsWith(name.toLowerCase()) ||
+        name.toLowerCase().startsWith(best.name.toLowerCase());
+    return best.d <= Math.max(1, Math.floor(name.length / 3)) ||
+        (prefix && Math.min(name.length, best.name.length) >= 3)
+        ? best.name
+        : undefined;
 }
 
 /** "; did you mean X?" or "" when nothing is close. */

@@ -69,7 +69,13 @@ function readEntry(file) {
 }
 
 function compilerOptions(ts) {
-    return { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS, esModuleInterop: true, strict: true, sourceMap: true };
+    return {
+        target: ts.ScriptTarget.ES2022,
+        module: ts.ModuleKind.CommonJS,
+        esModuleInterop: true,
+        strict: true,
+        sourceMap: true,
+    };
 }
 
 /** Source maps of the files this process loaded, by file name, for stack traces. */
@@ -88,14 +94,21 @@ function transpile(source, fileName) {
         return { code: cached, map: cachedMap };
     }
     const ts = compiler();
-    const output = ts.transpileModule(source, { compilerOptions: compilerOptions(ts), fileName, reportDiagnostics: true });
+    const output = ts.transpileModule(source, {
+        compilerOptions: compilerOptions(ts),
+        fileName,
+        reportDiagnostics: true,
+    });
     // transpileModule reports only syntax errors; as ts-node does, they stop the load, named by file and line.
     const errors = (output.diagnostics ?? []).filter((d) => d.category === ts.DiagnosticCategory.Error);
     if (errors.length > 0) {
         const first = errors[0];
-        const where = first.file && first.start !== undefined ? first.file.getLineAndCharacterOfPosition(first.start) : undefined;
+        const where =
+            first.file && first.start !== undefined ? first.file.getLineAndCharacterOfPosition(first.start) : undefined;
         const text = ts.flattenDiagnosticMessageText(first.messageText, "\n");
-        throw new SyntaxError(`${fileName}${where ? `:${where.line + 1}:${where.character + 1}` : ""}: ${text}${errors.length > 1 ? ` (and ${errors.length - 1} more)` : ""}`);
+        throw new SyntaxError(
+            `${fileName}${where ? `:${where.line + 1}:${where.character + 1}` : ""}: ${text}${errors.length > 1 ? ` (and ${errors.length - 1} more)` : ""}`,
+        );
     }
     // The trailing sourceMappingURL comment would name a file that does not exist; maps come from `maps`.
     const code = output.outputText.replace(/\n\/\/# sourceMappingURL=.*\s*$/, "\n");

@@ -1,5 +1,18 @@
 import * as path from "path";
-import { checkOutputPath, CliIo, EXIT, FlagError, numberFlag, parseFlags, Progress, reportError, runMain, UsageError, version, writeOutputFile } from "../cli/kit";
+import {
+    checkOutputPath,
+    CliIo,
+    EXIT,
+    FlagError,
+    numberFlag,
+    parseFlags,
+    Progress,
+    reportError,
+    runMain,
+    UsageError,
+    version,
+    writeOutputFile,
+} from "../cli/kit";
 import { checkPolicyPackDir, loadStackConfig, RunningPack } from "../preview";
 import { DEFAULT_ENDPOINTS, renderReportHtml, reportJson, thresholdsFrom, VALIDATION_DEFAULTS } from "../validator";
 import { offlineGate } from "./gate";
@@ -68,7 +81,9 @@ export function parseImages(values: readonly string[]): Record<string, string> {
     for (const value of values) {
         const match = /^([A-Za-z0-9_-]+)=(\S+)$/.exec(value);
         if (!match) {
-            throw new FlagError(`--image ${JSON.stringify(value)}: expected NAME=IMAGE, such as api=europe-docker.pkg.dev/p/chat/api:2`);
+            throw new FlagError(
+                `--image ${JSON.stringify(value)}: expected NAME=IMAGE, such as api=europe-docker.pkg.dev/p/chat/api:2`,
+            );
         }
         if (match[1] in images) {
             throw new FlagError(`--image ${JSON.stringify(value)}: backend ${match[1]} is given twice`);
@@ -148,7 +163,10 @@ export async function main(argv: string[], io: DeployIo): Promise<number> {
         // The checkout whose commit is deployed and recorded: the stand-in's program, or this project.
         const revision = sourceRevision(targetKind === "local" && localProgram ? localProgram : projectDir);
         if (revision && revision.dirty.length > 0 && !values["allow-dirty"]) {
-            const shown = revision.dirty.slice(0, 3).map((l) => l.slice(3)).join(", ");
+            const shown = revision.dirty
+                .slice(0, 3)
+                .map((l) => l.slice(3))
+                .join(", ");
             throw new UsageError(
                 `the checkout at ${revision.repoDir} has uncommitted changes (${shown}${revision.dirty.length > 3 ? `, and ${revision.dirty.length - 3} more` : ""}); ` +
                     "a deploy of it could never be rolled back to: commit them, or pass --allow-dirty",
@@ -170,8 +188,14 @@ export async function main(argv: string[], io: DeployIo): Promise<number> {
             },
             watch: {
                 durationSec: seconds("watch", values.watch, WATCH_DEFAULTS.durationSec),
-                intervalSec: numberFlag("interval", values.interval, WATCH_DEFAULTS.intervalSec, { what: "number of seconds" }),
-                maxHandshakeFailureRate: percent("max-handshake-failure", values["max-handshake-failure"], WATCH_DEFAULTS.maxHandshakeFailureRate),
+                intervalSec: numberFlag("interval", values.interval, WATCH_DEFAULTS.intervalSec, {
+                    what: "number of seconds",
+                }),
+                maxHandshakeFailureRate: percent(
+                    "max-handshake-failure",
+                    values["max-handshake-failure"],
+                    WATCH_DEFAULTS.maxHandshakeFailureRate,
+                ),
                 max5xxIncrease: percent("max-5xx-increase", values["max-5xx-increase"], WATCH_DEFAULTS.max5xxIncrease),
             },
             keep: { connections: keep, probeIntervalMs: 1000 },
@@ -200,14 +224,27 @@ export async function main(argv: string[], io: DeployIo): Promise<number> {
             });
             target = standIn;
         }
-        target ??= new PulumiStackTarget({ projectDir, stack: values.stack, project: stackConfig.project, packDir, revision, log: io.out });
+        target ??= new PulumiStackTarget({
+            projectDir,
+            stack: values.stack,
+            project: stackConfig.project,
+            packDir,
+            revision,
+            log: io.out,
+        });
 
-        const report: PipelineReport = await runPipeline(target, offlineGate(projectDir, values.stack, packDir, io.pack), options).finally(() => progress.finish());
+        const report: PipelineReport = await runPipeline(
+            target,
+            offlineGate(projectDir, values.stack, packDir, io.pack),
+            options,
+        ).finally(() => progress.finish());
         io.out("");
         io.out(renderTimeline(report));
         // A write that fails now is reported; the deploy's exit code stands.
         const writeFailures = [
-            values.report === undefined ? undefined : writeOutputFile("report", values.report, reportJson(report) + "\n"),
+            values.report === undefined
+                ? undefined
+                : writeOutputFile("report", values.report, reportJson(report) + "\n"),
             values["report-html"] === undefined ? undefined : writeDeployHtml(values["report-html"], report),
         ].filter((f): f is string => f !== undefined);
         for (const failure of writeFailures) {
@@ -217,7 +254,9 @@ export async function main(argv: string[], io: DeployIo): Promise<number> {
             io.err(`error: deploy of ${values.stack} failed and so did the rollback; see the steps above`);
         }
         if (report.outcome === "interrupted") {
-            io.err(`interrupted: ${report.notes[report.notes.length - 1] ?? "stopped"}${report.manualSteps ? "; to roll back, see the commands above" : ""}`);
+            io.err(
+                `interrupted: ${report.notes[report.notes.length - 1] ?? "stopped"}${report.manualSteps ? "; to roll back, see the commands above" : ""}`,
+            );
         }
         return report.exitCode;
     } catch (e) {
@@ -235,7 +274,11 @@ function writeDeployHtml(file: string, report: PipelineReport): string | undefin
     const validations = Object.values(report.validations);
     const last = validations[validations.length - 1];
     if (!last) {
-        return writeOutputFile("report-html", file, `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>deploy ${report.stack}</title></head><body><h1>deploy ${report.stack}: ${report.outcome}</h1><p>No validation ran, so there is nothing to chart.</p></body></html>\n`);
+        return writeOutputFile(
+            "report-html",
+            file,
+            `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>deploy ${report.stack}</title></head><body><h1>deploy ${report.stack}: ${report.outcome}</h1><p>No validation ran, so there is nothing to chart.</p></body></html>\n`,
+        );
     }
     const phases = report.phases.map((p) => {
         const start = Date.parse(p.startedAt);
@@ -245,7 +288,11 @@ function writeDeployHtml(file: string, report: PipelineReport): string | undefin
     return writeOutputFile(
         "report-html",
         file,
-        renderReportHtml(last, { title: `deploy ${report.stack} to ${report.target}: ${report.outcome}`, phases, notes: [`exit ${report.exitCode}`, ...trigger, ...report.notes] }),
+        renderReportHtml(last, {
+            title: `deploy ${report.stack} to ${report.target}: ${report.outcome}`,
+            phases,
+            notes: [`exit ${report.exitCode}`, ...trigger, ...report.notes],
+        }),
     );
 }
 

@@ -34,7 +34,9 @@ export const REQUEST_COUNT_METRIC = "loadbalancing.googleapis.com/https/request_
 export function requestCountFilter(forwardingRuleName: string): string {
     if (!/^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(forwardingRuleName)) {
         // A name that is not a GCE resource name would break out of the filter's quotes.
-        throw new Error(`forwarding rule name ${JSON.stringify(forwardingRuleName)}: expected a Compute Engine resource name (lower-case letters, digits, hyphens)`);
+        throw new Error(
+            `forwarding rule name ${JSON.stringify(forwardingRuleName)}: expected a Compute Engine resource name (lower-case letters, digits, hyphens)`,
+        );
     }
     return `metric.type="${REQUEST_COUNT_METRIC}" AND resource.type="https_lb_rule" AND resource.label.forwarding_rule_name="${forwardingRuleName}"`;
 }
@@ -82,7 +84,10 @@ export class CloudMonitoringSource implements MetricsSource {
         let requests = 0;
         let errors5xx = 0;
         for (const s of series) {
-            const total = (s.points ?? []).reduce((sum, p) => sum + asNumber(p.value?.int64Value) + (p.value?.doubleValue ?? 0), 0);
+            const total = (s.points ?? []).reduce(
+                (sum, p) => sum + asNumber(p.value?.int64Value) + (p.value?.doubleValue ?? 0),
+                0,
+            );
             requests += total;
             if (String(s.metric?.labels?.response_code_class ?? "") === "500") {
                 errors5xx += total;

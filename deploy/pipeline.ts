@@ -3,7 +3,15 @@ import { plural } from "../cli/suggest";
 import { Report, validate, ValidateOptions } from "../validator";
 import { MetricsSource } from "./metrics";
 import { SourceRevision, worktreeRollbackCommands } from "./revisions";
-import { describeTrigger, handshakeTrigger, http5xxTrigger, TriggerName, TriggerResult, TRIGGERS, WatchSettings } from "./watch";
+import {
+    describeTrigger,
+    handshakeTrigger,
+    http5xxTrigger,
+    TriggerName,
+    TriggerResult,
+    TRIGGERS,
+    WatchSettings,
+} from "./watch";
 import { ConnectionKeeper, ZeroDowntimeReport } from "./zero-downtime";
 
 /** What this deploy changes besides the checkout: new images for named backends (`--image api=REF`). */
@@ -138,7 +146,11 @@ class PipelineRun {
         return this.options.signal?.aborted === true;
     }
 
-    report(outcome: Outcome, exitCode: PipelineReport["exitCode"], extra: Partial<PipelineReport> = {}): PipelineReport {
+    report(
+        outcome: Outcome,
+        exitCode: PipelineReport["exitCode"],
+        extra: Partial<PipelineReport> = {},
+    ): PipelineReport {
         const fired = this.triggers.find((t) => t.fired === true);
         return {
             stack: this.options.stack,
@@ -157,7 +169,10 @@ class PipelineRun {
     }
 
     /** Runs one phase, timing and logging it; a throw is a failed phase. */
-    private async phase<T>(name: string, run: () => Promise<PhaseResult<T>>): Promise<{ status: PhaseStatus; value?: T }> {
+    private async phase<T>(
+        name: string,
+        run: () => Promise<PhaseResult<T>>,
+    ): Promise<{ status: PhaseStatus; value?: T }> {
         const started = Date.now();
         this.options.log(`▶ ${name}`);
         let result: PhaseResult<T>;
@@ -167,7 +182,13 @@ class PipelineRun {
             result = { status: "failed", detail: errorText(e) };
         }
         const seconds = (Date.now() - started) / 1000;
-        this.phases.push({ name, status: result.status, startedAt: new Date(started).toISOString(), seconds, detail: result.detail });
+        this.phases.push({
+            name,
+            status: result.status,
+            startedAt: new Date(started).toISOString(),
+            seconds,
+            detail: result.detail,
+        });
         this.options.log(`  ${result.status.toUpperCase()} in ${seconds.toFixed(1)} s: ${result.detail}`);
         return result;
     }
@@ -191,7 +212,10 @@ class PipelineRun {
     private async validationPhase(name: string, key: string): Promise<boolean> {
         const done = await this.phase(name, async () => {
             const result = await this.validateNow(key);
-            return { status: result?.verdict === "pass" ? "ok" : "failed", detail: result ? describe(result) : "no endpoint" };
+            return {
+                status: result?.verdict === "pass" ? "ok" : "failed",
+                detail: result ? describe(result) : "no endpoint",
+            };
         });
         return done.status === "ok";
     }
@@ -207,14 +231,24 @@ class PipelineRun {
 
     /** 2. The target's own preview with the policy pack (the Automation API for a real stack). */
     async preview(): Promise<boolean> {
-        return (await this.phase("preview with the policy pack", async () => ({ status: "ok", detail: await this.target.preview(this.options.change) }))).status === "ok";
+        return (
+            (
+                await this.phase("preview with the policy pack", async () => ({
+                    status: "ok",
+                    detail: await this.target.preview(this.options.change),
+                }))
+            ).status === "ok"
+        );
     }
 
     /** 3. What clients see now, for comparison. Not a gate. */
     async baseline(): Promise<void> {
         await this.phase("baseline validation (recorded, not a gate)", async () => {
             const result = await this.validateNow("baseline");
-            return { status: result ? "recorded" : "skipped", detail: result ? describe(result) : "no endpoint yet (new stack)" };
+            return {
+                status: result ? "recorded" : "skipped",
+                detail: result ? describe(result) : "no endpoint yet (new stack)",
+            };
         });
     }
 
@@ -222,8 +256,14 @@ class PipelineRun {
     async snapshot(): Promise<Snapshot | undefined> {
         const saved = await this.phase<Snapshot>("snapshot for rollback", async () => {
             const snapshot = await this.target.snapshot();
-            const good = snapshot.lastGoodCommit ? `last good commit ${snapshot.lastGoodCommit.slice(0, 12)}` : "no recorded good commit (a rollback restores the config only)";
-            return { status: "ok", detail: `config of ${plural(Object.keys(snapshot.config).length, "key")}, version ${snapshot.version ?? "-"}, ${good}`, value: snapshot };
+            const good = snapshot.lastGoodCommit
+                ? `last good commit ${snapshot.lastGoodCommit.slice(0, 12)}`
+                : "no recorded good commit (a rollback restores the config only)";
+            return {
+                status: "ok",
+                detail: `config of ${plural(Object.keys(snapshot.config).length, "key")}, version ${snapshot.version ?? "-"}, ${good}`,
+                value: snapshot,
+            };
         });
         return saved.status === "ok" ? saved.value : undefined;
     }
@@ -235,8 +275,15 @@ class PipelineRun {
         if (connections <= 0 || !endpoint) {
             return;
         }
-        const url = new URL(this.options.validation.endpoints[0] ?? "/", endpoint.url.endsWith("/") ? endpoint.url : `${endpoint.url}/`).toString();
-        this.keeper = await ConnectionKeeper.start(url, { keep: connections, probeIntervalMs, handshakeTimeoutMs: this.options.validation.handshakeTimeoutMs });
+        const url = new URL(
+            this.options.validation.endpoints[0] ?? "/",
+            endpoint.url.endsWith("/") ? endpoint.url : `${endpoint.url}/`,
+        ).toString();
+        this.keeper = await ConnectionKeeper.start(url, {
+            keep: connections,
+            probeIntervalMs,
+            handshakeTimeoutMs: this.options.validation.handshakeTimeoutMs,
+        });
     }
 
     /** Names the phase for the keeper; `deploy` phases count toward the zero-downtime rate. */
@@ -248,7 +295,13 @@ class PipelineRun {
         if (this.keeper) {
             this.zeroDowntime = await this.keeper.stop();
             this.keeper = undefined;
-            this.phases.push({ name: "zero downtime (measured)", status: "recorded", startedAt: new Date().toISOString(), seconds: 0, detail: this.zeroDowntime.summary });
+            this.phases.push({
+                name: "zero downtime (measured)",
+                status: "recorded",
+                startedAt: new Date().toISOString(),
+                seconds: 0,
+                detail: this.zeroDowntime.summary,
+            });
             this.options.log(`  ${this.zeroDowntime.summary}`);
         }
     }
@@ -257,12 +310,20 @@ class PipelineRun {
     async up(): Promise<boolean> {
         this.upStartedAt = Date.now();
         this.markPhase("up");
-        const done = await this.phase("up", async () => ({ status: "ok", detail: await this.target.up(this.options.change) }));
-        const images = Object.entries(this.options.change.images).map(([k, v]) => `${k}=${v}`).join(", ");
+        const done = await this.phase("up", async () => ({
+            status: "ok",
+            detail: await this.target.up(this.options.change),
+        }));
+        const images = Object.entries(this.options.change.images)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(", ");
         this.trigger({
             trigger: "service-deploy",
             fired: done.status !== "ok",
-            detail: done.status === "ok" ? `up succeeded${images ? ` (images ${images})` : ""}` : `up failed${images ? ` deploying ${images}` : ""}: ${this.phases[this.phases.length - 1].detail}`,
+            detail:
+                done.status === "ok"
+                    ? `up succeeded${images ? ` (images ${images})` : ""}`
+                    : `up failed${images ? ` deploying ${images}` : ""}: ${this.phases[this.phases.length - 1].detail}`,
         });
         return done.status === "ok";
     }
@@ -283,14 +344,21 @@ class PipelineRun {
                     return { status: "ok", detail: `thresholds held on attempt ${attempt}` };
                 }
                 if (Date.now() + wait > deadline || this.interrupted) {
-                    return { status: "failed", detail: `still failing after ${attempt} attempts and ${timeoutSec} s: ${result ? describe(result) : "no endpoint"}` };
+                    return {
+                        status: "failed",
+                        detail: `still failing after ${attempt} attempts and ${timeoutSec} s: ${result ? describe(result) : "no endpoint"}`,
+                    };
                 }
                 await new Promise((resolve) => setTimeout(resolve, wait));
                 wait = Math.min(wait * 2, 30_000);
             }
         });
         if (done.status !== "ok" && !this.interrupted) {
-            this.trigger({ trigger: "validation", fired: true, detail: `propagation: ${this.phases[this.phases.length - 1].detail}` });
+            this.trigger({
+                trigger: "validation",
+                fired: true,
+                detail: `propagation: ${this.phases[this.phases.length - 1].detail}`,
+            });
         }
         return done.status === "ok";
     }
@@ -299,7 +367,11 @@ class PipelineRun {
     async postDeployValidation(): Promise<boolean> {
         this.markPhase("post-deploy validation");
         const ok = await this.validationPhase("post-deploy validation", "post-deploy");
-        this.trigger({ trigger: "validation", fired: !ok, detail: `post-deploy validation: ${this.phases[this.phases.length - 1].detail}` });
+        this.trigger({
+            trigger: "validation",
+            fired: !ok,
+            detail: `post-deploy validation: ${this.phases[this.phases.length - 1].detail}`,
+        });
         return ok;
     }
 
@@ -312,8 +384,18 @@ class PipelineRun {
         const settings = this.options.watch;
         if (settings.durationSec <= 0) {
             this.triggers.push(
-                { trigger: "handshake-failure-rate", fired: undefined, threshold: settings.maxHandshakeFailureRate, detail: "no watch (--watch 0)" },
-                { trigger: "http-5xx-increase", fired: undefined, threshold: settings.max5xxIncrease, detail: "no watch (--watch 0)" },
+                {
+                    trigger: "handshake-failure-rate",
+                    fired: undefined,
+                    threshold: settings.maxHandshakeFailureRate,
+                    detail: "no watch (--watch 0)",
+                },
+                {
+                    trigger: "http-5xx-increase",
+                    fired: undefined,
+                    threshold: settings.max5xxIncrease,
+                    detail: "no watch (--watch 0)",
+                },
             );
             return true;
         }
@@ -330,22 +412,40 @@ class PipelineRun {
                 holdSec: 0,
                 baseUrl: endpoint.url,
                 source: endpoint.source,
-                monitor: { intervalSec: settings.intervalSec, durationSec: settings.durationSec, signal: this.options.signal, print: this.options.log },
+                monitor: {
+                    intervalSec: settings.intervalSec,
+                    durationSec: settings.durationSec,
+                    signal: this.options.signal,
+                    print: this.options.log,
+                },
             });
             const ended = new Date();
             this.validations.watch = result;
             if (this.interrupted) {
-                return { status: "skipped", detail: `interrupted after ${((ended.getTime() - started.getTime()) / 1000).toFixed(0)} s; triggers not judged` };
+                return {
+                    status: "skipped",
+                    detail: `interrupted after ${((ended.getTime() - started.getTime()) / 1000).toFixed(0)} s; triggers not judged`,
+                };
             }
             const length = ended.getTime() - started.getTime();
             const upAt = this.upStartedAt ?? started.getTime();
-            const handshake = this.trigger(handshakeTrigger(result.monitor?.probes ?? [], settings.maxHandshakeFailureRate));
+            const handshake = this.trigger(
+                handshakeTrigger(result.monitor?.probes ?? [], settings.maxHandshakeFailureRate),
+            );
             const source = await this.target.metrics();
             const http5xx = this.trigger(
-                await http5xxTrigger(source, { start: new Date(upAt - length), end: new Date(upAt) }, { start: started, end: ended }, settings.max5xxIncrease).finally(() => source?.close?.()),
+                await http5xxTrigger(
+                    source,
+                    { start: new Date(upAt - length), end: new Date(upAt) },
+                    { start: started, end: ended },
+                    settings.max5xxIncrease,
+                ).finally(() => source?.close?.()),
             );
             fired = [handshake, http5xx].filter((t) => t.fired === true);
-            return { status: fired.length ? "failed" : "ok", detail: [handshake, http5xx].map(describeTrigger).join("; ") };
+            return {
+                status: fired.length ? "failed" : "ok",
+                detail: [handshake, http5xx].map(describeTrigger).join("; "),
+            };
         });
         return done.status === "ok" || (done.status === "skipped" && fired.length === 0 && !this.interrupted);
     }
@@ -358,13 +458,20 @@ class PipelineRun {
             return;
         }
         if (revision.dirty.length > 0) {
-            this.notes.push("deployed with uncommitted changes (--allow-dirty): no commit recorded, the last recorded one stays");
+            this.notes.push(
+                "deployed with uncommitted changes (--allow-dirty): no commit recorded, the last recorded one stays",
+            );
             return;
         }
-        const done = await this.phase("record the good commit", async () => ({ status: "ok", detail: await this.target.recordGood(revision.commit) }));
+        const done = await this.phase("record the good commit", async () => ({
+            status: "ok",
+            detail: await this.target.recordGood(revision.commit),
+        }));
         if (done.status !== "ok") {
             // The deploy is good either way; only the next rollback loses its target.
-            this.notes.push(`the deploy is good but its commit could not be recorded: the next rollback will restore the config only`);
+            this.notes.push(
+                `the deploy is good but its commit could not be recorded: the next rollback will restore the config only`,
+            );
         }
     }
 
@@ -372,9 +479,14 @@ class PipelineRun {
     async rollback(snapshot: Snapshot): Promise<boolean> {
         this.markPhase("rollback", false);
         if (!snapshot.lastGoodCommit) {
-            this.notes.push("no good commit was recorded for this stack: the rollback restored the config only, with the checkout's program");
+            this.notes.push(
+                "no good commit was recorded for this stack: the rollback restored the config only, with the checkout's program",
+            );
         }
-        return (await this.phase("rollback", async () => ({ status: "ok", detail: await this.target.rollback(snapshot) }))).status === "ok";
+        return (
+            (await this.phase("rollback", async () => ({ status: "ok", detail: await this.target.rollback(snapshot) })))
+                .status === "ok"
+        );
     }
 
     /** 9b. Prove the rollback. */
@@ -387,7 +499,12 @@ class PipelineRun {
 function describe(r: Report): string {
     return (
         `${r.verdict.toUpperCase()}: ${r.failures.length} failures${r.failures.length ? ` (${[...new Set(r.failures.map((f) => f.code))].join(", ")})` : ""}, ` +
-        `${r.thresholds.filter((t) => t.passed === false).map((t) => t.threshold.source).join(", ") || "thresholds met"}`
+        `${
+            r.thresholds
+                .filter((t) => t.passed === false)
+                .map((t) => t.threshold.source)
+                .join(", ") || "thresholds met"
+        }`
     );
 }
 
@@ -402,18 +519,28 @@ export function noWorseThanBaseline(baseline: Report | undefined, after: Report 
     }
     const codes = new Set(baseline.failures.map((f) => f.code));
     const breached = new Set(baseline.thresholds.filter((t) => t.passed === false).map((t) => t.threshold.source));
-    return after.failures.every((f) => codes.has(f.code)) && after.thresholds.filter((t) => t.passed === false).every((t) => breached.has(t.threshold.source));
+    return (
+        after.failures.every((f) => codes.has(f.code)) &&
+        after.thresholds.filter((t) => t.passed === false).every((t) => breached.has(t.threshold.source))
+    );
 }
 
 /**
  * The commands that return the stack to its previous state by hand. Commands are prefixed `$`;
  * anything else is a note, never dressed as a command.
  */
-function rollbackCommands(stack: string, snapshot: Snapshot, revision: SourceRevision | undefined, reportFile: string | undefined): string[] {
+function rollbackCommands(
+    stack: string,
+    snapshot: Snapshot,
+    revision: SourceRevision | undefined,
+    reportFile: string | undefined,
+): string[] {
     if (snapshot.lastGoodCommit) {
         return [
             `Return ${stack} to its last good commit ${snapshot.lastGoodCommit} (your checkout stays as it is):`,
-            ...worktreeRollbackCommands(stack, snapshot.lastGoodCommit, revision?.projectPath ?? "").map((c) => `  $ ${c}`),
+            ...worktreeRollbackCommands(stack, snapshot.lastGoodCommit, revision?.projectPath ?? "").map(
+                (c) => `  $ ${c}`,
+            ),
         ];
     }
     const plain = Object.entries(snapshot.config).filter(([, v]) => !v.secret);
@@ -433,12 +560,20 @@ function shellQuote(value: string): string {
 }
 
 /** What a person does when the rollback failed too. */
-function manualSteps(stack: string, snapshot: Snapshot, revision: SourceRevision | undefined, reportFile: string | undefined): string[] {
+function manualSteps(
+    stack: string,
+    snapshot: Snapshot,
+    revision: SourceRevision | undefined,
+    reportFile: string | undefined,
+): string[] {
     return [
         `The stack ${stack} may be neither the new nor the old version. By hand:`,
         ...rollbackCommands(stack, snapshot, revision, reportFile),
         ...(snapshot.deploymentFile
-            ? [`Only if the state itself is damaged:`, `  $ pulumi stack import --stack ${stack} --file ${snapshot.deploymentFile}`]
+            ? [
+                  `Only if the state itself is damaged:`,
+                  `  $ pulumi stack import --stack ${stack} --file ${snapshot.deploymentFile}`,
+              ]
             : [`(no exported deployment was kept, so there is no state file to import)`]),
         `Then check what clients see:`,
         `  $ npm run validate -- --url <the stack's wss:// URL>`,
@@ -454,7 +589,11 @@ function manualSteps(stack: string, snapshot: Snapshot, revision: SourceRevision
  * Ctrl-C (the signal) stops at the next safe point: before up nothing has changed; up is never
  * interrupted; after up the report carries the exact commands to roll back.
  */
-export async function runPipeline(target: DeployTarget, gate: () => Promise<GateResult>, options: PipelineOptions): Promise<PipelineReport> {
+export async function runPipeline(
+    target: DeployTarget,
+    gate: () => Promise<GateResult>,
+    options: PipelineOptions,
+): Promise<PipelineReport> {
     const run = new PipelineRun(target, options);
     const stoppedBeforeUp = () => {
         run.notes.push("interrupted before up: nothing was changed");
@@ -487,13 +626,25 @@ export async function runPipeline(target: DeployTarget, gate: () => Promise<Gate
         await run.startKeeper();
         // Once up starts it runs to its end: killing the engine mid-update leaves pending operations.
         const upOk = await run.up();
-        const good = upOk && !run.interrupted && (await run.propagation()) && !run.interrupted && (await run.postDeployValidation()) && !run.interrupted && (await run.watch());
+        const good =
+            upOk &&
+            !run.interrupted &&
+            (await run.propagation()) &&
+            !run.interrupted &&
+            (await run.postDeployValidation()) &&
+            !run.interrupted &&
+            (await run.watch());
         if (run.interrupted) {
             await run.stopKeeper();
-            run.notes.push(`interrupted after up${upOk ? "" : " (which failed)"}: validation stopped; the stack runs the new version, unproven`);
+            run.notes.push(
+                `interrupted after up${upOk ? "" : " (which failed)"}: validation stopped; the stack runs the new version, unproven`,
+            );
             return run.report("interrupted", DEPLOY_EXIT.interrupted, {
                 snapshot,
-                manualSteps: [`To roll back:`, ...rollbackCommands(options.stack, snapshot, options.revision, options.reportFile)],
+                manualSteps: [
+                    `To roll back:`,
+                    ...rollbackCommands(options.stack, snapshot, options.revision, options.reportFile),
+                ],
             });
         }
         if (good) {
@@ -508,10 +659,15 @@ export async function runPipeline(target: DeployTarget, gate: () => Promise<Gate
             return run.report("rolled-back", DEPLOY_EXIT.rolledBack, { snapshot });
         }
         if (rolledBack && noWorseThanBaseline(run.validations.baseline, after)) {
-            run.notes.push("the baseline was already failing before the deploy; the rollback restored the previous version, which fails no worse than it did");
+            run.notes.push(
+                "the baseline was already failing before the deploy; the rollback restored the previous version, which fails no worse than it did",
+            );
             return run.report("rolled-back", DEPLOY_EXIT.rolledBack, { snapshot });
         }
-        return run.report("rollback-failed", DEPLOY_EXIT.rollbackFailed, { snapshot, manualSteps: manualSteps(options.stack, snapshot, options.revision, options.reportFile) });
+        return run.report("rollback-failed", DEPLOY_EXIT.rollbackFailed, {
+            snapshot,
+            manualSteps: manualSteps(options.stack, snapshot, options.revision, options.reportFile),
+        });
     } finally {
         await run.stopKeeper();
     }
@@ -519,20 +675,33 @@ export async function runPipeline(target: DeployTarget, gate: () => Promise<Gate
 
 export function renderTimeline(report: PipelineReport): string {
     const width = Math.max(...report.phases.map((p) => p.name.length));
-    const lines = [`deploy ${report.stack} to ${report.target}: ${report.outcome.toUpperCase()} (exit ${report.exitCode})`];
+    const lines = [
+        `deploy ${report.stack} to ${report.target}: ${report.outcome.toUpperCase()} (exit ${report.exitCode})`,
+    ];
     for (const p of report.phases) {
-        lines.push(`  ${p.name.padEnd(width)}  ${p.status.padEnd(8)} ${p.seconds.toFixed(1).padStart(6)} s  ${p.detail}`);
+        lines.push(
+            `  ${p.name.padEnd(width)}  ${p.status.padEnd(8)} ${p.seconds.toFixed(1).padStart(6)} s  ${p.detail}`,
+        );
     }
     if (report.fired) {
         const t = report.fired;
-        const measured = t.value === undefined ? "" : ` (measured ${formatValue(t.trigger, t.value)}, threshold ${formatValue(t.trigger, t.threshold ?? 0)})`;
+        const measured =
+            t.value === undefined
+                ? ""
+                : ` (measured ${formatValue(t.trigger, t.value)}, threshold ${formatValue(t.trigger, t.threshold ?? 0)})`;
         lines.push("", `rollback trigger: ${TRIGGERS[t.trigger]}${measured}: ${t.detail}`);
     }
     for (const note of report.notes) {
         lines.push(`note: ${note}`);
     }
     if (report.manualSteps) {
-        lines.push("", report.outcome === "interrupted" ? "!!! INTERRUPTED after up: the new version is unproven." : "!!! ROLLBACK FAILED: the stack needs a person.", ...report.manualSteps);
+        lines.push(
+            "",
+            report.outcome === "interrupted"
+                ? "!!! INTERRUPTED after up: the new version is unproven."
+                : "!!! ROLLBACK FAILED: the stack needs a person.",
+            ...report.manualSteps,
+        );
     }
     return lines.join("\n");
 }

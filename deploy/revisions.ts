@@ -10,7 +10,10 @@ import { errorText } from "../cli/kit";
 function git(cwd: string, args: string[]): string {
     try {
         // Only the final newline goes: porcelain status lines start with a meaningful space.
-        return execFileSync("git", args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).replace(/\n+$/, "");
+        return execFileSync("git", args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).replace(
+            /\n+$/,
+            "",
+        );
     } catch (e) {
         const stderr = (e as { stderr?: string }).stderr?.toString().trim();
         throw new Error(`git ${args.join(" ")} in ${cwd} failed: ${stderr || errorText(e)}`);
@@ -60,12 +63,18 @@ export function hasCommit(repoDir: string, commit: string): boolean {
  * none, because a TypeScript program cannot run without its dependencies; a commit whose
  * dependencies differ needs `npm ci` in the worktree instead (the link is the fast path).
  */
-export async function withWorktree<T>(revision: Pick<SourceRevision, "repoDir" | "projectPath">, commit: string, use: (projectDir: string) => Promise<T>): Promise<T> {
+export async function withWorktree<T>(
+    revision: Pick<SourceRevision, "repoDir" | "projectPath">,
+    commit: string,
+    use: (projectDir: string) => Promise<T>,
+): Promise<T> {
     if (!/^[0-9a-f]{7,40}$/.test(commit)) {
         throw new Error(`recorded commit ${JSON.stringify(commit)}: expected a git commit hash (7 to 40 hex digits)`);
     }
     if (!hasCommit(revision.repoDir, commit)) {
-        throw new Error(`recorded commit ${commit} is not in the repository at ${revision.repoDir}; fetch it, or roll back by hand`);
+        throw new Error(
+            `recorded commit ${commit} is not in the repository at ${revision.repoDir}; fetch it, or roll back by hand`,
+        );
     }
     const parent = fs.mkdtempSync(path.join(os.tmpdir(), "deploy-rollback-"));
     const worktree = path.join(parent, "checkout");

@@ -33,7 +33,12 @@ export interface WatchSettings {
 }
 
 /** The seed's monitor: every 10 s for 10 minutes; its thresholds: 10 % and 20 %. */
-export const WATCH_DEFAULTS: WatchSettings = { durationSec: 600, intervalSec: 10, maxHandshakeFailureRate: 0.1, max5xxIncrease: 0.2 };
+export const WATCH_DEFAULTS: WatchSettings = {
+    durationSec: 600,
+    intervalSec: 10,
+    maxHandshakeFailureRate: 0.1,
+    max5xxIncrease: 0.2,
+};
 
 const pct = (x: number) => (Number.isFinite(x) ? `${(x * 100).toFixed(1)} %` : "∞");
 
@@ -55,16 +60,31 @@ export function handshakeTrigger(probes: readonly MonitorProbe[], threshold: num
 }
 
 /** The 5xx rate over the watch window against the same-length window before the deploy. */
-export async function http5xxTrigger(source: MetricsSource | undefined, baseline: TimeWindow, watched: TimeWindow, threshold: number): Promise<TriggerResult> {
+export async function http5xxTrigger(
+    source: MetricsSource | undefined,
+    baseline: TimeWindow,
+    watched: TimeWindow,
+    threshold: number,
+): Promise<TriggerResult> {
     if (!source) {
-        return { trigger: "http-5xx-increase", fired: undefined, threshold, detail: "no metrics source for this target" };
+        return {
+            trigger: "http-5xx-increase",
+            fired: undefined,
+            threshold,
+            detail: "no metrics source for this target",
+        };
     }
     const [before, after] = await Promise.all([source.requestCounts(baseline), source.requestCounts(watched)]);
     const beforeRate = errorRate(before);
     const afterRate = errorRate(after);
     const counts = `baseline ${before.errors5xx}/${before.requests}, watch ${after.errors5xx}/${after.requests} (${source.description})`;
     if (beforeRate === undefined || afterRate === undefined) {
-        return { trigger: "http-5xx-increase", fired: undefined, threshold, detail: `no requests to compare: ${counts}` };
+        return {
+            trigger: "http-5xx-increase",
+            fired: undefined,
+            threshold,
+            detail: `no requests to compare: ${counts}`,
+        };
     }
     const value = relativeIncrease(beforeRate, afterRate);
     return {

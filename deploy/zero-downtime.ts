@@ -50,7 +50,10 @@ export class ConnectionKeeper {
     ) {}
 
     /** Opens the held connections (waiting for them), then starts probing. */
-    static async start(url: string, options: { keep: number; probeIntervalMs: number; handshakeTimeoutMs: number }): Promise<ConnectionKeeper> {
+    static async start(
+        url: string,
+        options: { keep: number; probeIntervalMs: number; handshakeTimeoutMs: number },
+    ): Promise<ConnectionKeeper> {
         const keeper = new ConnectionKeeper(url, options);
         await Promise.all(Array.from({ length: options.keep }, () => keeper.hold(0)));
         keeper.scheduleProbe();
@@ -116,7 +119,13 @@ export class ConnectionKeeper {
             if (this.stopped) {
                 return;
             }
-            this.endings.push({ at: new Date().toISOString(), phase: this.phase, code, reason: reason.toString(), ending: endingOf(code) });
+            this.endings.push({
+                at: new Date().toISOString(),
+                phase: this.phase,
+                code,
+                reason: reason.toString(),
+                ending: endingOf(code),
+            });
             this.track(this.hold(0));
         });
     }
@@ -154,9 +163,14 @@ export class ConnectionKeeper {
         }
         this.held.clear();
         const newConnections = Object.fromEntries(
-            Object.entries(this.counts).map(([phase, c]) => [phase, { ...c, successRate: c.attempted ? c.succeeded / c.attempted : undefined }]),
+            Object.entries(this.counts).map(([phase, c]) => [
+                phase,
+                { ...c, successRate: c.attempted ? c.succeeded / c.attempted : undefined },
+            ]),
         );
-        const during = Object.entries(this.counts).filter(([phase]) => this.deployPhases.has(phase)).map(([, c]) => c);
+        const during = Object.entries(this.counts)
+            .filter(([phase]) => this.deployPhases.has(phase))
+            .map(([, c]) => c);
         const attempted = during.reduce((s, c) => s + c.attempted, 0);
         const deploySuccessRate = attempted ? during.reduce((s, c) => s + c.succeeded, 0) / attempted : undefined;
         const held = {

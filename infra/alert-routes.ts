@@ -13,7 +13,11 @@ export const TEAMS = ["operations", "infrastructure", "business"] as const;
 export type Team = (typeof TEAMS)[number];
 
 /** One channel of a team: an email address, the stack's basic-auth paging webhook, PagerDuty, or a Pub/Sub topic the stack creates. */
-export type RouteChannel = { readonly kind: "email"; readonly address: string } | { readonly kind: "webhook" } | { readonly kind: "pagerduty" } | { readonly kind: "pubsub" };
+export type RouteChannel =
+    | { readonly kind: "email"; readonly address: string }
+    | { readonly kind: "webhook" }
+    | { readonly kind: "pagerduty" }
+    | { readonly kind: "pubsub" };
 export type AlertRoutes = Readonly<Partial<Record<Team, readonly RouteChannel[]>>>;
 
 /**
@@ -71,13 +75,21 @@ export function parseAlertRoutes(v: Validator, value: unknown, context: { paging
                 channels.push({ kind: "email", address: email[1] });
             } else if (text === "webhook") {
                 if (!context.pagingWebhookUrl) {
-                    v.fail(`${key}.${team}`, entry, "the webhook channel needs pagingWebhookUrl (and pagingWebhookToken, a secret); set them, or use another channel");
+                    v.fail(
+                        `${key}.${team}`,
+                        entry,
+                        "the webhook channel needs pagingWebhookUrl (and pagingWebhookToken, a secret); set them, or use another channel",
+                    );
                 }
                 channels.push({ kind: "webhook" });
             } else if (text === "pagerduty" || text === "pubsub") {
                 channels.push({ kind: text });
             } else {
-                v.fail(`${key}.${team}`, entry, `allowed: ${CHANNEL_FORMS} (an email channel needs a valid address, such as email:oncall@example.com)`);
+                v.fail(
+                    `${key}.${team}`,
+                    entry,
+                    `allowed: ${CHANNEL_FORMS} (an email channel needs a valid address, such as email:oncall@example.com)`,
+                );
                 continue;
             }
             const last = channels[channels.length - 1];
@@ -114,7 +126,11 @@ export interface RoutedChannels {
 export function createRoutedChannels(
     name: string,
     routes: AlertRoutes,
-    secrets: { pagerDutyServiceKeys?: pulumi.Output<Record<string, string>>; pagingWebhookUrl: string; pagingWebhookToken?: pulumi.Output<string> },
+    secrets: {
+        pagerDutyServiceKeys?: pulumi.Output<Record<string, string>>;
+        pagingWebhookUrl: string;
+        pagingWebhookToken?: pulumi.Output<string>;
+    },
     opts: { parent: pulumi.Resource },
     options: { chatChecksRun: boolean },
 ): RoutedChannels {
@@ -127,7 +143,15 @@ export function createRoutedChannels(
             const id = `${name}-${team}-${route.kind}${route.kind === "email" ? `-${(byTeam[team] ?? []).length}` : ""}`;
             let channel: monitoring.NotificationChannel;
             if (route.kind === "email") {
-                channel = new monitoring.NotificationChannel(id, { displayName: `WebSocket LB ${team}: ${route.address}`, type: "email", labels: { email_address: route.address } }, opts);
+                channel = new monitoring.NotificationChannel(
+                    id,
+                    {
+                        displayName: `WebSocket LB ${team}: ${route.address}`,
+                        type: "email",
+                        labels: { email_address: route.address },
+                    },
+                    opts,
+                );
             } else if (route.kind === "webhook") {
                 channel = new monitoring.NotificationChannel(
                     id,
@@ -135,7 +159,9 @@ export function createRoutedChannels(
                         displayName: `WebSocket LB ${team}: paging webhook`,
                         type: "webhook_basicauth",
                         labels: { url: secrets.pagingWebhookUrl, username: "websocket-lb" },
-                        sensitiveLabels: secrets.pagingWebhookToken ? { password: secrets.pagingWebhookToken } : undefined,
+                        sensitiveLabels: secrets.pagingWebhookToken
+                            ? { password: secrets.pagingWebhookToken }
+                            : undefined,
                     },
                     opts,
                 );
@@ -145,26 +171,54 @@ export function createRoutedChannels(
                     ? pulumi.secret(
                           keys.apply((k) => {
                               if (typeof k?.[team] !== "string" || k[team] === "") {
-                                  throw new Error(`alertRoutes.${team} lists pagerduty, but the secret pagerDutyServiceKeys has no key for ${team}; set it with pulumi config set --secret pagerDutyServiceKeys '{"${team}":"..."}'`);
+                                  throw new Error(
+                                      `alertRoutes.${team} lists pagerduty, but the secret pagerDutyServiceKeys has no key for ${team}; set it with pulumi config set --secret pagerDutyServiceKeys '{"${team}":"..."}'`,
+                                  );
                               }
                               return k[team];
                           }),
                       )
                     : undefined;
                 if (!serviceKey) {
-                    throw new Error(`alertRoutes.${team} lists pagerduty, but the secret pagerDutyServiceKeys is not set; set it with pulumi config set --secret pagerDutyServiceKeys '{"${team}":"..."}'`);
+                    throw new Error(
+                        `alertRoutes.${team} lists pagerduty, but the secret pagerDutyServiceKeys is not set; set it with pulumi config set --secret pagerDutyServiceKeys '{"${team}":"..."}'`,
+                    );
                 }
-                channel = new monitoring.NotificationChannel(id, { displayName: `WebSocket LB ${team}: PagerDuty`, type: "pagerduty", sensitiveLabels: { serviceKey } }, opts);
+                channel = new monitoring.NotificationChannel(
+                    id,
+                    {
+                        displayName: `WebSocket LB ${team}: PagerDuty`,
+                        type: "pagerduty",
+                        sensitiveLabels: { serviceKey },
+                    },
+                    opts,
+                );
             } else {
-                const topic = new pubsub.Topic(`${name}-${team}-alerts`, { labels: { team, purpose: "websocket-lb-alerts" } }, opts);
+                const topic = new pubsub.Topic(
+                    `${name}-${team}-alerts`,
+                    { labels: { team, purpose: "websocket-lb-alerts" } },
+                    opts,
+                );
                 topics[team] = topic;
                 projectNumber ??= organizations.getProjectOutput({}, opts).number;
                 new pubsub.TopicIAMMember(
                     `${name}-${team}-alerts-publisher`,
-                    { topic: topic.name, role: "roles/pubsub.publisher", member: pulumi.interpolate`serviceAccount:service-${projectNumber}@gcp-sa-monitoring-notification.iam.gserviceaccount.com` },
+                    {
+                        topic: topic.name,
+                        role: "roles/pubsub.publisher",
+                        member: pulumi.interpolate`serviceAccount:service-${projectNumber}@gcp-sa-monitoring-notification.iam.gserviceaccount.com`,
+                    },
                     opts,
                 );
-                channel = new monitoring.NotificationChannel(id, { displayName: `WebSocket LB ${team}: Pub/Sub ${team}-alerts`, type: "pubsub", labels: { topic: topic.id } }, opts);
+                channel = new monitoring.NotificationChannel(
+                    id,
+                    {
+                        displayName: `WebSocket LB ${team}: Pub/Sub ${team}-alerts`,
+                        type: "pubsub",
+                        labels: { topic: topic.id },
+                    },
+                    opts,
+                );
             }
             channels.push(channel);
             (byTeam[team] ??= []).push(channel);
@@ -176,7 +230,10 @@ export function createRoutedChannels(
         topics,
         channelIdsOf,
         channelIdsFor: (alert) => {
-            const teams: readonly Team[] = [...ALERT_TEAMS[alert], ...(alert === CHAT_DEGRADATION_FALLBACK && !options.chatChecksRun ? (["business"] as const) : [])];
+            const teams: readonly Team[] = [
+                ...ALERT_TEAMS[alert],
+                ...(alert === CHAT_DEGRADATION_FALLBACK && !options.chatChecksRun ? (["business"] as const) : []),
+            ];
             return [...new Set(teams.flatMap((team) => channelIdsOf(team)))];
         },
     };

@@ -30,7 +30,9 @@ function websocketHoldingArgs(settings: LoadBalancerSettings): Partial<compute.B
         // Any affinity but NONE takes effect only with a hashing locality policy (gcpdiag lb/BP/2022_001);
         // the classic scheme takes no locality policy, so there affinity stays as the API applies it.
         localityLbPolicy:
-            affinity !== "NONE" && LOCALITY_POLICY_SCHEMES.includes(settings.loadBalancingScheme) ? AFFINITY_LOCALITY_POLICY : undefined,
+            affinity !== "NONE" && LOCALITY_POLICY_SCHEMES.includes(settings.loadBalancingScheme)
+                ? AFFINITY_LOCALITY_POLICY
+                : undefined,
         connectionDrainingTimeoutSec: settings.connectionDrainingTimeoutSec,
     };
 }
@@ -53,7 +55,12 @@ function groupBackendService(
             logConfig: LOGGING,
             ...websocketHoldingArgs(settings),
             // RATE, not UTILIZATION: affinity with UTILIZATION breaks stickiness (gcpdiag lb/BP/2026_001).
-            backends: groups.groups.map((group) => ({ group, balancingMode: "RATE", capacityScaler: 1, ...groups.rate })),
+            backends: groups.groups.map((group) => ({
+                group,
+                balancingMode: "RATE",
+                capacityScaler: 1,
+                ...groups.rate,
+            })),
         },
         { parent },
     );
@@ -61,16 +68,32 @@ function groupBackendService(
 
 /** One backend service per configured backend, with the compute or service behind it. */
 export function createBackends(name: string, settings: LoadBalancerSettings, parent: pulumi.Resource): Backend[] {
-    const egress = createEgress(name, settings.backends.filter((b): b is InstanceGroupBackend => b.kind === "instanceGroup"), parent);
+    const egress = createEgress(
+        name,
+        settings.backends.filter((b): b is InstanceGroupBackend => b.kind === "instanceGroup"),
+        parent,
+    );
     return settings.backends.map((backend) => {
         const stem = `${name}-${backend.name}`;
         switch (backend.kind) {
             case "instanceGroup": {
                 const groups = createInstanceGroup(stem, backend, egress.networks.get(backend.name) ?? {}, parent);
-                return { settings: backend, service: groupBackendService(`${stem}-backend`, backend, groups, settings, parent) };
+                return {
+                    settings: backend,
+                    service: groupBackendService(`${stem}-backend`, backend, groups, settings, parent),
+                };
             }
             case "groups":
-                return { settings: backend, service: groupBackendService(`${stem}-backend`, backend, useExistingGroups(stem, backend, parent), settings, parent) };
+                return {
+                    settings: backend,
+                    service: groupBackendService(
+                        `${stem}-backend`,
+                        backend,
+                        useExistingGroups(stem, backend, parent),
+                        settings,
+                        parent,
+                    ),
+                };
             case "cloudRun": {
                 const serverless = createCloudRunBackend(stem, backend, settings.deletionProtection, parent);
                 // No timeoutSec (the API rejects it on serverless NEGs), no load balancer affinity

@@ -14,7 +14,12 @@ export interface ServerlessBackend {
  * Stickiness is Cloud Run's own session affinity: the load balancer's is not supported on
  * serverless NEGs (gcp-websocket-facts, serverless NEGs).
  */
-export function createCloudRunBackend(name: string, backend: CloudRunBackend, deletionProtection: boolean, parent: pulumi.Resource): ServerlessBackend {
+export function createCloudRunBackend(
+    name: string,
+    backend: CloudRunBackend,
+    deletionProtection: boolean,
+    parent: pulumi.Resource,
+): ServerlessBackend {
     // Its own identity when it reads secrets, allowed exactly those; else Cloud Run's default.
     const reader = secretReader(`${name}-run`, backend, parent);
     const service = new cloudrunv2.Service(
@@ -30,7 +35,9 @@ export function createCloudRunBackend(name: string, backend: CloudRunBackend, de
                 sessionAffinity: true,
                 scaling: { minInstanceCount: backend.minInstances, maxInstanceCount: backend.maxInstances },
                 serviceAccount: reader?.email,
-                containers: [{ image: backend.image, ports: { containerPort: backend.port }, envs: cloudRunEnvs(backend) }],
+                containers: [
+                    { image: backend.image, ports: { containerPort: backend.port }, envs: cloudRunEnvs(backend) },
+                ],
             },
             // A rollback pins the revision that served before the failed deploy.
             traffics: backend.pinnedRevision

@@ -2,7 +2,13 @@ import * as pulumi from "@pulumi/pulumi";
 import * as compute from "@pulumi/gcp/compute";
 import * as projects from "@pulumi/gcp/projects";
 import * as serviceaccount from "@pulumi/gcp/serviceaccount";
-import { artifactRegistryProject, regionalSurge, serviceAccountEmail, VM_SCOPES, VM_SERVICE_ACCOUNT_ROLES } from "../policies/facts";
+import {
+    artifactRegistryProject,
+    regionalSurge,
+    serviceAccountEmail,
+    VM_SCOPES,
+    VM_SERVICE_ACCOUNT_ROLES,
+} from "../policies/facts";
 import { BackendNetwork } from "./egress";
 import { grantSecretAccess, ServiceEnv, vmEnvScript } from "./service-env";
 import { GroupsBackend, InstanceGroupBackend } from "./settings";
@@ -60,12 +66,12 @@ export function containerCloudInit(image: string, port: number, env: ServiceEnv 
         "#cloud-config",
         "write_files:",
         "  - path: /etc/websocket-app/prepare-env.sh",
-        "    permissions: \"0700\"",
+        '    permissions: "0700"',
         "    owner: root",
         "    content: |",
         ...script.map((line) => `      ${line}`),
         "  - path: /etc/systemd/system/websocket-app.service",
-        "    permissions: \"0644\"",
+        '    permissions: "0644"',
         "    owner: root",
         "    content: |",
         "      [Unit]",
@@ -102,7 +108,11 @@ export function createVmIdentity(name: string, backend: InstanceGroupBackend, pa
     const accountId = `lb-${backend.name}-vm`;
     const account = new serviceaccount.Account(
         `${name}-vm`,
-        { accountId, displayName: `${backend.name} load balancer VMs`, description: `Runs ${backend.image}: pulls it, writes logs and metrics` },
+        {
+            accountId,
+            displayName: `${backend.name} load balancer VMs`,
+            description: `Runs ${backend.image}: pulls it, writes logs and metrics`,
+        },
         { parent },
     );
     const email = account.project.apply((project) => serviceAccountEmail(accountId, project));
@@ -111,8 +121,16 @@ export function createVmIdentity(name: string, backend: InstanceGroupBackend, pa
     const bindings = VM_SERVICE_ACCOUNT_ROLES.map(
         (role) =>
             new projects.IAMMember(
-                `${name}-vm-${role.replace(/^roles\//, "").replace(/\./g, "-").toLowerCase()}`,
-                { project: role === "roles/artifactregistry.reader" && registryProject ? registryProject : account.project, role, member },
+                `${name}-vm-${role
+                    .replace(/^roles\//, "")
+                    .replace(/\./g, "-")
+                    .toLowerCase()}`,
+                {
+                    project:
+                        role === "roles/artifactregistry.reader" && registryProject ? registryProject : account.project,
+                    role,
+                    member,
+                },
                 { parent },
             ),
     );
@@ -125,7 +143,12 @@ export function createVmIdentity(name: string, backend: InstanceGroupBackend, pa
  * and the named port, its health check, and the firewall rule that lets Google's proxies and
  * health checkers in.
  */
-export function createInstanceGroup(name: string, backend: InstanceGroupBackend, network: BackendNetwork, parent: pulumi.Resource): BackendGroups {
+export function createInstanceGroup(
+    name: string,
+    backend: InstanceGroupBackend,
+    network: BackendNetwork,
+    parent: pulumi.Resource,
+): BackendGroups {
     const networkTag = `${name}-serving`;
     const identity = createVmIdentity(name, backend, parent);
     const check = healthCheck(`${name}-hc`, backend.healthCheckPath, backend.port, parent);
@@ -152,7 +175,9 @@ export function createInstanceGroup(name: string, backend: InstanceGroupBackend,
             machineType: backend.machineType,
             region: backend.region,
             tags: [networkTag],
-            disks: [{ sourceImage: "projects/cos-cloud/global/images/family/cos-stable", autoDelete: true, boot: true }],
+            disks: [
+                { sourceImage: "projects/cos-cloud/global/images/family/cos-stable", autoDelete: true, boot: true },
+            ],
             // No accessConfigs: no external IP. Egress to the registry is Cloud NAT or Private Google Access.
             networkInterfaces: [{ network: backend.network, subnetwork: network.subnetwork }],
             metadata: {
@@ -216,7 +241,9 @@ export function useExistingGroups(name: string, backend: GroupsBackend, parent: 
     return {
         groups: [...backend.groups],
         healthCheck: healthCheck(`${name}-hc`, backend.healthCheckPath, negs ? "serving" : backend.port, parent),
-        rate: negs ? { maxRatePerEndpoint: backend.maxRatePerEndpoint } : { maxRatePerInstance: backend.maxRatePerEndpoint },
+        rate: negs
+            ? { maxRatePerEndpoint: backend.maxRatePerEndpoint }
+            : { maxRatePerInstance: backend.maxRatePerEndpoint },
         portName: negs ? undefined : backend.portName,
     };
 }

@@ -76,7 +76,11 @@ export class Validator {
         for (const path of paths) {
             const problem = pathPatternProblem(path);
             if (problem) {
-                this.fail(key, path, `that path ${problem}; allowed: paths that start with / and use * only right after a final / (like /ws/*)`);
+                this.fail(
+                    key,
+                    path,
+                    `that path ${problem}; allowed: paths that start with / and use * only right after a final / (like /ws/*)`,
+                );
             }
             if (seen.has(path)) {
                 this.fail(key, path, "that path is listed twice; list each path once");
@@ -86,7 +90,11 @@ export class Validator {
         for (const path of paths) {
             const base = wildcardBase(path);
             if (base !== undefined && !seen.has(base)) {
-                this.fail(key, path, `${path} does not match ${base} itself; add ${JSON.stringify(base)} to the list too`);
+                this.fail(
+                    key,
+                    path,
+                    `${path} does not match ${base} itself; add ${JSON.stringify(base)} to the list too`,
+                );
             }
         }
         return paths;

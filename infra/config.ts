@@ -59,13 +59,22 @@ function parseHeaders(v: Validator, key: string, value: unknown): HeaderSetting[
     const headers: HeaderSetting[] = [];
     value.forEach((entry, i) => {
         const at = `${key}[${i}]`;
-        if (!isRecord(entry) || typeof entry.name !== "string" || typeof entry.value !== "string" || typeof entry.replace !== "boolean") {
+        if (
+            !isRecord(entry) ||
+            typeof entry.name !== "string" ||
+            typeof entry.value !== "string" ||
+            typeof entry.replace !== "boolean"
+        ) {
             v.fail(at, entry, "allowed: {name: string, value: string, replace: boolean}");
             return;
         }
         const problem = headerNameProblem(entry.name);
         if (problem) {
-            v.fail(`${at}.name`, entry.name, `that header ${problem}; use an application header such as X-Forwarded-Proto`);
+            v.fail(
+                `${at}.name`,
+                entry.name,
+                `that header ${problem}; use an application header such as X-Forwarded-Proto`,
+            );
         }
         if (seen.has(entry.name.toLowerCase())) {
             v.fail(`${at}.name`, entry.name, "that header is listed twice; the API rejects duplicate header names");
@@ -79,7 +88,12 @@ function parseHeaders(v: Validator, key: string, value: unknown): HeaderSetting[
 const SYNTHETIC_KEYS = ["enabled", "periodSec", "region", "scenario", "tokenSecret"];
 
 /** `syntheticMonitor`: false (the default), true, or {enabled, periodSec, region, scenario, tokenSecret}. */
-function parseSyntheticMonitor(v: Validator, key: string, value: unknown, backends: readonly BackendSettings[]): SyntheticMonitorSettings {
+function parseSyntheticMonitor(
+    v: Validator,
+    key: string,
+    value: unknown,
+    backends: readonly BackendSettings[],
+): SyntheticMonitorSettings {
     const spec = value === undefined || typeof value === "boolean" ? { enabled: value ?? false } : value;
     if (!isRecord(spec)) {
         v.fail(key, value, "allowed: true, false, or {enabled, periodSec, region, scenario, tokenSecret}");
@@ -94,19 +108,45 @@ function parseSyntheticMonitor(v: Validator, key: string, value: unknown, backen
     }
     const periodSec = optional(spec.periodSec, 60);
     if (!SYNTHETIC_PERIODS_SEC.includes(periodSec as (typeof SYNTHETIC_PERIODS_SEC)[number])) {
-        v.fail(`${key}.periodSec`, periodSec, `allowed: ${SYNTHETIC_PERIODS_SEC.join(", ")} (the uptime check periods Cloud Monitoring accepts)`);
+        v.fail(
+            `${key}.periodSec`,
+            periodSec,
+            `allowed: ${SYNTHETIC_PERIODS_SEC.join(", ")} (the uptime check periods Cloud Monitoring accepts)`,
+        );
     }
     const websocketRegion = backends.find((b) => b.websocket && b.kind !== "groups") as { region?: string } | undefined;
-    const scenario = v.text(`${key}.scenario`, optional(spec.scenario, "validator/scenarios/chat.yaml"), "a scenario file in this project, such as validator/scenarios/chat.yaml", /\.(ya?ml|json)$/);
+    const scenario = v.text(
+        `${key}.scenario`,
+        optional(spec.scenario, "validator/scenarios/chat.yaml"),
+        "a scenario file in this project, such as validator/scenarios/chat.yaml",
+        /\.(ya?ml|json)$/,
+    );
     if (scenario && !fs.existsSync(path.resolve(__dirname, "..", scenario))) {
-        v.fail(`${key}.scenario`, scenario, "no such file in the project; allowed: a path relative to the project directory");
+        v.fail(
+            `${key}.scenario`,
+            scenario,
+            "no such file in the project; allowed: a path relative to the project directory",
+        );
     }
     return {
         enabled: enabled === true,
         periodSec: periodSec as SyntheticMonitorSettings["periodSec"],
-        region: v.text(`${key}.region`, optional(spec.region, websocketRegion?.region ?? "us-central1"), "a Cloud Functions region such as us-central1", /^[a-z]+-[a-z]+[0-9]+$/),
+        region: v.text(
+            `${key}.region`,
+            optional(spec.region, websocketRegion?.region ?? "us-central1"),
+            "a Cloud Functions region such as us-central1",
+            /^[a-z]+-[a-z]+[0-9]+$/,
+        ),
         scenario,
-        tokenSecret: spec.tokenSecret === undefined ? "" : v.text(`${key}.tokenSecret`, spec.tokenSecret, "a Secret Manager secret name (letters, digits, _ and -)", /^[A-Za-z0-9_-]{1,255}$/),
+        tokenSecret:
+            spec.tokenSecret === undefined
+                ? ""
+                : v.text(
+                      `${key}.tokenSecret`,
+                      spec.tokenSecret,
+                      "a Secret Manager secret name (letters, digits, _ and -)",
+                      /^[A-Za-z0-9_-]{1,255}$/,
+                  ),
     };
 }
 
@@ -120,7 +160,11 @@ function parseZones(v: Validator, key: string, value: unknown, region: string): 
         const known = REGION_ZONES[region];
         if (!known) {
             if (region) {
-                v.fail(key, value, `required for region ${region}, whose zones this program does not know; allowed: a list of zones of ${region}, such as ["${region}-a", "${region}-b", "${region}-c"] (zone letters differ per region)`);
+                v.fail(
+                    key,
+                    value,
+                    `required for region ${region}, whose zones this program does not know; allowed: a list of zones of ${region}, such as ["${region}-a", "${region}-b", "${region}-c"] (zone letters differ per region)`,
+                );
             }
             return [];
         }
@@ -142,7 +186,10 @@ function parseZones(v: Validator, key: string, value: unknown, region: string): 
 
 function parseInstanceGroupNetwork(v: Validator, at: string, spec: Record<string, unknown>) {
     const egress = v.oneOf(`${at}.egress`, optional(spec.egress, "nat"), EGRESS_MODES);
-    const subnetwork = spec.subnetwork === undefined ? "" : v.text(`${at}.subnetwork`, spec.subnetwork, "an existing subnet's name or self link");
+    const subnetwork =
+        spec.subnetwork === undefined
+            ? ""
+            : v.text(`${at}.subnetwork`, spec.subnetwork, "an existing subnet's name or self link");
     const cidrAllowed = "an IPv4 range such as 10.200.0.0/24 (prefix /8 to /29)";
     const subnetCidr = v.text(`${at}.subnetCidr`, optional(spec.subnetCidr, "10.200.0.0/24"), cidrAllowed);
     const prefix = Number(subnetCidr.split("/")[1]);
@@ -157,7 +204,11 @@ function parseInstanceGroupNetwork(v: Validator, at: string, spec: Record<string
         );
     }
     return {
-        network: v.text(`${at}.network`, optional(spec.network, "default"), "an existing VPC network's name, or its self link for a shared VPC"),
+        network: v.text(
+            `${at}.network`,
+            optional(spec.network, "default"),
+            "an existing VPC network's name, or its self link for a shared VPC",
+        ),
         subnetwork,
         egress,
         subnetCidr,
@@ -166,12 +217,18 @@ function parseInstanceGroupNetwork(v: Validator, at: string, spec: Record<string
 
 /** Subnets the stack creates must not overlap within one network. */
 function checkSubnetOverlaps(v: Validator, key: string, backends: readonly BackendSettings[]): void {
-    const created = backends.filter((b): b is InstanceGroupBackend => b.kind === "instanceGroup" && b.egress === "privateGoogleAccess");
+    const created = backends.filter(
+        (b): b is InstanceGroupBackend => b.kind === "instanceGroup" && b.egress === "privateGoogleAccess",
+    );
     created.forEach((a, i) => {
         for (const b of created.slice(i + 1)) {
             const [ra, rb] = [cidrRange(a.subnetCidr), cidrRange(b.subnetCidr)];
             if (a.network === b.network && ra && rb && ra[0] <= rb[1] && rb[0] <= ra[1]) {
-                v.fail(`${key}.${b.name}.subnetCidr`, b.subnetCidr, `that range overlaps ${a.name}'s ${a.subnetCidr} in network ${a.network}; allowed: a range that overlaps no other subnet`);
+                v.fail(
+                    `${key}.${b.name}.subnetCidr`,
+                    b.subnetCidr,
+                    `that range overlaps ${a.name}'s ${a.subnetCidr} in network ${a.network}; allowed: a range that overlaps no other subnet`,
+                );
             }
         }
     });
@@ -189,7 +246,11 @@ function parseAffinity(v: Validator, key: string, value: unknown): ProgramAffini
 function parseBackend(v: Validator, key: string, name: string, spec: unknown): BackendSettings | undefined {
     const at = `${key}.${name}`;
     if (!RESOURCE_STEM.test(name)) {
-        v.fail(key, name, "backend names are used in resource names; allowed: lowercase letters, digits and -, starting with a letter, at most 20 characters");
+        v.fail(
+            key,
+            name,
+            "backend names are used in resource names; allowed: lowercase letters, digits and -, starting with a letter, at most 20 characters",
+        );
     }
     if (!isRecord(spec)) {
         v.fail(at, spec, "allowed: an object with kind and paths");
@@ -199,7 +260,9 @@ function parseBackend(v: Validator, key: string, name: string, spec: unknown): B
     if (kind !== undefined && (BACKEND_KINDS as readonly unknown[]).includes(spec.kind)) {
         const fields: readonly string[] = BACKEND_FIELDS[kind];
         for (const field of Object.keys(spec).filter((f) => !fields.includes(f))) {
-            v.problems.push(`${at}.${field} is not a field of ${kind === "instanceGroup" ? "an" : "a"} ${kind} backend${didYouMean(field, fields)} (fields: ${fields.join(", ")})`);
+            v.problems.push(
+                `${at}.${field} is not a field of ${kind === "instanceGroup" ? "an" : "a"} ${kind} backend${didYouMean(field, fields)} (fields: ${fields.join(", ")})`,
+            );
         }
     }
     const websocket = spec.websocket === undefined ? false : spec.websocket;
@@ -214,19 +277,47 @@ function parseBackend(v: Validator, key: string, name: string, spec: unknown): B
     switch (kind) {
         case "instanceGroup": {
             const minReplicas = v.integer(`${at}.minReplicas`, optional(spec.minReplicas, 2), 1, 1000);
-            const region = v.text(`${at}.region`, spec.region, "a Compute Engine region such as us-central1", /^[a-z]+-[a-z]+[0-9]+$/);
+            const region = v.text(
+                `${at}.region`,
+                spec.region,
+                "a Compute Engine region such as us-central1",
+                /^[a-z]+-[a-z]+[0-9]+$/,
+            );
             return {
                 ...common,
                 kind,
                 image: v.text(`${at}.image`, spec.image, "a container image reference"),
                 region,
-                machineType: v.text(`${at}.machineType`, optional(spec.machineType, "e2-standard-2"), "a machine type such as e2-standard-2"),
+                machineType: v.text(
+                    `${at}.machineType`,
+                    optional(spec.machineType, "e2-standard-2"),
+                    "a machine type such as e2-standard-2",
+                ),
                 port: v.integer(`${at}.port`, optional(spec.port, 8080), 1, 65535),
-                healthCheckPath: v.text(`${at}.healthCheckPath`, optional(spec.healthCheckPath, "/healthz"), "a path starting with /", /^\//),
+                healthCheckPath: v.text(
+                    `${at}.healthCheckPath`,
+                    optional(spec.healthCheckPath, "/healthz"),
+                    "a path starting with /",
+                    /^\//,
+                ),
                 minReplicas,
-                maxReplicas: v.integer(`${at}.maxReplicas`, optional(spec.maxReplicas, Math.max(minReplicas, 4)), minReplicas, 1000, " and at least minReplicas"),
-                targetCpuUtilization: v.fraction(`${at}.targetCpuUtilization`, optional(spec.targetCpuUtilization, 0.6)),
-                maxRatePerInstance: v.integer(`${at}.maxRatePerInstance`, optional(spec.maxRatePerInstance, 1000), 1, 1_000_000),
+                maxReplicas: v.integer(
+                    `${at}.maxReplicas`,
+                    optional(spec.maxReplicas, Math.max(minReplicas, 4)),
+                    minReplicas,
+                    1000,
+                    " and at least minReplicas",
+                ),
+                targetCpuUtilization: v.fraction(
+                    `${at}.targetCpuUtilization`,
+                    optional(spec.targetCpuUtilization, 0.6),
+                ),
+                maxRatePerInstance: v.integer(
+                    `${at}.maxRatePerInstance`,
+                    optional(spec.maxRatePerInstance, 1000),
+                    1,
+                    1_000_000,
+                ),
                 ...parseInstanceGroupNetwork(v, at, spec),
                 zones: parseZones(v, `${at}.zones`, spec.zones, region),
                 ...parseServiceEnv(v, at, spec),
@@ -235,13 +326,21 @@ function parseBackend(v: Validator, key: string, name: string, spec: unknown): B
         case "groups": {
             for (const field of ["env", "secretEnv"]) {
                 if (spec[field] !== undefined) {
-                    v.fail(`${at}.${field}`, spec[field], "groups backends run instances this stack does not manage; allowed: env and secretEnv on instanceGroup or cloudRun backends");
+                    v.fail(
+                        `${at}.${field}`,
+                        spec[field],
+                        "groups backends run instances this stack does not manage; allowed: env and secretEnv on instanceGroup or cloudRun backends",
+                    );
                 }
             }
             const groups = v.stringList(`${at}.groups`, spec.groups, false);
             for (const link of groups) {
                 if (!SELF_LINK.test(link)) {
-                    v.fail(`${at}.groups`, link, "allowed: self links of instance groups or zonal network endpoint groups (projects/P/zones/Z/instanceGroups/N or .../networkEndpointGroups/N)");
+                    v.fail(
+                        `${at}.groups`,
+                        link,
+                        "allowed: self links of instance groups or zonal network endpoint groups (projects/P/zones/Z/instanceGroups/N or .../networkEndpointGroups/N)",
+                    );
                 }
             }
             return {
@@ -249,9 +348,24 @@ function parseBackend(v: Validator, key: string, name: string, spec: unknown): B
                 kind,
                 groups,
                 port: v.integer(`${at}.port`, optional(spec.port, 8080), 1, 65535),
-                portName: v.text(`${at}.portName`, optional(spec.portName, "http"), "a named port", /^[a-z][a-z0-9-]*$/),
-                healthCheckPath: v.text(`${at}.healthCheckPath`, optional(spec.healthCheckPath, "/healthz"), "a path starting with /", /^\//),
-                maxRatePerEndpoint: v.integer(`${at}.maxRatePerEndpoint`, optional(spec.maxRatePerEndpoint, 1000), 1, 1_000_000),
+                portName: v.text(
+                    `${at}.portName`,
+                    optional(spec.portName, "http"),
+                    "a named port",
+                    /^[a-z][a-z0-9-]*$/,
+                ),
+                healthCheckPath: v.text(
+                    `${at}.healthCheckPath`,
+                    optional(spec.healthCheckPath, "/healthz"),
+                    "a path starting with /",
+                    /^\//,
+                ),
+                maxRatePerEndpoint: v.integer(
+                    `${at}.maxRatePerEndpoint`,
+                    optional(spec.maxRatePerEndpoint, 1000),
+                    1,
+                    1_000_000,
+                ),
             };
         }
         case "cloudRun": {
@@ -260,7 +374,12 @@ function parseBackend(v: Validator, key: string, name: string, spec: unknown): B
                 ...common,
                 kind,
                 image: v.text(`${at}.image`, spec.image, "a container image reference"),
-                region: v.text(`${at}.region`, spec.region, "a Cloud Run region such as us-central1", /^[a-z]+-[a-z]+[0-9]+$/),
+                region: v.text(
+                    `${at}.region`,
+                    spec.region,
+                    "a Cloud Run region such as us-central1",
+                    /^[a-z]+-[a-z]+[0-9]+$/,
+                ),
                 requestTimeoutSec: v.integer(
                     `${at}.requestTimeoutSec`,
                     optional(spec.requestTimeoutSec, 300),
@@ -269,10 +388,23 @@ function parseBackend(v: Validator, key: string, name: string, spec: unknown): B
                     " (Cloud Run's request timeout ceiling)",
                 ),
                 minInstances,
-                maxInstances: v.integer(`${at}.maxInstances`, optional(spec.maxInstances, 10), Math.max(minInstances, 1), 1000, " and at least minInstances"),
+                maxInstances: v.integer(
+                    `${at}.maxInstances`,
+                    optional(spec.maxInstances, 10),
+                    Math.max(minInstances, 1),
+                    1000,
+                    " and at least minInstances",
+                ),
                 port: v.integer(`${at}.port`, optional(spec.port, 8080), 1, 65535),
                 pinnedRevision:
-                    spec.pinnedRevision === undefined ? undefined : v.text(`${at}.pinnedRevision`, spec.pinnedRevision, "a Cloud Run revision name", /^[a-z][a-z0-9-]{0,62}$/),
+                    spec.pinnedRevision === undefined
+                        ? undefined
+                        : v.text(
+                              `${at}.pinnedRevision`,
+                              spec.pinnedRevision,
+                              "a Cloud Run revision name",
+                              /^[a-z][a-z0-9-]{0,62}$/,
+                          ),
                 ...parseServiceEnv(v, at, spec),
             };
         }
@@ -298,18 +430,48 @@ export function parseSettings(read: RawConfigReader, namespace: string): LoadBal
     const affinityKey = v.key("sessionAffinity");
     const sessionAffinity = parseAffinity(v, affinityKey, get("sessionAffinity"));
     if (scheme === "EXTERNAL" && !CLASSIC_AFFINITIES.includes(sessionAffinity)) {
-        v.fail(affinityKey, sessionAffinity, `the classic EXTERNAL scheme supports only ${CLASSIC_AFFINITIES.join(", ")}`);
+        v.fail(
+            affinityKey,
+            sessionAffinity,
+            `the classic EXTERNAL scheme supports only ${CLASSIC_AFFINITIES.join(", ")}`,
+        );
     }
-    const sessionAffinityTtlSec = v.integer(v.key("sessionAffinityTtlSec"), get("sessionAffinityTtlSec"), 0, MAX_AFFINITY_COOKIE_TTL_SEC, " (0 is a session cookie)");
+    const sessionAffinityTtlSec = v.integer(
+        v.key("sessionAffinityTtlSec"),
+        get("sessionAffinityTtlSec"),
+        0,
+        MAX_AFFINITY_COOKIE_TTL_SEC,
+        " (0 is a session cookie)",
+    );
     const timeoutKey = v.key("websocketTimeoutSec");
-    const websocketTimeoutSec = v.integer(timeoutKey, get("websocketTimeoutSec"), 0, RECOMMENDED_MAX_TIMEOUT_SEC, " (0 sets no route timeout)");
+    const websocketTimeoutSec = v.integer(
+        timeoutKey,
+        get("websocketTimeoutSec"),
+        0,
+        RECOMMENDED_MAX_TIMEOUT_SEC,
+        " (0 sets no route timeout)",
+    );
     if (scheme === "EXTERNAL" && websocketTimeoutSec > 0) {
-        v.fail(timeoutKey, websocketTimeoutSec, "the classic EXTERNAL scheme supports no routeAction.timeout; set 0 or use EXTERNAL_MANAGED");
+        v.fail(
+            timeoutKey,
+            websocketTimeoutSec,
+            "the classic EXTERNAL scheme supports no routeAction.timeout; set 0 or use EXTERNAL_MANAGED",
+        );
     }
     const httpTimeoutKey = v.key("httpTimeoutSec");
-    const httpTimeoutSec = v.integer(httpTimeoutKey, get("httpTimeoutSec"), 0, RECOMMENDED_MAX_TIMEOUT_SEC, " (0 sets no route timeout)");
+    const httpTimeoutSec = v.integer(
+        httpTimeoutKey,
+        get("httpTimeoutSec"),
+        0,
+        RECOMMENDED_MAX_TIMEOUT_SEC,
+        " (0 sets no route timeout)",
+    );
     if (scheme === "EXTERNAL" && httpTimeoutSec > 0) {
-        v.fail(httpTimeoutKey, httpTimeoutSec, "the classic EXTERNAL scheme supports no routeAction.timeout; set 0 or use EXTERNAL_MANAGED");
+        v.fail(
+            httpTimeoutKey,
+            httpTimeoutSec,
+            "the classic EXTERNAL scheme supports no routeAction.timeout; set 0 or use EXTERNAL_MANAGED",
+        );
     }
     const websocketPaths = v.paths(v.key("websocketPaths"), get("websocketPaths"), false);
     const deletionProtection = v.flag(v.key("deletionProtection"), get("deletionProtection"));
@@ -318,25 +480,42 @@ export function parseSettings(read: RawConfigReader, namespace: string): LoadBal
     const domainsValue = get("domains");
     const domains = domainsValue === undefined ? [] : v.stringList(domainsKey, domainsValue, false);
     if (domainsValue === undefined) {
-        v.fail(domainsKey, undefined, "required: a list of host names for the managed certificate, such as [\"chat.example.com\"]");
+        v.fail(
+            domainsKey,
+            undefined,
+            'required: a list of host names for the managed certificate, such as ["chat.example.com"]',
+        );
     }
     for (const domain of domains) {
         if (!HOSTNAME.test(domain)) {
             v.fail(domainsKey, domain, "allowed: lowercase fully qualified host names such as chat.example.com");
         }
     }
-    const connectionDrainingTimeoutSec = v.integer(v.key("connectionDrainingTimeoutSec"), get("connectionDrainingTimeoutSec"), 0, MAX_CONNECTION_DRAINING_SEC);
+    const connectionDrainingTimeoutSec = v.integer(
+        v.key("connectionDrainingTimeoutSec"),
+        get("connectionDrainingTimeoutSec"),
+        0,
+        MAX_CONNECTION_DRAINING_SEC,
+    );
     const headersKey = v.key("requestHeaders");
     const requestHeaders = parseHeaders(v, headersKey, get("requestHeaders"));
     if (scheme === "EXTERNAL" && requestHeaders.length > 0) {
-        v.fail(headersKey, requestHeaders.map((h) => h.name), "the classic EXTERNAL scheme supports no headerAction; set [] or use EXTERNAL_MANAGED");
+        v.fail(
+            headersKey,
+            requestHeaders.map((h) => h.name),
+            "the classic EXTERNAL scheme supports no headerAction; set [] or use EXTERNAL_MANAGED",
+        );
     }
 
     const backendsKey = v.key("backends");
     const backendsValue = get("backends");
     const backends: BackendSettings[] = [];
     if (!isRecord(backendsValue) || Object.keys(backendsValue).length === 0) {
-        v.fail(backendsKey, backendsValue, "required: a map of backend name to {kind, paths, ...} with exactly one websocket: true");
+        v.fail(
+            backendsKey,
+            backendsValue,
+            "required: a map of backend name to {kind, paths, ...} with exactly one websocket: true",
+        );
     } else {
         for (const [name, spec] of Object.entries(backendsValue)) {
             const backend = parseBackend(v, backendsKey, name, spec);
@@ -348,7 +527,9 @@ export function parseSettings(read: RawConfigReader, namespace: string): LoadBal
         const websocketBackends = backends.filter((b) => b.websocket).map((b) => b.name);
         const why = "exactly one backend must set websocket: true (it serves websocketPaths and the default route)";
         if (websocketBackends.length === 0 && backends.length === Object.keys(backendsValue).length) {
-            v.problems.push(`${backendsKey} has no backend with websocket: true (backends: ${backends.map((b) => b.name).join(", ")}); ${why}`);
+            v.problems.push(
+                `${backendsKey} has no backend with websocket: true (backends: ${backends.map((b) => b.name).join(", ")}); ${why}`,
+            );
         } else if (websocketBackends.length > 1) {
             v.problems.push(`${backendsKey} has websocket: true on ${websocketBackends.join(", ")}; ${why}`);
         }
@@ -357,11 +538,19 @@ export function parseSettings(read: RawConfigReader, namespace: string): LoadBal
             for (const path of backend.paths) {
                 const other = owner.get(path);
                 if (other) {
-                    v.fail(`${backendsKey}.${backend.name}.paths`, path, `that path is already routed by ${other}; each path goes to one service`);
+                    v.fail(
+                        `${backendsKey}.${backend.name}.paths`,
+                        path,
+                        `that path is already routed by ${other}; each path goes to one service`,
+                    );
                 }
                 owner.set(path, `backends.${backend.name}`);
             }
-            if (backend.kind === "cloudRun" && backend.websocket && websocketTimeoutSec > CLOUD_RUN_MAX_REQUEST_TIMEOUT_SEC) {
+            if (
+                backend.kind === "cloudRun" &&
+                backend.websocket &&
+                websocketTimeoutSec > CLOUD_RUN_MAX_REQUEST_TIMEOUT_SEC
+            ) {
                 v.fail(
                     timeoutKey,
                     websocketTimeoutSec,
@@ -391,7 +580,13 @@ export function parseSettings(read: RawConfigReader, namespace: string): LoadBal
         alert5xxPercent: percent("alert5xxPercent"),
         alertHandshakeFailurePercent: percent("alertHandshakeFailurePercent"),
         alertConnectionFailurePercent: percent("alertConnectionFailurePercent"),
-        alertTimeoutErrorsPerMinute: v.integer(v.key("alertTimeoutErrorsPerMinute"), get("alertTimeoutErrorsPerMinute"), 1, 1_000_000, " (requests a minute)"),
+        alertTimeoutErrorsPerMinute: v.integer(
+            v.key("alertTimeoutErrorsPerMinute"),
+            get("alertTimeoutErrorsPerMinute"),
+            1,
+            1_000_000,
+            " (requests a minute)",
+        ),
         alertRoutes: parseAlertRoutes(v, get("alertRoutes"), { pagingWebhookUrl }),
     };
 
@@ -439,5 +634,8 @@ export function readSettings(): LoadBalancerSettings {
         return settings;
     }
     // deepFreeze must not walk into an Output, so the secrets are added to a frozen copy.
-    return Object.freeze({ ...settings, monitoring: Object.freeze({ ...settings.monitoring, pagingWebhookToken: token, pagerDutyServiceKeys }) });
+    return Object.freeze({
+        ...settings,
+        monitoring: Object.freeze({ ...settings.monitoring, pagingWebhookToken: token, pagerDutyServiceKeys }),
+    });
 }

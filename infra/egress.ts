@@ -40,18 +40,28 @@ export function createEgress(name: string, backends: readonly InstanceGroupBacke
         const index = perRegion.get(region) ?? 0;
         perRegion.set(region, index + 1);
         const stem = index === 0 ? `${name}-${region}` : `${name}-${region}-${index}`;
-        const router = new compute.Router(`${stem}-router`, { description: `Cloud NAT for ${group.map((b) => b.name).join(", ")}`, network, region }, { parent });
+        const router = new compute.Router(
+            `${stem}-router`,
+            { description: `Cloud NAT for ${group.map((b) => b.name).join(", ")}`, network, region },
+            { parent },
+        );
         // A NAT that covers only the named subnets leaves the network's other subnets to whoever owns
         // them. The NAT's subnet list takes self links only, so a bare name NATs the whole network.
-        const named = group.every((b) => b.subnetwork.includes("/subnetworks/")) ? [...new Set(group.map((b) => b.subnetwork))] : [];
+        const named = group.every((b) => b.subnetwork.includes("/subnetworks/"))
+            ? [...new Set(group.map((b) => b.subnetwork))]
+            : [];
         const nat = new compute.RouterNat(
             `${stem}-nat`,
             {
                 router: router.name,
                 region,
                 natIpAllocateOption: "AUTO_ONLY",
-                sourceSubnetworkIpRangesToNat: named.length > 0 ? "LIST_OF_SUBNETWORKS" : "ALL_SUBNETWORKS_ALL_IP_RANGES",
-                subnetworks: named.length > 0 ? named.map((subnet) => ({ name: subnet, sourceIpRangesToNats: ["ALL_IP_RANGES"] })) : undefined,
+                sourceSubnetworkIpRangesToNat:
+                    named.length > 0 ? "LIST_OF_SUBNETWORKS" : "ALL_SUBNETWORKS_ALL_IP_RANGES",
+                subnetworks:
+                    named.length > 0
+                        ? named.map((subnet) => ({ name: subnet, sourceIpRangesToNats: ["ALL_IP_RANGES"] }))
+                        : undefined,
                 logConfig: { enable: true, filter: "ERRORS_ONLY" },
             },
             { parent },

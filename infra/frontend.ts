@@ -38,7 +38,13 @@ export function createFrontend(
     );
     const httpsRule = new compute.GlobalForwardingRule(
         `${name}-https-rule`,
-        { target: httpsProxy.id, ipAddress: address.address, portRange: "443", ipProtocol: "TCP", loadBalancingScheme: scheme },
+        {
+            target: httpsProxy.id,
+            ipAddress: address.address,
+            portRange: "443",
+            ipProtocol: "TCP",
+            loadBalancingScheme: scheme,
+        },
         { parent },
     );
 
@@ -46,14 +52,24 @@ export function createFrontend(
         `${name}-http-redirect`,
         {
             description: "Port 80: redirect everything to HTTPS",
-            defaultUrlRedirect: { httpsRedirect: true, redirectResponseCode: "MOVED_PERMANENTLY_DEFAULT", stripQuery: false },
+            defaultUrlRedirect: {
+                httpsRedirect: true,
+                redirectResponseCode: "MOVED_PERMANENTLY_DEFAULT",
+                stripQuery: false,
+            },
         },
         { parent },
     );
     const httpProxy = new compute.TargetHttpProxy(`${name}-http-proxy`, { urlMap: redirectMap.id }, { parent });
     const httpRule = new compute.GlobalForwardingRule(
         `${name}-http-rule`,
-        { target: httpProxy.id, ipAddress: address.address, portRange: "80", ipProtocol: "TCP", loadBalancingScheme: scheme },
+        {
+            target: httpProxy.id,
+            ipAddress: address.address,
+            portRange: "80",
+            ipProtocol: "TCP",
+            loadBalancingScheme: scheme,
+        },
         { parent },
     );
     return { address, certificate, sslPolicy, httpsProxy, httpsRule, redirectMap, httpProxy, httpRule };

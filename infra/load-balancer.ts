@@ -34,8 +34,16 @@ export class WebSocketLoadBalancer extends pulumi.ComponentResource {
         this.monitoring = createMonitoring(name, settings, this.urlMap.name, this);
         if (settings.syntheticMonitor.enabled) {
             // Chat degradation pages business operations when routes are set; else every channel.
-            const channels = this.monitoring.routes ? this.monitoring.routes.channelIdsOf("business") : this.monitoring.channels.map((c) => c.id);
-            this.syntheticMonitor = createSyntheticMonitor(name, settings.syntheticMonitor, `wss://${settings.domains[0]}`, channels, this);
+            const channels = this.monitoring.routes
+                ? this.monitoring.routes.channelIdsOf("business")
+                : this.monitoring.channels.map((c) => c.id);
+            this.syntheticMonitor = createSyntheticMonitor(
+                name,
+                settings.syntheticMonitor,
+                `wss://${settings.domains[0]}`,
+                channels,
+                this,
+            );
         }
 
         this.ipAddress = this.frontend.address.address;
@@ -44,7 +52,9 @@ export class WebSocketLoadBalancer extends pulumi.ComponentResource {
         );
         this.backendServiceNames = Object.fromEntries(this.backends.map((b) => [b.settings.name, b.service.name]));
         this.cloudRunRevisions = Object.fromEntries(
-            this.backends.flatMap((b) => (b.cloudRunService ? [[b.settings.name, b.cloudRunService.latestReadyRevision]] : [])),
+            this.backends.flatMap((b) =>
+                b.cloudRunService ? [[b.settings.name, b.cloudRunService.latestReadyRevision]] : [],
+            ),
         );
         this.registerOutputs({
             ipAddress: this.ipAddress,

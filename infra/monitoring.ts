@@ -6,7 +6,10 @@ import { LoadBalancerSettings, MonitoringSettings } from "./settings";
 
 export interface Monitoring {
     readonly channels: monitoring.NotificationChannel[];
-    readonly metrics: Record<"upgradeAttempts" | "upgradeFailures" | "connectionFailures" | "timeoutErrors", logging.Metric>;
+    readonly metrics: Record<
+        "upgradeAttempts" | "upgradeFailures" | "connectionFailures" | "timeoutErrors",
+        logging.Metric
+    >;
     readonly alerts: Record<AlertKey, monitoring.AlertPolicy>;
     readonly dashboard: monitoring.Dashboard;
     /** Channels per team when alertRoutes is set (infra/alert-routes.ts). */
@@ -39,7 +42,9 @@ export function createMonitoring(
     const m = settings.monitoring;
     // With alertRoutes, each alert pages its teams' channels; without, every alert goes to every channel.
     const routed = Object.keys(m.alertRoutes).length > 0;
-    const routes = routed ? createRoutedChannels(name, m.alertRoutes, m, opts, { chatChecksRun: settings.syntheticMonitor.enabled }) : undefined;
+    const routes = routed
+        ? createRoutedChannels(name, m.alertRoutes, m, opts, { chatChecksRun: settings.syntheticMonitor.enabled })
+        : undefined;
     const channels = routes ? routes.channels : createChannels(name, m, opts);
     const channelIdsFor = (alert: AlertKey) => (routes ? routes.channelIdsFor(alert) : channels.map((c) => c.id));
     const metrics = createLogMetrics(name, settings.websocketPaths, urlMapName, opts);
@@ -49,7 +54,11 @@ export function createMonitoring(
 }
 
 /** One email channel per address, and the basic-auth paging webhook when one is configured. */
-function createChannels(name: string, monitoringSettings: MonitoringSettings, opts: Parent): monitoring.NotificationChannel[] {
+function createChannels(
+    name: string,
+    monitoringSettings: MonitoringSettings,
+    opts: Parent,
+): monitoring.NotificationChannel[] {
     const channels = monitoringSettings.alertEmails.map(
         (email, i) =>
             new monitoring.NotificationChannel(
@@ -66,7 +75,9 @@ function createChannels(name: string, monitoringSettings: MonitoringSettings, op
                     displayName: "WebSocket LB paging webhook",
                     type: "webhook_basicauth",
                     labels: { url: monitoringSettings.pagingWebhookUrl, username: "websocket-lb" },
-                    sensitiveLabels: monitoringSettings.pagingWebhookToken ? { password: monitoringSettings.pagingWebhookToken } : undefined,
+                    sensitiveLabels: monitoringSettings.pagingWebhookToken
+                        ? { password: monitoringSettings.pagingWebhookToken }
+                        : undefined,
                 },
                 opts,
             ),
@@ -83,15 +94,32 @@ function createChannels(name: string, monitoringSettings: MonitoringSettings, op
  * timed out while generating a response. No Google doc says it also marks a WebSocket closed at
  * the end of its lifetime, so it is not counted as one.
  */
-function createLogMetrics(name: string, websocketPaths: readonly string[], urlMapName: pulumi.Output<string>, opts: Parent): Metrics {
+function createLogMetrics(
+    name: string,
+    websocketPaths: readonly string[],
+    urlMapName: pulumi.Output<string>,
+    opts: Parent,
+): Metrics {
     const allRequests = pulumi.interpolate`resource.type="http_load_balancer" AND resource.labels.url_map_name="${urlMapName}"`;
     const requests = pulumi.interpolate`${allRequests} AND httpRequest.requestUrl=~"${websocketUrlRegex(websocketPaths)}"`;
     const counter = (suffix: string, description: string, filter: pulumi.Input<string>) =>
-        new logging.Metric(`${name}-${suffix}`, { description, filter, metricDescriptor: { metricKind: "DELTA", valueType: "INT64", unit: "1" } }, opts);
+        new logging.Metric(
+            `${name}-${suffix}`,
+            { description, filter, metricDescriptor: { metricKind: "DELTA", valueType: "INT64", unit: "1" } },
+            opts,
+        );
     return {
         upgradeAttempts: counter("ws-upgrade-attempts", "Requests on WebSocket paths (upgrade attempts)", requests),
-        upgradeFailures: counter("ws-upgrade-failures", "Requests on WebSocket paths not answered with 101", pulumi.interpolate`${requests} AND httpRequest.status!=101`),
-        connectionFailures: counter("ws-connection-failures", "Requests on WebSocket paths answered with a 5xx (the load balancer could not reach or upgrade the backend)", pulumi.interpolate`${requests} AND httpRequest.status>=500`),
+        upgradeFailures: counter(
+            "ws-upgrade-failures",
+            "Requests on WebSocket paths not answered with 101",
+            pulumi.interpolate`${requests} AND httpRequest.status!=101`,
+        ),
+        connectionFailures: counter(
+            "ws-connection-failures",
+            "Requests on WebSocket paths answered with a 5xx (the load balancer could not reach or upgrade the backend)",
+            pulumi.interpolate`${requests} AND httpRequest.status>=500`,
+        ),
         timeoutErrors: counter(
             "lb-timeout-errors",
             "Requests whose backend timed out while generating a response (statusDetails backend_timeout)",
@@ -100,7 +128,8 @@ function createLogMetrics(name: string, websocketPaths: readonly string[], urlMa
     };
 }
 
-const userMetric = (metric: logging.Metric) => pulumi.interpolate`metric.type="logging.googleapis.com/user/${metric.name}"`;
+const userMetric = (metric: logging.Metric) =>
+    pulumi.interpolate`metric.type="logging.googleapis.com/user/${metric.name}"`;
 const PER_MINUTE = [{ alignmentPeriod: "60s", perSeriesAligner: "ALIGN_DELTA", crossSeriesReducer: "REDUCE_SUM" }];
 const RATE_PER_MINUTE = [{ alignmentPeriod: "60s", perSeriesAligner: "ALIGN_RATE", crossSeriesReducer: "REDUCE_SUM" }];
 
@@ -149,7 +178,10 @@ function createAlerts(
                     },
                 ],
                 notificationChannels: channelIdsFor(alert),
-                documentation: { mimeType: "text/markdown", content: `${displayName} is above ${percent}%. Runbook: ${RUNBOOK}, ${runbookStep}.` },
+                documentation: {
+                    mimeType: "text/markdown",
+                    content: `${displayName} is above ${percent}%. Runbook: ${RUNBOOK}, ${runbookStep}.`,
+                },
             },
             opts,
         );
@@ -219,14 +251,27 @@ function createAlerts(
 }
 
 /** A dashboard of the load balancer's requests and the WebSocket metrics, two charts a row. */
-function createDashboard(name: string, metrics: Metrics, urlMapName: pulumi.Output<string>, opts: Parent): monitoring.Dashboard {
+function createDashboard(
+    name: string,
+    metrics: Metrics,
+    urlMapName: pulumi.Output<string>,
+    opts: Parent,
+): monitoring.Dashboard {
     const lbRequests = lbRequestsFilter(urlMapName);
     const charts: Array<{ title: string; filter: pulumi.Output<string>; aligner: string }> = [
         { title: "Requests by response class", filter: lbRequests, aligner: "ALIGN_RATE" },
-        { title: "HTTP 5xx", filter: pulumi.interpolate`${lbRequests} AND metric.label.response_code_class=500`, aligner: "ALIGN_RATE" },
+        {
+            title: "HTTP 5xx",
+            filter: pulumi.interpolate`${lbRequests} AND metric.label.response_code_class=500`,
+            aligner: "ALIGN_RATE",
+        },
         { title: "WebSocket upgrade attempts", filter: userMetric(metrics.upgradeAttempts), aligner: "ALIGN_DELTA" },
         { title: "WebSocket handshake failures", filter: userMetric(metrics.upgradeFailures), aligner: "ALIGN_DELTA" },
-        { title: "WebSocket connection failures", filter: userMetric(metrics.connectionFailures), aligner: "ALIGN_DELTA" },
+        {
+            title: "WebSocket connection failures",
+            filter: userMetric(metrics.connectionFailures),
+            aligner: "ALIGN_DELTA",
+        },
         { title: "Load balancer timeout errors", filter: userMetric(metrics.timeoutErrors), aligner: "ALIGN_DELTA" },
     ];
     const dashboardJson = pulumi.all(charts.map((c) => c.filter)).apply((filters) =>
@@ -246,7 +291,14 @@ function createDashboard(name: string, metrics: Metrics, urlMapName: pulumi.Outp
                                 {
                                     plotType: "LINE",
                                     timeSeriesQuery: {
-                                        timeSeriesFilter: { filter: filters[i], aggregation: { alignmentPeriod: "60s", perSeriesAligner: c.aligner, crossSeriesReducer: "REDUCE_SUM" } },
+                                        timeSeriesFilter: {
+                                            filter: filters[i],
+                                            aggregation: {
+                                                alignmentPeriod: "60s",
+                                                perSeriesAligner: c.aligner,
+                                                crossSeriesReducer: "REDUCE_SUM",
+                                            },
+                                        },
                                     },
                                 },
                             ],

@@ -24,11 +24,25 @@ const SECRET_ID = /^(projects\/[a-z0-9-]+\/secrets\/)?[A-Za-z0-9_-]{1,255}$/;
 /** Names that say "secret" (API_TOKEN, DB_PASSWORD, STRIPE_SECRET_KEY...). */
 const SECRET_NAME = /(TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|PRIVATE_?KEY|CREDENTIAL|AUTH)/i;
 /** Values that look like credentials whatever their name: well-known prefixes, PEM blocks, long random strings. */
-const SECRET_VALUE = [/^-----BEGIN /, /^(sk|pk|rk)_(live|test)_/, /^gh[pousr]_[A-Za-z0-9]{20,}/, /^xox[abprs]-/, /^AKIA[0-9A-Z]{16}$/, /^AIza[0-9A-Za-z_-]{35}$/, /^eyJ[A-Za-z0-9_-]+\.eyJ/];
+const SECRET_VALUE = [
+    /^-----BEGIN /,
+    /^(sk|pk|rk)_(live|test)_/,
+    /^gh[pousr]_[A-Za-z0-9]{20,}/,
+    /^xox[abprs]-/,
+    /^AKIA[0-9A-Z]{16}$/,
+    /^AIza[0-9A-Za-z_-]{35}$/,
+    /^eyJ[A-Za-z0-9_-]+\.eyJ/,
+];
 
 /** A long string mixing letters and digits with no spaces: a key more likely than a setting. */
 function looksRandom(value: string): boolean {
-    return value.length >= 32 && /^[A-Za-z0-9+/=_.-]+$/.test(value) && /[0-9]/.test(value) && /[a-z]/.test(value) && /[A-Z]/.test(value);
+    return (
+        value.length >= 32 &&
+        /^[A-Za-z0-9+/=_.-]+$/.test(value) &&
+        /[0-9]/.test(value) &&
+        /[a-z]/.test(value) &&
+        /[A-Z]/.test(value)
+    );
 }
 
 /** Why a plain value must not be plain, or undefined when it may be. */
@@ -56,14 +70,22 @@ export function parseServiceEnv(v: Validator, at: string, spec: Record<string, u
             for (const [name, value] of Object.entries(spec.env)) {
                 const key = `${at}.env.${name}`;
                 if (!ENV_NAME.test(name)) {
-                    v.fail(`${at}.env`, name, "allowed: variable names of letters, digits and _, not starting with a digit");
+                    v.fail(
+                        `${at}.env`,
+                        name,
+                        "allowed: variable names of letters, digits and _, not starting with a digit",
+                    );
                 } else if (typeof value !== "string") {
                     v.fail(key, value, "allowed: a string (quote numbers and booleans)");
                 } else {
                     const problem = tokenProblem(name, value);
                     if (problem) {
                         // The value itself is not repeated: it may be the very secret.
-                        v.fail(key, "(hidden)", `${problem}; put it in Secret Manager and use secretEnv instead: ${name}: {secret: SECRET_ID, version: latest}`);
+                        v.fail(
+                            key,
+                            "(hidden)",
+                            `${problem}; put it in Secret Manager and use secretEnv instead: ${name}: {secret: SECRET_ID, version: latest}`,
+                        );
                     } else {
                         env[name] = value;
                     }
@@ -78,7 +100,11 @@ export function parseServiceEnv(v: Validator, at: string, spec: Record<string, u
             for (const [name, ref] of Object.entries(spec.secretEnv)) {
                 const key = `${at}.secretEnv.${name}`;
                 if (!ENV_NAME.test(name)) {
-                    v.fail(`${at}.secretEnv`, name, "allowed: variable names of letters, digits and _, not starting with a digit");
+                    v.fail(
+                        `${at}.secretEnv`,
+                        name,
+                        "allowed: variable names of letters, digits and _, not starting with a digit",
+                    );
                     continue;
                 }
                 if (name in env) {
@@ -88,7 +114,11 @@ export function parseServiceEnv(v: Validator, at: string, spec: Record<string, u
                 const secret = isRecord(ref) ? ref.secret : undefined;
                 const version = isRecord(ref) ? (ref.version ?? "latest") : undefined;
                 if (typeof secret !== "string" || !SECRET_ID.test(secret)) {
-                    v.fail(key, ref, "allowed: {secret: a Secret Manager secret id or projects/P/secrets/S, version: latest or a number}");
+                    v.fail(
+                        key,
+                        ref,
+                        "allowed: {secret: a Secret Manager secret id or projects/P/secrets/S, version: latest or a number}",
+                    );
                 } else if (typeof version !== "string" || !/^(latest|[1-9][0-9]*)$/.test(version)) {
                     v.fail(`${key}.version`, version, "allowed: latest or a version number, as a string");
                 } else {
@@ -110,12 +140,21 @@ export function secretsOf(settings: ServiceEnv): string[] {
  * SecretIamMember per secret (node_modules/@pulumi/gcp/secretmanager/secretIamMember.d.ts).
  * Exported on its own so a backend that already has a dedicated account can use it.
  */
-export function grantSecretAccess(name: string, settings: ServiceEnv, email: pulumi.Input<string>, parent: pulumi.Resource): secretmanager.SecretIamMember[] {
+export function grantSecretAccess(
+    name: string,
+    settings: ServiceEnv,
+    email: pulumi.Input<string>,
+    parent: pulumi.Resource,
+): secretmanager.SecretIamMember[] {
     return secretsOf(settings).map(
         (secret, i) =>
             new secretmanager.SecretIamMember(
                 `${name}-reads-secret-${i}`,
-                { secretId: secret, role: "roles/secretmanager.secretAccessor", member: pulumi.interpolate`serviceAccount:${email}` },
+                {
+                    secretId: secret,
+                    role: "roles/secretmanager.secretAccessor",
+                    member: pulumi.interpolate`serviceAccount:${email}`,
+                },
                 { parent },
             ),
     );
@@ -125,14 +164,21 @@ export function grantSecretAccess(name: string, settings: ServiceEnv, email: pul
  * A service account for a backend that reads secrets, allowed to read exactly those and nothing
  * else. Undefined when it reads none (the backend keeps its default identity).
  */
-export function secretReader(name: string, settings: ServiceEnv, parent: pulumi.Resource): serviceaccount.Account | undefined {
+export function secretReader(
+    name: string,
+    settings: ServiceEnv,
+    parent: pulumi.Resource,
+): serviceaccount.Account | undefined {
     const secrets = secretsOf(settings);
     if (secrets.length === 0) {
         return undefined;
     }
     const account = new serviceaccount.Account(
         `${name}-sa`,
-        { accountId: `${name}-sa`.slice(0, 30), displayName: `WebSocket LB backend ${name}: reads its ${secrets.length} secret(s)` },
+        {
+            accountId: `${name}-sa`.slice(0, 30),
+            displayName: `WebSocket LB backend ${name}: reads its ${secrets.length} secret(s)`,
+        },
         { parent },
     );
     grantSecretAccess(name, settings, account.email, parent);
@@ -140,10 +186,15 @@ export function secretReader(name: string, settings: ServiceEnv, parent: pulumi.
 }
 
 /** Cloud Run's native env: plain values, and secret references resolved by Cloud Run at start. */
-export function cloudRunEnvs(settings: ServiceEnv): Array<{ name: string; value?: string; valueSource?: { secretKeyRef: { secret: string; version: string } } }> {
+export function cloudRunEnvs(
+    settings: ServiceEnv,
+): Array<{ name: string; value?: string; valueSource?: { secretKeyRef: { secret: string; version: string } } }> {
     return [
         ...Object.entries(settings.env).map(([name, value]) => ({ name, value })),
-        ...Object.entries(settings.secretEnv).map(([name, ref]) => ({ name, valueSource: { secretKeyRef: { secret: ref.secret, version: ref.version } } })),
+        ...Object.entries(settings.secretEnv).map(([name, ref]) => ({
+            name,
+            valueSource: { secretKeyRef: { secret: ref.secret, version: ref.version } },
+        })),
     ];
 }
 
@@ -162,7 +213,13 @@ function quote(value: string): string {
  */
 export function vmEnvScript(settings: ServiceEnv, envFile: string): string[] {
     // A value with a newline (a PEM key) cannot go through an env file: mount it as a file instead.
-    const lines = ["#!/bin/bash", "set -euo pipefail", "umask 077", `mkdir -p "$(dirname ${envFile})"`, `: > ${envFile}`];
+    const lines = [
+        "#!/bin/bash",
+        "set -euo pipefail",
+        "umask 077",
+        `mkdir -p "$(dirname ${envFile})"`,
+        `: > ${envFile}`,
+    ];
     for (const [name, value] of Object.entries(settings.env)) {
         lines.push(`printf '%s=%s\\n' ${name} ${quote(value)} >> ${envFile}`);
     }

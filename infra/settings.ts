@@ -107,11 +107,33 @@ export const BACKEND_FIELDS = {
         "secretEnv",
     ],
     groups: ["kind", "paths", "websocket", "groups", "port", "portName", "healthCheckPath", "maxRatePerEndpoint"],
-    cloudRun: ["kind", "paths", "websocket", "image", "region", "requestTimeoutSec", "minInstances", "maxInstances", "port", "pinnedRevision", "env", "secretEnv"],
-} as const satisfies { [K in BackendSettings["kind"]]: ReadonlyArray<Exclude<keyof Extract<BackendSettings, { kind: K }>, "name">> };
+    cloudRun: [
+        "kind",
+        "paths",
+        "websocket",
+        "image",
+        "region",
+        "requestTimeoutSec",
+        "minInstances",
+        "maxInstances",
+        "port",
+        "pinnedRevision",
+        "env",
+        "secretEnv",
+    ],
+} as const satisfies {
+    [K in BackendSettings["kind"]]: ReadonlyArray<Exclude<keyof Extract<BackendSettings, { kind: K }>, "name">>;
+};
 /** Compile-time: every field of each kind's interface is listed (an unlisted one makes this `never`-mismatch fail). */
-type Unlisted<K extends BackendSettings["kind"]> = Exclude<keyof Extract<BackendSettings, { kind: K }>, "name" | (typeof BACKEND_FIELDS)[K][number]>;
-const everyFieldListed: { [K in BackendSettings["kind"]]: [Unlisted<K>] extends [never] ? true : Unlisted<K> } = { instanceGroup: true, groups: true, cloudRun: true };
+type Unlisted<K extends BackendSettings["kind"]> = Exclude<
+    keyof Extract<BackendSettings, { kind: K }>,
+    "name" | (typeof BACKEND_FIELDS)[K][number]
+>;
+const everyFieldListed: { [K in BackendSettings["kind"]]: [Unlisted<K>] extends [never] ? true : Unlisted<K> } = {
+    instanceGroup: true,
+    groups: true,
+    cloudRun: true,
+};
 void everyFieldListed;
 
 /**
@@ -174,7 +196,9 @@ export interface LoadBalancerSettings {
 }
 
 /** A backend as it is written in config, before parsing: what a rollback edits and writes back. */
-export type BackendConfig = Partial<Record<keyof InstanceGroupBackend | keyof GroupsBackend | keyof CloudRunBackend, unknown>>;
+export type BackendConfig = Partial<
+    Record<keyof InstanceGroupBackend | keyof GroupsBackend | keyof CloudRunBackend, unknown>
+>;
 
 /** Config keys (in the project's namespace) that other parts read or write. */
 export const CONFIG_KEYS = { backends: "backends" } as const satisfies Record<string, keyof LoadBalancerSettings>;

@@ -25,7 +25,10 @@ const ENTRY_POINT = "chatSynthetic";
 /** The runtime of the provider's synthetic monitor example (uptimeCheckConfig.d.ts). */
 const RUNTIME = "nodejs20";
 /** The SDK and the framework the function needs besides the validator's own dependencies. */
-const FUNCTION_DEPENDENCIES = { "@google-cloud/functions-framework": "5.0.5", "@google-cloud/synthetics-sdk-api": "0.7.0" };
+const FUNCTION_DEPENDENCIES = {
+    "@google-cloud/functions-framework": "5.0.5",
+    "@google-cloud/synthetics-sdk-api": "0.7.0",
+};
 const VALIDATOR_DEPENDENCIES = ["ws", "yaml", "ajv"];
 
 export interface SyntheticMonitor {
@@ -70,23 +73,37 @@ function sourceClosure(projectDir: string): string[] {
  * imports (transpiled to JavaScript), the schema and scenario files, the entry file and a
  * package.json whose dependencies Cloud Build installs.
  */
-export function functionSourceFiles(settings: SyntheticMonitorSettings, projectDir = PROJECT_DIR): Record<string, string> {
+export function functionSourceFiles(
+    settings: SyntheticMonitorSettings,
+    projectDir = PROJECT_DIR,
+): Record<string, string> {
     const files: Record<string, string> = {};
     for (const relative of sourceClosure(projectDir)) {
         const source = fs.readFileSync(path.join(projectDir, relative), "utf8");
         // The project's own emit options (cli/typescript-cache.js), cached by content like every start's.
         files[relative.replace(/\.ts$/, ".js")] = transpile(source, relative).code;
     }
-    files["validator/scenarios/scenario.schema.json"] = fs.readFileSync(path.join(projectDir, "validator/scenarios/scenario.schema.json"), "utf8");
-    files[`validator/scenarios/${path.basename(settings.scenario)}`] = fs.readFileSync(path.resolve(projectDir, settings.scenario), "utf8");
+    files["validator/scenarios/scenario.schema.json"] = fs.readFileSync(
+        path.join(projectDir, "validator/scenarios/scenario.schema.json"),
+        "utf8",
+    );
+    files[`validator/scenarios/${path.basename(settings.scenario)}`] = fs.readFileSync(
+        path.resolve(projectDir, settings.scenario),
+        "utf8",
+    );
     files["index.js"] = ENTRY_JS;
-    const rootPackage = JSON.parse(fs.readFileSync(path.join(projectDir, "package.json"), "utf8")) as { dependencies: Record<string, string> };
+    const rootPackage = JSON.parse(fs.readFileSync(path.join(projectDir, "package.json"), "utf8")) as {
+        dependencies: Record<string, string>;
+    };
     files["package.json"] = JSON.stringify(
         {
             name: "chat-synthetic-monitor",
             private: true,
             main: "index.js",
-            dependencies: { ...Object.fromEntries(VALIDATOR_DEPENDENCIES.map((d) => [d, rootPackage.dependencies[d]])), ...FUNCTION_DEPENDENCIES },
+            dependencies: {
+                ...Object.fromEntries(VALIDATOR_DEPENDENCIES.map((d) => [d, rootPackage.dependencies[d]])),
+                ...FUNCTION_DEPENDENCIES,
+            },
         },
         null,
         2,
@@ -109,11 +126,20 @@ export function createSyntheticMonitor(
     const files = functionSourceFiles(settings);
     // The object's name carries the content hash, so a change to the validator or the scenario
     // redeploys the function (a new storageSource), instead of updating a file nobody rebuilds.
-    const digest = crypto.createHash("sha256").update(JSON.stringify(Object.entries(files).sort())).digest("hex").slice(0, 12);
+    const digest = crypto
+        .createHash("sha256")
+        .update(JSON.stringify(Object.entries(files).sort()))
+        .digest("hex")
+        .slice(0, 12);
 
     const bucket = new storage.Bucket(
         `${name}-synthetic-source`,
-        { location: settings.region.toUpperCase(), uniformBucketLevelAccess: true, publicAccessPrevention: "enforced", forceDestroy: true },
+        {
+            location: settings.region.toUpperCase(),
+            uniformBucketLevelAccess: true,
+            publicAccessPrevention: "enforced",
+            forceDestroy: true,
+        },
         opts,
     );
     const source = new storage.BucketObject(
@@ -121,19 +147,30 @@ export function createSyntheticMonitor(
         {
             bucket: bucket.name,
             name: `chat-synthetic-${digest}.zip`,
-            source: new pulumi.asset.AssetArchive(Object.fromEntries(Object.entries(files).map(([file, text]) => [file, new pulumi.asset.StringAsset(text)]))),
+            source: new pulumi.asset.AssetArchive(
+                Object.fromEntries(
+                    Object.entries(files).map(([file, text]) => [file, new pulumi.asset.StringAsset(text)]),
+                ),
+            ),
         },
         opts,
     );
     const serviceAccount = new serviceaccount.Account(
         `${name}-synthetic`,
-        { accountId: `${name}-synthetic-monitor`.slice(0, 30), displayName: "Chat synthetic monitor (runs validator/scenarios checks)" },
+        {
+            accountId: `${name}-synthetic-monitor`.slice(0, 30),
+            displayName: "Chat synthetic monitor (runs validator/scenarios checks)",
+        },
         opts,
     );
     const tokenAccess = settings.tokenSecret
         ? new secretmanager.SecretIamMember(
               `${name}-synthetic-token`,
-              { secretId: settings.tokenSecret, role: "roles/secretmanager.secretAccessor", member: pulumi.interpolate`serviceAccount:${serviceAccount.email}` },
+              {
+                  secretId: settings.tokenSecret,
+                  role: "roles/secretmanager.secretAccessor",
+                  member: pulumi.interpolate`serviceAccount:${serviceAccount.email}`,
+              },
               opts,
           )
         : undefined;
@@ -142,16 +179,30 @@ export function createSyntheticMonitor(
         {
             location: settings.region,
             description: `Chat checks (${settings.scenario}) against ${targetUrl}, run by the uptime check ${name}-synthetic`,
-            buildConfig: { runtime: RUNTIME, entryPoint: ENTRY_POINT, source: { storageSource: { bucket: bucket.name, object: source.name } } },
+            buildConfig: {
+                runtime: RUNTIME,
+                entryPoint: ENTRY_POINT,
+                source: { storageSource: { bucket: bucket.name, object: source.name } },
+            },
             serviceConfig: {
                 maxInstanceCount: 1,
                 availableMemory: "256M",
                 // The uptime check waits at most 60 s (uptimeCheckConfig.d.ts, timeout); the function may finish its log lines after.
                 timeoutSeconds: 90,
                 serviceAccountEmail: serviceAccount.email,
-                environmentVariables: { WS_VALIDATE_URL: targetUrl, WS_VALIDATE_SCENARIO: `scenarios/${path.basename(settings.scenario)}` },
+                environmentVariables: {
+                    WS_VALIDATE_URL: targetUrl,
+                    WS_VALIDATE_SCENARIO: `scenarios/${path.basename(settings.scenario)}`,
+                },
                 secretEnvironmentVariables: settings.tokenSecret
-                    ? [{ key: "CHAT_TOKEN", projectId: serviceAccount.project, secret: settings.tokenSecret, version: "latest" }]
+                    ? [
+                          {
+                              key: "CHAT_TOKEN",
+                              projectId: serviceAccount.project,
+                              secret: settings.tokenSecret,
+                              version: "latest",
+                          },
+                      ]
                     : undefined,
             },
         },
@@ -186,7 +237,13 @@ export function createSyntheticMonitor(
                     displayName: `synthetic chat checks failing for ${2 * settings.periodSec} s`,
                     conditionThreshold: {
                         filter: pulumi.interpolate`metric.type="monitoring.googleapis.com/uptime_check/check_passed" AND metric.label.check_id="${uptimeCheck.uptimeCheckId}" AND resource.type="cloud_run_revision"`,
-                        aggregations: [{ alignmentPeriod: `${settings.periodSec}s`, perSeriesAligner: "ALIGN_COUNT_FALSE", crossSeriesReducer: "REDUCE_SUM" }],
+                        aggregations: [
+                            {
+                                alignmentPeriod: `${settings.periodSec}s`,
+                                perSeriesAligner: "ALIGN_COUNT_FALSE",
+                                crossSeriesReducer: "REDUCE_SUM",
+                            },
+                        ],
                         comparison: "COMPARISON_GT",
                         thresholdValue: 0,
                         duration: `${2 * settings.periodSec}s`,

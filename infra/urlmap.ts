@@ -11,12 +11,18 @@ export const PATH_MATCHER = "websocket-routes";
  * HTTP route timeout. Headers are added at the
  * path-matcher level: a pathRule has no headerAction field.
  */
-export function createUrlMap(name: string, settings: LoadBalancerSettings, backends: Backend[], parent: pulumi.Resource): compute.URLMap {
+export function createUrlMap(
+    name: string,
+    settings: LoadBalancerSettings,
+    backends: Backend[],
+    parent: pulumi.Resource,
+): compute.URLMap {
     const websocketBackend = backends.find((b) => b.settings.websocket);
     if (!websocketBackend) {
         throw new Error("createUrlMap: no WebSocket backend (settings validation should have caught this)");
     }
-    const timeout = (seconds: number) => (seconds > 0 ? { timeout: { seconds: String(seconds), nanos: 0 } } : undefined);
+    const timeout = (seconds: number) =>
+        seconds > 0 ? { timeout: { seconds: String(seconds), nanos: 0 } } : undefined;
     // The WebSocket backend's timeoutSec is a day; every route that is not a WebSocket path gets
     // its own short timeout, or a hung plain request would hold its connection that long.
     const websocketRoute = timeout(settings.websocketTimeoutSec);

@@ -38,7 +38,16 @@ export interface PolicyInfo {
     readonly name: string;
     readonly level: Level;
     /** JSON schema `properties` of the policy's config. */
-    readonly configSchema: Record<string, { type?: string; default?: unknown; items?: { type?: string; enum?: unknown[] }; minimum?: number; enum?: unknown[] }>;
+    readonly configSchema: Record<
+        string,
+        {
+            type?: string;
+            default?: unknown;
+            items?: { type?: string; enum?: unknown[] };
+            minimum?: number;
+            enum?: unknown[];
+        }
+    >;
 }
 
 export interface PackInfo {
@@ -68,9 +77,14 @@ export interface PolicyConfigEntry {
     readonly properties: Record<string, unknown>;
 }
 
-function call<Req, Res>(method: (req: Req, cb: (err: grpc.ServiceError | null, res: Res) => void) => unknown, request: Req): Promise<Res> {
+function call<Req, Res>(
+    method: (req: Req, cb: (err: grpc.ServiceError | null, res: Res) => void) => unknown,
+    request: Req,
+): Promise<Res> {
     return new Promise((resolve, reject) => {
-        method(request, (err, res) => (err ? reject(new PackError(`policy pack: ${err.details || err.message}`)) : resolve(res)));
+        method(request, (err, res) =>
+            err ? reject(new PackError(`policy pack: ${err.details || err.message}`)) : resolve(res),
+        );
     });
 }
 
@@ -99,14 +113,20 @@ export class RunningPack {
         try {
             entry = require.resolve("@pulumi/pulumi/cmd/run-policy-pack", { paths: [packDir] });
         } catch {
-            const ready = Promise.reject(new PackError(`policy pack ${packDir}: cannot find @pulumi/pulumi/cmd/run-policy-pack from there; run npm ci`));
+            const ready = Promise.reject(
+                new PackError(
+                    `policy pack ${packDir}: cannot find @pulumi/pulumi/cmd/run-policy-pack from there; run npm ci`,
+                ),
+            );
             ready.catch(() => undefined);
             return { ready, abort: () => undefined };
         }
         try {
             buildPackIfStale(packDir);
         } catch (e) {
-            const ready = Promise.reject(new PackError(`policy pack ${path.relative(process.cwd(), packDir) || "."}: ${(e as Error).message}`));
+            const ready = Promise.reject(
+                new PackError(`policy pack ${path.relative(process.cwd(), packDir) || "."}: ${(e as Error).message}`),
+            );
             ready.catch(() => undefined);
             return { ready, abort: () => undefined };
         }
@@ -114,7 +134,10 @@ export class RunningPack {
         // Pipe 3 is the pack's lifeline (pack-lifeline.js): it ends the pack when this process
         // ends, on every path, SIGKILL included, which no exit handler of ours could promise. The
         // ready hook (pack-ready.js) stamps the moment the pack serves, by the pack's own clock.
-        const child = spawn(process.execPath, ["-r", LIFELINE, "-r", READY_HOOK, entry, "127.0.0.1:0", "."], { cwd: packDir, stdio: ["ignore", "pipe", "pipe", "pipe"] });
+        const child = spawn(process.execPath, ["-r", LIFELINE, "-r", READY_HOOK, entry, "127.0.0.1:0", "."], {
+            cwd: packDir,
+            stdio: ["ignore", "pipe", "pipe", "pipe"],
+        });
         const ready = new Promise<{ port: number; readyAt: number }>((resolve, reject) => {
             let out = "";
             let err = "";
@@ -122,12 +145,19 @@ export class RunningPack {
                 clearTimeout(timer);
                 child.kill("SIGKILL");
                 const detail = (err || out).trim().split("\n").filter(Boolean).slice(0, 12).join("\n    ");
-                reject(new PackError(`policy pack ${path.relative(process.cwd(), packDir) || "."} ${why}${detail ? `:\n    ${detail}` : ""}`));
+                reject(
+                    new PackError(
+                        `policy pack ${path.relative(process.cwd(), packDir) || "."} ${why}${detail ? `:\n    ${detail}` : ""}`,
+                    ),
+                );
             };
             let served = false;
             // Timers run before pending output is read: when the program held the event loop past
             // the bound, the port may be waiting in the pipe, so look once more before failing.
-            const timer = setTimeout(() => setImmediate(() => served || fail(`did not print its port within ${timeoutMs / 1000} s`)), timeoutMs);
+            const timer = setTimeout(
+                () => setImmediate(() => served || fail(`did not print its port within ${timeoutMs / 1000} s`)),
+                timeoutMs,
+            );
             child.stdout!.on("data", (chunk: Buffer) => {
                 out += chunk.toString();
                 const line = /^(\d+)\s*$/m.exec(out);
@@ -141,7 +171,9 @@ export class RunningPack {
             });
             child.stderr!.on("data", (chunk: Buffer) => (err += chunk.toString()));
             child.on("error", (e) => fail(`could not be started (${e.message})`));
-            child.on("exit", (code, signal) => fail(`failed to start (${code === null ? `signal ${signal}` : `exit code ${code}`})`));
+            child.on("exit", (code, signal) =>
+                fail(`failed to start (${code === null ? `signal ${signal}` : `exit code ${code}`})`),
+            );
         }).then(({ port, readyAt }) => {
             const client = new AnalyzerClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), {
                 "grpc.max_receive_message_length": 400 * 1024 * 1024,
@@ -165,7 +197,8 @@ export class RunningPack {
             policies: info.getPoliciesList().map((p) => ({
                 name: p.getName(),
                 level: LEVEL_FROM_PROTO[p.getEnforcementlevel()],
-                configSchema: (p.getConfigschema()?.getProperties()?.toJavaScript() ?? {}) as PolicyInfo["configSchema"],
+                configSchema: (p.getConfigschema()?.getProperties()?.toJavaScript() ??
+                    {}) as PolicyInfo["configSchema"],
             })),
         };
     }
@@ -177,7 +210,10 @@ export class RunningPack {
      */
     remediates = true;
 
-    async configure(config: Record<string, PolicyConfigEntry>, stack: { project: string; stack: string }): Promise<void> {
+    async configure(
+        config: Record<string, PolicyConfigEntry>,
+        stack: { project: string; stack: string },
+    ): Promise<void> {
         this.remediates = Object.values(config).some((entry) => entry.level === "remediate");
         const request = new proto.ConfigureAnalyzerRequest();
         const map = request.getPolicyconfigMap();
@@ -196,7 +232,10 @@ export class RunningPack {
         const tags = stackRequest.getTagsMap();
         tags.set("pulumi:project", stack.project);
         tags.set("pulumi:runtime", "nodejs");
-        await call<proto.AnalyzerStackConfigureRequest, proto.AnalyzerStackConfigureResponse>(this.client.configureStack.bind(this.client), stackRequest).catch((e: PackError) => {
+        await call<proto.AnalyzerStackConfigureRequest, proto.AnalyzerStackConfigureResponse>(
+            this.client.configureStack.bind(this.client),
+            stackRequest,
+        ).catch((e: PackError) => {
             // Older Policy SDKs do not serve ConfigureStack; the CLI carries on without stack tags too.
             if (!/unimplemented/i.test(e.message)) {
                 throw e;
@@ -210,7 +249,10 @@ export class RunningPack {
     }
 
     /** As `analyze`, and which policies said they do not apply to each resource (urn "" for the stack). */
-    analyzeWithApplicability(resources: readonly RecordedResource[], options: AnalyzeOptions = {}): Promise<AnalysisResult> {
+    analyzeWithApplicability(
+        resources: readonly RecordedResource[],
+        options: AnalyzeOptions = {},
+    ): Promise<AnalysisResult> {
         return analyzeAll(this, resources, options.stackPack ?? Promise.resolve(this));
     }
 
@@ -219,8 +261,21 @@ export class RunningPack {
      * encoded (wire.ts); the answer is decoded by the generated code.
      */
     request<Res>(method: "analyze" | "remediate" | "analyzeStack", request: Buffer): Promise<Res> {
-        const definition = AnalyzerService[method] as unknown as { path: string; responseDeserialize: (bytes: Buffer) => Res };
-        return call<Buffer, Res>((bytes, done) => this.client.makeUnaryRequest<Buffer, Res>(definition.path, (b) => b, definition.responseDeserialize, bytes, (err, res) => done(err, res!)), request);
+        const definition = AnalyzerService[method] as unknown as {
+            path: string;
+            responseDeserialize: (bytes: Buffer) => Res;
+        };
+        return call<Buffer, Res>(
+            (bytes, done) =>
+                this.client.makeUnaryRequest<Buffer, Res>(
+                    definition.path,
+                    (b) => b,
+                    definition.responseDeserialize,
+                    bytes,
+                    (err, res) => done(err, res!),
+                ),
+            request,
+        );
     }
 
     stop(): void {
@@ -256,9 +311,17 @@ interface Remediated {
  * answers, so this process encodes it while the pack works; diagnostics come in resource order,
  * the stack's last.
  */
-async function analyzeAll(pack: RunningPack, resources: readonly RecordedResource[], stackPack: Promise<RunningPack>): Promise<AnalysisResult> {
+async function analyzeAll(
+    pack: RunningPack,
+    resources: readonly RecordedResource[],
+    stackPack: Promise<RunningPack>,
+): Promise<AnalysisResult> {
     const remediated = await Promise.all(resources.map((r) => remediateOne(pack, r)));
-    const answers = Promise.all(remediated.map(({ resource, properties }) => pack.request<proto.AnalyzeResponse>("analyze", encodeAnalyzeRequest(resource, properties))));
+    const answers = Promise.all(
+        remediated.map(({ resource, properties }) =>
+            pack.request<proto.AnalyzeResponse>("analyze", encodeAnalyzeRequest(resource, properties)),
+        ),
+    );
     const stackRequest = encodeAnalyzeStackRequest(remediated);
     const stackAnswer = stackPack.then((p) => p.request<proto.AnalyzeResponse>("analyzeStack", stackRequest));
     // Awaited together, so a failure of either is reported and neither is left unhandled.
@@ -291,18 +354,26 @@ async function remediateOne(pack: RunningPack, resource: RecordedResource): Prom
     const remediations: Diagnostic[] = [];
     let properties = encodeStruct(resource.inputs);
     if (resource.custom && pack.remediates) {
-        const response = await pack.request<proto.RemediateResponse>("remediate", encodeAnalyzeRequest(resource, properties)).catch((e: PackError) => {
-            if (/unimplemented/i.test(e.message)) {
-                return undefined;
-            }
-            throw e;
-        });
+        const response = await pack
+            .request<proto.RemediateResponse>("remediate", encodeAnalyzeRequest(resource, properties))
+            .catch((e: PackError) => {
+                if (/unimplemented/i.test(e.message)) {
+                    return undefined;
+                }
+                throw e;
+            });
         let inputs = resource.inputs;
         for (const remediation of response?.getRemediationsList() ?? []) {
             const remediated = remediation.getProperties();
             if (remediated) {
                 inputs = remediated.toJavaScript();
-                remediations.push({ policy: remediation.getPolicyname(), level: "remediate", urn: resource.urn, message: remediation.getDescription(), description: remediation.getDescription() });
+                remediations.push({
+                    policy: remediation.getPolicyname(),
+                    level: "remediate",
+                    urn: resource.urn,
+                    message: remediation.getDescription(),
+                    description: remediation.getDescription(),
+                });
             }
         }
         if (inputs !== resource.inputs) {

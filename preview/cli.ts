@@ -1,5 +1,16 @@
 import * as path from "path";
-import { CliIo, EXIT, FlagError, InterruptedError, painter, parseFlags, reportError, runMain, UsageError, version } from "../cli/kit";
+import {
+    CliIo,
+    EXIT,
+    FlagError,
+    InterruptedError,
+    painter,
+    parseFlags,
+    reportError,
+    runMain,
+    UsageError,
+    version,
+} from "../cli/kit";
 import { PackError } from "./analyzer";
 import { checkPolicyPackDir, loadPolicyConfigFile } from "./policy-config";
 import { previewOffline, PreviewResult } from "./preview";
@@ -37,8 +48,19 @@ function toJson(result: PreviewResult): string {
         {
             stack: result.stack,
             notices: result.notices,
-            resources: result.resources.map((r) => ({ urn: r.urn, type: r.type, name: r.name, parent: r.parent ?? null, settings: settingsOf(r) || null })),
-            diagnostics: result.diagnostics.map((d) => ({ policy: d.policy, level: d.level, urn: d.urn, message: d.message })),
+            resources: result.resources.map((r) => ({
+                urn: r.urn,
+                type: r.type,
+                name: r.name,
+                parent: r.parent ?? null,
+                settings: settingsOf(r) || null,
+            })),
+            diagnostics: result.diagnostics.map((d) => ({
+                policy: d.policy,
+                level: d.level,
+                urn: d.urn,
+                message: d.message,
+            })),
             outputs: result.outputs,
             summary: summarize(result.resources, result.diagnostics),
             timings: result.timings,
@@ -116,7 +138,10 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         if (e instanceof ProgramError) {
             return reportError(io, e, { usage: USAGE, prefix: "the program failed: " });
         }
-        return reportError(io, e, { usage: USAGE, prefix: e instanceof UsageError || e instanceof PackError ? "" : "offline preview failed: " });
+        return reportError(io, e, {
+            usage: USAGE,
+            prefix: e instanceof UsageError || e instanceof PackError ? "" : "offline preview failed: ",
+        });
     }
 }
 

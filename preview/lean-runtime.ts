@@ -37,7 +37,9 @@ for (const [module, name, value] of [
     ["errors", "isGrpcError", errors.isGrpcError],
 ] as const) {
     if (typeof value !== "function") {
-        throw new Error(`@pulumi/pulumi/${module} no longer exports ${name}; preview/lean-runtime.ts needs updating for this SDK`);
+        throw new Error(
+            `@pulumi/pulumi/${module} no longer exports ${name}; preview/lean-runtime.ts needs updating for this SDK`,
+        );
     }
 }
 
@@ -111,7 +113,11 @@ function hold(onto: pulumi.Resource, k: string, value: unknown): void {
  * once if the registration has already returned; a property never read is never made. What the
  * program reads, and when each value is known, is as before.
  */
-function lazyTransferProperties(onto: pulumi.Resource, label: string, props: Record<string, unknown>): Record<string, Resolver> {
+function lazyTransferProperties(
+    onto: pulumi.Resource,
+    label: string,
+    props: Record<string, unknown>,
+): Record<string, Resolver> {
     const resolvers: Record<string, Resolver> = {};
     for (const k of Object.keys(props)) {
         // As the SDK: "id" and "urn" are the resource's own, set by the registration.
@@ -156,7 +162,8 @@ function lazyTransferProperties(onto: pulumi.Resource, label: string, props: Rec
 }
 
 let active = 0;
-let originals: { debuggablePromise: Debuggable["debuggablePromise"]; transferProperties: Rpc["transferProperties"] } | undefined;
+let originals:
+    { debuggablePromise: Debuggable["debuggablePromise"]; transferProperties: Rpc["transferProperties"] } | undefined;
 
 /**
  * Runs `body` with both savings on; `enabled: false` runs it as the SDK alone would. Nested or

@@ -32,10 +32,14 @@ export function offlineMocks(gcpProject: string, options: { unknownAtPreview?: b
                 return { id: undefined, state: inputs };
             }
             const typeName = args.type.split(":").pop() ?? args.type;
-            const name = typeof inputs.name === "string" ? inputs.name : `${args.name}-${shortHash(args.type + args.name)}`;
+            const name =
+                typeof inputs.name === "string" ? inputs.name : `${args.name}-${shortHash(args.type + args.name)}`;
             const collection = COLLECTIONS[typeName] ?? `${typeName[0].toLowerCase()}${typeName.slice(1)}s`;
             const location = inputs.region ?? inputs.location;
-            const scope = typeof location === "string" ? `${args.type.includes("cloudrunv2") ? "locations" : "regions"}/${location}` : "global";
+            const scope =
+                typeof location === "string"
+                    ? `${args.type.includes("cloudrunv2") ? "locations" : "regions"}/${location}`
+                    : "global";
             if (options.unknownAtPreview) {
                 // As `pulumi preview` shows a create: the provider's Check fills the auto-name, while
                 // the id and every computed output stay unknown until the resource exists.
@@ -75,7 +79,9 @@ export function offlineMocks(gcpProject: string, options: { unknownAtPreview?: b
                 // The alert routes' Pub/Sub grant names the project's Monitoring service agent by number.
                 return { projectId: gcpProject, number: "000000000000", name: gcpProject };
             }
-            throw new Error(`the offline preview has no answer for provider function ${args.token}; add one to preview/mocks.ts`);
+            throw new Error(
+                `the offline preview has no answer for provider function ${args.token}; add one to preview/mocks.ts`,
+            );
         },
     };
 }

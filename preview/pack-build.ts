@@ -53,15 +53,21 @@ export function buildPackIfStale(packDir: string): boolean {
     try {
         tsc = require.resolve("typescript/bin/tsc", { paths: [packDir] });
     } catch {
-        throw new PackBuildError(`its build (${main}) is missing or older than its sources, and TypeScript cannot be found from there to rebuild it; run npm ci`);
+        throw new PackBuildError(
+            `its build (${main}) is missing or older than its sources, and TypeScript cannot be found from there to rebuild it; run npm ci`,
+        );
     }
     const built = spawnSync(process.execPath, [tsc, "-p", packDir], { cwd: packDir, encoding: "utf8" });
     if (built.status !== 0) {
         const detail = `${built.stdout}${built.stderr}`.trim().split("\n").filter(Boolean).slice(0, 12).join("\n    ");
-        throw new PackBuildError(`its build (${main}) was older than its sources and rebuilding it with tsc failed${detail ? `:\n    ${detail}` : ""}`);
+        throw new PackBuildError(
+            `its build (${main}) was older than its sources and rebuilding it with tsc failed${detail ? `:\n    ${detail}` : ""}`,
+        );
     }
     if (!fs.existsSync(mainFile)) {
-        throw new PackBuildError(`rebuilding it with tsc did not write its main file ${main}; check outDir in its tsconfig.json`);
+        throw new PackBuildError(
+            `rebuilding it with tsc did not write its main file ${main}; check outDir in its tsconfig.json`,
+        );
     }
     return true;
 }

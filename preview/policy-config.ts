@@ -19,7 +19,11 @@ function checkValue(file: string, at: string, schema: PolicyInfo["configSchema"]
     };
     switch (schema.type) {
         case "integer":
-            if (typeof value !== "number" || !Number.isInteger(value) || (schema.minimum !== undefined && value < schema.minimum)) {
+            if (
+                typeof value !== "number" ||
+                !Number.isInteger(value) ||
+                (schema.minimum !== undefined && value < schema.minimum)
+            ) {
                 fail(`an integer${schema.minimum !== undefined ? ` of at least ${schema.minimum}` : ""}`);
             }
             break;
@@ -51,7 +55,9 @@ export function loadPolicyConfigFile(file: string): Record<string, unknown> {
         text = fs.readFileSync(file, "utf8");
     } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
-        throw new UsageError(`--policy-pack-config ${file}: ${code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a folder" : `cannot read it (${code ?? String(e)})`}; expected a JSON file of policy name to level or settings`);
+        throw new UsageError(
+            `--policy-pack-config ${file}: ${code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a folder" : `cannot read it (${code ?? String(e)})`}; expected a JSON file of policy name to level or settings`,
+        );
     }
     let parsed: unknown;
     try {
@@ -60,7 +66,9 @@ export function loadPolicyConfigFile(file: string): Record<string, unknown> {
         throw new UsageError(`--policy-pack-config ${file}: not valid JSON: ${(e as Error).message}`);
     }
     if (!isRecord(parsed)) {
-        throw new UsageError(`--policy-pack-config ${file}: expected a JSON object of policy name to level or settings`);
+        throw new UsageError(
+            `--policy-pack-config ${file}: expected a JSON object of policy name to level or settings`,
+        );
     }
     return parsed;
 }
@@ -72,13 +80,19 @@ export function loadPolicyConfigFile(file: string): Record<string, unknown> {
 export function checkPolicyPackDir(dir: string, given: string): void {
     const stat = fs.statSync(dir, { throwIfNoEntry: false });
     if (!stat) {
-        throw new UsageError(`--policy-pack ${given}: no such folder; expected a policy pack folder with PulumiPolicy.yaml (default: policies)`);
+        throw new UsageError(
+            `--policy-pack ${given}: no such folder; expected a policy pack folder with PulumiPolicy.yaml (default: policies)`,
+        );
     }
     if (!stat.isDirectory()) {
-        throw new UsageError(`--policy-pack ${given}: is a file; expected a policy pack folder with PulumiPolicy.yaml (default: policies)`);
+        throw new UsageError(
+            `--policy-pack ${given}: is a file; expected a policy pack folder with PulumiPolicy.yaml (default: policies)`,
+        );
     }
     if (!fs.existsSync(path.join(dir, "PulumiPolicy.yaml"))) {
-        throw new UsageError(`--policy-pack ${given}: has no PulumiPolicy.yaml, so it is not a policy pack (default: policies)`);
+        throw new UsageError(
+            `--policy-pack ${given}: has no PulumiPolicy.yaml, so it is not a policy pack (default: policies)`,
+        );
     }
 }
 
@@ -95,7 +109,10 @@ export function resolvePolicyConfig(info: PackInfo, file?: string): Record<strin
             throw new UsageError(`${file}: ${key} is not a policy of ${info.name}; policies: ${names.join(", ")}`);
         }
     }
-    const all = given.all === undefined ? undefined : level(file!, "all", isRecord(given.all) ? given.all.enforcementLevel : given.all);
+    const all =
+        given.all === undefined
+            ? undefined
+            : level(file!, "all", isRecord(given.all) ? given.all.enforcementLevel : given.all);
 
     const result: Record<string, PolicyConfigEntry> = {};
     for (const policy of info.policies) {
@@ -118,13 +135,17 @@ export function resolvePolicyConfig(info: PackInfo, file?: string): Record<strin
                 const schema = policy.configSchema[key];
                 if (!schema) {
                     const known = Object.keys(policy.configSchema);
-                    throw new UsageError(`${file}: ${policy.name}.${key} is not a setting of that policy; settings: ${known.length ? known.join(", ") : "none"} and enforcementLevel`);
+                    throw new UsageError(
+                        `${file}: ${policy.name}.${key} is not a setting of that policy; settings: ${known.length ? known.join(", ") : "none"} and enforcementLevel`,
+                    );
                 }
                 checkValue(file!, `${policy.name}.${key}`, schema, value);
                 properties[key] = value;
             }
         } else if (entry !== undefined) {
-            throw new UsageError(`${file}: ${policy.name} is ${JSON.stringify(entry)}; allowed: a level or an object with enforcementLevel and settings`);
+            throw new UsageError(
+                `${file}: ${policy.name} is ${JSON.stringify(entry)}; allowed: a level or an object with enforcementLevel and settings`,
+            );
         }
         result[policy.name] = { level: policyLevel, properties };
     }

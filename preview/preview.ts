@@ -60,9 +60,16 @@ const SECOND_PACK_FROM = 500;
 /** The offline preview as a library: its command and the deploy pipeline's gate call this. */
 export async function previewOffline(options: PreviewOptions): Promise<PreviewResult> {
     const started = Date.now();
-    const stack = loadStackConfig({ projectDir: options.projectDir, stack: options.stack, overrides: options.overrides, stackFile: options.stackFile });
+    const stack = loadStackConfig({
+        projectDir: options.projectDir,
+        stack: options.stack,
+        overrides: options.overrides,
+        stackFile: options.stackFile,
+    });
     // The pack starts in its own process while this one loads the SDK and runs the program.
-    const starting = options.pack ? { ready: Promise.resolve(options.pack), abort: () => undefined } : RunningPack.start(options.packDir);
+    const starting = options.pack
+        ? { ready: Promise.resolve(options.pack), abort: () => undefined }
+        : RunningPack.start(options.packDir);
     let pack: RunningPack | undefined;
     let second: ReturnType<typeof RunningPack.start> | undefined;
     try {
@@ -78,7 +85,8 @@ export async function previewOffline(options: PreviewOptions): Promise<PreviewRe
         pack = await unlessInterrupted(starting.ready, options.signal);
         const analysisStarted = Date.now();
         const config = resolvePolicyConfig(await pack.info(), options.policyConfigFile);
-        const configure = (p: RunningPack) => p.configure(config, { project: stack.project, stack: stack.stack }).then(() => p);
+        const configure = (p: RunningPack) =>
+            p.configure(config, { project: stack.project, stack: stack.stack }).then(() => p);
         // A large stack's AnalyzeStack goes to a second process of the pack, started now: it judges
         // the whole stack on the other core while the first answers every resource's Analyze.
         if (!options.pack && run.resources.length >= SECOND_PACK_FROM) {
@@ -94,11 +102,19 @@ export async function previewOffline(options: PreviewOptions): Promise<PreviewRe
             resources: run.resources,
             diagnostics,
             outputs: run.outputs,
-            timings: { programMs: programEnded - programStarted, packStartMs: pack.startMs, analysisMs: Date.now() - analysisStarted, totalMs: Date.now() - started },
+            timings: {
+                programMs: programEnded - programStarted,
+                packStartMs: pack.startMs,
+                analysisMs: Date.now() - analysisStarted,
+                totalMs: Date.now() - started,
+            },
         };
     } finally {
         second?.abort();
-        second?.ready.then((p) => p.stop(), () => undefined);
+        second?.ready.then(
+            (p) => p.stop(),
+            () => undefined,
+        );
         // A caller's pack outlives this preview; one started here does not.
         if (!options.pack) {
             if (pack) {

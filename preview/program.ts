@@ -51,7 +51,12 @@ function programLocation(cause: unknown, projectDir: string): string | undefined
     }
     const harness = path.dirname(__filename) + path.sep;
     for (const [, file, line, column] of stack.matchAll(/\(?([^\s()]+?):(\d+):(\d+)\)?$/gm)) {
-        if (file.startsWith(projectDir + path.sep) && !file.includes(`${path.sep}node_modules${path.sep}`) && !file.startsWith(harness) && file !== LOADER) {
+        if (
+            file.startsWith(projectDir + path.sep) &&
+            !file.includes(`${path.sep}node_modules${path.sep}`) &&
+            !file.startsWith(harness) &&
+            file !== LOADER
+        ) {
             return `${path.relative(projectDir, file).split(path.sep).join("/")}:${line}:${column}`;
         }
     }
@@ -150,11 +155,15 @@ async function shownOutputs(exports: Record<string, unknown>): Promise<Record<st
             return Promise.all(value.map(show));
         }
         if (typeof value === "object" && value !== null && Object.getPrototypeOf(value) === Object.prototype) {
-            return Object.fromEntries(await Promise.all(Object.entries(value).map(async ([key, inner]) => [key, await show(inner)])));
+            return Object.fromEntries(
+                await Promise.all(Object.entries(value).map(async ([key, inner]) => [key, await show(inner)])),
+            );
         }
         return value;
     };
-    return Object.fromEntries(await Promise.all(Object.entries(exports).map(async ([name, value]) => [name, await show(value)])));
+    return Object.fromEntries(
+        await Promise.all(Object.entries(exports).map(async ([name, value]) => [name, await show(value)])),
+    );
 }
 
 export interface RunOptions {
@@ -186,7 +195,11 @@ export async function runProgram(stack: StackConfig, options: RunOptions = {}): 
     }
 }
 
-async function runOnce(stack: StackConfig, options: RunOptions, traces: <T>(body: () => Promise<T>) => Promise<T>): Promise<ProgramRun> {
+async function runOnce(
+    stack: StackConfig,
+    options: RunOptions,
+    traces: <T>(body: () => Promise<T>) => Promise<T>,
+): Promise<ProgramRun> {
     pulumi.runtime.setAllConfig(stack.config, stack.secretKeys);
     const gcpProject = stack.config["gcp:project"] ?? "offline-project";
     await pulumi.runtime.setMocks(offlineMocks(gcpProject, options), stack.project, stack.stack, true);
@@ -226,12 +239,18 @@ async function runOnce(stack: StackConfig, options: RunOptions, traces: <T>(body
     process.on("unhandledRejection", absorb);
     let outputs: Record<string, unknown>;
     try {
-        outputs = await withLeanRuntime(() => traces(async () => {
-            let exports: Record<string, unknown> = {};
-            await pulumi.runtime.runInPulumiStack(async () => (exports = require(entry) as Record<string, unknown>));
-            await settings.waitForRPCs();
-            return shownOutputs(exports);
-        }), options.leanRuntime ?? true);
+        outputs = await withLeanRuntime(
+            () =>
+                traces(async () => {
+                    let exports: Record<string, unknown> = {};
+                    await pulumi.runtime.runInPulumiStack(
+                        async () => (exports = require(entry) as Record<string, unknown>),
+                    );
+                    await settings.waitForRPCs();
+                    return shownOutputs(exports);
+                }),
+            options.leanRuntime ?? true,
+        );
     } catch (e) {
         throw new ProgramError(e, resources, programLocation(e, stack.projectDir));
     } finally {

@@ -22,7 +22,9 @@ export function settingsOf(r: RecordedResource): string {
             if (redirect && !p.pathMatchers) {
                 return redirect.httpsRedirect ? "redirects everything to HTTPS" : "redirects";
             }
-            const rules = ((p.pathMatchers as Props[] | undefined) ?? []).flatMap((m) => (m.pathRules as Props[] | undefined) ?? []);
+            const rules = ((p.pathMatchers as Props[] | undefined) ?? []).flatMap(
+                (m) => (m.pathRules as Props[] | undefined) ?? [],
+            );
             return rules
                 .map((rule) => {
                     const timeout = (rule.routeAction as Props | undefined)?.timeout as Props | undefined;
@@ -32,7 +34,9 @@ export function settingsOf(r: RecordedResource): string {
         }
         case "Service": {
             const template = p.template as Props | undefined;
-            return template ? `request timeout ${String(template.timeout ?? "300s")}, session affinity ${template.sessionAffinity ? "on" : "off"}` : "";
+            return template
+                ? `request timeout ${String(template.timeout ?? "300s")}, session affinity ${template.sessionAffinity ? "on" : "off"}`
+                : "";
         }
         case "GlobalForwardingRule":
         case "ForwardingRule":
@@ -60,7 +64,10 @@ export function summarize(resources: readonly RecordedResource[], diagnostics: r
 
 export function summaryLine(s: Summary): string {
     const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
-    return `${plural(s.resources, "resource")}, ${plural(s.mandatory, "mandatory violation")}, ${plural(s.advisory, "advisory")}`.replace("advisorys", "advisories");
+    return `${plural(s.resources, "resource")}, ${plural(s.mandatory, "mandatory violation")}, ${plural(s.advisory, "advisory")}`.replace(
+        "advisorys",
+        "advisories",
+    );
 }
 
 /** The preview as people read it: the resource tree, diagnostics by level, one summary line. */
@@ -93,7 +100,9 @@ export function renderHuman(resources: readonly RecordedResource[], diagnostics:
         lines.push(`Policy ${level === "mandatory" ? "violations (mandatory)" : "advisories"}: ${group.length}`);
         for (const d of group) {
             const r = nameOf(d.urn);
-            lines.push(`    [${level}] ${d.policy}  ${r ? `${r.type.split(":").pop()} ${r.name}` : d.urn || "(stack)"}`);
+            lines.push(
+                `    [${level}] ${d.policy}  ${r ? `${r.type.split(":").pop()} ${r.name}` : d.urn || "(stack)"}`,
+            );
             // The SDK prefixes the policy's description on a line of its own.
             for (const line of d.message.split("\n")) {
                 lines.push(`        ${line}`);

@@ -145,7 +145,9 @@ export function loadStackConfig(options: LoadOptions): StackConfig {
     for (const pair of options.overrides ?? []) {
         const eq = pair.indexOf("=");
         if (eq <= 0) {
-            throw new UsageError(`--config ${JSON.stringify(pair)}: expected key=value, such as backendTimeoutSec=86400`);
+            throw new UsageError(
+                `--config ${JSON.stringify(pair)}: expected key=value, such as backendTimeoutSec=86400`,
+            );
         }
         config[qualify(name, pair.slice(0, eq))] = pair.slice(eq + 1);
         checkKey(qualify(name, pair.slice(0, eq)), `--config ${pair.slice(0, eq)}`);

@@ -97,7 +97,9 @@ class Writer {
 /** A value Struct cannot hold: what the property is and what it holds. */
 export class WireError extends Error {
     constructor(path: string, value: unknown) {
-        super(`property ${path || "(root)"}: ${typeof value} is not a JSON value, so it cannot be sent to the policy pack`);
+        super(
+            `property ${path || "(root)"}: ${typeof value} is not a JSON value, so it cannot be sent to the policy pack`,
+        );
         this.name = "WireError";
     }
 }
@@ -197,7 +199,9 @@ export function encodeAnalyzeRequest(r: WireResource, properties: Uint8Array): B
 }
 
 /** pulumirpc.AnalyzeStackRequest over every resource, each with its encoded properties. */
-export function encodeAnalyzeStackRequest(resources: readonly { resource: WireResource; properties: Uint8Array }[]): Buffer {
+export function encodeAnalyzeStackRequest(
+    resources: readonly { resource: WireResource; properties: Uint8Array }[],
+): Buffer {
     const w = new Writer();
     for (const { resource: r, properties } of resources) {
         const entry = w.open(1);

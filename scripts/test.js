@@ -55,7 +55,14 @@ function specFiles(config = mocharc()) {
     const cwd = process.cwd();
     process.chdir(ROOT);
     try {
-        const { files } = collect({ spec: config.spec, extension: config.extension, ignore: [], file: [], recursive: false, sort: false });
+        const { files } = collect({
+            spec: config.spec,
+            extension: config.extension,
+            ignore: [],
+            file: [],
+            recursive: false,
+            sort: false,
+        });
         return files.map((f) => path.relative(ROOT, f).split(path.sep).join("/"));
     } finally {
         process.chdir(cwd);
@@ -84,14 +91,19 @@ function mochaArgs(args) {
 /** Runs a command to its end; its output is kept unless `inherit`. */
 function run(args, inherit) {
     return new Promise((resolve) => {
-        const child = spawn(process.execPath, args, { cwd: ROOT, stdio: inherit ? "inherit" : ["ignore", "pipe", "pipe"] });
+        const child = spawn(process.execPath, args, {
+            cwd: ROOT,
+            stdio: inherit ? "inherit" : ["ignore", "pipe", "pipe"],
+        });
         let output = "";
         if (!inherit) {
             child.stdout.on("data", (c) => (output += c));
             child.stderr.on("data", (c) => (output += c));
         }
         child.on("error", (e) => resolve({ code: 1, output: `${output}${e.message}\n` }));
-        child.on("close", (code, signal) => resolve({ code: code ?? 1, output: signal ? `${output}(ended by ${signal})\n` : output }));
+        child.on("close", (code, signal) =>
+            resolve({ code: code ?? 1, output: signal ? `${output}(ended by ${signal})\n` : output }),
+        );
     });
 }
 
@@ -102,7 +114,10 @@ async function typecheck() {
         [".", "root.tsbuildinfo"],
         ["policies", "policies.tsbuildinfo"],
     ]) {
-        const result = await run([TSC, "--noEmit", "--incremental", "--tsBuildInfoFile", path.join(BUILD_INFO, info), "-p", project], false);
+        const result = await run(
+            [TSC, "--noEmit", "--incremental", "--tsBuildInfoFile", path.join(BUILD_INFO, info), "-p", project],
+            false,
+        );
         results.push({ project, ...result });
     }
     return results;
@@ -115,7 +130,11 @@ async function main() {
     const checks = await checking;
     for (const { project, code, output } of checks) {
         const what = project === "." ? "the program, tests and tools" : "the policy pack";
-        process.stdout.write(code === 0 ? `type check of ${what} (tsc -p ${project}): no errors\n` : `type check of ${what} (tsc -p ${project}) FAILED:\n${output}`);
+        process.stdout.write(
+            code === 0
+                ? `type check of ${what} (tsc -p ${project}): no errors\n`
+                : `type check of ${what} (tsc -p ${project}) FAILED:\n${output}`,
+        );
     }
     const failedCheck = checks.find((c) => c.code !== 0);
     process.exitCode = mocha.code !== 0 ? mocha.code : failedCheck ? failedCheck.code : 0;

@@ -17,12 +17,15 @@ import { endpointUrl } from "./probe";
 export const DEFAULT_AFFINITY_COOKIE = "GCLB";
 
 /** Where a connection learns which backend answered it. */
-export type BackendIdSource = { readonly kind: "header"; readonly name: string } | { readonly kind: "json"; readonly path: string };
+export type BackendIdSource =
+    { readonly kind: "header"; readonly name: string } | { readonly kind: "json"; readonly path: string };
 
 export function parseBackendIdSource(text: string): BackendIdSource {
     const match = /^(header|json):(.+)$/.exec(text.trim());
     if (!match) {
-        throw new FlagError(`--backend-id ${JSON.stringify(text)}: expected header:NAME (a 101 response header) or json:FIELD (a field of the first message), such as header:x-backend-id or json:server`);
+        throw new FlagError(
+            `--backend-id ${JSON.stringify(text)}: expected header:NAME (a 101 response header) or json:FIELD (a field of the first message), such as header:x-backend-id or json:server`,
+        );
     }
     return match[1] === "header" ? { kind: "header", name: match[2].toLowerCase() } : { kind: "json", path: match[2] };
 }
@@ -59,7 +62,12 @@ interface Visit {
 }
 
 function fieldAt(value: unknown, path: string): unknown {
-    return path.split(".").reduce<unknown>((v, part) => (typeof v === "object" && v !== null ? (v as Record<string, unknown>)[part] : undefined), value);
+    return path
+        .split(".")
+        .reduce<unknown>(
+            (v, part) => (typeof v === "object" && v !== null ? (v as Record<string, unknown>)[part] : undefined),
+            value,
+        );
 }
 
 /** One connection: which backend answered, and the cookies its 101 set. */
@@ -112,18 +120,31 @@ async function visit(url: string, source: BackendIdSource, options: Options, coo
     }
 }
 
-const describeSource = (s: BackendIdSource) => (s.kind === "header" ? `response header ${s.name}` : `field ${s.path} of the first message`);
+const describeSource = (s: BackendIdSource) =>
+    s.kind === "header" ? `response header ${s.name}` : `field ${s.path} of the first message`;
 
 /** Runs the affinity check on one path of a base URL. */
-export async function checkAffinity(baseUrl: string, affinity: AffinityOptions, options: Options): Promise<AffinityResult> {
+export async function checkAffinity(
+    baseUrl: string,
+    affinity: AffinityOptions,
+    options: Options,
+): Promise<AffinityResult> {
     const url = endpointUrl(baseUrl, affinity.path);
     const base = { path: affinity.path, cookieName: affinity.cookieName, withCookie: [], withoutCookie: {} };
     const first = await visit(url, affinity.backendId, options);
     if (first.failure) {
-        return { ...base, verdict: "error", summary: `the first connection failed: ${first.failure.message}`, failures: [first.failure] };
+        return {
+            ...base,
+            verdict: "error",
+            summary: `the first connection failed: ${first.failure.message}`,
+            failures: [first.failure],
+        };
     }
     if (first.backend === undefined) {
-        const f = failure("AFFINITY_NO_BACKEND_ID", `the first connection named no backend in its ${describeSource(affinity.backendId)}; set --backend-id to where the backend names itself`);
+        const f = failure(
+            "AFFINITY_NO_BACKEND_ID",
+            `the first connection named no backend in its ${describeSource(affinity.backendId)}; set --backend-id to where the backend names itself`,
+        );
         return { ...base, verdict: "no-backend-id", summary: f.message, failures: [f] };
     }
     const setCookie = first.setCookie.find((c) => c.startsWith(`${affinity.cookieName}=`));
@@ -146,7 +167,14 @@ export async function checkAffinity(baseUrl: string, affinity: AffinityOptions, 
             "AFFINITY_NO_COOKIE",
             `the 101 from ${first.backend} set no ${affinity.cookieName} cookie (cookies set: ${names.join(", ") || "none"}); is session affinity GENERATED_COOKIE, or does --affinity-cookie name the configured cookie?`,
         );
-        return { ...base, withoutCookie, firstBackend: first.backend, verdict: "no-cookie", summary: `${f.message}; ${spread}`, failures: [f, ...failures] };
+        return {
+            ...base,
+            withoutCookie,
+            firstBackend: first.backend,
+            verdict: "no-cookie",
+            summary: `${f.message}; ${spread}`,
+            failures: [f, ...failures],
+        };
     }
 
     const cookie = setCookie.split(";")[0];
@@ -160,15 +188,29 @@ export async function checkAffinity(baseUrl: string, affinity: AffinityOptions, 
         withCookie.push(v.backend ?? "(unnamed)");
     }
     const strays = withCookie.filter((b) => b !== first.backend);
-    const spreadNote = Object.keys(withoutCookie).length <= 1 ? " (only one backend answered, so stickiness is unproven)" : "";
+    const spreadNote =
+        Object.keys(withoutCookie).length <= 1 ? " (only one backend answered, so stickiness is unproven)" : "";
     if (strays.length > 0) {
         failures.unshift(
-            failure("AFFINITY_BROKEN", `${strays.length} of ${withCookie.length} reconnection(s) that sent ${affinity.cookieName} reached another backend than ${first.backend}: ${JSON.stringify(withCookie)}`, {
-                expected: first.backend,
-                received: strays.join(", "),
-            }),
+            failure(
+                "AFFINITY_BROKEN",
+                `${strays.length} of ${withCookie.length} reconnection(s) that sent ${affinity.cookieName} reached another backend than ${first.backend}: ${JSON.stringify(withCookie)}`,
+                {
+                    expected: first.backend,
+                    received: strays.join(", "),
+                },
+            ),
         );
-        return { ...base, setCookie, firstBackend: first.backend, withCookie, withoutCookie, verdict: "not-sticky", summary: `${failures[0].message}; ${spread}`, failures };
+        return {
+            ...base,
+            setCookie,
+            firstBackend: first.backend,
+            withCookie,
+            withoutCookie,
+            verdict: "not-sticky",
+            summary: `${failures[0].message}; ${spread}`,
+            failures,
+        };
     }
     return {
         ...base,

@@ -1,6 +1,20 @@
 import * as fs from "fs";
 import * as net from "net";
-import { checkOutputPath, CliIo, EXIT, FlagError, numberFlag, Painter, painter, parseFlags, Progress, reportError, runMain, version, writeOutputFile } from "../cli/kit";
+import {
+    checkOutputPath,
+    CliIo,
+    EXIT,
+    FlagError,
+    numberFlag,
+    Painter,
+    painter,
+    parseFlags,
+    Progress,
+    reportError,
+    runMain,
+    version,
+    writeOutputFile,
+} from "../cli/kit";
 import { ResolveEntry } from "./connect";
 import { chatFlags, CHAT_FLAGS, CHAT_USAGE } from "./scenario-flags";
 import { DEFAULT_ENDPOINTS, LOAD_DEFAULTS, MONITOR_DEFAULTS, VALIDATION_DEFAULTS } from "./defaults";
@@ -96,7 +110,9 @@ function parseResolve(value: string): ResolveEntry {
     const address = match?.[3].replace(/^\[(.*)\]$/, "$1");
     const port = Number(match?.[2]);
     if (!match || !address || !net.isIP(address) || !(port >= 1 && port <= 65535)) {
-        throw new FlagError(`--resolve ${JSON.stringify(value)}: expected HOST:PORT:ADDRESS with a port from 1 to 65535 and an IP address, such as chat.example.com:443:203.0.113.7 or chat.example.com:443:[2001:db8::7]`);
+        throw new FlagError(
+            `--resolve ${JSON.stringify(value)}: expected HOST:PORT:ADDRESS with a port from 1 to 65535 and an IP address, such as chat.example.com:443:203.0.113.7 or chat.example.com:443:[2001:db8::7]`,
+        );
     }
     return { host: match[1], port, address };
 }
@@ -148,8 +164,14 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
             io.out(`ws-validate ${version()}`);
             return EXIT.ok;
         }
-        if (positionals.length > 1 || (values.url && positionals.length > 0) || (!values.url && positionals.length === 0)) {
-            throw new FlagError("give either --url wss://host[:port] or one environment name (local, staging, production)");
+        if (
+            positionals.length > 1 ||
+            (values.url && positionals.length > 0) ||
+            (!values.url && positionals.length === 0)
+        ) {
+            throw new FlagError(
+                "give either --url wss://host[:port] or one environment name (local, staging, production)",
+            );
         }
         if (values["stack-outputs"] !== undefined && (values.url !== undefined || positionals[0] === "local")) {
             throw new FlagError(
@@ -164,22 +186,40 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         // A path in --url is the endpoint to probe; with --endpoints too it would be ambiguous.
         const urlPath = values.url === undefined ? undefined : urlEndpoint(values.url);
         if (urlPath !== undefined && values.endpoints !== undefined) {
-            throw new FlagError(`--url ${values.url} has a path (${urlPath}) and --endpoints is set too; give the base URL with --endpoints, or the one path in --url`);
+            throw new FlagError(
+                `--url ${values.url} has a path (${urlPath}) and --endpoints is set too; give the base URL with --endpoints, or the one path in --url`,
+            );
         }
         // Scenarios and the affinity check replace the default probes unless --endpoints asks for them.
         const defaultEndpoints = chat.replacesProbes ? "" : DEFAULT_ENDPOINTS.join(",");
-        const endpoints = urlPath !== undefined ? [urlPath] : (values.endpoints ?? defaultEndpoints).split(",").map((e) => e.trim()).filter(Boolean);
+        const endpoints =
+            urlPath !== undefined
+                ? [urlPath]
+                : (values.endpoints ?? defaultEndpoints)
+                      .split(",")
+                      .map((e) => e.trim())
+                      .filter(Boolean);
         if ((endpoints.length === 0 && !chat.replacesProbes) || endpoints.some((e) => !e.startsWith("/"))) {
-            throw new FlagError(`--endpoints ${JSON.stringify(values.endpoints)}: expected paths starting with /, comma-separated`);
+            throw new FlagError(
+                `--endpoints ${JSON.stringify(values.endpoints)}: expected paths starting with /, comma-separated`,
+            );
         }
-        const ca = values.ca === undefined ? undefined : (() => {
-            try {
-                return fs.readFileSync(values.ca);
-            } catch (e) {
-                throw new FlagError(`--ca ${values.ca}: cannot read it (${(e as NodeJS.ErrnoException).code})`);
-            }
-        })();
-        const connections = values.connections === undefined ? undefined : Math.floor(positiveNumber("connections", values.connections, 1));
+        const ca =
+            values.ca === undefined
+                ? undefined
+                : (() => {
+                      try {
+                          return fs.readFileSync(values.ca);
+                      } catch (e) {
+                          throw new FlagError(
+                              `--ca ${values.ca}: cannot read it (${(e as NodeJS.ErrnoException).code})`,
+                          );
+                      }
+                  })();
+        const connections =
+            values.connections === undefined
+                ? undefined
+                : Math.floor(positiveNumber("connections", values.connections, 1));
         const options = {
             headers: parseHeaders(values.header, io.env),
             origin: values.origin,
@@ -187,16 +227,21 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
             ca,
             resolve: (values.resolve ?? []).map(parseResolve),
             insecure: values.insecure === true,
-            handshakeTimeoutMs: positiveNumber("handshake-timeout", values["handshake-timeout"], D.handshakeTimeoutMs / 1000) * 1000,
+            handshakeTimeoutMs:
+                positiveNumber("handshake-timeout", values["handshake-timeout"], D.handshakeTimeoutMs / 1000) * 1000,
             messages: Math.floor(positiveNumber("messages", values.messages, D.messages, true)),
             echo: !values["no-echo"],
-            messageTimeoutMs: positiveNumber("message-timeout", values["message-timeout"], D.messageTimeoutMs / 1000) * 1000,
+            messageTimeoutMs:
+                positiveNumber("message-timeout", values["message-timeout"], D.messageTimeoutMs / 1000) * 1000,
             holdSec: positiveNumber("hold", values.hold, D.holdSec, true),
             holdMode,
             pingIntervalSec: positiveNumber("ping-interval", values["ping-interval"], D.pingIntervalSec),
             thresholds: thresholdsFrom(values.threshold ?? []),
         };
-        const load = connections === undefined ? undefined : { connections, rate: positiveNumber("rate", values.rate, LOAD_DEFAULTS.rate) };
+        const load =
+            connections === undefined
+                ? undefined
+                : { connections, rate: positiveNumber("rate", values.rate, LOAD_DEFAULTS.rate) };
         const monitorTimes = values.monitor
             ? {
                   intervalSec: positiveNumber("interval", values.interval, MONITOR_DEFAULTS.intervalSec),
@@ -211,7 +256,9 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
             checkOutputPath("report-html", values["report-html"]);
         }
         if (options.insecure) {
-            io.err("warning: --insecure: certificates are not verified; anyone on the path can read and change this traffic");
+            io.err(
+                "warning: --insecure: certificates are not verified; anyone on the path can read and change this traffic",
+            );
         }
 
         let target: Target;
@@ -231,7 +278,9 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
             source: target.source,
             endpoints,
             load,
-            monitor: monitorTimes ? { ...monitorTimes, print: (line) => (values.json ? io.err(line) : io.out(line)) } : undefined,
+            monitor: monitorTimes
+                ? { ...monitorTimes, print: (line) => (values.json ? io.err(line) : io.out(line)) }
+                : undefined,
             signal: io.signal,
             force: io.force,
             onPhase: (name, detail) => progress.phase(name, detail),
@@ -242,9 +291,17 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         io.out(values.json ? reportJson(report) : colourReport(renderReport(report), paint));
         // A write that fails now is reported; the run's verdict stands.
         const writeFailures = [
-            values.report === undefined ? undefined : writeOutputFile("report", values.report, reportJson(report) + "\n"),
+            values.report === undefined
+                ? undefined
+                : writeOutputFile("report", values.report, reportJson(report) + "\n"),
             // Loaded only when asked for, as the monitor and the scenario runner are.
-            values["report-html"] === undefined ? undefined : writeOutputFile("report-html", values["report-html"], (await import("./report-html")).renderReportHtml(report)),
+            values["report-html"] === undefined
+                ? undefined
+                : writeOutputFile(
+                      "report-html",
+                      values["report-html"],
+                      (await import("./report-html")).renderReportHtml(report),
+                  ),
         ].filter((f): f is string => f !== undefined);
         for (const failure of writeFailures) {
             io.err(`error: ${failure}`);

@@ -12,7 +12,8 @@ export const FAILURE_CODES = {
     ECHO_TIMEOUT: "an echo did not come back before its deadline",
     ECHO_MISMATCH: "an echo came back different from what was sent",
     CUT_BEFORE_HOLD: "the connection closed before the hold time",
-    UNEXPECTED_STATUS: "a scenario's connect step got another HTTP status than it expects (such as 101 where 403 was due)",
+    UNEXPECTED_STATUS:
+        "a scenario's connect step got another HTTP status than it expects (such as 101 where 403 was due)",
     STEP_TIMEOUT: "a scenario step's deadline passed with nothing it waited for",
     STEP_MISMATCH: "a scenario step got messages or a close code other than it expects",
     UNEXPECTED_CLOSE: "the connection closed while a scenario step still needed it",

@@ -30,7 +30,11 @@ export interface ResolveEntry {
 }
 
 /** The address --resolve gives for a host and port, if any. */
-export function resolvedAddress(entries: readonly ResolveEntry[] | undefined, host: string | undefined, port: number | string | undefined): string | undefined {
+export function resolvedAddress(
+    entries: readonly ResolveEntry[] | undefined,
+    host: string | undefined,
+    port: number | string | undefined,
+): string | undefined {
     const wanted = (host ?? "").toLowerCase();
     return entries?.find((e) => e.host.toLowerCase() === wanted && e.port === Number(port))?.address;
 }
@@ -70,7 +74,8 @@ const NO_HEADERS: Opened["headers"] = Object.freeze({});
 /** What ws hands a createConnection. */
 type ConnectionOptions = net.NetConnectOpts & tls.ConnectionOptions & { socketPath?: string; host?: string };
 
-const TLS_CODES = /^(ERR_TLS_|ERR_SSL_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT|CERT_|ERR_CERT)/;
+const TLS_CODES =
+    /^(ERR_TLS_|ERR_SSL_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT|CERT_|ERR_CERT)/;
 
 /**
  * The sockets one validation run opened and has not closed yet. Each run owns one and ends it
@@ -129,7 +134,11 @@ export function liveCount(): number {
     return notClosed;
 }
 
-export function classify(err: NodeJS.ErrnoException, phase: { secure: boolean; tcpDone: boolean; tlsDone: boolean }, elapsedSec: number): Failure {
+export function classify(
+    err: NodeJS.ErrnoException,
+    phase: { secure: boolean; tcpDone: boolean; tlsDone: boolean },
+    elapsedSec: number,
+): Failure {
     const code = err.code ?? "";
     const evidence = { errorCode: code || undefined, elapsedSec };
     if (code === "ENOTFOUND" || code === "EAI_AGAIN" || code === "EAI_NONAME") {
@@ -208,10 +217,20 @@ function dialer(resolve: readonly ResolveEntry[], secure: boolean): (connectOpti
         const dial = resolvedAddress(resolve, connectOptions.host, connectOptions.port);
         if (secure) {
             // As ws's own tlsConnect: SNI by host name, none for an IP address.
-            const servername = connectOptions.servername ?? (net.isIP(connectOptions.host ?? "") ? "" : connectOptions.host);
-            return tls.connect({ ...connectOptions, ...(dial ? { host: dial } : {}), path: undefined, servername } as tls.ConnectionOptions);
+            const servername =
+                connectOptions.servername ?? (net.isIP(connectOptions.host ?? "") ? "" : connectOptions.host);
+            return tls.connect({
+                ...connectOptions,
+                ...(dial ? { host: dial } : {}),
+                path: undefined,
+                servername,
+            } as tls.ConnectionOptions);
         }
-        return net.connect({ ...connectOptions, ...(dial ? { host: dial } : {}), path: connectOptions.socketPath } as net.NetConnectOpts);
+        return net.connect({
+            ...connectOptions,
+            ...(dial ? { host: dial } : {}),
+            path: connectOptions.socketPath,
+        } as net.NetConnectOpts);
     };
 }
 
@@ -379,7 +398,16 @@ class Handshake implements Watched {
         const now = performance.now();
         this.timings.totalMs = now - this.start;
         const ws = this.ws;
-        this.finish({ ok: true, ws, timings: this.timings, status: 101, protocol: ws.protocol, extensions: ws.extensions, openedAt: now, headers: this.upgradeHeaders });
+        this.finish({
+            ok: true,
+            ws,
+            timings: this.timings,
+            status: 101,
+            protocol: ws.protocol,
+            extensions: ws.extensions,
+            openedAt: now,
+            headers: this.upgradeHeaders,
+        });
     }
 
     failed(err: NodeJS.ErrnoException): void {
@@ -387,7 +415,13 @@ class Handshake implements Watched {
     }
 
     expire(): void {
-        this.finish({ ok: false, timings: this.timings, failure: failure("HANDSHAKE_TIMEOUT", `no 101 within ${this.options.handshakeTimeoutMs} ms`, { elapsedSec: this.since() / 1000 }) });
+        this.finish({
+            ok: false,
+            timings: this.timings,
+            failure: failure("HANDSHAKE_TIMEOUT", `no 101 within ${this.options.handshakeTimeoutMs} ms`, {
+                elapsedSec: this.since() / 1000,
+            }),
+        });
     }
 
     private since(): number {
@@ -427,16 +461,22 @@ class Handshake implements Watched {
             req.destroy();
             res.destroy();
             const body = Buffer.concat(chunks).toString("utf8").slice(0, BODY_EXCERPT_BYTES).trim();
-            const headers = Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(", ") : String(v)]));
+            const headers = Object.fromEntries(
+                Object.entries(res.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(", ") : String(v)]),
+            );
             this.finish({
                 ok: false,
                 timings: this.timings,
-                failure: failure("HANDSHAKE_REFUSED", `upgrade refused with HTTP ${res.statusCode}${res.statusMessage ? ` ${res.statusMessage}` : ""}`, {
-                    status: res.statusCode,
-                    bodyExcerpt: body || undefined,
-                    headers,
-                    elapsedSec: this.since() / 1000,
-                }),
+                failure: failure(
+                    "HANDSHAKE_REFUSED",
+                    `upgrade refused with HTTP ${res.statusCode}${res.statusMessage ? ` ${res.statusMessage}` : ""}`,
+                    {
+                        status: res.statusCode,
+                        bodyExcerpt: body || undefined,
+                        headers,
+                        elapsedSec: this.since() / 1000,
+                    },
+                ),
             });
         };
         const bodyDeadline = setTimeout(refuse, 500);

@@ -10,7 +10,9 @@ export interface EchoServer {
 }
 
 /** A WebSocket echo server on 127.0.0.1 that serves the given paths and refuses others with 404. */
-export function startEchoServer(options: { port?: number; paths?: readonly string[]; host?: string } = {}): Promise<EchoServer> {
+export function startEchoServer(
+    options: { port?: number; paths?: readonly string[]; host?: string } = {},
+): Promise<EchoServer> {
     const paths = options.paths ?? DEFAULT_ENDPOINTS;
     const server = http.createServer((_req, res) => {
         res.writeHead(426, { "content-type": "text/plain" });

@@ -3,7 +3,15 @@
 export { validate, ValidateOptions, Report, reportJson } from "./run";
 export { renderReport } from "./report";
 export { DEFAULT_ENDPOINTS, LOAD_DEFAULTS, MONITOR_DEFAULTS, VALIDATION_DEFAULTS } from "./defaults";
-export { DEFAULT_THRESHOLDS, METRICS, Metric, parseThreshold, Threshold, ThresholdError, thresholdsFrom } from "./thresholds";
+export {
+    DEFAULT_THRESHOLDS,
+    METRICS,
+    Metric,
+    parseThreshold,
+    Threshold,
+    ThresholdError,
+    thresholdsFrom,
+} from "./thresholds";
 export { FAILURE_CODES, Failure, FailureCode, HANDSHAKE_FAILURES } from "./codes";
 export { Diagnosis, EndpointResult, HoldMode, HoldResult, ProbeOptions } from "./probe";
 export { LoadResult } from "./load";

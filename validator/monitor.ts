@@ -39,7 +39,10 @@ const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
 const STATUS_WIDTH = "FAIL ".length + Math.max(...Object.keys(FAILURE_CODES).map((c) => c.length)) + " 000".length;
 
 /** One probe per endpoint every interval for the duration: a status line each, rolling failure rates. */
-export async function runMonitor(urls: ReadonlyArray<{ endpoint: string; url: string }>, options: MonitorOptions): Promise<MonitorResult> {
+export async function runMonitor(
+    urls: ReadonlyArray<{ endpoint: string; url: string }>,
+    options: MonitorOptions,
+): Promise<MonitorResult> {
     const probes: MonitorProbe[] = [];
     const started = Date.now();
     const stopped = () => options.signal?.aborted === true;
@@ -53,11 +56,26 @@ export async function runMonitor(urls: ReadonlyArray<{ endpoint: string; url: st
             const opened = await openSocket(url, options);
             let probe: MonitorProbe;
             if (!opened.ok) {
-                probe = { time: new Date().toISOString(), endpoint, ok: false, code: opened.failure.code, status: opened.failure.evidence.status, handshakeMs: opened.timings.totalMs };
+                probe = {
+                    time: new Date().toISOString(),
+                    endpoint,
+                    ok: false,
+                    code: opened.failure.code,
+                    status: opened.failure.evidence.status,
+                    handshakeMs: opened.timings.totalMs,
+                };
             } else {
-                const echoFailure = options.echo ? (await roundTrip(opened.ws, 1, options.messageTimeoutMs)).failure : undefined;
+                const echoFailure = options.echo
+                    ? (await roundTrip(opened.ws, 1, options.messageTimeoutMs)).failure
+                    : undefined;
                 await closeSocket(opened.ws);
-                probe = { time: new Date().toISOString(), endpoint, ok: !echoFailure, code: echoFailure?.code, handshakeMs: opened.timings.totalMs };
+                probe = {
+                    time: new Date().toISOString(),
+                    endpoint,
+                    ok: !echoFailure,
+                    code: echoFailure?.code,
+                    handshakeMs: opened.timings.totalMs,
+                };
             }
             probes.push(probe);
             const mine = probes.filter((p) => p.endpoint === endpoint);

@@ -65,19 +65,43 @@ export interface EndpointResult {
 }
 
 /** Sends messages one at a time and times each echo. */
-export async function roundTrip(ws: WebSocket, count: number, timeoutMs: number): Promise<{ result: RoundTripResult; failure?: Failure }> {
+export async function roundTrip(
+    ws: WebSocket,
+    count: number,
+    timeoutMs: number,
+): Promise<{ result: RoundTripResult; failure?: Failure }> {
     const samples: number[] = [];
     for (let i = 0; i < count; i++) {
         const payload = `ws-validate ${i} ${randomBytes(6).toString("hex")}`;
         const outcome = await new Promise<{ ms: number } | Failure>((resolve) => {
             const sentAt = performance.now();
-            const timer = setTimeout(() => done(failure("ECHO_TIMEOUT", `message ${i + 1} of ${count} got no echo within ${timeoutMs} ms`, { expected: payload })), timeoutMs);
+            const timer = setTimeout(
+                () =>
+                    done(
+                        failure("ECHO_TIMEOUT", `message ${i + 1} of ${count} got no echo within ${timeoutMs} ms`, {
+                            expected: payload,
+                        }),
+                    ),
+                timeoutMs,
+            );
             const onMessage = (data: WebSocket.RawData) => {
                 const text = data.toString();
-                done(text === payload ? { ms: performance.now() - sentAt } : failure("ECHO_MISMATCH", `message ${i + 1} came back different`, { expected: payload, received: text.slice(0, 200) }));
+                done(
+                    text === payload
+                        ? { ms: performance.now() - sentAt }
+                        : failure("ECHO_MISMATCH", `message ${i + 1} came back different`, {
+                              expected: payload,
+                              received: text.slice(0, 200),
+                          }),
+                );
             };
             const onClose = (code: number, reason: Buffer) =>
-                done(failure("ECHO_TIMEOUT", `the connection closed while waiting for echo ${i + 1}`, { closeCode: code, closeReason: reason.toString() || undefined }));
+                done(
+                    failure("ECHO_TIMEOUT", `the connection closed while waiting for echo ${i + 1}`, {
+                        closeCode: code,
+                        closeReason: reason.toString() || undefined,
+                    }),
+                );
             const done = (value: { ms: number } | Failure) => {
                 clearTimeout(timer);
                 ws.off("message", onMessage);
@@ -86,10 +110,16 @@ export async function roundTrip(ws: WebSocket, count: number, timeoutMs: number)
             };
             ws.on("message", onMessage);
             ws.once("close", onClose);
-            ws.send(payload, (err) => err && done(failure("ECHO_TIMEOUT", `message ${i + 1} could not be sent: ${err.message}`)));
+            ws.send(
+                payload,
+                (err) => err && done(failure("ECHO_TIMEOUT", `message ${i + 1} could not be sent: ${err.message}`)),
+            );
         });
         if ("code" in outcome) {
-            return { result: { sent: i + 1, received: samples.length, latencyMs: distribution(samples), samples }, failure: outcome };
+            return {
+                result: { sent: i + 1, received: samples.length, latencyMs: distribution(samples), samples },
+                failure: outcome,
+            };
         }
         samples.push(outcome.ms);
     }
@@ -100,21 +130,41 @@ export async function roundTrip(ws: WebSocket, count: number, timeoutMs: number)
  * Keeps one open connection for `holdSec` and reports how it ended. In ping mode it pings every
  * `pingIntervalSec`: traffic that resets an idle timeout but not a lifetime cap.
  */
-export function hold(ws: WebSocket, openedAt: number, holdSec: number, mode: "idle" | "ping", pingIntervalSec: number, signal?: AbortSignal): Promise<Omit<HoldResult, "handshake">> {
+export function hold(
+    ws: WebSocket,
+    openedAt: number,
+    holdSec: number,
+    mode: "idle" | "ping",
+    pingIntervalSec: number,
+    signal?: AbortSignal,
+): Promise<Omit<HoldResult, "handshake">> {
     return new Promise((resolve) => {
         let pongs = 0;
         const age = () => (performance.now() - openedAt) / 1000;
-        const pinger = mode === "ping" ? setInterval(() => ws.readyState === WebSocket.OPEN && ws.ping(), pingIntervalSec * 1000) : undefined;
+        const pinger =
+            mode === "ping"
+                ? setInterval(() => ws.readyState === WebSocket.OPEN && ws.ping(), pingIntervalSec * 1000)
+                : undefined;
         const onPong = () => (pongs += 1);
         ws.on("pong", onPong);
         // Deadline from the connection's age, so the hold ends on time whatever the server does.
-        const deadline = setTimeout(() => {
-            cleanup();
-            resolve({ mode, survived: true, elapsedSec: age(), pongs });
-        }, Math.max(0, holdSec * 1000 - (performance.now() - openedAt)));
+        const deadline = setTimeout(
+            () => {
+                cleanup();
+                resolve({ mode, survived: true, elapsedSec: age(), pongs });
+            },
+            Math.max(0, holdSec * 1000 - (performance.now() - openedAt)),
+        );
         const onClose = (code: number, reason: Buffer) => {
             cleanup();
-            resolve({ mode, survived: false, elapsedSec: age(), closeCode: code, closeReason: reason.toString() || undefined, pongs });
+            resolve({
+                mode,
+                survived: false,
+                elapsedSec: age(),
+                closeCode: code,
+                closeReason: reason.toString() || undefined,
+                pongs,
+            });
         };
         ws.once("close", onClose);
         const onAbort = () => {
@@ -148,23 +198,41 @@ export function diagnose(holds: readonly HoldResult[], holdSec: number): { diagn
     const at = (h: HoldResult) => `${h.elapsedSec.toFixed(1)} s (close ${h.closeCode ?? "-"})`;
     const stopped = holds.find((h) => h.interrupted);
     if (stopped && holds.every((h) => h.survived || !h.handshake.ok)) {
-        return { diagnosis: "interrupted", text: `hold stopped by an interrupt after ${stopped.elapsedSec.toFixed(1)} s of ${holdSec} s, not cut until then` };
+        return {
+            diagnosis: "interrupted",
+            text: `hold stopped by an interrupt after ${stopped.elapsedSec.toFixed(1)} s of ${holdSec} s, not cut until then`,
+        };
     }
     if ((!idle || idle.survived) && (!ping || ping.survived)) {
-        return { diagnosis: "held", text: `held ${holdSec} s${idle && ping ? " idle and with pings" : idle ? " idle" : " with pings"}` };
+        return {
+            diagnosis: "held",
+            text: `held ${holdSec} s${idle && ping ? " idle and with pings" : idle ? " idle" : " with pings"}`,
+        };
     }
     if (idle && ping) {
         if (!idle.survived && ping.survived) {
-            return { diagnosis: "idle-timeout", text: `idle connection cut at ${at(idle)} while the pinging one held: an idle timeout (such as a proxy's read timeout); pings or traffic keep it open` };
+            return {
+                diagnosis: "idle-timeout",
+                text: `idle connection cut at ${at(idle)} while the pinging one held: an idle timeout (such as a proxy's read timeout); pings or traffic keep it open`,
+            };
         }
         if (!idle.survived && !ping.survived) {
             const gap = Math.abs(idle.elapsedSec - ping.elapsedSec);
             if (gap <= Math.max(1.5, 0.15 * Math.max(idle.elapsedSec, ping.elapsedSec))) {
-                return { diagnosis: "lifetime-cap", text: `both connections cut at the same age (${at(idle)} idle, ${at(ping)} pinging): a lifetime cap such as a load balancer's backend timeout; pings do not help` };
+                return {
+                    diagnosis: "lifetime-cap",
+                    text: `both connections cut at the same age (${at(idle)} idle, ${at(ping)} pinging): a lifetime cap such as a load balancer's backend timeout; pings do not help`,
+                };
             }
-            return { diagnosis: "cut", text: `cut at different ages (${at(idle)} idle, ${at(ping)} pinging): neither a plain idle timeout nor a lifetime cap` };
+            return {
+                diagnosis: "cut",
+                text: `cut at different ages (${at(idle)} idle, ${at(ping)} pinging): neither a plain idle timeout nor a lifetime cap`,
+            };
         }
-        return { diagnosis: "cut", text: `the pinging connection was cut at ${at(ping)} while the idle one held: the server or a proxy closes on pings` };
+        return {
+            diagnosis: "cut",
+            text: `the pinging connection was cut at ${at(ping)} while the idle one held: the server or a proxy closes on pings`,
+        };
     }
     const only = (idle ?? ping)!;
     return {
@@ -182,23 +250,41 @@ function handshakeOf(opened: Awaited<ReturnType<typeof openSocket>>): HandshakeR
         : { ok: false, status: opened.failure.evidence.status, timings: opened.timings };
 }
 
-async function holdOne(url: string, options: Pooled<ProbeOptions>, mode: "idle" | "ping"): Promise<{ result: HoldResult; failure?: Failure }> {
+async function holdOne(
+    url: string,
+    options: Pooled<ProbeOptions>,
+    mode: "idle" | "ping",
+): Promise<{ result: HoldResult; failure?: Failure }> {
     const opened = await openSocket(url, options);
     if (!opened.ok) {
-        return { result: { mode, survived: false, elapsedSec: 0, pongs: 0, handshake: handshakeOf(opened) }, failure: opened.failure };
+        return {
+            result: { mode, survived: false, elapsedSec: 0, pongs: 0, handshake: handshakeOf(opened) },
+            failure: opened.failure,
+        };
     }
-    const outcome = await hold(opened.ws, opened.openedAt, options.holdSec, mode, options.pingIntervalSec, options.signal);
+    const outcome = await hold(
+        opened.ws,
+        opened.openedAt,
+        options.holdSec,
+        mode,
+        options.pingIntervalSec,
+        options.signal,
+    );
     await closeSocket(opened.ws);
     const result = { ...outcome, handshake: handshakeOf(opened) };
     return {
         result,
         failure: outcome.survived
             ? undefined
-            : failure("CUT_BEFORE_HOLD", `the ${mode} connection closed after ${outcome.elapsedSec.toFixed(1)} s of a ${options.holdSec} s hold`, {
-                  closeCode: outcome.closeCode,
-                  closeReason: outcome.closeReason,
-                  elapsedSec: Number(outcome.elapsedSec.toFixed(2)),
-              }),
+            : failure(
+                  "CUT_BEFORE_HOLD",
+                  `the ${mode} connection closed after ${outcome.elapsedSec.toFixed(1)} s of a ${options.holdSec} s hold`,
+                  {
+                      closeCode: outcome.closeCode,
+                      closeReason: outcome.closeReason,
+                      elapsedSec: Number(outcome.elapsedSec.toFixed(2)),
+                  },
+              ),
     };
 }
 
@@ -207,10 +293,19 @@ export function endpointUrl(baseUrl: string, endpoint: string): string {
 }
 
 /** Handshake, round trip and hold for one endpoint; the holds run side by side. */
-export async function probeEndpoint(baseUrl: string, endpoint: string, options: Pooled<ProbeOptions>): Promise<EndpointResult> {
+export async function probeEndpoint(
+    baseUrl: string,
+    endpoint: string,
+    options: Pooled<ProbeOptions>,
+): Promise<EndpointResult> {
     const url = endpointUrl(baseUrl, endpoint);
     const failures: Failure[] = [];
-    const modes: Array<"idle" | "ping"> = options.holdSec <= 0 || options.signal?.aborted ? [] : options.holdMode === "both" ? ["idle", "ping"] : [options.holdMode];
+    const modes: Array<"idle" | "ping"> =
+        options.holdSec <= 0 || options.signal?.aborted
+            ? []
+            : options.holdMode === "both"
+              ? ["idle", "ping"]
+              : [options.holdMode];
     const holdsRunning = modes.map((mode) => holdOne(url, options, mode));
 
     const opened = await openSocket(url, options);
@@ -219,7 +314,11 @@ export async function probeEndpoint(baseUrl: string, endpoint: string, options: 
         failures.push(opened.failure);
     } else {
         if (options.echo && options.messages > 0) {
-            const { result, failure: echoFailure } = await roundTrip(opened.ws, options.messages, options.messageTimeoutMs);
+            const { result, failure: echoFailure } = await roundTrip(
+                opened.ws,
+                options.messages,
+                options.messageTimeoutMs,
+            );
             roundTripResult = result;
             if (echoFailure) {
                 failures.push(echoFailure);
@@ -239,5 +338,14 @@ export async function probeEndpoint(baseUrl: string, endpoint: string, options: 
         holds.map((h) => h.result),
         options.holdSec,
     );
-    return { endpoint, url, handshake: handshakeOf(opened), roundTrip: roundTripResult, holds: holds.map((h) => h.result), diagnosis, diagnosisText: text, failures };
+    return {
+        endpoint,
+        url,
+        handshake: handshakeOf(opened),
+        roundTrip: roundTripResult,
+        holds: holds.map((h) => h.result),
+        diagnosis,
+        diagnosisText: text,
+        failures,
+    };
 }

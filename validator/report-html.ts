@@ -34,15 +34,26 @@ export interface HtmlReportExtras {
 }
 
 const W = 760;
-const COLORS = { ok: "#2e7d32", fail: "#c62828", muted: "#9e9e9e", line: "#1565c0", threshold: "#ef6c00", grid: "#e0e0e0" };
+const COLORS = {
+    ok: "#2e7d32",
+    fail: "#c62828",
+    muted: "#9e9e9e",
+    line: "#1565c0",
+    threshold: "#ef6c00",
+    grid: "#e0e0e0",
+};
 
 function esc(text: string): string {
-    return text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
+    return text.replace(
+        /[&<>"']/g,
+        (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!,
+    );
 }
 
 const num = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(1));
 const time = (t: string | number) => (typeof t === "number" ? t : Date.parse(t));
-const statusColor = (status: string) => (/fail|interrupt|cut/i.test(status) ? COLORS.fail : /skip|record/i.test(status) ? COLORS.muted : COLORS.ok);
+const statusColor = (status: string) =>
+    /fail|interrupt|cut/i.test(status) ? COLORS.fail : /skip|record/i.test(status) ? COLORS.muted : COLORS.ok;
 
 function svg(chart: string, height: number, body: string[], label: string): string {
     return `<svg data-chart="${chart}" role="img" aria-label="${esc(label)}" width="${W}" height="${height}" viewBox="0 0 ${W} ${height}" xmlns="http://www.w3.org/2000/svg">${body.join("")}</svg>`;
@@ -50,9 +61,16 @@ function svg(chart: string, height: number, body: string[], label: string): stri
 
 /** Every handshake time the run measured, in ms: probes, holds, load and monitor. */
 export function handshakeSamples(report: Report): number[] {
-    const samples = report.endpoints.flatMap((e) => [e.handshake, ...e.holds.map((h) => h.handshake)]).filter((h) => h.ok).map((h) => h.timings.totalMs);
+    const samples = report.endpoints
+        .flatMap((e) => [e.handshake, ...e.holds.map((h) => h.handshake)])
+        .filter((h) => h.ok)
+        .map((h) => h.timings.totalMs);
     samples.push(...(report.load?.handshakeSamples ?? []));
-    samples.push(...(report.monitor?.probes ?? []).filter((p) => p.code === undefined || !HANDSHAKE_FAILURES.has(p.code)).map((p) => p.handshakeMs));
+    samples.push(
+        ...(report.monitor?.probes ?? [])
+            .filter((p) => p.code === undefined || !HANDSHAKE_FAILURES.has(p.code))
+            .map((p) => p.handshakeMs),
+    );
     return samples;
 }
 
@@ -103,10 +121,18 @@ function holds(report: Report): string {
     rows.forEach(({ endpoint, h }, i) => {
         const y = 10 + i * rowH;
         const w = Math.max(2, (h.elapsedSec / longest) * (W - left - 170));
-        const outcome = !h.handshake.ok ? "did not open" : h.interrupted ? `interrupted at ${h.elapsedSec.toFixed(1)} s` : h.survived ? `held ${h.elapsedSec.toFixed(1)} s` : `cut at ${h.elapsedSec.toFixed(1)} s (close ${h.closeCode ?? "-"})`;
+        const outcome = !h.handshake.ok
+            ? "did not open"
+            : h.interrupted
+              ? `interrupted at ${h.elapsedSec.toFixed(1)} s`
+              : h.survived
+                ? `held ${h.elapsedSec.toFixed(1)} s`
+                : `cut at ${h.elapsedSec.toFixed(1)} s (close ${h.closeCode ?? "-"})`;
         const color = !h.handshake.ok || !h.survived ? COLORS.fail : h.interrupted ? COLORS.muted : COLORS.ok;
         body.push(`<text x="${left - 8}" y="${y + 16}" text-anchor="end">${esc(endpoint)} ${h.mode}</text>`);
-        body.push(`<rect class="mark" x="${left}" y="${y + 4}" width="${w.toFixed(1)}" height="${rowH - 8}" fill="${color}"><title>${esc(outcome)}</title></rect>`);
+        body.push(
+            `<rect class="mark" x="${left}" y="${y + 4}" width="${w.toFixed(1)}" height="${rowH - 8}" fill="${color}"><title>${esc(outcome)}</title></rect>`,
+        );
         body.push(`<text x="${(left + w + 6).toFixed(1)}" y="${y + 16}">${esc(outcome)}</text>`);
     });
     return svg("hold-outcomes", H, body, "hold outcome per endpoint and mode");
@@ -144,7 +170,10 @@ function timeline(report: Report, phases: readonly HtmlPhase[]): string {
         );
     }
     body.push(`<line x1="${left}" y1="${top + plotH}" x2="${W - right}" y2="${top + plotH}" stroke="#555"/>`);
-    body.push(`<text x="${left - 6}" y="${top + 10}" text-anchor="end">${num(maxMs)} ms</text>`, `<text x="${W - right + 6}" y="${top + 10}">100%</text>`);
+    body.push(
+        `<text x="${left - 6}" y="${top + 10}" text-anchor="end">${num(maxMs)} ms</text>`,
+        `<text x="${W - right + 6}" y="${top + 10}">100%</text>`,
+    );
     // The failure threshold: 1 - the handshake success rate the run requires.
     const success = report.thresholds.find((t) => t.threshold.metric === "handshake_success_rate");
     if (success && probes.length > 0) {
@@ -157,14 +186,19 @@ function timeline(report: Report, phases: readonly HtmlPhase[]): string {
     const rates = rolling(probes);
     if (probes.length > 1) {
         const points = probes.map((p, i) => `${x(time(p.time)).toFixed(1)},${yRate(rates[i]).toFixed(1)}`).join(" ");
-        body.push(`<polyline class="mark" points="${points}" fill="none" stroke="${COLORS.line}" stroke-width="2"><title>rolling failure rate, last 10 probes</title></polyline>`);
+        body.push(
+            `<polyline class="mark" points="${points}" fill="none" stroke="${COLORS.line}" stroke-width="2"><title>rolling failure rate, last 10 probes</title></polyline>`,
+        );
     }
     for (const p of probes) {
         body.push(
             `<circle class="mark probe" cx="${x(time(p.time)).toFixed(1)}" cy="${yMs(p.handshakeMs).toFixed(1)}" r="4" fill="${p.ok ? COLORS.ok : COLORS.fail}"><title>${esc(`${p.time} ${p.endpoint} ${p.ok ? "ok" : `FAIL ${p.code ?? ""} ${p.status ?? ""}`} ${p.handshakeMs.toFixed(0)} ms`)}</title></circle>`,
         );
     }
-    body.push(`<text x="${left}" y="${H - 26}">${esc(new Date(t0).toISOString())}</text>`, `<text x="${W - right}" y="${H - 26}" text-anchor="end">+${num((t1 - t0) / 1000)} s</text>`);
+    body.push(
+        `<text x="${left}" y="${H - 26}">${esc(new Date(t0).toISOString())}</text>`,
+        `<text x="${W - right}" y="${H - 26}" text-anchor="end">+${num((t1 - t0) / 1000)} s</text>`,
+    );
     const legend = [
         `<circle cx="${left + 4}" cy="${H - 10}" r="4" fill="${COLORS.ok}"/><text x="${left + 12}" y="${H - 6}">probe ok (handshake ms, left axis)</text>`,
         `<circle cx="${left + 236}" cy="${H - 10}" r="4" fill="${COLORS.fail}"/><text x="${left + 244}" y="${H - 6}">probe failed</text>`,
@@ -193,7 +227,10 @@ function phaseChart(phases: readonly HtmlPhase[]): string {
             `<rect class="mark" x="${a.toFixed(1)}" y="${y + 3}" width="${Math.max(2, b - a).toFixed(1)}" height="${rowH - 6}" fill="${statusColor(p.status)}"><title>${esc(`${p.name}: ${p.status}, ${num(seconds)} s${p.detail ? `: ${p.detail}` : ""}`)}</title></rect>`,
         ];
     });
-    body.push(`<text x="${left}" y="${H - 6}">0 s</text>`, `<text x="${W - 20}" y="${H - 6}" text-anchor="end">${num((t1 - t0) / 1000)} s</text>`);
+    body.push(
+        `<text x="${left}" y="${H - 6}">0 s</text>`,
+        `<text x="${W - 20}" y="${H - 6}" text-anchor="end">${num((t1 - t0) / 1000)} s</text>`,
+    );
     return svg("phases", H, body, "phase timeline");
 }
 
@@ -214,7 +251,9 @@ export function renderReportHtml(report: Report, extras: HtmlReportExtras = {}):
     const title = extras.title ?? `ws-validate ${report.target.url}`;
     const verdict = report.interrupted ? "INTERRUPTED" : report.verdict.toUpperCase();
     const phases = extras.phases ?? [];
-    const failures = report.failures.map((f) => `<li><code>${esc(f.code)}</code> ${esc(f.endpoint ?? "")}: ${esc(f.message)}</li>`);
+    const failures = report.failures.map(
+        (f) => `<li><code>${esc(f.code)}</code> ${esc(f.endpoint ?? "")}: ${esc(f.message)}</li>`,
+    );
     const sections = [
         `<h1>${esc(title)}</h1>`,
         `<p class="verdict ${verdict === "PASS" ? "pass" : "fail"}">${verdict} (exit ${report.exitCode})</p>`,

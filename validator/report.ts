@@ -35,7 +35,9 @@ function scenarioLines(report: Report): string[] {
     if (report.scenario) {
         lines.push(`scenario ${report.scenario.file}:`);
         for (const c of report.scenario.checks) {
-            lines.push(`    ${c.failed === 0 ? "ok  " : "FAIL"} ${c.name} (${c.passed}/${c.runs} passed, p95 ${ms(c.durationMs.p95)})`);
+            lines.push(
+                `    ${c.failed === 0 ? "ok  " : "FAIL"} ${c.name} (${c.passed}/${c.runs} passed, p95 ${ms(c.durationMs.p95)})`,
+            );
             for (const f of c.failures.slice(0, 2)) {
                 lines.push(`         ${describeFailure(c.name, f)}`);
             }
@@ -43,7 +45,10 @@ function scenarioLines(report: Report): string[] {
         lines.push("");
     }
     if (report.affinity) {
-        lines.push(`affinity ${report.affinity.path} (cookie ${report.affinity.cookieName}): ${report.affinity.verdict}: ${report.affinity.summary}`, "");
+        lines.push(
+            `affinity ${report.affinity.path} (cookie ${report.affinity.cookieName}): ${report.affinity.verdict}: ${report.affinity.summary}`,
+            "",
+        );
     }
     return lines;
 }
@@ -55,7 +60,9 @@ export function renderReport(report: Report): string {
         lines.push(`    ${handshakeLine(e)}`);
         if (e.roundTrip) {
             const l = e.roundTrip.latencyMs;
-            lines.push(`    round trip ${e.roundTrip.received}/${e.roundTrip.sent} echoed, latency p50 ${ms(l.p50, 2)} p95 ${ms(l.p95, 2)} p99 ${ms(l.p99, 2)} max ${ms(l.max, 2)}`);
+            lines.push(
+                `    round trip ${e.roundTrip.received}/${e.roundTrip.sent} echoed, latency p50 ${ms(l.p50, 2)} p95 ${ms(l.p95, 2)} p99 ${ms(l.p99, 2)} max ${ms(l.max, 2)}`,
+            );
         }
         for (const h of e.holds) {
             lines.push(
@@ -79,15 +86,24 @@ export function renderReport(report: Report): string {
     }
     if (report.monitor) {
         const m = report.monitor;
-        lines.push(`monitor: ${plural(m.probes.length, "probe")}, ${m.probes.filter((p) => !p.ok).length} failed (${(m.failureRate * 100).toFixed(1)}%)${m.stoppedEarly ? ", stopped early" : ""}`);
+        lines.push(
+            `monitor: ${plural(m.probes.length, "probe")}, ${m.probes.filter((p) => !p.ok).length} failed (${(m.failureRate * 100).toFixed(1)}%)${m.stoppedEarly ? ", stopped early" : ""}`,
+        );
         lines.push("");
     }
     lines.push(...scenarioLines(report));
     lines.push("thresholds:");
     for (const t of report.thresholds) {
         const mark = t.passed === undefined ? "n/a " : t.passed ? "ok  " : "FAIL";
-        const observed = t.observed === undefined ? "no data" : Number.isInteger(t.observed) ? String(t.observed) : t.observed.toFixed(3);
-        lines.push(`    ${mark} ${t.threshold.source.padEnd(32)} observed ${observed}   (${METRICS[t.threshold.metric]})`);
+        const observed =
+            t.observed === undefined
+                ? "no data"
+                : Number.isInteger(t.observed)
+                  ? String(t.observed)
+                  : t.observed.toFixed(3);
+        lines.push(
+            `    ${mark} ${t.threshold.source.padEnd(32)} observed ${observed}   (${METRICS[t.threshold.metric]})`,
+        );
     }
     lines.push("");
     lines.push(

@@ -17,7 +17,12 @@ export interface ValidateOptions extends ProbeOptions {
     readonly thresholds: readonly Threshold[];
     readonly load?: { connections: number; rate: number };
     /** Monitor mode: probes start at once; the endpoints get handshake and round trip, no hold. */
-    readonly monitor?: { intervalSec: number; durationSec: number; signal?: AbortSignal; print: (line: string) => void };
+    readonly monitor?: {
+        intervalSec: number;
+        durationSec: number;
+        signal?: AbortSignal;
+        print: (line: string) => void;
+    };
     /** Scripted checks (--scenario), judged by check_success_rate. */
     readonly scenario?: Scenario;
     /** The affinity check (--affinity N); a broken affinity fails the run. */
@@ -51,18 +56,29 @@ export interface Report {
 
 /** The report as JSON, without the raw latency samples (the percentiles are kept). */
 export function reportJson(report: object): string {
-    return JSON.stringify(report, (key, value) => (key === "samples" || key === "handshakeSamples" ? undefined : value), 2);
+    return JSON.stringify(
+        report,
+        (key, value) => (key === "samples" || key === "handshakeSamples" ? undefined : value),
+        2,
+    );
 }
 
 /** Run-wide metrics from everything the run measured. */
-function metricsOf(endpoints: readonly EndpointResult[], load?: LoadResult, monitor?: MonitorResult): Partial<Record<Metric, number>> {
+function metricsOf(
+    endpoints: readonly EndpointResult[],
+    load?: LoadResult,
+    monitor?: MonitorResult,
+): Partial<Record<Metric, number>> {
     const handshakes = endpoints.flatMap((e) => [e.handshake, ...e.holds.map((h) => h.handshake)]);
     const handshakeMs = handshakes.filter((h) => h.ok).map((h) => h.timings.totalMs);
     let attempted = handshakes.length;
     let succeeded = handshakes.filter((h) => h.ok).length;
     // Connections that opened and were not cut: the main probes, the holds, the load.
     let opened = handshakes.filter((h) => h.ok).length;
-    let stayedUp = endpoints.filter((e) => e.handshake.ok && !e.failures.some((f) => f.code === "ECHO_TIMEOUT" && f.evidence.closeCode !== undefined)).length;
+    let stayedUp = endpoints.filter(
+        (e) =>
+            e.handshake.ok && !e.failures.some((f) => f.code === "ECHO_TIMEOUT" && f.evidence.closeCode !== undefined),
+    ).length;
     stayedUp += endpoints.flatMap((e) => e.holds).filter((h) => h.handshake.ok && h.survived).length;
     if (load) {
         attempted += load.requested;
@@ -122,7 +138,10 @@ async function validateWith(options: ValidateOptions & { readonly sockets: Socke
     const holdStarted = Date.now();
     phase(
         `probe ${options.endpoints.join(",")}`,
-        probeOptions.holdSec > 0 ? () => `hold ${Math.floor(Math.min(probeOptions.holdSec, (Date.now() - holdStarted) / 1000))}/${probeOptions.holdSec} s` : undefined,
+        probeOptions.holdSec > 0
+            ? () =>
+                  `hold ${Math.floor(Math.min(probeOptions.holdSec, (Date.now() - holdStarted) / 1000))}/${probeOptions.holdSec} s`
+            : undefined,
     );
     const endpoints = await Promise.all(options.endpoints.map((e) => probeEndpoint(options.baseUrl, e, probeOptions)));
     const urls = options.endpoints.map((endpoint) => ({ endpoint, url: endpointUrl(options.baseUrl, endpoint) }));
@@ -134,7 +153,14 @@ async function validateWith(options: ValidateOptions & { readonly sockets: Socke
         options.load && !signal?.aborted
             ? await runLoad(
                   urls.map((u) => u.url),
-                  { ...options, signal, connections: options.load.connections, rate: options.load.rate, holdSec: options.holdSec, onProgress: (c) => (loadCounts = c) },
+                  {
+                      ...options,
+                      signal,
+                      connections: options.load.connections,
+                      rate: options.load.rate,
+                      holdSec: options.holdSec,
+                      onProgress: (c) => (loadCounts = c),
+                  },
               )
             : undefined;
     let monitorCounts = { probes: 0, failed: 0 };
@@ -143,12 +169,17 @@ async function validateWith(options: ValidateOptions & { readonly sockets: Socke
     }
     const monitor =
         options.monitor && !signal?.aborted
-            ? await (await import("./monitor")).runMonitor(urls, {
+            ? await (
+                  await import("./monitor")
+              ).runMonitor(urls, {
                   ...options,
                   ...options.monitor,
                   signal,
                   print: (line) => {
-                      monitorCounts = { probes: monitorCounts.probes + 1, failed: monitorCounts.failed + (/ FAIL /.test(line) ? 1 : 0) };
+                      monitorCounts = {
+                          probes: monitorCounts.probes + 1,
+                          failed: monitorCounts.failed + (/ FAIL /.test(line) ? 1 : 0),
+                      };
                       options.monitor!.print(line);
                   },
               })
@@ -158,15 +189,23 @@ async function validateWith(options: ValidateOptions & { readonly sockets: Socke
     // An interrupted run skips what it has not started, as the other phases do. The monitor, the
     // scenario and the affinity check are loaded when a run asks for them: a load run's memory is
     // what it measures against a plain client, and every module under ts-node costs some.
-    const scenario = options.scenario && !signal?.aborted ? await (await import("./scenario-run")).runScenario(options.scenario, options.baseUrl, options) : undefined;
-    const affinity = options.affinity && !signal?.aborted ? await (await import("./affinity")).checkAffinity(options.baseUrl, options.affinity, options) : undefined;
+    const scenario =
+        options.scenario && !signal?.aborted
+            ? await (await import("./scenario-run")).runScenario(options.scenario, options.baseUrl, options)
+            : undefined;
+    const affinity =
+        options.affinity && !signal?.aborted
+            ? await (await import("./affinity")).checkAffinity(options.baseUrl, options.affinity, options)
+            : undefined;
 
     const metrics = metricsOf(endpoints, load, monitor);
     if (scenario) {
         metrics.check_success_rate = scenario.successRate;
     }
     const judged =
-        scenario && !options.thresholds.some((t) => t.metric === "check_success_rate") ? [...options.thresholds, parseThreshold(SCENARIO_DEFAULT_THRESHOLD)] : options.thresholds;
+        scenario && !options.thresholds.some((t) => t.metric === "check_success_rate")
+            ? [...options.thresholds, parseThreshold(SCENARIO_DEFAULT_THRESHOLD)]
+            : options.thresholds;
     const thresholds = evaluate(judged, metrics);
     const failures = [
         ...endpoints.flatMap((e) => e.failures.map((f) => ({ ...f, endpoint: e.endpoint }))),

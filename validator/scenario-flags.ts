@@ -33,10 +33,14 @@ export interface ChatOptions {
 type Values = Partial<Record<keyof typeof CHAT_FLAGS, string | boolean | Array<string | boolean>>>;
 
 export function chatFlags(values: Values, env: NodeJS.ProcessEnv): ChatOptions {
-    const text = (name: keyof typeof CHAT_FLAGS) => (typeof values[name] === "string" ? (values[name] as string) : undefined);
+    const text = (name: keyof typeof CHAT_FLAGS) =>
+        typeof values[name] === "string" ? (values[name] as string) : undefined;
     // The scenario loader (and ajv and yaml with it) only for --scenario, and synchronously, so
     // the flags are still checked in one go before anything starts.
-    const scenario = text("scenario") === undefined ? undefined : (require("./scenario") as typeof import("./scenario")).loadScenario(text("scenario")!, env);
+    const scenario =
+        text("scenario") === undefined
+            ? undefined
+            : (require("./scenario") as typeof import("./scenario")).loadScenario(text("scenario")!, env);
     const affinityPath = text("affinity-path") ?? DEFAULT_ENDPOINTS[0];
     if (!affinityPath.startsWith("/")) {
         throw new FlagError(`--affinity-path ${JSON.stringify(affinityPath)}: expected a path starting with /`);
@@ -45,7 +49,9 @@ export function chatFlags(values: Values, env: NodeJS.ProcessEnv): ChatOptions {
         text("affinity") === undefined
             ? undefined
             : {
-                  reconnects: Math.floor(numberFlag("affinity", text("affinity"), 0, { what: "number of reconnections" })),
+                  reconnects: Math.floor(
+                      numberFlag("affinity", text("affinity"), 0, { what: "number of reconnections" }),
+                  ),
                   cookieName: text("affinity-cookie") ?? DEFAULT_AFFINITY_COOKIE,
                   backendId: parseBackendIdSource(text("backend-id") ?? "header:x-backend-id"),
                   path: affinityPath,

@@ -109,7 +109,9 @@ class Connection {
     /** The last messages received; for a mismatch, the last ones the step read, ending with the culprit. */
     recent(read = false): string[] {
         const end = read ? this.cursor : this.messages.length;
-        return this.messages.slice(Math.max(0, end - KEPT_MESSAGES), end).map((m) => (m.text.length > EXCERPT ? `${m.text.slice(0, EXCERPT)}...` : m.text));
+        return this.messages
+            .slice(Math.max(0, end - KEPT_MESSAGES), end)
+            .map((m) => (m.text.length > EXCERPT ? `${m.text.slice(0, EXCERPT)}...` : m.text));
     }
 }
 
@@ -129,7 +131,14 @@ type Vars = Map<string, unknown>;
 
 /** Fills `{{...}}` in strings; a string that is one template keeps the value's type (a number stays one). */
 function render(value: unknown, vars: Vars, sent: unknown): unknown {
-    const lookup = (name: string): unknown => (name === "uuid" ? randomUUID() : name === "now" ? Date.now() : name.startsWith("sent.") ? fieldAt(sent, name.slice(5)) : vars.get(name));
+    const lookup = (name: string): unknown =>
+        name === "uuid"
+            ? randomUUID()
+            : name === "now"
+              ? Date.now()
+              : name.startsWith("sent.")
+                ? fieldAt(sent, name.slice(5))
+                : vars.get(name);
     if (typeof value === "string") {
         const whole = /^\{\{\s*([A-Za-z_][A-Za-z0-9_.]*)\s*\}\}$/.exec(value);
         if (whole) {
@@ -158,7 +167,9 @@ function describeExpect(step: ExpectStep, json: Record<string, unknown> | undefi
         parts.push(`JSON with ${JSON.stringify(json)}`);
     }
     if (step.match) {
-        parts.push(`fields matching ${JSON.stringify(Object.fromEntries(Object.entries(step.match).map(([k, r]) => [k, r.source])))}`);
+        parts.push(
+            `fields matching ${JSON.stringify(Object.fromEntries(Object.entries(step.match).map(([k, r]) => [k, r.source])))}`,
+        );
     }
     if (text !== undefined) {
         parts.push(`text ${JSON.stringify(text)}`);
@@ -167,11 +178,19 @@ function describeExpect(step: ExpectStep, json: Record<string, unknown> | undefi
     return `${step.count > 1 ? `${step.count} messages: ` : ""}${what} within ${step.withinMs} ms${step.strict ? " (as the very next message)" : ""}`;
 }
 
-function matches(message: Received, json: Record<string, unknown> | undefined, step: ExpectStep, text: unknown): boolean {
+function matches(
+    message: Received,
+    json: Record<string, unknown> | undefined,
+    step: ExpectStep,
+    text: unknown,
+): boolean {
     if (text !== undefined && message.text !== text) {
         return false;
     }
-    if (json && !Object.entries(json).every(([path, expected]) => isDeepStrictEqual(fieldAt(message.json, path), expected))) {
+    if (
+        json &&
+        !Object.entries(json).every(([path, expected]) => isDeepStrictEqual(fieldAt(message.json, path), expected))
+    ) {
         return false;
     }
     if (step.match) {
@@ -184,14 +203,23 @@ function matches(message: Received, json: Record<string, unknown> | undefined, s
 }
 
 /** Runs one check once: its steps in order, stopping at the first that fails. */
-async function runCheckOnce(check: Check, baseUrl: string, options: ScenarioRunOptions): Promise<StepFailure | undefined> {
+async function runCheckOnce(
+    check: Check,
+    baseUrl: string,
+    options: ScenarioRunOptions,
+): Promise<StepFailure | undefined> {
     const vars: Vars = new Map();
     let sent: unknown;
     let connection: Connection | undefined;
     try {
         for (const [index, step] of check.steps.entries()) {
             const started = performance.now();
-            const failed = (code: FailureCode, message: string, expected: string, extra: Partial<StepFailure> = {}): StepFailure => ({
+            const failed = (
+                code: FailureCode,
+                message: string,
+                expected: string,
+                extra: Partial<StepFailure> = {},
+            ): StepFailure => ({
                 code,
                 message,
                 step: index + 1,
@@ -207,7 +235,11 @@ async function runCheckOnce(check: Check, baseUrl: string, options: ScenarioRunO
             const runStep = async (s: Step): Promise<StepFailure | undefined> => {
                 const deadline = started + ("withinMs" in s ? s.withinMs : 0);
                 const closedEarly = (expected: string) =>
-                    failed("UNEXPECTED_CLOSE", `the connection closed (code ${connection!.closed!.code}) while the step waited`, expected);
+                    failed(
+                        "UNEXPECTED_CLOSE",
+                        `the connection closed (code ${connection!.closed!.code}) while the step waited`,
+                        expected,
+                    );
                 switch (s.kind) {
                     case "connect": {
                         if (connection && !connection.closed) {
@@ -227,7 +259,12 @@ async function runCheckOnce(check: Check, baseUrl: string, options: ScenarioRunO
                         if (opened.ok) {
                             connection = pending;
                             if (s.status !== 101) {
-                                return failed("UNEXPECTED_STATUS", `the upgrade of ${s.path} was accepted (101), expected HTTP ${s.status}`, expected, { status: 101 });
+                                return failed(
+                                    "UNEXPECTED_STATUS",
+                                    `the upgrade of ${s.path} was accepted (101), expected HTTP ${s.status}`,
+                                    expected,
+                                    { status: 101 },
+                                );
                             }
                             return undefined;
                         }
@@ -237,9 +274,16 @@ async function runCheckOnce(check: Check, baseUrl: string, options: ScenarioRunO
                         }
                         return failed(
                             status === undefined ? opened.failure.code : "UNEXPECTED_STATUS",
-                            status === undefined ? `${s.path}: ${opened.failure.message}` : `the upgrade of ${s.path} got HTTP ${status}, expected ${s.status}`,
+                            status === undefined
+                                ? `${s.path}: ${opened.failure.message}`
+                                : `the upgrade of ${s.path} got HTTP ${status}, expected ${s.status}`,
                             expected,
-                            { status, received: opened.failure.evidence.bodyExcerpt ? [opened.failure.evidence.bodyExcerpt] : [] },
+                            {
+                                status,
+                                received: opened.failure.evidence.bodyExcerpt
+                                    ? [opened.failure.evidence.bodyExcerpt]
+                                    : [],
+                            },
                         );
                     }
                     case "send": {
@@ -250,8 +294,16 @@ async function runCheckOnce(check: Check, baseUrl: string, options: ScenarioRunO
                         const payload = s.json !== undefined ? render(s.json, vars, sent) : render(s.text, vars, sent);
                         sent = s.json !== undefined ? payload : undefined;
                         const text = s.json !== undefined ? JSON.stringify(payload) : String(payload);
-                        const error = await new Promise<Error | undefined>((resolve) => c.ws.send(text, (e) => resolve(e ?? undefined)));
-                        return error ? failed("UNEXPECTED_CLOSE", `sending failed: ${error.message}`, "an open connection to send on") : undefined;
+                        const error = await new Promise<Error | undefined>((resolve) =>
+                            c.ws.send(text, (e) => resolve(e ?? undefined)),
+                        );
+                        return error
+                            ? failed(
+                                  "UNEXPECTED_CLOSE",
+                                  `sending failed: ${error.message}`,
+                                  "an open connection to send on",
+                              )
+                            : undefined;
                     }
                     case "expect": {
                         const c = connection!;
@@ -264,7 +316,11 @@ async function runCheckOnce(check: Check, baseUrl: string, options: ScenarioRunO
                             while (c.cursor < c.messages.length) {
                                 const message = c.messages[c.cursor++];
                                 if (s.none) {
-                                    return failed("STEP_MISMATCH", `a message arrived during the quiet period`, expected);
+                                    return failed(
+                                        "STEP_MISMATCH",
+                                        `a message arrived during the quiet period`,
+                                        expected,
+                                    );
                                 }
                                 if (matches(message, json, s, text)) {
                                     found += 1;
@@ -287,10 +343,19 @@ async function runCheckOnce(check: Check, baseUrl: string, options: ScenarioRunO
                                 if (s.none) {
                                     return undefined;
                                 }
-                                const got = found > 0 ? `${found} of ${s.count} matching messages` : "no matching message";
+                                const got =
+                                    found > 0 ? `${found} of ${s.count} matching messages` : "no matching message";
                                 return skipped > 0
-                                    ? failed("STEP_MISMATCH", `${got} within ${s.withinMs} ms; ${skipped} other message(s) arrived`, expected)
-                                    : failed("STEP_TIMEOUT", `${got} within ${s.withinMs} ms; nothing else arrived`, expected);
+                                    ? failed(
+                                          "STEP_MISMATCH",
+                                          `${got} within ${s.withinMs} ms; ${skipped} other message(s) arrived`,
+                                          expected,
+                                      )
+                                    : failed(
+                                          "STEP_TIMEOUT",
+                                          `${got} within ${s.withinMs} ms; nothing else arrived`,
+                                          expected,
+                                      );
                             }
                             await c.next(deadline);
                         }
@@ -299,11 +364,19 @@ async function runCheckOnce(check: Check, baseUrl: string, options: ScenarioRunO
                         const until = started + s.ms;
                         while (performance.now() < until) {
                             if (connection?.closed) {
-                                return failed("UNEXPECTED_CLOSE", `the connection closed (code ${connection.closed.code}) ${((performance.now() - started) / 1000).toFixed(1)} s into a ${s.ms / 1000} s sleep`, `the connection to stay open for ${s.ms} ms`);
+                                return failed(
+                                    "UNEXPECTED_CLOSE",
+                                    `the connection closed (code ${connection.closed.code}) ${((performance.now() - started) / 1000).toFixed(1)} s into a ${s.ms / 1000} s sleep`,
+                                    `the connection to stay open for ${s.ms} ms`,
+                                );
                             }
-                            await (connection ? connection.next(until) : new Promise((r) => setTimeout(r, until - performance.now())));
+                            await (connection
+                                ? connection.next(until)
+                                : new Promise((r) => setTimeout(r, until - performance.now())));
                         }
-                        return connection?.closed ? closedEarly(`the connection to stay open for ${s.ms} ms`) : undefined;
+                        return connection?.closed
+                            ? closedEarly(`the connection to stay open for ${s.ms} ms`)
+                            : undefined;
                     }
                     case "ping": {
                         const c = connection!;
@@ -334,13 +407,22 @@ async function runCheckOnce(check: Check, baseUrl: string, options: ScenarioRunO
                         while (!c.closed) {
                             if (performance.now() >= deadline) {
                                 c.ws.terminate();
-                                return failed("STEP_TIMEOUT", `the connection did not close within ${s.withinMs} ms`, expected);
+                                return failed(
+                                    "STEP_TIMEOUT",
+                                    `the connection did not close within ${s.withinMs} ms`,
+                                    expected,
+                                );
                             }
                             await c.next(deadline);
                         }
                         connection = undefined;
                         if (wanted !== undefined && c.closed.code !== wanted) {
-                            return failed("STEP_MISMATCH", `closed with code ${c.closed.code}, expected ${wanted}`, expected, { closeCode: c.closed.code, closeReason: c.closed.reason || undefined });
+                            return failed(
+                                "STEP_MISMATCH",
+                                `closed with code ${c.closed.code}, expected ${wanted}`,
+                                expected,
+                                { closeCode: c.closed.code, closeReason: c.closed.reason || undefined },
+                            );
                         }
                         return undefined;
                     }
@@ -396,7 +478,11 @@ async function runCheck(check: Check, baseUrl: string, options: ScenarioRunOptio
 }
 
 /** Runs every check of a scenario (in order, or `parallel` at once) against a base URL. */
-export async function runScenario(scenario: Scenario, baseUrl: string, options: ScenarioRunOptions): Promise<ScenarioResult> {
+export async function runScenario(
+    scenario: Scenario,
+    baseUrl: string,
+    options: ScenarioRunOptions,
+): Promise<ScenarioResult> {
     const checks = await mapLimit(scenario.checks, scenario.parallel, (check) => runCheck(check, baseUrl, options));
     const runs = checks.reduce((n, c) => n + c.runs, 0);
     const passed = checks.reduce((n, c) => n + c.passed, 0);

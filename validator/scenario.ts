@@ -126,12 +126,21 @@ function schemaProblem(error: ErrorObject): { segments: (string | number)[]; mes
             return { segments: [...segments, key], message: `unknown key ${JSON.stringify(key)}; allowed: ${allowed}` };
         }
         case "required":
-            return { segments, message: `missing key ${JSON.stringify((error.params as { missingProperty: string }).missingProperty)}` };
+            return {
+                segments,
+                message: `missing key ${JSON.stringify((error.params as { missingProperty: string }).missingProperty)}`,
+            };
         case "minProperties":
         case "maxProperties":
-            return { segments, message: `${value}: expected ${parent.description ?? `at least ${(error.params as { limit: number }).limit} key(s)`}` };
+            return {
+                segments,
+                message: `${value}: expected ${parent.description ?? `at least ${(error.params as { limit: number }).limit} key(s)`}`,
+            };
         case "propertyNames":
-            return { segments, message: `bad key ${JSON.stringify((error.params as { propertyName: string }).propertyName)}${described}` };
+            return {
+                segments,
+                message: `bad key ${JSON.stringify((error.params as { propertyName: string }).propertyName)}${described}`,
+            };
         default:
             return { segments, message: `${value}: ${error.message ?? "invalid"}${described}` };
     }
@@ -152,7 +161,9 @@ export function parseScenario(text: string, file: string, env: NodeJS.ProcessEnv
             const node = n === 0 ? doc.contents : doc.getIn(segments.slice(0, n), true);
             if (n < segments.length && isMap(node)) {
                 // A key present in the map (such as an unknown one): point at the key itself.
-                const pair = node.items.find((p) => isNode(p.key) && (p.key as Node & { value?: unknown }).value === segments[n]);
+                const pair = node.items.find(
+                    (p) => isNode(p.key) && (p.key as Node & { value?: unknown }).value === segments[n],
+                );
                 if (pair && isNode(pair.key)) {
                     return lineOf(pair.key.range?.[0]);
                 }
@@ -175,7 +186,8 @@ export function parseScenario(text: string, file: string, env: NodeJS.ProcessEnv
     }
     const raw = data as Raw;
     const defaults = (raw.defaults ?? {}) as Raw;
-    const defaultWithin = defaults.within === undefined ? DEFAULT_STEP_WITHIN_MS : durationMs(defaults.within as string);
+    const defaultWithin =
+        defaults.within === undefined ? DEFAULT_STEP_WITHIN_MS : durationMs(defaults.within as string);
 
     const expandHeaders = (headers: Record<string, string>, at: (string | number)[]): Record<string, string> =>
         Object.fromEntries(
@@ -190,7 +202,9 @@ export function parseScenario(text: string, file: string, env: NodeJS.ProcessEnv
                 }),
             ]),
         );
-    const defaultHeaders = defaults.headers ? expandHeaders(defaults.headers as Record<string, string>, ["defaults", "headers"]) : {};
+    const defaultHeaders = defaults.headers
+        ? expandHeaders(defaults.headers as Record<string, string>, ["defaults", "headers"])
+        : {};
 
     const names = new Set<string>();
     const checks = (raw.checks as Raw[]).map((check, c): Check => {
@@ -215,9 +229,16 @@ export function parseScenario(text: string, file: string, env: NodeJS.ProcessEnv
             walk(value);
             for (const s of strings) {
                 for (const [, variable] of s.matchAll(TEMPLATE)) {
-                    const known = variable === "uuid" || variable === "now" || (variable.startsWith("sent.") && sentSoFar) || captured.has(variable);
+                    const known =
+                        variable === "uuid" ||
+                        variable === "now" ||
+                        (variable.startsWith("sent.") && sentSoFar) ||
+                        captured.has(variable);
                     if (!known) {
-                        fail(at, `{{${variable}}} is neither uuid, now, sent.FIELD after a send, nor a variable captured by an earlier step (captured so far: ${[...captured].join(", ") || "none"})`);
+                        fail(
+                            at,
+                            `{{${variable}}} is neither uuid, now, sent.FIELD after a send, nor a variable captured by an earlier step (captured so far: ${[...captured].join(", ") || "none"})`,
+                        );
                     }
                 }
             }
@@ -235,7 +256,9 @@ export function parseScenario(text: string, file: string, env: NodeJS.ProcessEnv
             switch (kind) {
                 case "connect": {
                     connected = true;
-                    const own = b.headers ? expandHeaders(b.headers as Record<string, string>, [...at, kind, "headers"]) : {};
+                    const own = b.headers
+                        ? expandHeaders(b.headers as Record<string, string>, [...at, kind, "headers"])
+                        : {};
                     return {
                         kind,
                         line,
@@ -253,7 +276,10 @@ export function parseScenario(text: string, file: string, env: NodeJS.ProcessEnv
                     return { kind, line, text: b.text as string | undefined, json: b.json };
                 case "expect": {
                     if (b.none && (b.json || b.match || b.text !== undefined || b.count || b.capture)) {
-                        fail([...at, kind, "none"], "none (a quiet period) takes only within; it cannot be combined with json, match, text, count or capture");
+                        fail(
+                            [...at, kind, "none"],
+                            "none (a quiet period) takes only within; it cannot be combined with json, match, text, count or capture",
+                        );
                     }
                     checkTemplates(b.json, [...at, kind, "json"], sent);
                     checkTemplates(b.text, [...at, kind, "text"], sent);
@@ -262,7 +288,10 @@ export function parseScenario(text: string, file: string, env: NodeJS.ProcessEnv
                         try {
                             match[field] = new RegExp(pattern);
                         } catch (e) {
-                            fail([...at, kind, "match", field], `${JSON.stringify(pattern)} is not a regular expression (${(e as Error).message})`);
+                            fail(
+                                [...at, kind, "match", field],
+                                `${JSON.stringify(pattern)} is not a regular expression (${(e as Error).message})`,
+                            );
                         }
                     }
                     for (const variable of Object.keys((b.capture ?? {}) as Raw)) {
@@ -287,7 +316,14 @@ export function parseScenario(text: string, file: string, env: NodeJS.ProcessEnv
                     return { kind, line, withinMs: within };
                 case "close":
                     connected = false;
-                    return { kind, line, code: b.code as number | undefined, reason: b.reason as string | undefined, expect: b.expect as number | undefined, withinMs: within };
+                    return {
+                        kind,
+                        line,
+                        code: b.code as number | undefined,
+                        reason: b.reason as string | undefined,
+                        expect: b.expect as number | undefined,
+                        withinMs: within,
+                    };
             }
         });
         return {
@@ -307,7 +343,9 @@ export function loadScenario(file: string, env: NodeJS.ProcessEnv): Scenario {
     try {
         text = fs.readFileSync(file, "utf8");
     } catch (e) {
-        throw new ScenarioError(`--scenario ${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+        throw new ScenarioError(
+            `--scenario ${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+        );
     }
     return parseScenario(text, file, env);
 }

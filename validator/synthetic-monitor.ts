@@ -31,17 +31,25 @@ export interface SyntheticLogger {
 
 /** A failed monitor run; its message lists each failed check with its evidence. */
 export class ChatCheckFailed extends Error {
-    constructor(message: string, readonly result?: ScenarioResult) {
+    constructor(
+        message: string,
+        readonly result?: ScenarioResult,
+    ) {
         super(message);
         this.name = "ChatCheckFailed";
     }
 }
 
 /** Runs the scenario once against the configured URL; resolves when every check passed. */
-export async function runChatChecks(env: NodeJS.ProcessEnv, logger: SyntheticLogger = console): Promise<ScenarioResult> {
+export async function runChatChecks(
+    env: NodeJS.ProcessEnv,
+    logger: SyntheticLogger = console,
+): Promise<ScenarioResult> {
     const url = env[SYNTHETIC_ENV.url];
     if (!url || !/^wss?:\/\//.test(url)) {
-        throw new ChatCheckFailed(`${SYNTHETIC_ENV.url} ${JSON.stringify(url ?? "")}: expected the ws:// or wss:// base URL to check`);
+        throw new ChatCheckFailed(
+            `${SYNTHETIC_ENV.url} ${JSON.stringify(url ?? "")}: expected the ws:// or wss:// base URL to check`,
+        );
     }
     const file = path.resolve(__dirname, env[SYNTHETIC_ENV.scenario] ?? DEFAULT_SYNTHETIC_SCENARIO);
     const scenario = loadScenario(file, env);
@@ -61,12 +69,17 @@ export async function runChatChecks(env: NodeJS.ProcessEnv, logger: SyntheticLog
     });
     const result = report.scenario!;
     for (const check of result.checks) {
-        logger.info(`${check.failed === 0 ? "ok" : "FAIL"} ${check.name} (${check.passed}/${check.runs} passed, p95 ${check.durationMs.p95?.toFixed(0) ?? "-"} ms)`);
+        logger.info(
+            `${check.failed === 0 ? "ok" : "FAIL"} ${check.name} (${check.passed}/${check.runs} passed, p95 ${check.durationMs.p95?.toFixed(0) ?? "-"} ms)`,
+        );
     }
     const failed = result.checks.flatMap((c) => c.failures.slice(0, 1).map((f) => describeFailure(c.name, f)));
     if (failed.length > 0) {
         failed.forEach((line) => logger.error(line));
-        throw new ChatCheckFailed(`${failed.length} of ${result.checks.length} chat checks failed against ${url}: ${failed.join(" | ")}`, result);
+        throw new ChatCheckFailed(
+            `${failed.length} of ${result.checks.length} chat checks failed against ${url}: ${failed.join(" | ")}`,
+            result,
+        );
     }
     return result;
 }

@@ -19,7 +19,9 @@ export function checkBaseUrl(url: string, from: string): string {
     try {
         parsed = new URL(url);
     } catch {
-        throw new TargetError(`${from} ${JSON.stringify(url)}: not a URL; expected wss://host[:port] or ws://host[:port]`);
+        throw new TargetError(
+            `${from} ${JSON.stringify(url)}: not a URL; expected wss://host[:port] or ws://host[:port]`,
+        );
     }
     if (parsed.protocol !== "wss:" && parsed.protocol !== "ws:") {
         throw new TargetError(`${from} ${JSON.stringify(url)}: scheme ${parsed.protocol} is not ws: or wss:`);
@@ -31,24 +33,40 @@ export function checkBaseUrl(url: string, from: string): string {
  * An environment name to a base URL: from `pulumi stack output --json` output when given (its
  * `websocketUrls` maps each domain to wss:// URLs), else from validator/environments.json.
  */
-export function resolveEnvironment(name: string, stackOutputsFile?: string, environmentsFile = ENVIRONMENTS_FILE): Target {
+export function resolveEnvironment(
+    name: string,
+    stackOutputsFile?: string,
+    environmentsFile = ENVIRONMENTS_FILE,
+): Target {
     if (stackOutputsFile) {
         let outputs: { websocketUrls?: Record<string, string[]> };
         try {
             outputs = JSON.parse(fs.readFileSync(stackOutputsFile, "utf8"));
         } catch (e) {
-            throw new TargetError(`--stack-outputs ${stackOutputsFile}: cannot read it as JSON (${(e as Error).message})`);
+            throw new TargetError(
+                `--stack-outputs ${stackOutputsFile}: cannot read it as JSON (${(e as Error).message})`,
+            );
         }
         const first = Object.values(outputs.websocketUrls ?? {})[0]?.[0];
         if (!first) {
-            throw new TargetError(`--stack-outputs ${stackOutputsFile}: has no websocketUrls; expected the output of pulumi stack output --json for this project`);
+            throw new TargetError(
+                `--stack-outputs ${stackOutputsFile}: has no websocketUrls; expected the output of pulumi stack output --json for this project`,
+            );
         }
-        return { url: checkBaseUrl(first, "--stack-outputs websocketUrls"), source: `${name} from ${stackOutputsFile}` };
+        return {
+            url: checkBaseUrl(first, "--stack-outputs websocketUrls"),
+            source: `${name} from ${stackOutputsFile}`,
+        };
     }
     const environments = JSON.parse(fs.readFileSync(environmentsFile, "utf8")) as Record<string, { url: string }>;
     const environment = environments[name];
     if (!environment) {
-        throw new TargetError(`unknown environment ${JSON.stringify(name)}; known: local, ${Object.keys(environments).join(", ")} (or pass --url)`);
+        throw new TargetError(
+            `unknown environment ${JSON.stringify(name)}; known: local, ${Object.keys(environments).join(", ")} (or pass --url)`,
+        );
     }
-    return { url: checkBaseUrl(environment.url, `${path.basename(environmentsFile)} ${name}`), source: `${name} from ${path.basename(environmentsFile)}` };
+    return {
+        url: checkBaseUrl(environment.url, `${path.basename(environmentsFile)} ${name}`),
+        source: `${name} from ${path.basename(environmentsFile)}`,
+    };
 }

@@ -41,13 +41,22 @@ export class ThresholdError extends FlagError {}
 export function parseThreshold(text: string): Threshold {
     const match = /^\s*([a-z0-9_]+)\s*(<=|>=|<|>)\s*([0-9]*\.?[0-9]+)\s*(%?)\s*$/.exec(text);
     if (!match) {
-        throw new ThresholdError(`--threshold ${JSON.stringify(text)}: expected METRIC OP NUMBER, such as handshake_p95_ms<500 or handshake_success_rate>=95%`);
+        throw new ThresholdError(
+            `--threshold ${JSON.stringify(text)}: expected METRIC OP NUMBER, such as handshake_p95_ms<500 or handshake_success_rate>=95%`,
+        );
     }
     const [, metric, operator, number, percent] = match;
     if (!(metric in METRICS)) {
-        throw new ThresholdError(`--threshold ${JSON.stringify(text)}: unknown metric ${metric}; metrics: ${Object.keys(METRICS).join(", ")}`);
+        throw new ThresholdError(
+            `--threshold ${JSON.stringify(text)}: unknown metric ${metric}; metrics: ${Object.keys(METRICS).join(", ")}`,
+        );
     }
-    return { metric: metric as Metric, operator: operator as Operator, value: Number(number) / (percent ? 100 : 1), source: text.trim() };
+    return {
+        metric: metric as Metric,
+        operator: operator as Operator,
+        value: Number(number) / (percent ? 100 : 1),
+        source: text.trim(),
+    };
 }
 
 /** The defaults, with each given threshold replacing the default on the same metric. */
@@ -71,7 +80,13 @@ export function evaluate(thresholds: readonly Threshold[], observed: Partial<Rec
             return { threshold };
         }
         const passed =
-            threshold.operator === "<" ? value < threshold.value : threshold.operator === "<=" ? value <= threshold.value : threshold.operator === ">" ? value > threshold.value : value >= threshold.value;
+            threshold.operator === "<"
+                ? value < threshold.value
+                : threshold.operator === "<="
+                  ? value <= threshold.value
+                  : threshold.operator === ">"
+                    ? value > threshold.value
+                    : value >= threshold.value;
         return { threshold, observed: value, passed };
     });
 }

@@ -17,7 +17,11 @@ import { SourceRevision, withWorktree } from "../revisions";
 export const LAST_GOOD_COMMIT_TAG = "websocket-lb:last-good-commit";
 
 /** The backends config with the given images set: what `--image api=REF` changes for one deploy. */
-export function withImages(config: Record<string, { value: string; secret: boolean }>, project: string, images: Readonly<Record<string, string>>): Record<string, { value: string; secret: boolean }> {
+export function withImages(
+    config: Record<string, { value: string; secret: boolean }>,
+    project: string,
+    images: Readonly<Record<string, string>>,
+): Record<string, { value: string; secret: boolean }> {
     if (Object.keys(images).length === 0) {
         return config;
     }
@@ -27,10 +31,14 @@ export function withImages(config: Record<string, { value: string; secret: boole
     for (const [name, image] of Object.entries(images)) {
         const backend = backends[name];
         if (!backend) {
-            throw new Error(`--image ${name}=${image}: no backend named ${name}; allowed: ${Object.keys(backends).join(", ") || "(no backends configured)"}`);
+            throw new Error(
+                `--image ${name}=${image}: no backend named ${name}; allowed: ${Object.keys(backends).join(", ") || "(no backends configured)"}`,
+            );
         }
         if (backend.kind === "groups") {
-            throw new Error(`--image ${name}=${image}: backend ${name} is of kind groups (existing instance groups), which has no image; allowed: instanceGroup or cloudRun backends`);
+            throw new Error(
+                `--image ${name}=${image}: backend ${name} is of kind groups (existing instance groups), which has no image; allowed: instanceGroup or cloudRun backends`,
+            );
         }
         backends[name] = { ...backend, image };
     }
@@ -42,7 +50,10 @@ export function withImages(config: Record<string, { value: string; secret: boole
  * revision that served before the deploy (the program turns `pinnedRevision` into a traffic
  * target), so traffic returns to code that is known to work even if the image tag moved.
  */
-export function rollbackConfig(snapshot: Snapshot, project: string): Record<string, { value: string; secret: boolean }> {
+export function rollbackConfig(
+    snapshot: Snapshot,
+    project: string,
+): Record<string, { value: string; secret: boolean }> {
     const key = `${project}:${CONFIG_KEYS.backends}`;
     const saved = snapshot.config[key];
     if (!saved || Object.keys(snapshot.cloudRunRevisions).length === 0) {
@@ -69,7 +80,8 @@ export function backendPathEdits(
     project: string,
 ): Array<{ path: string; value: string }> {
     const key = `${project}:${CONFIG_KEYS.backends}`;
-    const parse = (config: Record<string, { value: string }>) => (config[key] ? (JSON.parse(config[key].value) as Record<string, BackendConfig>) : {});
+    const parse = (config: Record<string, { value: string }>) =>
+        config[key] ? (JSON.parse(config[key].value) as Record<string, BackendConfig>) : {};
     const [old, now] = [parse(before), parse(after)];
     const edits: Array<{ path: string; value: string }> = [];
     for (const [name, backend] of Object.entries(now)) {
@@ -111,7 +123,10 @@ export class PulumiStackTarget implements DeployTarget {
 
     /** Selects the stack on first use, so the offline gate runs even where the CLI is missing. */
     private get stack(): Promise<Stack> {
-        this.selected ??= LocalWorkspace.selectStack({ stackName: this.options.stack, workDir: this.options.projectDir }).catch((e: unknown) => {
+        this.selected ??= LocalWorkspace.selectStack({
+            stackName: this.options.stack,
+            workDir: this.options.projectDir,
+        }).catch((e: unknown) => {
             const text = errorText(e);
             throw new Error(
                 /ENOENT|not found|could not find|unable to find/i.test(text)
@@ -132,7 +147,16 @@ export class PulumiStackTarget implements DeployTarget {
         if (Object.keys(change.images).length) {
             // Checks the names now; the images themselves are set in the deploy's worktree.
             const stack = await this.stack;
-            withImages(Object.fromEntries(Object.entries(await stack.getAllConfig()).map(([k, v]) => [k, { value: v.value, secret: v.secret === true }])), this.options.project, change.images);
+            withImages(
+                Object.fromEntries(
+                    Object.entries(await stack.getAllConfig()).map(([k, v]) => [
+                        k,
+                        { value: v.value, secret: v.secret === true },
+                    ]),
+                ),
+                this.options.project,
+                change.images,
+            );
         }
         const result = await (await this.stack).preview({ policyPacks: [this.options.packDir], onOutput: this.output });
         return `changes: ${JSON.stringify(result.changeSummary)}`;
@@ -156,21 +180,34 @@ export class PulumiStackTarget implements DeployTarget {
     }
 
     /** Path edits, one `pulumi config set --path` each, so every other value keeps its type. */
-    private static async applyEdits(stack: Stack, edits: ReadonlyArray<{ path: string; value: string }>): Promise<void> {
+    private static async applyEdits(
+        stack: Stack,
+        edits: ReadonlyArray<{ path: string; value: string }>,
+    ): Promise<void> {
         for (const edit of edits) {
             await stack.setConfig(edit.path, { value: edit.value }, true);
         }
     }
 
     private static plainConfig(config: ConfigMap): Record<string, { value: string; secret: boolean }> {
-        return Object.fromEntries(Object.entries(config).map(([k, v]) => [k, { value: v.value, secret: v.secret === true }]));
+        return Object.fromEntries(
+            Object.entries(config).map(([k, v]) => [k, { value: v.value, secret: v.secret === true }]),
+        );
     }
 
     async snapshot(): Promise<Snapshot> {
         const stack = await this.stack;
-        const config = Object.fromEntries(Object.entries(await stack.getAllConfig()).map(([k, v]) => [k, { value: v.value, secret: v.secret === true }]));
+        const config = Object.fromEntries(
+            Object.entries(await stack.getAllConfig()).map(([k, v]) => [
+                k,
+                { value: v.value, secret: v.secret === true },
+            ]),
+        );
         const deployment = await stack.exportStack();
-        const deploymentFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), `deploy-${stack.name}-`)), "before.json");
+        const deploymentFile = path.join(
+            fs.mkdtempSync(path.join(os.tmpdir(), `deploy-${stack.name}-`)),
+            "before.json",
+        );
         fs.writeFileSync(deploymentFile, JSON.stringify(deployment, null, 2));
         const outputs = await stack.outputs();
         const revisions = (outputs.cloudRunRevisions?.value ?? {}) as Record<string, string>;
@@ -179,7 +216,14 @@ export class PulumiStackTarget implements DeployTarget {
         // The stack file as it is, typed values and encrypted secrets included: what a config restore writes back.
         const stackFile = path.join(this.options.projectDir, `Pulumi.${this.options.stack}.yaml`);
         const stackFileText = fs.existsSync(stackFile) ? fs.readFileSync(stackFile, "utf8") : undefined;
-        return { config, version: info?.version, cloudRunRevisions: revisions, deploymentFile, lastGoodCommit: lastGoodCommit || undefined, stackFileText };
+        return {
+            config,
+            version: info?.version,
+            cloudRunRevisions: revisions,
+            deploymentFile,
+            lastGoodCommit: lastGoodCommit || undefined,
+            stackFileText,
+        };
     }
 
     /**
@@ -191,7 +235,10 @@ export class PulumiStackTarget implements DeployTarget {
         const revision = this.options.revision;
         const apply = async (stack: Stack, packDir: string) => {
             const config = PulumiStackTarget.plainConfig(await stack.getAllConfig());
-            await PulumiStackTarget.applyEdits(stack, backendPathEdits(config, withImages(config, this.options.project, change.images), this.options.project));
+            await PulumiStackTarget.applyEdits(
+                stack,
+                backendPathEdits(config, withImages(config, this.options.project, change.images), this.options.project),
+            );
             return this.upOn(stack, packDir);
         };
         if (revision && revision.dirty.length === 0) {
@@ -206,12 +253,21 @@ export class PulumiStackTarget implements DeployTarget {
      * restored in place, as before this pipeline recorded commits, and the detail says so.
      */
     async rollback(snapshot: Snapshot): Promise<string> {
-        const pinned = Object.keys(snapshot.cloudRunRevisions).length ? ", Cloud Run pinned to its previous revisions" : "";
+        const pinned = Object.keys(snapshot.cloudRunRevisions).length
+            ? ", Cloud Run pinned to its previous revisions"
+            : "";
         if (snapshot.lastGoodCommit && this.options.revision) {
             const commit = snapshot.lastGoodCommit;
             return this.inWorktree(commit, async (stack, packDir) => {
                 const config = PulumiStackTarget.plainConfig(await stack.getAllConfig());
-                await PulumiStackTarget.applyEdits(stack, backendPathEdits(config, rollbackConfig({ ...snapshot, config }, this.options.project), this.options.project));
+                await PulumiStackTarget.applyEdits(
+                    stack,
+                    backendPathEdits(
+                        config,
+                        rollbackConfig({ ...snapshot, config }, this.options.project),
+                        this.options.project,
+                    ),
+                );
                 return `program and config of commit ${commit.slice(0, 12)} (temporary worktree)${pinned}; ${await this.upOn(stack, packDir)}`;
             });
         }
@@ -220,8 +276,14 @@ export class PulumiStackTarget implements DeployTarget {
             throw new Error(`no recorded good commit and no saved Pulumi.${this.options.stack}.yaml to restore`);
         }
         // The saved stack file, typed values and secrets as they were; keys the deploy added go with it.
-        fs.writeFileSync(path.join(this.options.projectDir, `Pulumi.${this.options.stack}.yaml`), snapshot.stackFileText);
-        await PulumiStackTarget.applyEdits(stack, backendPathEdits(snapshot.config, rollbackConfig(snapshot, this.options.project), this.options.project));
+        fs.writeFileSync(
+            path.join(this.options.projectDir, `Pulumi.${this.options.stack}.yaml`),
+            snapshot.stackFileText,
+        );
+        await PulumiStackTarget.applyEdits(
+            stack,
+            backendPathEdits(snapshot.config, rollbackConfig(snapshot, this.options.project), this.options.project),
+        );
         return `no recorded good commit: config restored in place${pinned}, program of the checkout; ${await this.upOn(stack, this.options.packDir)}`;
     }
 
@@ -235,7 +297,9 @@ export class PulumiStackTarget implements DeployTarget {
         const stack = await this.stack;
         const rule = (await stack.outputs()).httpsForwardingRuleName?.value;
         const project = (await stack.getAllConfig())["gcp:project"]?.value;
-        return typeof rule === "string" && project ? new CloudMonitoringSource({ project, forwardingRuleName: rule }) : undefined;
+        return typeof rule === "string" && project
+            ? new CloudMonitoringSource({ project, forwardingRuleName: rule })
+            : undefined;
     }
 
     async endpoint(): Promise<{ url: string; source: string } | undefined> {

@@ -13,7 +13,11 @@ export interface CapProxy {
  * function, read for each new connection: a rolling replacement sends new connections to the new
  * backend while old ones stay where they are, as a load balancer does.
  */
-export function startCapProxy(options: { targetPort: number | (() => number); cutAfterSec: number | null | (() => number | null); port?: number }): Promise<CapProxy> {
+export function startCapProxy(options: {
+    targetPort: number | (() => number);
+    cutAfterSec: number | null | (() => number | null);
+    port?: number;
+}): Promise<CapProxy> {
     const sockets = new Set<net.Socket>();
     const server = net.createServer((client) => {
         const targetPort = typeof options.targetPort === "function" ? options.targetPort() : options.targetPort;

@@ -26,7 +26,13 @@ export interface StandInProgram {
 
 export const PROGRAM_FILE = "stand-in.json";
 
-export const DEFAULT_PROGRAM: StandInProgram = { http5xxPercent: 0, refuseUpgradePercent: 0, echo: true, drainOnShutdown: true, images: ["chat:1"] };
+export const DEFAULT_PROGRAM: StandInProgram = {
+    http5xxPercent: 0,
+    refuseUpgradePercent: 0,
+    echo: true,
+    drainOnShutdown: true,
+    images: ["chat:1"],
+};
 
 /** Reads and checks a checkout's stand-in program; every problem in one message. */
 export function readProgram(dir: string): StandInProgram {
@@ -58,7 +64,9 @@ export function readProgram(dir: string): StandInProgram {
     }
     const unknown = Object.keys(raw).filter((k) => !(k in DEFAULT_PROGRAM));
     if (unknown.length) {
-        problems.push(`unknown key${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")}; allowed: ${Object.keys(DEFAULT_PROGRAM).join(", ")}`);
+        problems.push(
+            `unknown key${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")}; allowed: ${Object.keys(DEFAULT_PROGRAM).join(", ")}`,
+        );
     }
     if (problems.length) {
         throw new Error(`${file}: ${problems.join("; ")}`);
@@ -76,7 +84,12 @@ export class TrafficLog {
     private readonly events: Array<{ at: number; requests: number; errors5xx: number; upgrades: number }> = [];
 
     record(counts: { requests?: number; errors5xx?: number; upgrades?: number }, at = Date.now()): void {
-        this.events.push({ at, requests: counts.requests ?? 0, errors5xx: counts.errors5xx ?? 0, upgrades: counts.upgrades ?? 0 });
+        this.events.push({
+            at,
+            requests: counts.requests ?? 0,
+            errors5xx: counts.errors5xx ?? 0,
+            upgrades: counts.upgrades ?? 0,
+        });
     }
 
     count(start: number, end: number): { requests: number; errors5xx: number; upgrades: number } {
@@ -118,7 +131,9 @@ export class BackendInstance {
             const fail = index >= 0 && index < this.faults.http5xxPercent;
             res.writeHead(fail ? 500 : 200, { "content-type": "text/plain" }).end(fail ? "internal error\n" : "ok\n");
         });
-        server.on("upgrade", (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => this.upgrade(req, socket, head));
+        server.on("upgrade", (req: http.IncomingMessage, socket: net.Socket, head: Buffer) =>
+            this.upgrade(req, socket, head),
+        );
         this.wss.on("connection", (ws: WebSocket) => {
             ws.on("message", (data, isBinary) => {
                 if (program.echo) {

@@ -2,7 +2,15 @@ import * as http from "http";
 import { DeployChange, DeployTarget, Snapshot } from "../pipeline";
 import { MetricsSource } from "../metrics";
 import { sourceRevision, withWorktree } from "../revisions";
-import { BackendInstance, BATCH_INDEX_HEADER, BATCH_SIZE, DEFAULT_PROGRAM, readProgram, StandInProgram, TrafficLog } from "./stand-in-backend";
+import {
+    BackendInstance,
+    BATCH_INDEX_HEADER,
+    BATCH_SIZE,
+    DEFAULT_PROGRAM,
+    readProgram,
+    StandInProgram,
+    TrafficLog,
+} from "./stand-in-backend";
 import { CapProxy, startCapProxy } from "./cap-proxy";
 
 /** The stand-in's whole "stack config". */
@@ -69,7 +77,13 @@ export class LocalStandIn implements DeployTarget {
         const program = options.programDir ? readProgram(options.programDir) : DEFAULT_PROGRAM;
         const traffic = new TrafficLog();
         const image = options.applied.image ?? program.images[0];
-        const standIn = new LocalStandIn(await BackendInstance.start(program, image, traffic), options.applied, options.desired, options, traffic);
+        const standIn = new LocalStandIn(
+            await BackendInstance.start(program, image, traffic),
+            options.applied,
+            options.desired,
+            options,
+            traffic,
+        );
         await standIn.listen();
         if (options.users) {
             standIn.startUsers();
@@ -82,7 +96,11 @@ export class LocalStandIn implements DeployTarget {
         if (this.proxy) {
             return;
         }
-        this.proxy = await startCapProxy({ targetPort: () => this.instance.port, cutAfterSec: () => this.applied.cutAfterSec, port: this.proxyPort });
+        this.proxy = await startCapProxy({
+            targetPort: () => this.instance.port,
+            cutAfterSec: () => this.applied.cutAfterSec,
+            port: this.proxyPort,
+        });
         this.proxyPort = this.proxy.port;
     }
 
@@ -134,7 +152,12 @@ export class LocalStandIn implements DeployTarget {
     }
 
     async snapshot(): Promise<Snapshot> {
-        return { config: this.encode(this.applied), version: this.version, cloudRunRevisions: {}, lastGoodCommit: this.lastGoodCommit };
+        return {
+            config: this.encode(this.applied),
+            version: this.version,
+            cloudRunRevisions: {},
+            lastGoodCommit: this.lastGoodCommit,
+        };
     }
 
     async up(change: DeployChange = { images: {} }): Promise<string> {
@@ -153,7 +176,9 @@ export class LocalStandIn implements DeployTarget {
         const wanted = image ?? (this.desired.image || undefined) ?? program.images[0];
         if (!program.images.includes(wanted)) {
             // As a MIG whose new template cannot pull its image: the old instance keeps serving.
-            throw new Error(`service ${STAND_IN_BACKEND}: image ${wanted} not found in the registry (pull failed); allowed: ${program.images.join(", ")}`);
+            throw new Error(
+                `service ${STAND_IN_BACKEND}: image ${wanted} not found in the registry (pull failed); allowed: ${program.images.join(", ")}`,
+            );
         }
         const next = await BackendInstance.start(program, wanted, this.traffic);
         const old = this.instance;
@@ -196,7 +221,10 @@ export class LocalStandIn implements DeployTarget {
     }
 
     async endpoint(): Promise<{ url: string; source: string } | undefined> {
-        return { url: `ws://127.0.0.1:${this.proxyPort}`, source: this.proxy ? "local stand-in" : "local stand-in (down after a failed up)" };
+        return {
+            url: `ws://127.0.0.1:${this.proxyPort}`,
+            source: this.proxy ? "local stand-in" : "local stand-in (down after a failed up)",
+        };
     }
 
     /** Users: batches of 100 plain requests through the load balancer, counted when each batch completes. */
@@ -205,11 +233,20 @@ export class LocalStandIn implements DeployTarget {
         const agent = new http.Agent({ keepAlive: true, maxSockets: 10 });
         const request = (index: number) =>
             new Promise<number | undefined>((resolve) => {
-                const req = http.get({ host: "127.0.0.1", port: this.proxyPort, path: "/api/ping", agent, headers: { [BATCH_INDEX_HEADER]: String(index) } }, (res) => {
-                    res.resume();
-                    res.on("end", () => resolve(res.statusCode));
-                    res.on("error", () => resolve(undefined));
-                });
+                const req = http.get(
+                    {
+                        host: "127.0.0.1",
+                        port: this.proxyPort,
+                        path: "/api/ping",
+                        agent,
+                        headers: { [BATCH_INDEX_HEADER]: String(index) },
+                    },
+                    (res) => {
+                        res.resume();
+                        res.on("end", () => resolve(res.statusCode));
+                        res.on("error", () => resolve(undefined));
+                    },
+                );
                 req.on("error", () => resolve(undefined));
                 req.setTimeout(5000, () => req.destroy());
             });
@@ -218,7 +255,10 @@ export class LocalStandIn implements DeployTarget {
                 const statuses = await Promise.all(Array.from({ length: BATCH_SIZE }, (_, i) => request(i)));
                 // Only whole batches count, so each window sees the program's exact 5xx rate.
                 if (statuses.every((s) => s !== undefined)) {
-                    this.traffic.record({ requests: statuses.length, errors5xx: statuses.filter((s) => s! >= 500).length });
+                    this.traffic.record({
+                        requests: statuses.length,
+                        errors5xx: statuses.filter((s) => s! >= 500).length,
+                    });
                 }
                 await new Promise((resolve) => setTimeout(resolve, 50));
             }

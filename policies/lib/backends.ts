@@ -1,5 +1,10 @@
 import { PolicyResource } from "@pulumi/policy";
-import { CLOUD_RUN_DEFAULT_REQUEST_TIMEOUT_SEC, CLOUD_RUN_MAX_REQUEST_TIMEOUT_SEC, DEFAULT_BACKEND_PROTOCOL, DEFAULT_BACKEND_TIMEOUT_SEC } from "./gcp-facts";
+import {
+    CLOUD_RUN_DEFAULT_REQUEST_TIMEOUT_SEC,
+    CLOUD_RUN_MAX_REQUEST_TIMEOUT_SEC,
+    DEFAULT_BACKEND_PROTOCOL,
+    DEFAULT_BACKEND_TIMEOUT_SEC,
+} from "./gcp-facts";
 import { durationSeconds, isSet, lastSegment, list, peek, record, UNKNOWN } from "./props";
 import { BACKEND_SERVICE_TYPES, CLOUD_RUN_TYPES, T } from "./types";
 
@@ -60,7 +65,10 @@ function isServerlessNeg(resource: PolicyResource): boolean {
         return false;
     }
     const props = resource.props;
-    return props.networkEndpointType === "SERVERLESS" || ["cloudRun", "appEngine", "cloudFunction", "serverlessDeployment"].some((k) => isSet(props, k));
+    return (
+        props.networkEndpointType === "SERVERLESS" ||
+        ["cloudRun", "appEngine", "cloudFunction", "serverlessDeployment"].some((k) => isSet(props, k))
+    );
 }
 
 /** Resources a property points at: its property dependencies, else the resource's dependencies. */
@@ -91,7 +99,10 @@ export function serverlessNegsOf(service: PolicyResource, stack: PolicyResource[
     if (backends !== UNKNOWN) {
         backends.forEach((_, i) => {
             const group = peek(() => list(service.props.backends)[i].group);
-            const named = typeof group === "string" ? negs.find((neg) => neg.props.name === lastSegment(group) || neg.name === lastSegment(group)) : undefined;
+            const named =
+                typeof group === "string"
+                    ? negs.find((neg) => neg.props.name === lastSegment(group) || neg.name === lastSegment(group))
+                    : undefined;
             if (named) {
                 found.add(named);
             }

@@ -24,9 +24,13 @@ export const SETTINGS = {
     },
     allowedAffinities: {
         type: "array",
-        items: { type: "string", enum: SESSION_AFFINITIES.filter((a) => a !== "NONE" && !HTTP_UNUSABLE_AFFINITIES.includes(a)) },
+        items: {
+            type: "string",
+            enum: SESSION_AFFINITIES.filter((a) => a !== "NONE" && !HTTP_UNUSABLE_AFFINITIES.includes(a)),
+        },
         default: ["GENERATED_COOKIE", "HTTP_COOKIE", "STRONG_COOKIE_AFFINITY", "CLIENT_IP", "HEADER_FIELD"],
-        description: "Session affinities a WebSocket backend may use (NONE is never allowed; the scheme's own limits apply on top).",
+        description:
+            "Session affinities a WebSocket backend may use (NONE is never allowed; the scheme's own limits apply on top).",
     },
     maxHttpTimeoutSec: {
         type: "integer",
@@ -54,7 +58,10 @@ export function schemaFor(...keys: Key[]): PolicyConfigSchema {
  * The policy's config with schema defaults under whatever the engine passed. The engine fills
  * defaults itself; doing it here too keeps a pack that was never configured on its defaults.
  */
-export function settingsFrom<K extends Key>(getConfig: () => Record<string, unknown>, ...keys: K[]): Pick<PackSettings, K> {
+export function settingsFrom<K extends Key>(
+    getConfig: () => Record<string, unknown>,
+    ...keys: K[]
+): Pick<PackSettings, K> {
     const given = getConfig();
     const result: Record<string, unknown> = {};
     for (const key of keys) {

@@ -35,7 +35,11 @@ export type SessionAffinity = (typeof SESSION_AFFINITIES)[number];
  * "cannot be used for HTTP(S) load balancing") and `CLIENT_IP_NO_DESTINATION` (internal
  * passthrough only). cloud.google.com/compute/docs/reference/rest/v1/backendServices
  */
-export const HTTP_UNUSABLE_AFFINITIES: readonly string[] = ["CLIENT_IP_PROTO", "CLIENT_IP_PORT_PROTO", "CLIENT_IP_NO_DESTINATION"];
+export const HTTP_UNUSABLE_AFFINITIES: readonly string[] = [
+    "CLIENT_IP_PROTO",
+    "CLIENT_IP_PORT_PROTO",
+    "CLIENT_IP_NO_DESTINATION",
+];
 /**
  * What each Application Load Balancer scheme accepts. `EXTERNAL_MANAGED`: every cookie and header
  * affinity (cloud.google.com/load-balancing/docs/backend-service, "Session affinity");
@@ -43,7 +47,14 @@ export const HTTP_UNUSABLE_AFFINITIES: readonly string[] = ["CLIENT_IP_PROTO", "
  * release notes, 2024-10-29). Classic `EXTERNAL`: `NONE`, `CLIENT_IP`, `GENERATED_COOKIE` only.
  */
 export const AFFINITIES_BY_SCHEME: Readonly<Record<string, readonly string[]>> = {
-    EXTERNAL_MANAGED: ["NONE", "CLIENT_IP", "GENERATED_COOKIE", "HEADER_FIELD", "HTTP_COOKIE", "STRONG_COOKIE_AFFINITY"],
+    EXTERNAL_MANAGED: [
+        "NONE",
+        "CLIENT_IP",
+        "GENERATED_COOKIE",
+        "HEADER_FIELD",
+        "HTTP_COOKIE",
+        "STRONG_COOKIE_AFFINITY",
+    ],
     EXTERNAL: ["NONE", "CLIENT_IP", "GENERATED_COOKIE"],
 };
 /** Only these work on the classic `EXTERNAL` scheme. */
@@ -78,7 +89,11 @@ export const AFFINITY_LOCALITY_POLICY = "RING_HASH";
  * `localityLbPolicy`), so on the classic scheme affinity cannot satisfy lb/BP/2022_001 (inferred
  * from that list: no Google page we found says "not supported on classic" in so many words).
  */
-export const LOCALITY_POLICY_SCHEMES: readonly string[] = ["EXTERNAL_MANAGED", "INTERNAL_SELF_MANAGED", "INTERNAL_MANAGED"];
+export const LOCALITY_POLICY_SCHEMES: readonly string[] = [
+    "EXTERNAL_MANAGED",
+    "INTERNAL_SELF_MANAGED",
+    "INTERNAL_MANAGED",
+];
 /** Internal passthrough only; an external Application Load Balancer rejects it. */
 export const INTERNAL_ONLY_AFFINITIES: readonly string[] = ["CLIENT_IP_NO_DESTINATION"];
 
@@ -215,7 +230,12 @@ export const IN_FLIGHT_BALANCING_MODE = "IN_FLIGHT";
  * headers"). UNCONFIRMED here: the stored copies of that page we could search did not include the
  * section, so this list is from that page as we know it and must be re-checked.
  */
-export const LB_SET_REQUEST_HEADERS: readonly string[] = ["via", "x-forwarded-for", "x-forwarded-proto", "x-cloud-trace-context"];
+export const LB_SET_REQUEST_HEADERS: readonly string[] = [
+    "via",
+    "x-forwarded-for",
+    "x-forwarded-proto",
+    "x-cloud-trace-context",
+];
 
 /**
  * `defaultRouteAction` may sit beside `defaultService` on a URL map and on a path matcher, as long
@@ -272,7 +292,11 @@ export type EgressMode = (typeof EGRESS_MODES)[number];
  * `iam.automaticIamGrantsForDefaultServiceAccounts` constraint). The VM then uses the
  * `cloud-platform` scope and IAM decides (same page, "Access scopes").
  */
-export const VM_SERVICE_ACCOUNT_ROLES: readonly string[] = ["roles/artifactregistry.reader", "roles/logging.logWriter", "roles/monitoring.metricWriter"];
+export const VM_SERVICE_ACCOUNT_ROLES: readonly string[] = [
+    "roles/artifactregistry.reader",
+    "roles/logging.logWriter",
+    "roles/monitoring.metricWriter",
+];
 export const VM_SCOPES: readonly string[] = ["cloud-platform"];
 /** A user-managed service account's email (cloud.google.com/iam/docs/service-accounts: `NAME@PROJECT_ID.iam.gserviceaccount.com`). */
 export function serviceAccountEmail(accountId: string, project: string): string {

@@ -50,7 +50,9 @@ export function list(value: unknown): Record<string, unknown>[] {
 }
 
 export function record(value: unknown): Record<string, unknown> | undefined {
-    return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+    return typeof value === "object" && value !== null && !Array.isArray(value)
+        ? (value as Record<string, unknown>)
+        : undefined;
 }
 
 /** Parses a Cloud Run duration such as "300s" or "3600.5s". */
@@ -78,6 +80,7 @@ export function lastSegment(link: string): string {
 
 /** A copy of a resource's properties with changes applied, without tripping the unknown-checking proxy. */
 export function patched(props: Record<string, unknown>, changes: Record<string, unknown>): Record<string, unknown> {
-    const target = (props as Record<string, unknown>)[sdkProxy.getSpecialProxyTarget] as Record<string, unknown> | undefined;
+    const target = (props as Record<string, unknown>)[sdkProxy.getSpecialProxyTarget] as
+        Record<string, unknown> | undefined;
     return { ...(target ?? props), ...changes };
 }

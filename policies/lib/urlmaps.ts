@@ -2,13 +2,23 @@ import { PolicyResource, StackValidationArgs } from "@pulumi/policy";
 import { pathMatches } from "./gcp-facts";
 import { list, Maybe, peek, record, routeTimeoutSeconds } from "./props";
 import { referencedBy, schemeOf } from "./backends";
-import { BACKEND_SERVICE_TYPES, FORWARDING_RULE_TYPES, HTTP_PROXY_TYPES, HTTPS_PROXY_TYPES, URL_MAP_TYPES } from "./types";
+import {
+    BACKEND_SERVICE_TYPES,
+    FORWARDING_RULE_TYPES,
+    HTTP_PROXY_TYPES,
+    HTTPS_PROXY_TYPES,
+    URL_MAP_TYPES,
+} from "./types";
 
 type Props = Record<string, unknown>;
 
 /** A URL map whose only job is to redirect (for example HTTP to HTTPS) routes no traffic. */
 export function isRedirectOnly(props: Props): boolean {
-    return record(props.defaultUrlRedirect) !== undefined && props.defaultService === undefined && list(props.pathMatchers).length === 0;
+    return (
+        record(props.defaultUrlRedirect) !== undefined &&
+        props.defaultService === undefined &&
+        list(props.pathMatchers).length === 0
+    );
 }
 
 /** The stack's URL maps that route traffic; a stack rule with none says it does not apply. */
@@ -55,7 +65,13 @@ export function routesFor(map: Props, websocketPath: string): Route[] {
     const path = probePath(websocketPath);
     const matchers = list(map.pathMatchers);
     if (matchers.length === 0) {
-        return [{ where: "defaultService", service: () => map.defaultService, routeTimeoutSec: routeTimeoutSeconds(record(map.defaultRouteAction)?.timeout) }];
+        return [
+            {
+                where: "defaultService",
+                service: () => map.defaultService,
+                routeTimeoutSec: routeTimeoutSeconds(record(map.defaultRouteAction)?.timeout),
+            },
+        ];
     }
     return matchers.map((matcher, m) => {
         let best: { where: string; rule: Props; length: number } | undefined;
@@ -77,7 +93,11 @@ export function routesFor(map: Props, websocketPath: string): Route[] {
         }
         if (best) {
             const rule = best.rule;
-            return { where: best.where, service: () => rule.service, routeTimeoutSec: routeTimeoutSeconds(record(rule.routeAction)?.timeout) };
+            return {
+                where: best.where,
+                service: () => rule.service,
+                routeTimeoutSec: routeTimeoutSeconds(record(rule.routeAction)?.timeout),
+            };
         }
         return {
             where: `pathMatchers[${m}].defaultService`,
@@ -110,9 +130,14 @@ export function isClassic(map: PolicyResource, stack: PolicyResource[]): boolean
     if (servicesOf(map).some((s) => schemeOf(s.props) === "EXTERNAL")) {
         return true;
     }
-    const proxies = stack.filter((r) => [...HTTP_PROXY_TYPES, ...HTTPS_PROXY_TYPES].includes(r.type) && referencedBy(r, "urlMap").includes(map));
+    const proxies = stack.filter(
+        (r) => [...HTTP_PROXY_TYPES, ...HTTPS_PROXY_TYPES].includes(r.type) && referencedBy(r, "urlMap").includes(map),
+    );
     return stack.some(
-        (r) => FORWARDING_RULE_TYPES.includes(r.type) && schemeOf(r.props) === "EXTERNAL" && referencedBy(r, "target").some((t) => proxies.includes(t)),
+        (r) =>
+            FORWARDING_RULE_TYPES.includes(r.type) &&
+            schemeOf(r.props) === "EXTERNAL" &&
+            referencedBy(r, "target").some((t) => proxies.includes(t)),
     );
 }
 
@@ -121,16 +146,32 @@ export function allRoutes(map: Props): Route[] {
     const timeoutOf = (action: unknown) => routeTimeoutSeconds(record(action)?.timeout);
     const routes: Route[] = [];
     if (map.defaultService !== undefined || record(map.defaultRouteAction) !== undefined) {
-        routes.push({ where: "defaultService", service: () => map.defaultService, routeTimeoutSec: timeoutOf(map.defaultRouteAction) });
+        routes.push({
+            where: "defaultService",
+            service: () => map.defaultService,
+            routeTimeoutSec: timeoutOf(map.defaultRouteAction),
+        });
     }
     list(map.pathMatchers).forEach((matcher, m) => {
-        routes.push({ where: `pathMatchers[${m}].defaultService`, service: () => matcher.defaultService, routeTimeoutSec: timeoutOf(matcher.defaultRouteAction) });
+        routes.push({
+            where: `pathMatchers[${m}].defaultService`,
+            service: () => matcher.defaultService,
+            routeTimeoutSec: timeoutOf(matcher.defaultRouteAction),
+        });
         list(matcher.pathRules).forEach((rule, r) => {
-            routes.push({ where: `pathMatchers[${m}].pathRules[${r}]`, service: () => rule.service, routeTimeoutSec: timeoutOf(rule.routeAction) });
+            routes.push({
+                where: `pathMatchers[${m}].pathRules[${r}]`,
+                service: () => rule.service,
+                routeTimeoutSec: timeoutOf(rule.routeAction),
+            });
         });
         list(matcher.routeRules).forEach((rule, r) => {
             const weighted = () => list(record(rule.routeAction)?.weightedBackendServices)[0]?.backendService;
-            routes.push({ where: `pathMatchers[${m}].routeRules[${r}]`, service: () => rule.service ?? weighted(), routeTimeoutSec: timeoutOf(rule.routeAction) });
+            routes.push({
+                where: `pathMatchers[${m}].routeRules[${r}]`,
+                service: () => rule.service ?? weighted(),
+                routeTimeoutSec: timeoutOf(rule.routeAction),
+            });
         });
     });
     return routes;

@@ -7,7 +7,8 @@ import { BACKEND_SERVICE_TYPES } from "../lib/types";
 
 export const disallowAffinityWithUtilization: ResourceValidationPolicy = {
     name: "disallow-affinity-with-utilization",
-    description: "Backend services with session affinity should balance by RATE, because UTILIZATION balancing moves clients off their backend as load shifts.",
+    description:
+        "Backend services with session affinity should balance by RATE, because UTILIZATION balancing moves clients off their backend as load shifts.",
     enforcementLevel: "advisory",
     severity: "medium",
     remediationSteps: "Set balancingMode RATE with maxRatePerInstance (or maxRatePerEndpoint) on every backend.",
@@ -22,9 +23,9 @@ export const disallowAffinityWithUtilization: ResourceValidationPolicy = {
                 report(
                     explain(args.type, args.name, {
                         property: `backends[${i}].balancingMode`,
-                        found: backend.balancingMode === undefined ? "unset (UTILIZATION)" : "\"UTILIZATION\"",
-                        required: "\"RATE\" while sessionAffinity is on",
-                        fix: "set balancingMode: \"RATE\" with maxRatePerInstance",
+                        found: backend.balancingMode === undefined ? "unset (UTILIZATION)" : '"UTILIZATION"',
+                        required: '"RATE" while sessionAffinity is on',
+                        fix: 'set balancingMode: "RATE" with maxRatePerInstance',
                         why: `session affinity ${String(affinity)} with UTILIZATION balancing breaks stickiness (gcpdiag lb/BP/2026_001)`,
                     }),
                 );

@@ -10,7 +10,9 @@ type Props = Record<string, unknown>;
 function advancedRouting(props: Props): string[] {
     const found: string[] = [];
     const routeAction = (where: string, action: unknown) => {
-        const keys = Object.keys(record(action) ?? {}).filter((k) => k !== "urlRewrite" && record(action)?.[k] !== undefined);
+        const keys = Object.keys(record(action) ?? {}).filter(
+            (k) => k !== "urlRewrite" && record(action)?.[k] !== undefined,
+        );
         if (keys.length > 0) {
             found.push(`${where}.${keys.join(`, ${where}.`)}`);
         }
@@ -26,12 +28,17 @@ function advancedRouting(props: Props): string[] {
         const at = `pathMatchers[${m}]`;
         headerAction(`${at}.headerAction`, matcher.headerAction);
         routeAction(`${at}.defaultRouteAction`, matcher.defaultRouteAction);
-        list(matcher.pathRules).forEach((rule, r) => routeAction(`${at}.pathRules[${r}].routeAction`, rule.routeAction));
+        list(matcher.pathRules).forEach((rule, r) =>
+            routeAction(`${at}.pathRules[${r}].routeAction`, rule.routeAction),
+        );
         list(matcher.routeRules).forEach((rule, r) => {
             headerAction(`${at}.routeRules[${r}].headerAction`, rule.headerAction);
             routeAction(`${at}.routeRules[${r}].routeAction`, rule.routeAction);
             list(record(rule.routeAction)?.weightedBackendServices).forEach((w, i) =>
-                headerAction(`${at}.routeRules[${r}].routeAction.weightedBackendServices[${i}].headerAction`, w.headerAction),
+                headerAction(
+                    `${at}.routeRules[${r}].routeAction.weightedBackendServices[${i}].headerAction`,
+                    w.headerAction,
+                ),
             );
         });
     });
@@ -40,10 +47,12 @@ function advancedRouting(props: Props): string[] {
 
 export const disallowClassicAdvancedRouting: StackValidationPolicy = {
     name: "disallow-classic-advanced-routing",
-    description: "URL maps in front of classic EXTERNAL backends must not use header actions or route actions other than urlRewrite, which only EXTERNAL_MANAGED supports.",
+    description:
+        "URL maps in front of classic EXTERNAL backends must not use header actions or route actions other than urlRewrite, which only EXTERNAL_MANAGED supports.",
     enforcementLevel: "mandatory",
     severity: "high",
-    remediationSteps: "Move the load balancer to loadBalancingScheme EXTERNAL_MANAGED, or drop route timeouts and header actions from the URL map.",
+    remediationSteps:
+        "Move the load balancer to loadBalancingScheme EXTERNAL_MANAGED, or drop route timeouts and header actions from the URL map.",
     validateStack: (args, report) => {
         const maps = args.resources.filter((r) => URL_MAP_TYPES.includes(r.type));
         if (maps.length === 0) {

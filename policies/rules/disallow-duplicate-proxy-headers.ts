@@ -22,23 +22,30 @@ function headerActions(map: Props): Array<[string, Props]> {
         list(matcher.routeRules).forEach((rule, r) => {
             add(`pathMatchers[${m}].routeRules[${r}].headerAction`, rule.headerAction);
             list(record(rule.routeAction)?.weightedBackendServices).forEach((w, i) =>
-                add(`pathMatchers[${m}].routeRules[${r}].routeAction.weightedBackendServices[${i}].headerAction`, w.headerAction),
+                add(
+                    `pathMatchers[${m}].routeRules[${r}].routeAction.weightedBackendServices[${i}].headerAction`,
+                    w.headerAction,
+                ),
             );
         });
     });
     return found;
 }
 
-const WHY = "the load balancer sets this header itself, and adding it without replacing can give the backend a second value, which strict backends reject";
+const WHY =
+    "the load balancer sets this header itself, and adding it without replacing can give the backend a second value, which strict backends reject";
 
 export const disallowDuplicateProxyHeaders: ResourceValidationPolicy = {
     name: "disallow-duplicate-proxy-headers",
-    description: "Headers the load balancer sets itself, such as X-Forwarded-Proto, should be added only with replace true in a URL map and not as backend custom headers, so the backend sees one value.",
+    description:
+        "Headers the load balancer sets itself, such as X-Forwarded-Proto, should be added only with replace true in a URL map and not as backend custom headers, so the backend sees one value.",
     enforcementLevel: "advisory",
     severity: "low",
-    remediationSteps: "Set replace: true on the URL map's requestHeadersToAdds entry, or drop the header: the load balancer already sends it.",
+    remediationSteps:
+        "Set replace: true on the URL map's requestHeadersToAdds entry, or drop the header: the load balancer already sends it.",
     validateResource: forTypes([...URL_MAP_TYPES, ...BACKEND_SERVICE_TYPES], (args, report) => {
-        const setByLb = (name: unknown) => typeof name === "string" && LB_SET_REQUEST_HEADERS.includes(name.toLowerCase());
+        const setByLb = (name: unknown) =>
+            typeof name === "string" && LB_SET_REQUEST_HEADERS.includes(name.toLowerCase());
         if (URL_MAP_TYPES.includes(args.type)) {
             for (const [where, action] of headerActions(args.props)) {
                 list(action.requestHeadersToAdds).forEach((header, i) => {

@@ -6,7 +6,8 @@ import { BACKEND_SERVICE_TYPES } from "../lib/types";
 
 export const disallowExcessiveTimeout: ResourceValidationPolicy = {
     name: "disallow-excessive-timeout",
-    description: "Backend service timeouts above 86400 seconds buy nothing, because Google's front ends restart for maintenance and clients must reconnect anyway.",
+    description:
+        "Backend service timeouts above 86400 seconds buy nothing, because Google's front ends restart for maintenance and clients must reconnect anyway.",
     enforcementLevel: "advisory",
     severity: "low",
     remediationSteps: "Set timeoutSec to 86400 and make clients reconnect.",

@@ -9,10 +9,12 @@ const HEADER_LISTS = ["customRequestHeaders", "customResponseHeaders"] as const;
 
 export const disallowInvalidCustomHeaders: ResourceValidationPolicy = {
     name: "disallow-invalid-custom-headers",
-    description: "Custom request and response headers must be well-formed, unique and not hop-by-hop or reserved, or the API rejects the backend.",
+    description:
+        "Custom request and response headers must be well-formed, unique and not hop-by-hop or reserved, or the API rejects the backend.",
     enforcementLevel: "mandatory",
     severity: "high",
-    remediationSteps: "Remove Connection and Upgrade headers (the load balancer proxies WebSocket upgrades natively) and any reserved or duplicate names.",
+    remediationSteps:
+        "Remove Connection and Upgrade headers (the load balancer proxies WebSocket upgrades natively) and any reserved or duplicate names.",
     validateResource: forTypes([...BACKEND_SERVICE_TYPES, T.backendBucket], (args, report) => {
         for (const property of HEADER_LISTS) {
             const entries: unknown = args.props[property];
@@ -28,8 +30,8 @@ export const disallowInvalidCustomHeaders: ResourceValidationPolicy = {
                         explain(args.type, args.name, {
                             property: at,
                             found: JSON.stringify(entry),
-                            required: "an entry of the form \"Name: value\"",
-                            fix: "write the header as \"Name: value\"",
+                            required: 'an entry of the form "Name: value"',
+                            fix: 'write the header as "Name: value"',
                             why: "the API parses each entry as a header name, a colon and a value",
                         }),
                     );

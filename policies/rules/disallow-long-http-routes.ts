@@ -7,28 +7,44 @@ import { explain, subject } from "../lib/report";
 import { allRoutes, isClassic, resolveService, Route, routingMaps, servicesOf, websocketRoutes } from "../lib/urlmaps";
 
 /** How long a plain request on this route may wait, and why. */
-function effectiveTimeout(route: Route, backend: PolicyResource, stack: PolicyResource[]): { seconds: number; because: string } {
+function effectiveTimeout(
+    route: Route,
+    backend: PolicyResource,
+    stack: PolicyResource[],
+): { seconds: number; because: string } {
     if (route.routeTimeoutSec !== undefined) {
         return { seconds: route.routeTimeoutSec, because: `routeAction.timeout is ${route.routeTimeoutSec} s` };
     }
     const negs = serverlessNegsOf(backend, stack);
     if (negs.length > 0) {
         const seconds = Math.min(SERVERLESS_LB_TIMEOUT_SEC, cloudRunRequestTimeout(cloudRunServiceOf(negs[0], stack)));
-        return { seconds, because: `no route timeout, and serverless backend ${subject(backend.type, backend.name)} waits up to ${seconds} s` };
+        return {
+            seconds,
+            because: `no route timeout, and serverless backend ${subject(backend.type, backend.name)} waits up to ${seconds} s`,
+        };
     }
     const seconds = timeoutOf(backend.props);
-    return { seconds, because: `no route timeout in effect, so backend ${subject(backend.type, backend.name)} timeoutSec applies (${seconds} s)` };
+    return {
+        seconds,
+        because: `no route timeout in effect, so backend ${subject(backend.type, backend.name)} timeoutSec applies (${seconds} s)`,
+    };
 }
 
 export const disallowLongHttpRoutes: StackValidationPolicy = {
     name: "disallow-long-http-routes",
-    description: "A URL-map route that serves no WebSocket path should time out within maxHttpTimeoutSec, because a backend timeout sized for WebSockets otherwise lets a hung plain request hold its connection for up to a day.",
+    description:
+        "A URL-map route that serves no WebSocket path should time out within maxHttpTimeoutSec, because a backend timeout sized for WebSockets otherwise lets a hung plain request hold its connection for up to a day.",
     enforcementLevel: "advisory",
     severity: "medium",
-    remediationSteps: "Give every non-WebSocket path rule and the default route a routeAction.timeout (defaultRouteAction.timeout for the default), such as 30 s.",
+    remediationSteps:
+        "Give every non-WebSocket path rule and the default route a routeAction.timeout (defaultRouteAction.timeout for the default), such as 30 s.",
     configSchema: schemaFor("maxHttpTimeoutSec", "websocketPaths"),
     validateStack: (args, report) => {
-        const { maxHttpTimeoutSec, websocketPaths } = settingsFrom(args.getConfig, "maxHttpTimeoutSec", "websocketPaths");
+        const { maxHttpTimeoutSec, websocketPaths } = settingsFrom(
+            args.getConfig,
+            "maxHttpTimeoutSec",
+            "websocketPaths",
+        );
         const maps = routingMaps(args);
         for (const map of maps) {
             const websocket = new Set(websocketRoutes(map, websocketPaths).map((r) => r.route.where));
@@ -40,11 +56,17 @@ export const disallowLongHttpRoutes: StackValidationPolicy = {
                 if (route.routeTimeoutSec === undefined && peek(route.service) === UNKNOWN) {
                     route.service();
                 }
-                const backend = route.routeTimeoutSec === undefined ? resolveService(peek(route.service), candidates) : undefined;
+                const backend =
+                    route.routeTimeoutSec === undefined ? resolveService(peek(route.service), candidates) : undefined;
                 if (route.routeTimeoutSec === undefined && !backend) {
                     continue; // A backend outside the stack, or a bucket: nothing here to judge.
                 }
-                const timeout = backend ? effectiveTimeout(route, backend, args.resources) : { seconds: route.routeTimeoutSec ?? 0, because: `routeAction.timeout is ${route.routeTimeoutSec} s` };
+                const timeout = backend
+                    ? effectiveTimeout(route, backend, args.resources)
+                    : {
+                          seconds: route.routeTimeoutSec ?? 0,
+                          because: `routeAction.timeout is ${route.routeTimeoutSec} s`,
+                      };
                 if (timeout.seconds > maxHttpTimeoutSec) {
                     report(
                         explain(map.type, map.name, {

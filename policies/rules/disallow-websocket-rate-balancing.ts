@@ -8,10 +8,12 @@ import { routingMaps, websocketRoutes } from "../lib/urlmaps";
 
 export const disallowWebsocketRateBalancing: StackValidationPolicy = {
     name: "disallow-websocket-rate-balancing",
-    description: "A backend that serves WebSocket paths and balances by RATE spreads only new connections, so hours-long sockets pile up on the instances that were there first; IN_FLIGHT balances on open requests but is Beta in the provider.",
+    description:
+        "A backend that serves WebSocket paths and balances by RATE spreads only new connections, so hours-long sockets pile up on the instances that were there first; IN_FLIGHT balances on open requests but is Beta in the provider.",
     enforcementLevel: "advisory",
     severity: "low",
-    remediationSteps: "Keep RATE (GA) with maxRatePerInstance near what one instance can accept per second and autoscaling that adds instances early, and have clients reconnect so sockets rebalance; move to IN_FLIGHT with maxInFlightRequestsPerInstance once it is GA.",
+    remediationSteps:
+        "Keep RATE (GA) with maxRatePerInstance near what one instance can accept per second and autoscaling that adds instances early, and have clients reconnect so sockets rebalance; move to IN_FLIGHT with maxInFlightRequestsPerInstance once it is GA.",
     configSchema: schemaFor("websocketPaths"),
     validateStack: (args, report) => {
         const { websocketPaths } = settingsFrom(args.getConfig, "websocketPaths");
@@ -29,7 +31,7 @@ export const disallowWebsocketRateBalancing: StackValidationPolicy = {
                         report(
                             explain(known.type, known.name, {
                                 property: `backends[${i}].balancingMode`,
-                                found: "\"RATE\" on a backend that holds WebSockets",
+                                found: '"RATE" on a backend that holds WebSockets',
                                 required: `a mode that counts open connections (${IN_FLIGHT_BALANCING_MODE}, Beta in @pulumi/gcp 9.37), or RATE with the trade-off accepted`,
                                 fix: "keep maxRatePerInstance near one instance's accept rate, autoscale early and let clients reconnect; adopt IN_FLIGHT with maxInFlightRequestsPerInstance when it is GA",
                                 why: "RATE counts requests per second, so a socket counts once when it opens and instances added later receive only new sockets",

@@ -6,7 +6,8 @@ import { BACKEND_SERVICE_TYPES } from "../lib/types";
 
 export const enforceBackendLogging: ResourceValidationPolicy = {
     name: "enforce-backend-logging",
-    description: "Backend services should log requests, because the status and statusDetails in those logs are what the WebSocket and timeout alerts count.",
+    description:
+        "Backend services should log requests, because the status and statusDetails in those logs are what the WebSocket and timeout alerts count.",
     enforcementLevel: "advisory",
     severity: "low",
     remediationSteps: "Set logConfig { enable: true, sampleRate: 1.0 }.",

@@ -6,11 +6,13 @@ import { forTypes } from "../lib/policy";
 import { patched } from "../lib/props";
 import { BACKEND_SERVICE_TYPES } from "../lib/types";
 
-const NOT_SERVERLESS = "backed by serverless NEGs, which reject timeoutSec; enforce-serverless-backend-limits covers them";
+const NOT_SERVERLESS =
+    "backed by serverless NEGs, which reject timeoutSec; enforce-serverless-backend-limits covers them";
 
 export const enforceBackendTimeout: ResourceValidationPolicy = {
     name: "enforce-backend-timeout",
-    description: "Backend services that carry WebSockets must allow a connection to live at least minTimeoutSec seconds.",
+    description:
+        "Backend services that carry WebSockets must allow a connection to live at least minTimeoutSec seconds.",
     enforcementLevel: "mandatory",
     severity: "critical",
     remediationSteps: "Set timeoutSec to 86400 on the backend service.",

@@ -26,9 +26,12 @@ export const enforceHttpsOnly: StackValidationPolicy = {
     description: "A forwarding rule on port 80 must lead only to a URL map that redirects every request to HTTPS.",
     enforcementLevel: "mandatory",
     severity: "high",
-    remediationSteps: "Point the port-80 forwarding rule at a target HTTP proxy whose URL map has only defaultUrlRedirect { httpsRedirect: true }.",
+    remediationSteps:
+        "Point the port-80 forwarding rule at a target HTTP proxy whose URL map has only defaultUrlRedirect { httpsRedirect: true }.",
     validateStack: (args, report) => {
-        const rules = args.resources.filter((r) => FORWARDING_RULE_TYPES.includes(r.type) && servesPort80(r.props.portRange));
+        const rules = args.resources.filter(
+            (r) => FORWARDING_RULE_TYPES.includes(r.type) && servesPort80(r.props.portRange),
+        );
         if (rules.length === 0) {
             args.notApplicable("no forwarding rule listens on port 80");
         }
@@ -43,7 +46,9 @@ export const enforceHttpsOnly: StackValidationPolicy = {
                 report(
                     explain(rule.type, rule.name, {
                         property: "target",
-                        found: map ? `a proxy whose URL map ${subject(map.type, map.name)} serves traffic over plain HTTP` : `${subject(targets[0].type, targets[0].name)}, not an HTTP proxy with a redirect`,
+                        found: map
+                            ? `a proxy whose URL map ${subject(map.type, map.name)} serves traffic over plain HTTP`
+                            : `${subject(targets[0].type, targets[0].name)}, not an HTTP proxy with a redirect`,
                         required: "a target HTTP proxy whose URL map only redirects to HTTPS",
                         fix: "give port 80 its own URL map with defaultUrlRedirect { httpsRedirect: true } and nothing else",
                         why: "plain ws:// and http:// traffic is readable in transit, and browsers on an https page refuse ws:// anyway",

@@ -8,7 +8,8 @@ const MODERN = ["TLS_1_2", "TLS_1_3"];
 
 export const enforceModernTls: StackValidationPolicy = {
     name: "enforce-modern-tls",
-    description: "HTTPS proxies should use an SSL policy with TLS 1.2 or later, because the default policy still accepts TLS 1.0.",
+    description:
+        "HTTPS proxies should use an SSL policy with TLS 1.2 or later, because the default policy still accepts TLS 1.0.",
     enforcementLevel: "advisory",
     severity: "medium",
     remediationSteps: "Attach an SSL policy with minTlsVersion TLS_1_2 and profile MODERN to every target HTTPS proxy.",
@@ -25,7 +26,7 @@ export const enforceModernTls: StackValidationPolicy = {
                     property: "sslPolicy",
                     found: "unset (Google's default policy, TLS 1.0 and up)",
                     required: "an SSL policy with minTlsVersion TLS_1_2 or later",
-                    fix: "attach an SSLPolicy { minTlsVersion: \"TLS_1_2\", profile: \"MODERN\" }",
+                    fix: 'attach an SSLPolicy { minTlsVersion: "TLS_1_2", profile: "MODERN" }',
                     why,
                 }),
                 proxy.urn,
@@ -34,13 +35,15 @@ export const enforceModernTls: StackValidationPolicy = {
         for (const policy of policies) {
             const version: unknown = policy.props.minTlsVersion;
             if (typeof version !== "string" || !MODERN.includes(version)) {
-                const users = proxies.filter((p) => referencedBy(p, "sslPolicy").includes(policy)).map((p) => subject(p.type, p.name));
+                const users = proxies
+                    .filter((p) => referencedBy(p, "sslPolicy").includes(policy))
+                    .map((p) => subject(p.type, p.name));
                 report(
                     explain(policy.type, policy.name, {
                         property: "minTlsVersion",
                         found: `${version === undefined ? "unset (TLS_1_0)" : show(version)}${users.length ? `, used by ${users.join(", ")}` : ""}`,
                         required: "TLS_1_2 or TLS_1_3",
-                        fix: "set minTlsVersion: \"TLS_1_2\"",
+                        fix: 'set minTlsVersion: "TLS_1_2"',
                         why,
                     }),
                     policy.urn,

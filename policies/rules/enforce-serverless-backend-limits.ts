@@ -4,14 +4,18 @@ import { SERVERLESS_REJECTED_BACKEND_FIELDS } from "../lib/gcp-facts";
 import { isSet, list } from "../lib/props";
 import { explain, Finding, show } from "../lib/report";
 
-const REJECTED: Array<{ property: string; applies: (props: Record<string, unknown>) => boolean; finding: Omit<Finding, "property" | "found"> }> = [
+const REJECTED: Array<{
+    property: string;
+    applies: (props: Record<string, unknown>) => boolean;
+    finding: Omit<Finding, "property" | "found">;
+}> = [
     {
         property: "timeoutSec",
         applies: (props) => isSet(props, "timeoutSec"),
         finding: {
             required: "unset",
             fix: "remove timeoutSec and set the Cloud Run service's request timeout (template.timeout) instead",
-            why: "the API answers 400 \"Timeout sec is not supported for a backend service with Serverless network endpoint groups\"",
+            why: 'the API answers 400 "Timeout sec is not supported for a backend service with Serverless network endpoint groups"',
         },
     },
     {
@@ -45,10 +49,12 @@ const REJECTED: Array<{ property: string; applies: (props: Record<string, unknow
 
 export const enforceServerlessBackendLimits: StackValidationPolicy = {
     name: "enforce-serverless-backend-limits",
-    description: "Backend services in front of serverless NEGs must not set timeoutSec, health checks, a balancing mode or capacity, load balancer session affinity or a locality policy, which the API rejects or ignores there.",
+    description:
+        "Backend services in front of serverless NEGs must not set timeoutSec, health checks, a balancing mode or capacity, load balancer session affinity or a locality policy, which the API rejects or ignores there.",
     enforcementLevel: "mandatory",
     severity: "high",
-    remediationSteps: "Remove timeoutSec, healthChecks, balancingMode and capacity settings, sessionAffinity and localityLbPolicy from the serverless backend service; configure Cloud Run's timeout and session affinity.",
+    remediationSteps:
+        "Remove timeoutSec, healthChecks, balancingMode and capacity settings, sessionAffinity and localityLbPolicy from the serverless backend service; configure Cloud Run's timeout and session affinity.",
     validateStack: (args, report) => {
         const services = backendServices(args.resources);
         if (services.length === 0) {
@@ -60,7 +66,14 @@ export const enforceServerlessBackendLimits: StackValidationPolicy = {
             }
             for (const rule of REJECTED) {
                 if (rule.applies(service.props)) {
-                    report(explain(service.type, service.name, { property: rule.property, found: show(service.props[rule.property]), ...rule.finding }), service.urn);
+                    report(
+                        explain(service.type, service.name, {
+                            property: rule.property,
+                            found: show(service.props[rule.property]),
+                            ...rule.finding,
+                        }),
+                        service.urn,
+                    );
                 }
             }
             list(service.props.backends).forEach((backend, i) => {

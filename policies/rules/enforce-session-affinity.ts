@@ -35,7 +35,9 @@ function suggest(allowed: readonly string[], scheme: string): string {
     if (!pick) {
         return `no affinity in allowedAffinities (${allowed.join(", ")}) works on loadBalancingScheme ${scheme}: change the pack's allowedAffinities or the scheme`;
     }
-    return TTL_COOKIE_AFFINITIES.includes(pick) ? `set sessionAffinity: "${pick}" with affinityCookieTtlSec: 86400` : `set sessionAffinity: "${pick}"`;
+    return TTL_COOKIE_AFFINITIES.includes(pick)
+        ? `set sessionAffinity: "${pick}" with affinityCookieTtlSec: 86400`
+        : `set sessionAffinity: "${pick}"`;
 }
 
 /** Every affinity problem of one backend service, as findings. */
@@ -54,7 +56,10 @@ function findings(props: Props, settings: Pick<PackSettings, "allowedAffinities"
         });
         return found;
     }
-    if (HTTP_UNUSABLE_AFFINITIES.includes(affinity) && (HTTP_PROTOCOLS.includes(protocolOf(props)) || INTERNAL_ONLY_AFFINITIES.includes(affinity))) {
+    if (
+        HTTP_UNUSABLE_AFFINITIES.includes(affinity) &&
+        (HTTP_PROTOCOLS.includes(protocolOf(props)) || INTERNAL_ONLY_AFFINITIES.includes(affinity))
+    ) {
         found.push({
             property: "sessionAffinity",
             found: `${show(affinity)} on an HTTP(S) backend service (protocol ${protocolOf(props)})`,
@@ -77,8 +82,14 @@ function findings(props: Props, settings: Pick<PackSettings, "allowedAffinities"
             property: "sessionAffinity",
             found: `${show(affinity)} on loadBalancingScheme ${scheme}`,
             required: `one of ${supportedOn(scheme).join(", ")} on ${scheme === "EXTERNAL" ? "the classic scheme" : scheme}`,
-            fix: scheme === "EXTERNAL" ? `${suggest(settings.allowedAffinities, scheme)}, or move to loadBalancingScheme EXTERNAL_MANAGED` : suggest(settings.allowedAffinities, scheme),
-            why: scheme === "EXTERNAL" ? `the classic EXTERNAL scheme supports only ${CLASSIC_AFFINITIES.join(", ")}` : `${scheme} does not support ${affinity}`,
+            fix:
+                scheme === "EXTERNAL"
+                    ? `${suggest(settings.allowedAffinities, scheme)}, or move to loadBalancingScheme EXTERNAL_MANAGED`
+                    : suggest(settings.allowedAffinities, scheme),
+            why:
+                scheme === "EXTERNAL"
+                    ? `the classic EXTERNAL scheme supports only ${CLASSIC_AFFINITIES.join(", ")}`
+                    : `${scheme} does not support ${affinity}`,
         });
     }
     if (TTL_COOKIE_AFFINITIES.includes(affinity)) {
@@ -124,16 +135,22 @@ function applicable(args: ResourceValidationArgs): boolean {
 
 export const enforceSessionAffinity: ResourceValidationPolicy = {
     name: "enforce-session-affinity",
-    description: "Backend services that carry WebSockets must use a sticky session affinity that is allowed, that their load balancing scheme supports for HTTP(S), and whose cookie outlives the connection.",
+    description:
+        "Backend services that carry WebSockets must use a sticky session affinity that is allowed, that their load balancing scheme supports for HTTP(S), and whose cookie outlives the connection.",
     enforcementLevel: "mandatory",
     severity: "high",
     remediationSteps: "Set sessionAffinity to GENERATED_COOKIE and affinityCookieTtlSec to 86400.",
     configSchema: schemaFor("allowedAffinities", "minAffinityTtlSec"),
     validateResource: forTypes(BACKEND_SERVICE_TYPES, (args, report) => {
         if (!applicable(args)) {
-            args.notApplicable("backed by serverless NEGs, where load balancer affinity does not apply; use Cloud Run session affinity");
+            args.notApplicable(
+                "backed by serverless NEGs, where load balancer affinity does not apply; use Cloud Run session affinity",
+            );
         }
-        for (const finding of findings(args.props, settingsFrom(args.getConfig, "allowedAffinities", "minAffinityTtlSec"))) {
+        for (const finding of findings(
+            args.props,
+            settingsFrom(args.getConfig, "allowedAffinities", "minAffinityTtlSec"),
+        )) {
             report(explain(args.type, args.name, finding));
         }
     }),
@@ -142,7 +159,10 @@ export const enforceSessionAffinity: ResourceValidationPolicy = {
             return undefined;
         }
         const settings = settingsFrom(args.getConfig, "allowedAffinities", "minAffinityTtlSec");
-        if (findings(args.props, settings).length === 0 || suggestion(settings.allowedAffinities, schemeOf(args.props)) !== "GENERATED_COOKIE") {
+        if (
+            findings(args.props, settings).length === 0 ||
+            suggestion(settings.allowedAffinities, schemeOf(args.props)) !== "GENERATED_COOKIE"
+        ) {
             return undefined;
         }
         // GENERATED_COOKIE works on both schemes; the TTL stays within the API's ceiling.

@@ -8,10 +8,12 @@ import { routingMaps, websocketRoutes } from "../lib/urlmaps";
 
 export const enforceWebsocketBackendProtocol: StackValidationPolicy = {
     name: "enforce-websocket-backend-protocol",
-    description: "A backend service that serves a WebSocket path must speak HTTP or HTTPS to its backends, because the WebSocket Upgrade exists only in HTTP/1.1.",
+    description:
+        "A backend service that serves a WebSocket path must speak HTTP or HTTPS to its backends, because the WebSocket Upgrade exists only in HTTP/1.1.",
     enforcementLevel: "mandatory",
     severity: "critical",
-    remediationSteps: "Set protocol HTTP (or HTTPS) on the WebSocket backend service; serve gRPC or HTTP/2 traffic from a separate backend service at other paths.",
+    remediationSteps:
+        "Set protocol HTTP (or HTTPS) on the WebSocket backend service; serve gRPC or HTTP/2 traffic from a separate backend service at other paths.",
     configSchema: schemaFor("websocketPaths"),
     validateStack: (args, report) => {
         const { websocketPaths } = settingsFrom(args.getConfig, "websocketPaths");
@@ -28,7 +30,10 @@ export const enforceWebsocketBackendProtocol: StackValidationPolicy = {
                     route.service();
                 }
                 for (const backend of wrong) {
-                    found.set(backend, [...(found.get(backend) ?? []), `${subject(map.type, map.name)} ${route.where} (${paths.join(", ")})`]);
+                    found.set(backend, [
+                        ...(found.get(backend) ?? []),
+                        `${subject(map.type, map.name)} ${route.where} (${paths.join(", ")})`,
+                    ]);
                 }
             }
         }
@@ -38,7 +43,7 @@ export const enforceWebsocketBackendProtocol: StackValidationPolicy = {
                     property: "protocol",
                     found: `${show(backend.props.protocol)} on a backend that ${routes.join("; ")} sends WebSocket paths to`,
                     required: WEBSOCKET_BACKEND_PROTOCOLS.join(" or "),
-                    fix: "set protocol: \"HTTP\" (or \"HTTPS\" with TLS on the backends), and keep HTTP/2 or gRPC services on their own backend service",
+                    fix: 'set protocol: "HTTP" (or "HTTPS" with TLS on the backends), and keep HTTP/2 or gRPC services on their own backend service',
                     why: "the WebSocket handshake is an HTTP/1.1 Upgrade, which HTTP/2, H2C and gRPC backends do not carry, so every upgrade fails",
                 }),
                 backend.urn,

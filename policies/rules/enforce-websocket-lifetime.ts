@@ -18,7 +18,11 @@ function lifetime(route: Route, backend: PolicyResource, stack: PolicyResource[]
     if (negs.length > 0) {
         const run = cloudRunServiceOf(negs[0], stack);
         const runTimeout = cloudRunRequestTimeout(run);
-        const seconds = Math.min(route.routeTimeoutSec ?? CLOUD_RUN_MAX_REQUEST_TIMEOUT_SEC, CLOUD_RUN_MAX_REQUEST_TIMEOUT_SEC, runTimeout);
+        const seconds = Math.min(
+            route.routeTimeoutSec ?? CLOUD_RUN_MAX_REQUEST_TIMEOUT_SEC,
+            CLOUD_RUN_MAX_REQUEST_TIMEOUT_SEC,
+            runTimeout,
+        );
         return {
             seconds,
             because: `backend ${subject(backend.type, backend.name)} is serverless: Cloud Run${run ? ` service "${run.name}"` : ""} ends the WebSocket at its request timeout (${runTimeout} s, at most ${CLOUD_RUN_MAX_REQUEST_TIMEOUT_SEC} s)`,
@@ -36,10 +40,12 @@ function lifetime(route: Route, backend: PolicyResource, stack: PolicyResource[]
 
 export const enforceWebsocketLifetime: StackValidationPolicy = {
     name: "enforce-websocket-lifetime",
-    description: "Every URL-map route that serves a WebSocket path must let the connection live at least minTimeoutSec seconds, counting route timeouts, backend timeouts and Cloud Run's request timeout.",
+    description:
+        "Every URL-map route that serves a WebSocket path must let the connection live at least minTimeoutSec seconds, counting route timeouts, backend timeouts and Cloud Run's request timeout.",
     enforcementLevel: "mandatory",
     severity: "critical",
-    remediationSteps: "Route WebSocket paths to an instance-group or zonal-NEG backend with timeoutSec 86400 and a routeAction.timeout of 86400 s.",
+    remediationSteps:
+        "Route WebSocket paths to an instance-group or zonal-NEG backend with timeoutSec 86400 and a routeAction.timeout of 86400 s.",
     configSchema: schemaFor("minTimeoutSec", "websocketPaths"),
     validateStack: (args, report) => {
         const { minTimeoutSec, websocketPaths } = settingsFrom(args.getConfig, "minTimeoutSec", "websocketPaths");
@@ -60,14 +66,18 @@ export const enforceWebsocketLifetime: StackValidationPolicy = {
                     // which turns the rule into the SDK's "can't run during preview" note, and an
                     // unmatched one fails closed against the short backends.
                     const backends = known ? [known] : candidates;
-                    const short = backends.map((b) => lifetime(route, b, args.resources)).filter((l) => l.seconds < minTimeoutSec);
+                    const short = backends
+                        .map((b) => lifetime(route, b, args.resources))
+                        .filter((l) => l.seconds < minTimeoutSec);
                     if (short.length === 0) {
                         continue;
                     }
                     if (reference === UNKNOWN) {
                         route.service();
                     }
-                    const note = known ? "" : ` (its service ${JSON.stringify(reference)} matches no backend of the stack by name, so every backend the map uses was judged)`;
+                    const note = known
+                        ? ""
+                        : ` (its service ${JSON.stringify(reference)} matches no backend of the stack by name, so every backend the map uses was judged)`;
                     const entry = findings.get(route.where) ?? { paths: [], lifetime: short[0], note };
                     entry.paths.push(path);
                     findings.set(route.where, entry);

@@ -23,10 +23,12 @@ function routeRulesCover(matcher: Props, path: string): boolean {
 
 export const enforceWebsocketPaths: ResourceValidationPolicy = {
     name: "enforce-websocket-paths",
-    description: "URL maps must route every WebSocket path explicitly, list each /x beside its /x/* for the same service, and use * only after a final /.",
+    description:
+        "URL maps must route every WebSocket path explicitly, list each /x beside its /x/* for the same service, and use * only after a final /.",
     enforcementLevel: "mandatory",
     severity: "high",
-    remediationSteps: "Add a path rule with /ws, /ws/*, /websocket and /websocket/* that sends them to the WebSocket backend.",
+    remediationSteps:
+        "Add a path rule with /ws, /ws/*, /websocket and /websocket/* that sends them to the WebSocket backend.",
     configSchema: schemaFor("websocketPaths"),
     validateResource: forTypes(URL_MAP_TYPES, (args, report) => {
         const props = args.props;
@@ -55,7 +57,13 @@ export const enforceWebsocketPaths: ResourceValidationPolicy = {
                     ruleOf.set(path, r);
                     const problem = pathPatternProblem(path);
                     if (problem) {
-                        fail(`pathMatchers[${m}].pathRules[${r}].paths`, JSON.stringify(path), "a path that starts with / and has * only right after a final /", `rewrite ${path}`, `the API rejects a path that ${problem}`);
+                        fail(
+                            `pathMatchers[${m}].pathRules[${r}].paths`,
+                            JSON.stringify(path),
+                            "a path that starts with / and has * only right after a final /",
+                            `rewrite ${path}`,
+                            `the API rejects a path that ${problem}`,
+                        );
                     }
                 }
             });
@@ -66,7 +74,9 @@ export const enforceWebsocketPaths: ResourceValidationPolicy = {
                         `missing WebSocket path ${path}`,
                         `a rule routing ${path}`,
                         `add ${JSON.stringify(path)} to the path rule of the WebSocket backend`,
-                        wildcardBase(path) ? `nothing else sends ${path} to the WebSocket route` : `${path}/* does not match ${path} itself`,
+                        wildcardBase(path)
+                            ? `nothing else sends ${path} to the WebSocket route`
+                            : `${path}/* does not match ${path} itself`,
                     );
                 }
             }
@@ -77,7 +87,13 @@ export const enforceWebsocketPaths: ResourceValidationPolicy = {
                 }
                 const baseRule = ruleOf.get(base);
                 if (baseRule === undefined) {
-                    fail(`pathMatchers[${m}].pathRules[${r}].paths`, `${JSON.stringify(path)} without ${JSON.stringify(base)}`, `${base} routed to the same service`, `add ${JSON.stringify(base)} to the same path rule`, `${path} does not match ${base}, which would fall through to another service`);
+                    fail(
+                        `pathMatchers[${m}].pathRules[${r}].paths`,
+                        `${JSON.stringify(path)} without ${JSON.stringify(base)}`,
+                        `${base} routed to the same service`,
+                        `add ${JSON.stringify(base)} to the same path rule`,
+                        `${path} does not match ${base}, which would fall through to another service`,
+                    );
                 } else if (baseRule !== r) {
                     const a = peek(() => rules[r].service);
                     const b = peek(() => rules[baseRule].service);
@@ -86,7 +102,13 @@ export const enforceWebsocketPaths: ResourceValidationPolicy = {
                         void rules[r].service;
                         void rules[baseRule].service;
                     } else if (a !== b) {
-                        fail(`pathMatchers[${m}].pathRules[${baseRule}]`, `${base} routed to ${String(b)} while ${path} goes to ${String(a)}`, `${base} and ${path} on the same service`, `move ${base} into the path rule of ${path}`, "a client that connects to either must reach the same WebSocket backend");
+                        fail(
+                            `pathMatchers[${m}].pathRules[${baseRule}]`,
+                            `${base} routed to ${String(b)} while ${path} goes to ${String(a)}`,
+                            `${base} and ${path} on the same service`,
+                            `move ${base} into the path rule of ${path}`,
+                            "a client that connects to either must reach the same WebSocket backend",
+                        );
                     }
                 }
             }

@@ -51,7 +51,9 @@ describe("architecture: each part imports only what ARCHITECTURE.md allows", () 
             for (const file of files) {
                 for (const target of relativeImports(file)) {
                     const targetPart = partOf(path.join(ROOT, target));
-                    const ok = targetPart === part || allowed.some((a) => target === a || (!a.endsWith(".ts") && targetPart === a));
+                    const ok =
+                        targetPart === part ||
+                        allowed.some((a) => target === a || (!a.endsWith(".ts") && targetPart === a));
                     if (!ok) {
                         offending.push(`${path.relative(ROOT, file)} -> ${target}`);
                     }
@@ -62,7 +64,9 @@ describe("architecture: each part imports only what ARCHITECTURE.md allows", () 
     }
 
     it("keeps the policy pack publishable on its own: nothing in policies/ reaches outside it", () => {
-        const outside = sourceFiles(path.join(ROOT, "policies")).flatMap((file) => relativeImports(file).filter((t) => !t.startsWith("policies/")));
+        const outside = sourceFiles(path.join(ROOT, "policies")).flatMap((file) =>
+            relativeImports(file).filter((t) => !t.startsWith("policies/")),
+        );
         assert.deepEqual(outside, []);
     });
 });

@@ -17,7 +17,15 @@ describe("cli kit: what the three commands share", () => {
 
     for (const [name, usage, main, versionName] of commands) {
         it(`${name}: the help has the same parts as the others, and -h, --help and --version answer`, async () => {
-            for (const part of [/^usage: /, /^options:$/m, /^ {2}-h, --help +show this help$/m, /^ {6}--version +print the version$/m, /--no-color/, /^examples:\n {2}\S/m, /Ctrl-C or SIGTERM/]) {
+            for (const part of [
+                /^usage: /,
+                /^options:$/m,
+                /^ {2}-h, --help +show this help$/m,
+                /^ {6}--version +print the version$/m,
+                /--no-color/,
+                /^examples:\n {2}\S/m,
+                /Ctrl-C or SIGTERM/,
+            ]) {
                 assert.match(usage, part);
             }
             // Every exit code the command can return is named, 130 included.
@@ -34,7 +42,21 @@ describe("cli kit: what the three commands share", () => {
     it("colours the verdict on a terminal that takes colour, and not with --no-color or --json", async () => {
         const run = async (...args: string[]) => {
             let out = "";
-            const code = await validateMain(["local", "--endpoints", "/ws", "--hold", "0", "--threshold", "message_latency_p95_ms<60000", "--threshold", "handshake_p95_ms<60000", ...args], { out: (t) => (out += t), err: () => undefined, env: {}, color: true });
+            const code = await validateMain(
+                [
+                    "local",
+                    "--endpoints",
+                    "/ws",
+                    "--hold",
+                    "0",
+                    "--threshold",
+                    "message_latency_p95_ms<60000",
+                    "--threshold",
+                    "handshake_p95_ms<60000",
+                    ...args,
+                ],
+                { out: (t) => (out += t), err: () => undefined, env: {}, color: true },
+            );
             assert.equal(code, 0, out);
             return out;
         };
@@ -44,11 +66,27 @@ describe("cli kit: what the three commands share", () => {
     });
 
     it("names the closest flag for a typo, and none for a wild guess", () => {
-        const options = { stack: { type: "string" }, "policy-pack": { type: "string" }, json: { type: "boolean" } } as const;
-        assert.throws(() => parseFlags(["--stak", "x"], options), (e: Error) => e instanceof FlagError && e.message === "unknown flag --stak; did you mean --stack?");
-        assert.throws(() => parseFlags(["--frobnicate"], options), (e: Error) => e.message === "unknown flag --frobnicate");
-        assert.throws(() => parseFlags(["--json=yes"], options), (e: Error) => e.message === "--json takes no value");
-        assert.throws(() => parseFlags(["--stack"], options), (e: Error) => e.message === "--stack needs a value");
+        const options = {
+            stack: { type: "string" },
+            "policy-pack": { type: "string" },
+            json: { type: "boolean" },
+        } as const;
+        assert.throws(
+            () => parseFlags(["--stak", "x"], options),
+            (e: Error) => e instanceof FlagError && e.message === "unknown flag --stak; did you mean --stack?",
+        );
+        assert.throws(
+            () => parseFlags(["--frobnicate"], options),
+            (e: Error) => e.message === "unknown flag --frobnicate",
+        );
+        assert.throws(
+            () => parseFlags(["--json=yes"], options),
+            (e: Error) => e.message === "--json takes no value",
+        );
+        assert.throws(
+            () => parseFlags(["--stack"], options),
+            (e: Error) => e.message === "--stack needs a value",
+        );
         assert.equal(closest("alertEmail", ["alertEmails", "domains"]), "alertEmails");
         assert.equal(closest("zzz", ["alertEmails", "domains"]), undefined);
     });
@@ -62,6 +100,9 @@ describe("cli kit: what the three commands share", () => {
         assert.equal(writeOutputFile("report", file, "{}\n"), undefined);
         assert.equal(fs.readFileSync(file, "utf8"), "{}\n");
         fs.rmSync(dir, { recursive: true });
-        assert.match(writeOutputFile("report", file, "{}\n") ?? "", /could not write it \(ENOENT\); the run's result above stands/);
+        assert.match(
+            writeOutputFile("report", file, "{}\n") ?? "",
+            /could not write it \(ENOENT\); the run's result above stands/,
+        );
     });
 });

@@ -8,7 +8,10 @@ describe("cli: runMain exits only after its output reached a pipe", () => {
         this.timeout(60_000);
         const kit = path.join(ROOT, "cli", "kit.ts");
         const script = `require(${JSON.stringify(kit)}).runMain(async (argv, io) => { io.out("x".repeat(4 * 1024 * 1024)); return 3; });`;
-        const child = spawn(process.execPath, ["-r", REGISTER, "-e", script], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
+        const child = spawn(process.execPath, ["-r", REGISTER, "-e", script], {
+            cwd: ROOT,
+            stdio: ["ignore", "pipe", "inherit"],
+        });
         let received = 0;
         // Read slowly, so the pipe fills before the process would exit.
         child.stdout.on("data", (chunk: Buffer) => {

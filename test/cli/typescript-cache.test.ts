@@ -11,9 +11,15 @@ describe("cli: the cached TypeScript loader", function () {
     this.timeout(60_000);
 
     it("emits with tsconfig.json's own emit options", () => {
-        const { compilerOptions } = JSON.parse(fs.readFileSync(path.join(ROOT, "tsconfig.json"), "utf8")) as { compilerOptions: Record<string, unknown> };
+        const { compilerOptions } = JSON.parse(fs.readFileSync(path.join(ROOT, "tsconfig.json"), "utf8")) as {
+            compilerOptions: Record<string, unknown>;
+        };
         for (const [option, value] of Object.entries(EMIT_OPTIONS)) {
-            assert.equal(String(compilerOptions[option]).toLowerCase(), String(value).toLowerCase(), `tsconfig.json ${option}`);
+            assert.equal(
+                String(compilerOptions[option]).toLowerCase(),
+                String(value).toLowerCase(),
+                `tsconfig.json ${option}`,
+            );
         }
     });
 
@@ -21,7 +27,12 @@ describe("cli: the cached TypeScript loader", function () {
         const file = path.join(ROOT, "cli", "kit.ts");
         const source = fs.readFileSync(file, "utf8");
         const expected = ts.transpileModule(source, {
-            compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS, esModuleInterop: true, strict: true },
+            compilerOptions: {
+                target: ts.ScriptTarget.ES2022,
+                module: ts.ModuleKind.CommonJS,
+                esModuleInterop: true,
+                strict: true,
+            },
             fileName: file,
         }).outputText;
         const first = transpile(source, file);
@@ -35,7 +46,10 @@ describe("cli: the cached TypeScript loader", function () {
     it("stops at a syntax error, naming the file, line and column, and keeps nothing of it", () => {
         const broken = "const fine: number = 1;\nconst broken = ;\n";
         for (let attempt = 0; attempt < 2; attempt++) {
-            assert.throws(() => transpile(broken, "/project/broken.ts"), (e: Error) => e instanceof SyntaxError && e.message === "/project/broken.ts:2:16: Expression expected.");
+            assert.throws(
+                () => transpile(broken, "/project/broken.ts"),
+                (e: Error) => e instanceof SyntaxError && e.message === "/project/broken.ts:2:16: Expression expected.",
+            );
         }
     });
 
@@ -55,7 +69,16 @@ describe("cli: the cached TypeScript loader", function () {
             // The interface is gone from the JavaScript, so its lines differ from the TypeScript's.
             fs.writeFileSync(
                 file,
-                ["interface Shape {", "    readonly a: number;", "    readonly b: number;", "}", "const shape: Shape = { a: 1, b: 2 };", "console.log(shape.a + shape.b);", 'throw new Error("from line 7");', ""].join("\n"),
+                [
+                    "interface Shape {",
+                    "    readonly a: number;",
+                    "    readonly b: number;",
+                    "}",
+                    "const shape: Shape = { a: 1, b: 2 };",
+                    "console.log(shape.a + shape.b);",
+                    'throw new Error("from line 7");',
+                    "",
+                ].join("\n"),
             );
             const run = spawnSync(process.execPath, ["-r", REGISTER, file], { encoding: "utf8" });
             assert.equal(run.stdout.trim(), "3");

@@ -14,12 +14,19 @@ interface ListRequest {
     name: string;
     filter: string;
     interval: { startTime: { seconds: string }; endTime: { seconds: string } };
-    aggregation: { alignmentPeriod: { seconds: string }; perSeriesAligner: string; crossSeriesReducer: string; groupByFields: string[] };
+    aggregation: {
+        alignmentPeriod: { seconds: string };
+        perSeriesAligner: string;
+        crossSeriesReducer: string;
+        groupByFields: string[];
+    };
 }
 
 type ServiceDefinition = grpc.ServiceDefinition;
 
-async function startMonitoringServer(respond: (request: ListRequest) => object[]): Promise<{ port: number; requests: ListRequest[]; stop: () => Promise<void> }> {
+async function startMonitoringServer(
+    respond: (request: ListRequest) => object[],
+): Promise<{ port: number; requests: ListRequest[]; stop: () => Promise<void> }> {
     const definition = protoLoader.loadSync("google/monitoring/v3/metric_service.proto", {
         includeDirs: [PROTOS, GAX_PROTOS],
         keepCase: false,
@@ -27,7 +34,9 @@ async function startMonitoringServer(respond: (request: ListRequest) => object[]
         enums: String,
         defaults: true,
     });
-    const loaded = grpc.loadPackageDefinition(definition) as unknown as { google: { monitoring: { v3: { MetricService: { service: ServiceDefinition } } } } };
+    const loaded = grpc.loadPackageDefinition(definition) as unknown as {
+        google: { monitoring: { v3: { MetricService: { service: ServiceDefinition } } } };
+    };
     const requests: ListRequest[] = [];
     const server = new grpc.Server();
     server.addService(loaded.google.monitoring.v3.MetricService.service, {
@@ -37,17 +46,25 @@ async function startMonitoringServer(respond: (request: ListRequest) => object[]
         },
     });
     const port = await new Promise<number>((resolve, reject) =>
-        server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound))),
+        server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, bound) =>
+            err ? reject(err) : resolve(bound),
+        ),
     );
     return { port, requests, stop: () => new Promise((resolve) => server.tryShutdown(() => resolve())) };
 }
 
 const series = (responseCodeClass: number, ...values: number[]) => ({
-    metric: { type: "loadbalancing.googleapis.com/https/request_count", labels: { response_code_class: String(responseCodeClass) } },
+    metric: {
+        type: "loadbalancing.googleapis.com/https/request_count",
+        labels: { response_code_class: String(responseCodeClass) },
+    },
     resource: { type: "https_lb_rule", labels: { forwarding_rule_name: "chat-https" } },
     metricKind: "DELTA",
     valueType: "INT64",
-    points: values.map((v, i) => ({ interval: { endTime: { seconds: 1000 + i * 60 } }, value: { int64Value: String(v) } })),
+    points: values.map((v, i) => ({
+        interval: { endTime: { seconds: 1000 + i * 60 } },
+        value: { int64Value: String(v) },
+    })),
 });
 
 describe("deploy: the 5xx rate from Cloud Monitoring (real client, local gRPC server)", function () {
@@ -59,7 +76,13 @@ describe("deploy: the 5xx rate from Cloud Monitoring (real client, local gRPC se
             project: "chat-staging",
             forwardingRuleName: "chat-https",
             // universeDomain given: the auth library would otherwise look for a GCE metadata server.
-            clientOptions: { apiEndpoint: "127.0.0.1", port: server.port, sslCreds: grpc.credentials.createInsecure(), projectId: "chat-staging", universeDomain: "googleapis.com" },
+            clientOptions: {
+                apiEndpoint: "127.0.0.1",
+                port: server.port,
+                sslCreds: grpc.credentials.createInsecure(),
+                projectId: "chat-staging",
+                universeDomain: "googleapis.com",
+            },
         });
         try {
             const window = { start: new Date("2026-01-01T10:00:00Z"), end: new Date("2026-01-01T10:10:00Z") };
@@ -83,7 +106,10 @@ describe("deploy: the 5xx rate from Cloud Monitoring (real client, local gRPC se
     });
 
     it("refuses a forwarding rule name that could break out of the filter", () => {
-        assert.throws(() => requestCountFilter('x" OR metric.type="y'), /forwarding rule name .*: expected a Compute Engine resource name/);
+        assert.throws(
+            () => requestCountFilter('x" OR metric.type="y'),
+            /forwarding rule name .*: expected a Compute Engine resource name/,
+        );
     });
 
     it("measures the rise relative to the baseline; from zero any 5xx is an infinite rise", () => {

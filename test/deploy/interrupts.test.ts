@@ -49,8 +49,14 @@ describe("deploy: Ctrl-C and the rollback's verdict against the stand-in", funct
             assert.equal(target.appliedProgram.echo, false, "the new version is live, unproven");
             const timeline = renderTimeline(report);
             assert.match(timeline, /!!! INTERRUPTED after up: the new version is unproven\./);
-            assert.match(timeline, new RegExp(`\\$ git worktree add --detach /tmp/rollback-${good.slice(0, 12)} ${good}`));
-            assert.match(timeline, /\$ cd \/tmp\/rollback-\w+ && npm ci && pulumi up --stack staging --policy-pack policies/);
+            assert.match(
+                timeline,
+                new RegExp(`\\$ git worktree add --detach /tmp/rollback-${good.slice(0, 12)} ${good}`),
+            );
+            assert.match(
+                timeline,
+                /\$ cd \/tmp\/rollback-\w+ && npm ci && pulumi up --stack staging --policy-pack policies/,
+            );
         });
     });
 
@@ -62,7 +68,10 @@ describe("deploy: Ctrl-C and the rollback's verdict against the stand-in", funct
             assert.equal(report.validations["after-rollback"].verdict, "fail");
             assert.equal(report.exitCode, 1, renderTimeline(report));
             assert.equal(report.outcome, "rolled-back");
-            assert.match(renderTimeline(report), /note: the baseline was already failing before the deploy; the rollback restored the previous version, which fails no worse than it did/);
+            assert.match(
+                renderTimeline(report),
+                /note: the baseline was already failing before the deploy; the rollback restored the previous version, which fails no worse than it did/,
+            );
         });
 
         it("a failed rollback's manual steps are commands or notes, and name a report only when one is written", async () => {
@@ -75,7 +84,10 @@ describe("deploy: Ctrl-C and the rollback's verdict against the stand-in", funct
             const steps = without.manualSteps!;
             assert.ok(steps.includes("  $ pulumi config set standin:cutAfterSec null"), steps.join("\n"));
             assert.ok(!steps.some((s) => /report/.test(s)), "no report was written, so none is named");
-            assert.ok(steps.filter((s) => s.startsWith("  $ ")).every((s) => !/not available|failed|error/i.test(s)), "no error text dressed as a command");
+            assert.ok(
+                steps.filter((s) => s.startsWith("  $ ")).every((s) => !/not available|failed|error/i.test(s)),
+                "no error text dressed as a command",
+            );
             const withFile = await run({ reportFile: "/tmp/deploy-report.json" });
             assert.ok(withFile.manualSteps!.some((s) => s.includes("/tmp/deploy-report.json under snapshot.config")));
         });

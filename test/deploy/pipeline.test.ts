@@ -43,7 +43,13 @@ describe("deploy: the pipeline against the local stand-in (real validator, real 
     it("a good deploy (the 30 s cut fixed) passes: exit 0, with the baseline showing the cut it fixed, then watches", async () => {
         const target = await standIn(CUT, FIXED);
         const log: string[] = [];
-        const report = await runPipeline(target, gate(), options(log, { watch: { durationSec: 0.5, intervalSec: 0.2, maxHandshakeFailureRate: 0.1, max5xxIncrease: 0.2 } }));
+        const report = await runPipeline(
+            target,
+            gate(),
+            options(log, {
+                watch: { durationSec: 0.5, intervalSec: 0.2, maxHandshakeFailureRate: 0.1, max5xxIncrease: 0.2 },
+            }),
+        );
         assert.equal(report.exitCode, 0, renderTimeline(report));
         assert.equal(report.outcome, "deployed");
         assert.deepEqual(statuses(report), [
@@ -56,17 +62,26 @@ describe("deploy: the pipeline against the local stand-in (real validator, real 
             "post-deploy validation: ok",
             "watch: ok",
         ]);
-        assert.ok(log.filter((l) => /^\d{4}-\d\d-\d\dT.* \/ws +ok +handshake/.test(l)).length >= 2, "watch status lines");
-        assert.deepEqual(report.triggers.map((t) => [t.trigger, t.fired]), [
-            ["service-deploy", false],
-            ["validation", false],
-            ["handshake-failure-rate", false],
-            ["http-5xx-increase", undefined],
-        ]);
+        assert.ok(
+            log.filter((l) => /^\d{4}-\d\d-\d\dT.* \/ws +ok +handshake/.test(l)).length >= 2,
+            "watch status lines",
+        );
+        assert.deepEqual(
+            report.triggers.map((t) => [t.trigger, t.fired]),
+            [
+                ["service-deploy", false],
+                ["validation", false],
+                ["handshake-failure-rate", false],
+                ["http-5xx-increase", undefined],
+            ],
+        );
         assert.equal(report.validations.baseline.endpoints[0].diagnosis, "lifetime-cap");
         assert.equal(report.validations["post-deploy"].verdict, "pass");
         assert.deepEqual(target.appliedConfig, FIXED);
-        assert.match(renderTimeline(report), /^deploy staging to local stand-in .*: DEPLOYED \(exit 0\)\n {2}gate: offline preview with the policy pack +ok +\d+\.\d s {2}\d+ resources, 0 mandatory violations/);
+        assert.match(
+            renderTimeline(report),
+            /^deploy staging to local stand-in .*: DEPLOYED \(exit 0\)\n {2}gate: offline preview with the policy pack +ok +\d+\.\d s {2}\d+ resources, 0 mandatory violations/,
+        );
     });
 
     it("a deploy whose validation fails is rolled back, and the rollback is validated: exit 1", async () => {
@@ -74,9 +89,20 @@ describe("deploy: the pipeline against the local stand-in (real validator, real 
         const report = await runPipeline(target, gate(), options([], { propagationTimeoutSec: 3 }));
         assert.equal(report.exitCode, 1, renderTimeline(report));
         assert.equal(report.outcome, "rolled-back");
-        assert.deepEqual(statuses(report).slice(4), ["up: ok", "propagation: failed", "rollback: ok", "validation after rollback: ok"]);
-        assert.match(report.phases.find((p) => p.name === "propagation")!.detail, /still failing after \d+ attempts and 3 s: FAIL: \d+ failures \(CUT_BEFORE_HOLD\)/);
-        assert.ok(Object.keys(report.validations).filter((k) => k.startsWith("propagation-")).length >= 2, "re-validated with backoff, not once");
+        assert.deepEqual(statuses(report).slice(4), [
+            "up: ok",
+            "propagation: failed",
+            "rollback: ok",
+            "validation after rollback: ok",
+        ]);
+        assert.match(
+            report.phases.find((p) => p.name === "propagation")!.detail,
+            /still failing after \d+ attempts and 3 s: FAIL: \d+ failures \(CUT_BEFORE_HOLD\)/,
+        );
+        assert.ok(
+            Object.keys(report.validations).filter((k) => k.startsWith("propagation-")).length >= 2,
+            "re-validated with backoff, not once",
+        );
         assert.deepEqual(target.appliedConfig, FIXED, "the stack is back on its previous config");
         assert.equal(report.validations["after-rollback"].verdict, "pass");
     });
@@ -121,14 +147,22 @@ describe("deploy: the pipeline against the local stand-in (real validator, real 
     it("the gate is the real offline preview: a mandatory violation in the stack fails it", async () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gate-"));
         fs.copyFileSync(path.join(ROOT, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
-        fs.writeFileSync(path.join(dir, "Pulumi.staging.yaml"), fs.readFileSync(path.join(ROOT, "Pulumi.staging.yaml"), "utf8").replace(/^config:\n/m, "config:\n  websocket-lb:backendTimeoutSec: 30\n"));
+        fs.writeFileSync(
+            path.join(dir, "Pulumi.staging.yaml"),
+            fs
+                .readFileSync(path.join(ROOT, "Pulumi.staging.yaml"), "utf8")
+                .replace(/^config:\n/m, "config:\n  websocket-lb:backendTimeoutSec: 30\n"),
+        );
         // The program lives in the project; only the stack files differ.
         for (const entry of ["index.ts", "infra", "policies", "node_modules", "package.json", "tsconfig.json"]) {
             fs.symlinkSync(path.join(ROOT, entry), path.join(dir, entry));
         }
         const result = await offlineGate(dir, "staging", PACK_DIR, pack)();
         assert.equal(result.ok, false);
-        assert.match(result.summary, /1 mandatory violation.*enforce-backend-timeout: BackendService "chat-api-backend": timeoutSec is 30/);
+        assert.match(
+            result.summary,
+            /1 mandatory violation.*enforce-backend-timeout: BackendService "chat-api-backend": timeoutSec is 30/,
+        );
     });
 
     it("runs as the deploy command: timeline, JSON report, exit code, the good commit recorded", async () => {
@@ -138,9 +172,38 @@ describe("deploy: the pipeline against the local stand-in (real validator, real 
         const reportFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "deploy-")), "report.json");
         const progress: string[] = [];
         const code = await main(
-            ["--stack", "staging", "--target", "local", "--local-cut-before", "0.5", "--local-cut-after", "none", "--local-program", repo.dir, "--hold", "1", "--propagation-timeout", "2", "--endpoints", "/ws",
-                "--watch", "1", "--interval", "0.25", "--keep", "3", "--report", reportFile],
-            { out: (t) => out.push(t), err: (t) => err.push(t), pack, status: (line, final) => final && progress.push(line) },
+            [
+                "--stack",
+                "staging",
+                "--target",
+                "local",
+                "--local-cut-before",
+                "0.5",
+                "--local-cut-after",
+                "none",
+                "--local-program",
+                repo.dir,
+                "--hold",
+                "1",
+                "--propagation-timeout",
+                "2",
+                "--endpoints",
+                "/ws",
+                "--watch",
+                "1",
+                "--interval",
+                "0.25",
+                "--keep",
+                "3",
+                "--report",
+                reportFile,
+            ],
+            {
+                out: (t) => out.push(t),
+                err: (t) => err.push(t),
+                pack,
+                status: (line, final) => final && progress.push(line),
+            },
         );
         assert.equal(code, 0, out.join("\n") + err.join("\n"));
         assert.match(out.join("\n"), /DEPLOYED \(exit 0\)/);
@@ -150,7 +213,11 @@ describe("deploy: the pipeline against the local stand-in (real validator, real 
         assert.match(progress[0], /^done gate: offline preview with the policy pack {2}[\d.]+ s$/);
         const report = JSON.parse(fs.readFileSync(reportFile, "utf8")) as PipelineReport;
         assert.equal(report.outcome, "deployed");
-        assert.deepEqual(report.phases.map((p) => p.name).slice(7), ["watch", "zero downtime (measured)", "record the good commit"]);
+        assert.deepEqual(report.phases.map((p) => p.name).slice(7), [
+            "watch",
+            "zero downtime (measured)",
+            "record the good commit",
+        ]);
         assert.equal(report.commit, commit);
         assert.match(report.phases[9].detail, new RegExp(`recorded ${commit.slice(0, 12)} as the last good commit`));
         assert.equal(report.zeroDowntime?.keep, 3);
@@ -160,12 +227,15 @@ describe("deploy: the pipeline against the local stand-in (real validator, real 
         const out: string[] = [];
         const err: string[] = [];
         const { repo } = ProgramRepo.create({});
-        const code = await main(["--stack", "staging", "--target", "local", "--local-program", repo.dir, "--endpoints", "/ws"], {
-            out: (t) => out.push(t),
-            err: (t) => err.push(t),
-            pack,
-            signal: AbortSignal.abort(),
-        });
+        const code = await main(
+            ["--stack", "staging", "--target", "local", "--local-program", repo.dir, "--endpoints", "/ws"],
+            {
+                out: (t) => out.push(t),
+                err: (t) => err.push(t),
+                pack,
+                signal: AbortSignal.abort(),
+            },
+        );
         assert.equal(code, 130, out.join("\n") + err.join("\n"));
         assert.match(out.join("\n"), /INTERRUPTED \(exit 130\)/);
         assert.deepEqual(err, ["interrupted: interrupted before up: nothing was changed"]);
@@ -177,7 +247,10 @@ describe("deploy: the pipeline against the local stand-in (real validator, real 
         const err: string[] = [];
         const io = { out: () => undefined, err: (t: string) => err.push(t), pack };
         assert.equal(await main(["--stack", "staging", "--target", "local", "--local-program", repo.dir], io), 2);
-        assert.match(err[0], /the checkout at .* has uncommitted changes \(stand-in\.json\); a deploy of it could never be rolled back to: commit them, or pass --allow-dirty/);
+        assert.match(
+            err[0],
+            /the checkout at .* has uncommitted changes \(stand-in\.json\); a deploy of it could never be rolled back to: commit them, or pass --allow-dirty/,
+        );
     });
 
     it("exits 2 on bad arguments and unknown stacks, before touching anything", async () => {
@@ -187,7 +260,10 @@ describe("deploy: the pipeline against the local stand-in (real validator, real 
         assert.equal(await main(["--stack", "qa", "--target", "local"], io), 2);
         assert.equal(await main(["--stack", "staging", "--target", "moon"], io), 2);
         assert.equal(await main(["--stack", "staging", "--target", "local", "--allow-dirty", "--image", "api"], io), 2);
-        assert.equal(await main(["--stack", "staging", "--target", "local", "--allow-dirty", "--max-5xx-increase", "lots"], io), 2);
+        assert.equal(
+            await main(["--stack", "staging", "--target", "local", "--allow-dirty", "--max-5xx-increase", "lots"], io),
+            2,
+        );
         assert.match(err[0], /--stack is required/);
         assert.match(err[1], /unknown stack "qa": there is no Pulumi.qa.yaml; stacks here: production, staging/);
         assert.match(err[2], /--target "moon": allowed: pulumi, local/);
@@ -213,7 +289,10 @@ describe("deploy: the pipeline against the local stand-in (real validator, real 
 describe("deploy: the Automation API target's seams (the real CLI is not on this machine)", () => {
     const snapshot = {
         config: {
-            "websocket-lb:backends": { value: JSON.stringify({ api: { kind: "instanceGroup" }, auth: { kind: "cloudRun", image: "a:1" } }), secret: false },
+            "websocket-lb:backends": {
+                value: JSON.stringify({ api: { kind: "instanceGroup" }, auth: { kind: "cloudRun", image: "a:1" } }),
+                secret: false,
+            },
             "websocket-lb:pagingWebhookToken": { value: "t", secret: true },
         },
         cloudRunRevisions: { auth: "chat-auth-run-00004-xyz" },
@@ -221,7 +300,10 @@ describe("deploy: the Automation API target's seams (the real CLI is not on this
 
     it("restores the saved config with each Cloud Run backend pinned to its previous revision, keeping secrets secret", () => {
         const restored = rollbackConfig(snapshot, "websocket-lb");
-        assert.deepEqual(JSON.parse(restored["websocket-lb:backends"].value), { api: { kind: "instanceGroup" }, auth: { kind: "cloudRun", image: "a:1", pinnedRevision: "chat-auth-run-00004-xyz" } });
+        assert.deepEqual(JSON.parse(restored["websocket-lb:backends"].value), {
+            api: { kind: "instanceGroup" },
+            auth: { kind: "cloudRun", image: "a:1", pinnedRevision: "chat-auth-run-00004-xyz" },
+        });
         assert.deepEqual(restored["websocket-lb:pagingWebhookToken"], { value: "t", secret: true });
     });
 
@@ -229,19 +311,40 @@ describe("deploy: the Automation API target's seams (the real CLI is not on this
         const config = withImages(snapshot.config, "websocket-lb", { auth: "a:2" });
         assert.equal(JSON.parse(config["websocket-lb:backends"].value).auth.image, "a:2");
         assert.deepEqual(withImages(snapshot.config, "websocket-lb", {}), snapshot.config);
-        assert.throws(() => withImages(snapshot.config, "websocket-lb", { web: "w:1" }), /--image web=w:1: no backend named web; allowed: api, auth/);
+        assert.throws(
+            () => withImages(snapshot.config, "websocket-lb", { web: "w:1" }),
+            /--image web=w:1: no backend named web; allowed: api, auth/,
+        );
         const groups = { "websocket-lb:backends": { value: JSON.stringify({ g: { kind: "groups" } }), secret: false } };
-        assert.throws(() => withImages(groups, "websocket-lb", { g: "x:1" }), /backend g is of kind groups .*, which has no image/);
+        assert.throws(
+            () => withImages(groups, "websocket-lb", { g: "x:1" }),
+            /backend g is of kind groups .*, which has no image/,
+        );
     });
 
     it("turns a config change into field-by-field --path edits, so typed values keep their types", () => {
-        assert.deepEqual(backendPathEdits(snapshot.config, withImages(snapshot.config, "websocket-lb", { auth: "a:2" }), "websocket-lb"), [{ path: "backends.auth.image", value: "a:2" }]);
-        assert.deepEqual(backendPathEdits(snapshot.config, rollbackConfig(snapshot, "websocket-lb"), "websocket-lb").map((e) => e.path), ["backends.auth.pinnedRevision"]);
+        assert.deepEqual(
+            backendPathEdits(
+                snapshot.config,
+                withImages(snapshot.config, "websocket-lb", { auth: "a:2" }),
+                "websocket-lb",
+            ),
+            [{ path: "backends.auth.image", value: "a:2" }],
+        );
+        assert.deepEqual(
+            backendPathEdits(snapshot.config, rollbackConfig(snapshot, "websocket-lb"), "websocket-lb").map(
+                (e) => e.path,
+            ),
+            ["backends.auth.pinnedRevision"],
+        );
         assert.deepEqual(backendPathEdits(snapshot.config, snapshot.config, "websocket-lb"), []);
     });
 
     it("finds the wss:// base URL in the stack outputs", () => {
-        assert.equal(endpointFromOutputs({ websocketUrls: { value: { "chat.example.com": ["wss://chat.example.com/ws"] } } }), "wss://chat.example.com");
+        assert.equal(
+            endpointFromOutputs({ websocketUrls: { value: { "chat.example.com": ["wss://chat.example.com/ws"] } } }),
+            "wss://chat.example.com",
+        );
         assert.equal(endpointFromOutputs({}), undefined);
     });
 
@@ -250,10 +353,17 @@ describe("deploy: the Automation API target's seams (the real CLI is not on this
         this.timeout(240_000);
         const out: string[] = [];
         const pack = await RunningPack.start(PACK_DIR).ready;
-        const code = await main(["--stack", "staging", "--hold", "1", "--allow-dirty"], { out: (t) => out.push(t), err: () => undefined, pack }).finally(() => pack.stop());
+        const code = await main(["--stack", "staging", "--hold", "1", "--allow-dirty"], {
+            out: (t) => out.push(t),
+            err: () => undefined,
+            pack,
+        }).finally(() => pack.stop());
         assert.equal(code, 2);
         const text = out.join("\n");
         assert.match(text, /gate: offline preview with the policy pack +ok/);
-        assert.match(text, /preview with the policy pack +failed +[\d.]+ s {2}the Pulumi CLI is needed for Pulumi stack staging \(Automation API\) and was not found/);
+        assert.match(
+            text,
+            /preview with the policy pack +failed +[\d.]+ s {2}the Pulumi CLI is needed for Pulumi stack staging \(Automation API\) and was not found/,
+        );
     });
 });

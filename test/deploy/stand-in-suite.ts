@@ -8,11 +8,19 @@ import { ProgramRepo } from "./fixtures";
 // since each spends most of its time waiting on watch windows and held connections.
 
 /** The gate, as already passed: the real offline gate is tested in pipeline.test.ts. */
-export const passedGate = async (): Promise<GateResult> => ({ ok: true, summary: "gate stubbed: tested in pipeline.test.ts" });
+export const passedGate = async (): Promise<GateResult> => ({
+    ok: true,
+    summary: "gate stubbed: tested in pipeline.test.ts",
+});
 export const FIXED = { cutAfterSec: null };
 export const CUT = { cutAfterSec: 0.5 };
 export const statuses = (report: PipelineReport) => report.phases.map((p) => `${p.name}: ${p.status}`);
-export const watch = (durationSec: number) => ({ durationSec, intervalSec: 0.1, maxHandshakeFailureRate: 0.1, max5xxIncrease: 0.2 });
+export const watch = (durationSec: number) => ({
+    durationSec,
+    intervalSec: 0.1,
+    maxHandshakeFailureRate: 0.1,
+    max5xxIncrease: 0.2,
+});
 
 /** Stand-ins that the calling describe's tests start, all stopped after it. Call inside a describe. */
 export function standInSuite() {
@@ -27,9 +35,19 @@ export function standInSuite() {
     });
 
     /** A checkout at a recorded good commit, then a new commit with `next` as the program: the deploy. */
-    async function deployOf(good: Parameters<typeof ProgramRepo.create>[0], next: Parameters<typeof ProgramRepo.create>[0], extra: Partial<StandInOptions> = {}) {
+    async function deployOf(
+        good: Parameters<typeof ProgramRepo.create>[0],
+        next: Parameters<typeof ProgramRepo.create>[0],
+        extra: Partial<StandInOptions> = {},
+    ) {
         const { repo, commit } = ProgramRepo.create(good);
-        const target = await start({ applied: FIXED, desired: FIXED, programDir: repo.dir, lastGoodCommit: commit, ...extra });
+        const target = await start({
+            applied: FIXED,
+            desired: FIXED,
+            programDir: repo.dir,
+            lastGoodCommit: commit,
+            ...extra,
+        });
         const deployed = repo.commit(next, "the change");
         return { repo, good: commit, deployed, target, revision: sourceRevision(repo.dir)! };
     }

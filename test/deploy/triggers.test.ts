@@ -14,7 +14,12 @@ import { passedGate, standInSuite, statuses, watch } from "./stand-in-suite";
 describe("deploy: the git revisions a rollback returns to (real temporary repositories)", () => {
     it("knows the commit and whether the checkout is dirty", () => {
         const { repo, commit } = ProgramRepo.create({});
-        assert.deepEqual(sourceRevision(repo.dir), { repoDir: fs.realpathSync(repo.dir), projectPath: "", commit, dirty: [] });
+        assert.deepEqual(sourceRevision(repo.dir), {
+            repoDir: fs.realpathSync(repo.dir),
+            projectPath: "",
+            commit,
+            dirty: [],
+        });
         repo.write({ echo: false });
         fs.writeFileSync(path.join(repo.dir, "new.txt"), "x");
         assert.deepEqual(sourceRevision(repo.dir)?.dirty, [` M ${PROGRAM_FILE}`, "?? new.txt"]);
@@ -45,8 +50,14 @@ describe("deploy: the git revisions a rollback returns to (real temporary reposi
     it("refuses a commit that is not in the repository, or not a hash, with one clear line", async () => {
         const { repo } = ProgramRepo.create({});
         const revision = sourceRevision(repo.dir)!;
-        await assert.rejects(withWorktree(revision, "0".repeat(40), async () => 1), /recorded commit 0{40} is not in the repository at .*; fetch it, or roll back by hand/);
-        await assert.rejects(withWorktree(revision, "HEAD; rm -rf /", async () => 1), /recorded commit "HEAD; rm -rf \/": expected a git commit hash/);
+        await assert.rejects(
+            withWorktree(revision, "0".repeat(40), async () => 1),
+            /recorded commit 0{40} is not in the repository at .*; fetch it, or roll back by hand/,
+        );
+        await assert.rejects(
+            withWorktree(revision, "HEAD; rm -rf /", async () => 1),
+            /recorded commit "HEAD; rm -rf \/": expected a git commit hash/,
+        );
     });
 });
 
@@ -60,18 +71,37 @@ describe("deploy: rollback triggers against the stand-in, each on its own", func
         const report = await runPipeline(target, passedGate, options([], { revision }));
         assert.equal(report.exitCode, 1, renderTimeline(report));
         assert.equal(report.fired?.trigger, "validation");
-        assert.deepEqual(statuses(report).slice(-3), ["propagation: failed", "rollback: ok", "validation after rollback: ok"]);
-        assert.match(report.phases.find((p) => p.name === "rollback")!.detail, new RegExp(`last good deploy \\(commit ${good.slice(0, 12)}, from a temporary worktree\\)`));
+        assert.deepEqual(statuses(report).slice(-3), [
+            "propagation: failed",
+            "rollback: ok",
+            "validation after rollback: ok",
+        ]);
+        assert.match(
+            report.phases.find((p) => p.name === "rollback")!.detail,
+            new RegExp(`last good deploy \\(commit ${good.slice(0, 12)}, from a temporary worktree\\)`),
+        );
         assert.equal(target.appliedProgram.echo, true, "the stand-in runs the good commit's program again");
-        assert.deepEqual(repo.state(), before, "HEAD, stand-in.json, git status and the worktree list as the user left them");
+        assert.deepEqual(
+            repo.state(),
+            before,
+            "HEAD, stand-in.json, git status and the worktree list as the user left them",
+        );
         assert.equal(target.recordedGoodCommit, good, "a rolled-back deploy records nothing");
     });
 
     it("without a recorded good commit, restores the config only and says so", async () => {
         const { target, revision } = await deployOf({}, { echo: false }, { lastGoodCommit: undefined });
         const report = await runPipeline(target, passedGate, options([], { revision }));
-        assert.match(report.phases.find((p) => p.name === "rollback")!.detail, /^no recorded good commit: config restored only/);
-        assert.ok(report.notes.some((n) => /no good commit was recorded for this stack: the rollback restored the config only/.test(n)), report.notes.join("\n"));
+        assert.match(
+            report.phases.find((p) => p.name === "rollback")!.detail,
+            /^no recorded good commit: config restored only/,
+        );
+        assert.ok(
+            report.notes.some((n) =>
+                /no good commit was recorded for this stack: the rollback restored the config only/.test(n),
+            ),
+            report.notes.join("\n"),
+        );
     });
 
     it("a good deploy records its commit: the next rollback returns to it", async () => {
@@ -84,14 +114,28 @@ describe("deploy: rollback triggers against the stand-in, each on its own", func
 
     it("service deploy failure: an image the registry does not have rolls back; the trigger names the image", async () => {
         const { target, revision } = await deployOf({ images: ["chat:1", "chat:2"] }, { images: ["chat:1", "chat:2"] });
-        const report = await runPipeline(target, passedGate, options([], { revision, change: { images: { api: "chat:404" } } }));
+        const report = await runPipeline(
+            target,
+            passedGate,
+            options([], { revision, change: { images: { api: "chat:404" } } }),
+        );
         assert.equal(report.exitCode, 1, renderTimeline(report));
         assert.equal(report.fired?.trigger, "service-deploy");
-        assert.match(report.fired!.detail, /up failed deploying api=chat:404: service api: image chat:404 not found in the registry/);
+        assert.match(
+            report.fired!.detail,
+            /up failed deploying api=chat:404: service api: image chat:404 not found in the registry/,
+        );
         assert.equal(target.appliedImage, "chat:1");
-        assert.match(renderTimeline(report), /rollback trigger: service deploy failure: up failed deploying api=chat:404/);
+        assert.match(
+            renderTimeline(report),
+            /rollback trigger: service deploy failure: up failed deploying api=chat:404/,
+        );
 
-        const good = await runPipeline(target, passedGate, options([], { revision, change: { images: { api: "chat:2" } } }));
+        const good = await runPipeline(
+            target,
+            passedGate,
+            options([], { revision, change: { images: { api: "chat:2" } } }),
+        );
         assert.equal(good.exitCode, 0, renderTimeline(good));
         assert.equal(target.appliedImage, "chat:2");
     });
@@ -114,11 +158,19 @@ describe("deploy: rollback triggers against the stand-in, each on its own", func
             }),
         );
         assert.equal(report.exitCode, 1, renderTimeline(report));
-        assert.deepEqual(statuses(report).slice(-4), ["post-deploy validation: ok", "watch: failed", "rollback: ok", "validation after rollback: ok"]);
+        assert.deepEqual(statuses(report).slice(-4), [
+            "post-deploy validation: ok",
+            "watch: failed",
+            "rollback: ok",
+            "validation after rollback: ok",
+        ]);
         assert.equal(report.fired?.trigger, "handshake-failure-rate");
         assert.ok(report.fired!.value! >= 0.4 && report.fired!.value! <= 0.6, String(report.fired!.value));
         assert.equal(report.fired!.threshold, 0.1);
-        assert.match(renderTimeline(report), /rollback trigger: WebSocket handshake failure rate \(measured [456]\d\.\d %, threshold 10\.0 %\): \d+ of \d+ handshakes failed \(.*HANDSHAKE_REFUSED 403\)/);
+        assert.match(
+            renderTimeline(report),
+            /rollback trigger: WebSocket handshake failure rate \(measured [456]\d\.\d %, threshold 10\.0 %\): \d+ of \d+ handshakes failed \(.*HANDSHAKE_REFUSED 403\)/,
+        );
         const http5xx = report.triggers.find((t) => t.trigger === "http-5xx-increase")!;
         assert.equal(http5xx.fired, undefined, "no users, so no 5xx rate: not measured, and not fired");
         assert.match(http5xx.detail, /no requests to compare/);

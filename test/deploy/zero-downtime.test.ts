@@ -21,7 +21,9 @@ describe("deploy: zero downtime against the stand-in", function () {
             assert.equal(z.held.drained, 5, z.summary);
             assert.equal(z.held.cut, 0);
             assert.equal(z.deploySuccessRate, 1);
-            const probed = ["up", "propagation", "post-deploy validation", "watch"].map((phase) => z.newConnections[phase]?.attempted ?? 0);
+            const probed = ["up", "propagation", "post-deploy validation", "watch"].map(
+                (phase) => z.newConnections[phase]?.attempted ?? 0,
+            );
             assert.ok(probed.reduce((a, b) => a + b, 0) >= 5, JSON.stringify(z.newConnections));
             assert.ok(z.endings.every((e) => e.phase === "up" && e.code === 1001));
             assert.deepEqual(target.replacements, ["drained"]);
@@ -35,7 +37,10 @@ describe("deploy: zero downtime against the stand-in", function () {
             assert.equal(z.verdict, "downtime", z.summary);
             assert.equal(z.held.cut, 5, z.summary);
             assert.equal(z.held.drained, 0);
-            assert.match(z.summary, /^DOWNTIME: .* 0 closed cleanly by the server \(1001 after draining\), 5 cut \(1006\)/);
+            assert.match(
+                z.summary,
+                /^DOWNTIME: .* 0 closed cleanly by the server \(1001 after draining\), 5 cut \(1006\)/,
+            );
             assert.deepEqual(target.replacements, ["killed"]);
         });
     });

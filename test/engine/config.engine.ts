@@ -45,23 +45,35 @@ describe("engine: the config schema in Pulumi.yaml under the real CLI", function
         // `--config` also saves the value into the stack file: this spoils production's copy only.
         const result = await ws.pulumi(["preview", "--stack", "production", "--config", "websocket-lb:backends=api"]);
         assert.notEqual(result.code, 0, show(result));
-        assert.match(result.stdout + result.stderr, /Stack 'production' with configuration key 'backends' must be of type 'object'/);
+        assert.match(
+            result.stdout + result.stderr,
+            /Stack 'production' with configuration key 'backends' must be of type 'object'/,
+        );
     });
 
     it("pulumi config set --path 'backends.api.maxReplicas' 8 sets one field as a number, and the program uses it", async () => {
         const set = await ws.pulumi(["config", "set", "--path", "backends.api.maxReplicas", "8", "--stack", "staging"]);
         assert.equal(set.code, 0, show(set));
-        const file = parse(fs.readFileSync(ws.stackFile("staging"), "utf8")) as { config: Record<string, Record<string, Record<string, unknown>>> };
+        const file = parse(fs.readFileSync(ws.stackFile("staging"), "utf8")) as {
+            config: Record<string, Record<string, Record<string, unknown>>>;
+        };
         const original = parse(fs.readFileSync(path.join(ROOT, "Pulumi.staging.yaml"), "utf8")) as typeof file;
         const api = file.config["websocket-lb:backends"].api;
         assert.strictEqual(api.maxReplicas, 8);
-        assert.deepEqual({ ...api, maxReplicas: 4 }, original.config["websocket-lb:backends"].api, "other fields of backends.api changed");
+        assert.deepEqual(
+            { ...api, maxReplicas: 4 },
+            original.config["websocket-lb:backends"].api,
+            "other fields of backends.api changed",
+        );
         assert.deepEqual(file.config["websocket-lb:backends"].auth, original.config["websocket-lb:backends"].auth);
 
         const preview = await ws.previewWithEvents(["--stack", "staging"]);
         assert.equal(preview.code, 0, show(preview));
-        const autoscaler = preview.events.find((e) => e.resourcePreEvent?.metadata.type === "gcp:compute/regionAutoscaler:RegionAutoscaler");
-        const policy = autoscaler?.resourcePreEvent?.metadata.new?.inputs?.autoscalingPolicy as { maxReplicas?: number } | undefined;
+        const autoscaler = preview.events.find(
+            (e) => e.resourcePreEvent?.metadata.type === "gcp:compute/regionAutoscaler:RegionAutoscaler",
+        );
+        const policy = autoscaler?.resourcePreEvent?.metadata.new?.inputs?.autoscalingPolicy as
+            { maxReplicas?: number } | undefined;
         assert.equal(policy?.maxReplicas, 8);
     });
 });

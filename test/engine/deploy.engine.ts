@@ -24,7 +24,11 @@ interface CloudRecord {
 /** The image the api backend's instances run, as the pretend cloud's instance template says. */
 function servedApiImage(cloudFile: string): string | undefined {
     const records = Object.values(JSON.parse(fs.readFileSync(cloudFile, "utf8")) as Record<string, CloudRecord>);
-    const template = records.find((r) => r.type === "gcp:compute/instanceTemplate:InstanceTemplate" && String((r.props.metadata as Record<string, unknown>)?.["user-data"]).includes(`${API_IMAGE}:`));
+    const template = records.find(
+        (r) =>
+            r.type === "gcp:compute/instanceTemplate:InstanceTemplate" &&
+            String((r.props.metadata as Record<string, unknown>)?.["user-data"]).includes(`${API_IMAGE}:`),
+    );
     const userData = String((template?.props.metadata as Record<string, unknown> | undefined)?.["user-data"] ?? "");
     return new RegExp(`${API_IMAGE.replace(/[.]/g, "\\.")}:[\\w.-]+`).exec(userData)?.[0];
 }
@@ -47,7 +51,11 @@ async function startLoadBalancer(cloudFile: string, cert: Buffer, key: Buffer): 
     });
     await new Promise<void>((resolve, reject) => {
         server.once("error", (e: NodeJS.ErrnoException) =>
-            reject(new Error(`the local load balancer needs 127.0.0.1:443 (the stack's wss:// URLs have no port): ${e.code}; run as root with the port free`)),
+            reject(
+                new Error(
+                    `the local load balancer needs 127.0.0.1:443 (the stack's wss:// URLs have no port): ${e.code}; run as root with the port free`,
+                ),
+            ),
         );
         server.listen(443, "127.0.0.1", resolve);
     });
@@ -96,13 +104,40 @@ describe("engine: the deploy pipeline's pulumi target (Automation API) on a loca
         await ws.initStacks(["staging"]);
         // The Automation API runs the CLI with this process's environment.
         Object.assign(process.env, ws.env());
-        const first = await ws.pulumi(["up", "--yes", "--stack", "staging", "--policy-pack", path.join(ws.dir, "policies")]);
+        const first = await ws.pulumi([
+            "up",
+            "--yes",
+            "--stack",
+            "staging",
+            "--policy-pack",
+            path.join(ws.dir, "policies"),
+        ]);
         assert.equal(first.code, 0, show(first));
 
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "engine-lb-"));
         certFile = path.join(dir, "cert.pem");
         const keyFile = path.join(dir, "key.pem");
-        execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", keyFile, "-out", certFile, "-days", "1", "-subj", `/CN=${HOST}`, "-addext", `subjectAltName=DNS:${HOST}`], { stdio: "ignore" });
+        execFileSync(
+            "openssl",
+            [
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                keyFile,
+                "-out",
+                certFile,
+                "-days",
+                "1",
+                "-subj",
+                `/CN=${HOST}`,
+                "-addext",
+                `subjectAltName=DNS:${HOST}`,
+            ],
+            { stdio: "ignore" },
+        );
         lb = await startLoadBalancer(ws.cloudFile, fs.readFileSync(certFile), fs.readFileSync(keyFile));
     });
 
@@ -144,7 +179,13 @@ describe("engine: the deploy pipeline's pulumi target (Automation API) on a loca
     }
 
     function target(): PulumiStackTarget {
-        return new PulumiStackTarget({ projectDir: ws.dir, stack: "staging", project: "websocket-lb", packDir: path.join(ws.dir, "policies"), log: (line) => log.push(line) });
+        return new PulumiStackTarget({
+            projectDir: ws.dir,
+            stack: "staging",
+            project: "websocket-lb",
+            packDir: path.join(ws.dir, "policies"),
+            log: (line) => log.push(line),
+        });
     }
 
     const gate = () => offlineGate(ws.dir, "staging", path.join(ws.dir, "policies"));
@@ -154,7 +195,13 @@ describe("engine: the deploy pipeline's pulumi target (Automation API) on a loca
         const report = await runPipeline(target(), gate(), options("1.4.3"));
         assert.equal(report.outcome, "deployed", `${phases(report).join("\n")}\n${log.slice(-40).join("\n")}`);
         assert.equal(report.exitCode, 0);
-        for (const name of ["gate: offline preview with the policy pack", "preview with the policy pack", "snapshot for rollback", "up", "post-deploy validation"]) {
+        for (const name of [
+            "gate: offline preview with the policy pack",
+            "preview with the policy pack",
+            "snapshot for rollback",
+            "up",
+            "post-deploy validation",
+        ]) {
             assert.ok(phases(report).includes(`${name}: ok`), `${name} in ${phases(report).join(", ")}`);
         }
         assert.equal(servedApiImage(ws.cloudFile), `${API_IMAGE}:1.4.3`);
@@ -173,19 +220,35 @@ describe("engine: the deploy pipeline's pulumi target (Automation API) on a loca
         assert.ok(phases(report).includes("validation after rollback: ok"), phases(report).join(", "));
         // While the broken image served, the validator saw the load balancer's 502.
         const failed = Object.entries(report.validations).filter(([key]) => key.startsWith("propagation"));
-        assert.ok(failed.some(([, r]) => r.failures.some((f) => f.code === "HANDSHAKE_REFUSED" && f.evidence.status === 502)), "the broken image was seen");
+        assert.ok(
+            failed.some(([, r]) => r.failures.some((f) => f.code === "HANDSHAKE_REFUSED" && f.evidence.status === 502)),
+            "the broken image was seen",
+        );
 
         const after = await ws.pulumi(["stack", "export", "--stack", "staging"]);
         assert.equal(after.code, 0, show(after));
         assert.deepStrictEqual(inputsByUrn(after.stdout), inputsByUrn(before.stdout));
         // And each Cloud Run backend is pinned to the revision that served before the deploy.
-        const servedBefore = Object.fromEntries(resourcesOf(before.stdout).filter((r) => r.type === "gcp:cloudrunv2/service:Service").map((r) => [r.urn, r.outputs?.latestReadyRevision]));
+        const servedBefore = Object.fromEntries(
+            resourcesOf(before.stdout)
+                .filter((r) => r.type === "gcp:cloudrunv2/service:Service")
+                .map((r) => [r.urn, r.outputs?.latestReadyRevision]),
+        );
         const services = resourcesOf(after.stdout).filter((r) => r.type === "gcp:cloudrunv2/service:Service");
         assert.ok(services.length > 0);
         for (const service of services) {
-            assert.deepStrictEqual(service.inputs?.traffics, [{ percent: 100, revision: servedBefore[service.urn], type: "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION" }], service.urn);
+            assert.deepStrictEqual(
+                service.inputs?.traffics,
+                [
+                    {
+                        percent: 100,
+                        revision: servedBefore[service.urn],
+                        type: "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION",
+                    },
+                ],
+                service.urn,
+            );
         }
         assert.equal(servedApiImage(ws.cloudFile), `${API_IMAGE}:1.4.3`);
     });
 });
-

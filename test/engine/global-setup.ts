@@ -11,6 +11,8 @@ export function mochaGlobalSetup(): void {
     const script = path.join(ROOT, "scripts", "pulumi-cli.sh");
     const result = spawnSync("bash", [script], { cwd: ROOT, stdio: ["ignore", "inherit", "inherit"] });
     if (result.status !== 0) {
-        console.error(`\n  !!! scripts/pulumi-cli.sh exited ${result.status}; missing: ${missingTools().join(", ") || "nothing"}\n`);
+        console.error(
+            `\n  !!! scripts/pulumi-cli.sh exited ${result.status}; missing: ${missingTools().join(", ") || "nothing"}\n`,
+        );
     }
 }

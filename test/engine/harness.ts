@@ -38,8 +38,15 @@ export interface RunResult {
 /** One engine event from `--event-log` (JSON lines), reduced to what the tests read. */
 export interface EngineEvent {
     readonly policyEvent?: { resourceUrn?: string; policyName: string; enforcementLevel: string; message: string };
-    readonly policyRemediationEvent?: { resourceUrn: string; policyName: string; before?: Record<string, unknown>; after?: Record<string, unknown> };
-    readonly resourcePreEvent?: { metadata: { op: string; urn: string; type: string; new?: { inputs?: Record<string, unknown> } } };
+    readonly policyRemediationEvent?: {
+        resourceUrn: string;
+        policyName: string;
+        before?: Record<string, unknown>;
+        after?: Record<string, unknown>;
+    };
+    readonly resourcePreEvent?: {
+        metadata: { op: string; urn: string; type: string; new?: { inputs?: Record<string, unknown> } };
+    };
     readonly policyLoadEvent?: object;
     readonly policyAnalyzeSummaryEvent?: { resourceUrn: string; policyPackName: string; policyPackVersion: string };
     readonly diagnosticEvent?: { severity: string; message: string; urn?: string };
@@ -71,7 +78,11 @@ export class Workspace {
         this.cloudFile = path.join(root, "cloud.json");
     }
 
-    static create(label: string, stackFiles: Record<string, string>, projectYaml = path.join(ROOT, "Pulumi.yaml")): Workspace {
+    static create(
+        label: string,
+        stackFiles: Record<string, string>,
+        projectYaml = path.join(ROOT, "Pulumi.yaml"),
+    ): Workspace {
         const ws = new Workspace(fs.mkdtempSync(path.join(os.tmpdir(), `engine-${label}-`)));
         fs.mkdirSync(ws.dir);
         fs.mkdirSync(ws.backendDir);
@@ -135,7 +146,12 @@ export class Workspace {
     /** Runs the real CLI in the project directory. */
     async pulumi(args: string[], timeoutMs = 600_000, extraEnv: NodeJS.ProcessEnv = {}): Promise<RunResult> {
         const command = `pulumi ${args.join(" ")}`;
-        const result = await runProcess(PULUMI, [...args, "--color", "never"], { cwd: this.dir, env: { ...this.env(), ...extraEnv }, timeoutMs, label: command });
+        const result = await runProcess(PULUMI, [...args, "--color", "never"], {
+            cwd: this.dir,
+            env: { ...this.env(), ...extraEnv },
+            timeoutMs,
+            label: command,
+        });
         return { ...result, command };
     }
 
@@ -144,7 +160,9 @@ export class Workspace {
      * PULUMI_ENABLE_STREAMING_JSON_PREVIEW) and returns its result and events.
      */
     async previewWithEvents(args: string[], timeoutMs?: number): Promise<RunResult & { events: EngineEvent[] }> {
-        const result = await this.pulumi(["preview", ...args, "--json"], timeoutMs, { PULUMI_ENABLE_STREAMING_JSON_PREVIEW: "true" });
+        const result = await this.pulumi(["preview", ...args, "--json"], timeoutMs, {
+            PULUMI_ENABLE_STREAMING_JSON_PREVIEW: "true",
+        });
         const events = result.stdout
             .split("\n")
             .filter((line) => line.startsWith("{"))
@@ -174,9 +192,17 @@ export function verdicts(events: readonly EngineEvent[]): Verdict[] {
     const seen = new Map<string, Verdict>();
     for (const e of events) {
         const v = e.policyEvent
-            ? { policy: e.policyEvent.policyName, level: e.policyEvent.enforcementLevel, urn: e.policyEvent.resourceUrn || undefined }
+            ? {
+                  policy: e.policyEvent.policyName,
+                  level: e.policyEvent.enforcementLevel,
+                  urn: e.policyEvent.resourceUrn || undefined,
+              }
             : e.policyRemediationEvent
-              ? { policy: e.policyRemediationEvent.policyName, level: "remediate", urn: e.policyRemediationEvent.resourceUrn }
+              ? {
+                    policy: e.policyRemediationEvent.policyName,
+                    level: "remediate",
+                    urn: e.policyRemediationEvent.resourceUrn,
+                }
               : undefined;
         if (v) {
             seen.set(`${v.policy}|${v.level}|${v.urn ?? ""}`, v);

@@ -39,7 +39,9 @@ describe("engine: pulumi up, stack output, up again, destroy on staging (real CL
         const outputs = JSON.parse(result.stdout) as Outputs;
         assert.match(outputs.ipAddress ?? "", /^203\.0\.113\.\d+$/);
         assert.deepEqual(outputs.websocketUrls, {
-            "staging.chat.example.com": ["/ws", "/ws/*", "/websocket", "/websocket/*"].map((p) => `wss://staging.chat.example.com${p}`),
+            "staging.chat.example.com": ["/ws", "/ws/*", "/websocket", "/websocket/*"].map(
+                (p) => `wss://staging.chat.example.com${p}`,
+            ),
         });
         assert.deepEqual(Object.keys(outputs.backendServiceNames ?? {}).sort(), ["api", "auth", "frontend"]);
         for (const name of Object.values(outputs.backendServiceNames ?? {})) {
@@ -58,7 +60,15 @@ describe("engine: pulumi up, stack output, up again, destroy on staging (real CL
     });
 
     it("a second pulumi up changes nothing (--expect-no-changes)", async () => {
-        const up = await ws.pulumi(["up", "--yes", "--expect-no-changes", "--stack", "staging", "--policy-pack", POLICY_PACK]);
+        const up = await ws.pulumi([
+            "up",
+            "--yes",
+            "--expect-no-changes",
+            "--stack",
+            "staging",
+            "--policy-pack",
+            POLICY_PACK,
+        ]);
         assert.equal(up.code, 0, show(up));
         assert.match(up.stdout, /48 unchanged/);
     });
@@ -93,14 +103,26 @@ describe("engine: the gcp stand-in refuses what the Google APIs refuse, and the 
         assert.match(out, /not supported by the classic load balancing scheme EXTERNAL/);
         const created = Object.values(ws.cloud());
         assert.ok(!created.includes("gcp:compute/uRLMap:URLMap"), "the classic URL map was created");
-        assert.equal(created.filter((t) => t === "gcp:compute/backendService:BackendService").length, 1, "only the classic backend service is valid");
+        assert.equal(
+            created.filter((t) => t === "gcp:compute/backendService:BackendService").length,
+            1,
+            "only the classic backend service is valid",
+        );
     });
 
     it("pulumi preview with the pack fails first, naming the policies for each of them", async () => {
         const preview = await ws.pulumi(["preview", "--stack", "refusals", "--policy-pack", POLICY_PACK]);
         assert.notEqual(preview.code, 0, show(preview));
-        for (const policy of ["enforce-serverless-backend-limits", "disallow-invalid-custom-headers", "disallow-classic-advanced-routing"]) {
-            assert.match(preview.stdout, new RegExp(`\\[mandatory\\].*\\s${policy}\\s`), `${policy} not reported\n${show(preview)}`);
+        for (const policy of [
+            "enforce-serverless-backend-limits",
+            "disallow-invalid-custom-headers",
+            "disallow-classic-advanced-routing",
+        ]) {
+            assert.match(
+                preview.stdout,
+                new RegExp(`\\[mandatory\\].*\\s${policy}\\s`),
+                `${policy} not reported\n${show(preview)}`,
+            );
         }
     });
 });

@@ -2,7 +2,17 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { runTs } from "../helpers/cli";
-import { EngineEvent, POLICY_PACK, requireTools, ROOT, show, steppedResources, verdictKey, verdicts, Workspace } from "./harness";
+import {
+    EngineEvent,
+    POLICY_PACK,
+    requireTools,
+    ROOT,
+    show,
+    steppedResources,
+    verdictKey,
+    verdicts,
+    Workspace,
+} from "./harness";
 
 const SEED = path.join(ROOT, "test", "preview", "fixtures", "Pulumi.seed-broken.yaml");
 
@@ -14,7 +24,10 @@ interface OfflineDoc {
 /** The offline preview's JSON for the same stack and flags (preview/cli.ts). */
 async function offline(args: string[]): Promise<OfflineDoc> {
     const result = await runTs("preview/cli.ts", [...args, "--json"], { timeoutMs: 300_000 });
-    assert.ok(result.code === 0 || result.code === 1, `offline preview ${args.join(" ")} exited ${result.code}\n${result.stderr}`);
+    assert.ok(
+        result.code === 0 || result.code === 1,
+        `offline preview ${args.join(" ")} exited ${result.code}\n${result.stderr}`,
+    );
     return JSON.parse(result.stdout) as OfflineDoc;
 }
 
@@ -23,7 +36,11 @@ function offlineResources(doc: OfflineDoc): string[] {
 }
 
 function offlineVerdicts(doc: OfflineDoc): string[] {
-    return [...new Set(doc.diagnostics.map((d) => verdictKey({ policy: d.policy, level: d.level, urn: d.urn || undefined })))].sort();
+    return [
+        ...new Set(
+            doc.diagnostics.map((d) => verdictKey({ policy: d.policy, level: d.level, urn: d.urn || undefined })),
+        ),
+    ].sort();
 }
 
 function realVerdicts(events: readonly EngineEvent[]): string[] {
@@ -58,12 +75,25 @@ describe("engine: pulumi preview --policy-pack policies (real CLI, gcp stand-in)
 
     for (const stack of ["staging", "production"]) {
         it(`${stack}: exit 0, the pack loaded by the CLI, no mandatory violation, and the offline preview's resources and verdicts`, async () => {
-            const [real, off] = [await ws.previewWithEvents(["--stack", stack, "--policy-pack", POLICY_PACK]), await offline(["--stack", stack])];
+            const [real, off] = [
+                await ws.previewWithEvents(["--stack", stack, "--policy-pack", POLICY_PACK]),
+                await offline(["--stack", stack]),
+            ];
             assert.equal(real.code, 0, show(real));
-            assert.ok(real.events.some((e) => e.policyLoadEvent !== undefined), "no policyLoadEvent: the CLI did not load a pack");
-            const packs = new Set(real.events.flatMap((e) => (e.policyAnalyzeSummaryEvent ? [e.policyAnalyzeSummaryEvent.policyPackName] : [])));
+            assert.ok(
+                real.events.some((e) => e.policyLoadEvent !== undefined),
+                "no policyLoadEvent: the CLI did not load a pack",
+            );
+            const packs = new Set(
+                real.events.flatMap((e) =>
+                    e.policyAnalyzeSummaryEvent ? [e.policyAnalyzeSummaryEvent.policyPackName] : [],
+                ),
+            );
             assert.deepEqual([...packs], ["websocket-lb-policies"]);
-            assert.deepEqual(verdicts(real.events).filter((v) => v.level === "mandatory"), []);
+            assert.deepEqual(
+                verdicts(real.events).filter((v) => v.level === "mandatory"),
+                [],
+            );
 
             const resources = steppedResources(real.events);
             assert.equal(resources.length, off.resources.length, "resource count differs from the offline preview");
@@ -75,8 +105,15 @@ describe("engine: pulumi preview --policy-pack policies (real CLI, gcp stand-in)
     it("the seed's broken settings: the CLI fails the preview naming enforce-backend-timeout and enforce-session-affinity", async () => {
         const human = await ws.pulumi(["preview", "--stack", "seed", "--policy-pack", POLICY_PACK]);
         assert.notEqual(human.code, 0, show(human));
-        assert.match(human.stdout, /\[mandatory\] \[severity: critical\]\s+enforce-backend-timeout\s+\(gcp:compute:BackendService: chat-api-backend\)/, show(human));
-        assert.match(human.stdout, /\[mandatory\] \[severity: high\]\s+enforce-session-affinity\s+\(gcp:compute:BackendService: chat-api-backend\)/);
+        assert.match(
+            human.stdout,
+            /\[mandatory\] \[severity: critical\]\s+enforce-backend-timeout\s+\(gcp:compute:BackendService: chat-api-backend\)/,
+            show(human),
+        );
+        assert.match(
+            human.stdout,
+            /\[mandatory\] \[severity: high\]\s+enforce-session-affinity\s+\(gcp:compute:BackendService: chat-api-backend\)/,
+        );
         assert.match(human.stdout, /timeoutSec is 30; required: at least 86400/);
         assert.match(human.stdout + human.stderr, /preview failed/);
     });
@@ -97,18 +134,47 @@ describe("engine: pulumi preview --policy-pack policies (real CLI, gcp stand-in)
         const flags = ["--stack", "staging", "--config", "websocket-lb:backendTimeoutSec=30"];
         const broken = await ws.previewWithEvents([...flags, "--policy-pack", POLICY_PACK]);
         assert.notEqual(broken.code, 0, show(broken));
-        assert.deepEqual(realVerdicts(broken.events).filter((v) => v.startsWith("mandatory")), ["mandatory enforce-backend-timeout chat-api-backend"]);
-        assert.deepEqual(realVerdicts(broken.events), offlineVerdicts(await offline(["--stack", "staging", "--config", "backendTimeoutSec=30"])));
+        assert.deepEqual(
+            realVerdicts(broken.events).filter((v) => v.startsWith("mandatory")),
+            ["mandatory enforce-backend-timeout chat-api-backend"],
+        );
+        assert.deepEqual(
+            realVerdicts(broken.events),
+            offlineVerdicts(await offline(["--stack", "staging", "--config", "backendTimeoutSec=30"])),
+        );
 
         // README: enforce-backend-timeout at "remediate" sets timeoutSec to 86400 instead of failing.
         const config = readmePolicyConfig(ws.root);
-        const fixed = await ws.previewWithEvents([...flags, "--policy-pack", POLICY_PACK, "--policy-pack-config", config]);
+        const fixed = await ws.previewWithEvents([
+            ...flags,
+            "--policy-pack",
+            POLICY_PACK,
+            "--policy-pack-config",
+            config,
+        ]);
         assert.equal(fixed.code, 0, show(fixed));
-        const remediation = fixed.events.find((e) => e.policyRemediationEvent?.policyName === "enforce-backend-timeout")?.policyRemediationEvent;
+        const remediation = fixed.events.find(
+            (e) => e.policyRemediationEvent?.policyName === "enforce-backend-timeout",
+        )?.policyRemediationEvent;
         assert.ok(remediation, "no remediation event for enforce-backend-timeout");
         assert.equal(remediation.before?.timeoutSec, 30);
         assert.equal(remediation.after?.timeoutSec, 86400);
-        assert.deepEqual(verdicts(fixed.events).filter((v) => v.level === "mandatory"), []);
-        assert.deepEqual(realVerdicts(fixed.events), offlineVerdicts(await offline(["--stack", "staging", "--config", "backendTimeoutSec=30", "--policy-pack-config", config])));
+        assert.deepEqual(
+            verdicts(fixed.events).filter((v) => v.level === "mandatory"),
+            [],
+        );
+        assert.deepEqual(
+            realVerdicts(fixed.events),
+            offlineVerdicts(
+                await offline([
+                    "--stack",
+                    "staging",
+                    "--config",
+                    "backendTimeoutSec=30",
+                    "--policy-pack-config",
+                    config,
+                ]),
+            ),
+        );
     });
 });

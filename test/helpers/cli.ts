@@ -40,7 +40,11 @@ export function runProcess(
 }
 
 /** Runs one of the project's TypeScript commands in a child process, as `npm run` would. */
-export function runTs(script: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
+export function runTs(
+    script: string,
+    args: string[],
+    options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<CliResult> {
     return runProcess(process.execPath, ["-r", REGISTER, path.join(ROOT, script), ...args], {
         cwd: options.cwd ?? ROOT,
         env: { ...process.env, ...options.env },
@@ -50,7 +54,10 @@ export function runTs(script: string, args: string[], options: { cwd?: string; e
 }
 
 /** The offline preview command, as `npm run preview:offline -- ARGS` runs it. */
-export function runPreview(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
+export function runPreview(
+    args: string[],
+    options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<CliResult> {
     return runTs("preview/cli.ts", args, { timeoutMs: 120_000, ...options });
 }
 
@@ -72,7 +79,9 @@ export function startTs(script: string, args: string[], options: { env?: NodeJS.
     let stderr = "";
     child.stdout!.on("data", (c: Buffer) => (stdout += c.toString()));
     child.stderr!.on("data", (c: Buffer) => (stderr += c.toString()));
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on("close", (code, signal) => resolve({ code, signal })));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+        child.on("close", (code, signal) => resolve({ code, signal })),
+    );
     return { child, output: () => ({ stdout, stderr }), exited };
 }
 
@@ -85,7 +94,10 @@ export function childrenOf(pid: number): Array<{ pid: number; cmdline: string }>
             // The command name may hold spaces and parentheses: fields start after the last ")".
             const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
             if (ppid === pid) {
-                found.push({ pid: Number(entry), cmdline: fs.readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0").join(" ") });
+                found.push({
+                    pid: Number(entry),
+                    cmdline: fs.readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0").join(" "),
+                });
             }
         } catch {
             // The process ended while we looked.

@@ -1,5 +1,13 @@
 import * as path from "path";
-import { loadStackConfig, ProgramError, ProgramRun, RecordedResource, runProgram, SECRET_PLACEHOLDER, StackConfig } from "../../preview";
+import {
+    loadStackConfig,
+    ProgramError,
+    ProgramRun,
+    RecordedResource,
+    runProgram,
+    SECRET_PLACEHOLDER,
+    StackConfig,
+} from "../../preview";
 
 export { loadStackConfig, ProgramError, ProgramRun, RecordedResource, runProgram, SECRET_PLACEHOLDER };
 
@@ -46,7 +54,11 @@ export function ofType(run: ProgramRun, type: string): RecordedResource[] {
 export function named(run: ProgramRun, type: string, name: string): RecordedResource {
     const found = run.resources.find((r) => r.type === type && r.name === name);
     if (!found) {
-        throw new Error(`no ${type} named ${name}; have: ${ofType(run, type).map((r) => r.name).join(", ")}`);
+        throw new Error(
+            `no ${type} named ${name}; have: ${ofType(run, type)
+                .map((r) => r.name)
+                .join(", ")}`,
+        );
     }
     return found;
 }

@@ -18,9 +18,17 @@ const ROUTES = {
 
 /** The staging stack with alert routes, and the PagerDuty key set as a secret (pulumi config set --secret). */
 async function routedStack(overrides: string[] = []): Promise<ProgramRun> {
-    const stack = loadStackConfig({ projectDir: PROJECT_DIR, stack: "staging", overrides: [`alertRoutes=${JSON.stringify(ROUTES)}`, ...overrides] });
+    const stack = loadStackConfig({
+        projectDir: PROJECT_DIR,
+        stack: "staging",
+        overrides: [`alertRoutes=${JSON.stringify(ROUTES)}`, ...overrides],
+    });
     const key = "websocket-lb:pagerDutyServiceKeys";
-    return runProgram({ ...stack, config: { ...stack.config, [key]: JSON.stringify({ operations: "pd-ops-key" }) }, secretKeys: [...stack.secretKeys, key] });
+    return runProgram({
+        ...stack,
+        config: { ...stack.config, [key]: JSON.stringify({ operations: "pd-ops-key" }) },
+        secretKeys: [...stack.secretKeys, key],
+    });
 }
 
 describe("infrastructure: alerts page by team (alertRoutes)", () => {
@@ -32,7 +40,12 @@ describe("infrastructure: alerts page by team (alertRoutes)", () => {
     /** Each alert's display name to the display names of the channels it notifies. */
     function routing(of: ProgramRun): Record<string, string[]> {
         const byId = new Map(ofType(of, CHANNEL).map((c) => [c.id, String(p(c).displayName)]));
-        return Object.fromEntries(ofType(of, ALERT).map((a) => [String(p(a).displayName), (p(a).notificationChannels as string[]).map((id) => byId.get(id) ?? id).sort()]));
+        return Object.fromEntries(
+            ofType(of, ALERT).map((a) => [
+                String(p(a).displayName),
+                (p(a).notificationChannels as string[]).map((id) => byId.get(id) ?? id).sort(),
+            ]),
+        );
     }
 
     it("without the synthetic monitor, business gets the handshake-failure signal for chat degradation", async () => {
@@ -43,7 +56,11 @@ describe("infrastructure: alerts page by team (alertRoutes)", () => {
     });
 
     it("routes connection and handshake failures to operations, timeout errors to infrastructure, the synthetic monitor's chat checks to business", () => {
-        const ops = ["WebSocket LB operations: PagerDuty", "WebSocket LB operations: Pub/Sub operations-alerts", "WebSocket LB operations: ops@example.com"];
+        const ops = [
+            "WebSocket LB operations: PagerDuty",
+            "WebSocket LB operations: Pub/Sub operations-alerts",
+            "WebSocket LB operations: ops@example.com",
+        ];
         assert.deepEqual(routing(run), {
             "HTTP 5xx ratio": ops,
             "WebSocket connection failure ratio": ops,
@@ -51,7 +68,13 @@ describe("infrastructure: alerts page by team (alertRoutes)", () => {
             "Load balancer timeout errors": ["WebSocket LB infrastructure: infra@example.com"],
             "Chat functionality degradation": ["WebSocket LB business: business@example.com"],
         });
-        assert.equal(ofType(run, CHANNEL).filter((c) => p(c).displayName === "WebSocket LB alerts: chat-staging-alerts@example.com").length, 0, "alertEmails are not used once routes are set");
+        assert.equal(
+            ofType(run, CHANNEL).filter(
+                (c) => p(c).displayName === "WebSocket LB alerts: chat-staging-alerts@example.com",
+            ).length,
+            0,
+            "alertEmails are not used once routes are set",
+        );
     });
 
     it("keeps the PagerDuty service key a Pulumi secret in the pagerduty channel", () => {
@@ -67,27 +90,47 @@ describe("infrastructure: alerts page by team (alertRoutes)", () => {
         assert.equal(p(channel).labels.topic, topic.id);
         const [member] = ofType(run, TOPIC_MEMBER);
         assert.equal(p(member).role, "roles/pubsub.publisher");
-        assert.equal(p(member).member, "serviceAccount:service-000000000000@gcp-sa-monitoring-notification.iam.gserviceaccount.com");
+        assert.equal(
+            p(member).member,
+            "serviceAccount:service-000000000000@gcp-sa-monitoring-notification.iam.gserviceaccount.com",
+        );
     });
 
     it("names every problem in alertRoutes at once", async () => {
-        const bad = { operations: ["email:nope", "sms:+1555"], marketing: ["email:m@example.com"], infrastructure: [], business: ["webhook", "email:b@example.com", "email:b@example.com"] };
+        const bad = {
+            operations: ["email:nope", "sms:+1555"],
+            marketing: ["email:m@example.com"],
+            infrastructure: [],
+            business: ["webhook", "email:b@example.com", "email:b@example.com"],
+        };
         try {
             await runStack("staging", [`alertRoutes=${JSON.stringify(bad)}`]);
             assert.fail("accepted");
         } catch (e) {
             assert.ok(e instanceof ProgramError, String(e));
             const text = e.message;
-            assert.match(text, /websocket-lb:alertRoutes\.operations is "email:nope"; allowed: "email:ADDRESS", "webhook", "pagerduty" or "pubsub"/);
+            assert.match(
+                text,
+                /websocket-lb:alertRoutes\.operations is "email:nope"; allowed: "email:ADDRESS", "webhook", "pagerduty" or "pubsub"/,
+            );
             assert.match(text, /alertRoutes\.operations is "sms:\+1555"/);
-            assert.match(text, /alertRoutes\.marketing is \["email:m@example.com"\]; no such team; allowed: operations, infrastructure, business/);
+            assert.match(
+                text,
+                /alertRoutes\.marketing is \["email:m@example.com"\]; no such team; allowed: operations, infrastructure, business/,
+            );
             assert.match(text, /alertRoutes\.infrastructure is \[\]; allowed: a non-empty list of channels/);
             assert.match(text, /alertRoutes\.business is "webhook"; the webhook channel needs pagingWebhookUrl/);
-            assert.match(text, /alertRoutes\.business is "email:b@example.com"; that channel is listed twice for this team/);
+            assert.match(
+                text,
+                /alertRoutes\.business is "email:b@example.com"; that channel is listed twice for this team/,
+            );
         }
     });
 
     it("fails with a clear message when a team pages PagerDuty without a key", async () => {
-        await assert.rejects(runStack("staging", [`alertRoutes=${JSON.stringify({ operations: ["pagerduty"] })}`]), /alertRoutes\.operations lists pagerduty, but the secret pagerDutyServiceKeys is not set/);
+        await assert.rejects(
+            runStack("staging", [`alertRoutes=${JSON.stringify({ operations: ["pagerduty"] })}`]),
+            /alertRoutes\.operations lists pagerduty, but the secret pagerDutyServiceKeys is not set/,
+        );
     });
 });

@@ -4,8 +4,24 @@ import { dependedOnBy, named, ofType, ProgramRun, RecordedResource, runStack, TY
 type Props = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 const EXPECTED = {
-    staging: { domains: ["staging.chat.example.com"], draining: 300, minReplicas: 2, maxReplicas: 4, machineType: "e2-standard-2", project: "example-chat-staging", deletionProtection: false },
-    production: { domains: ["chat.example.com", "www.chat.example.com"], draining: 600, minReplicas: 6, maxReplicas: 30, machineType: "e2-standard-4", project: "example-chat-prod", deletionProtection: true },
+    staging: {
+        domains: ["staging.chat.example.com"],
+        draining: 300,
+        minReplicas: 2,
+        maxReplicas: 4,
+        machineType: "e2-standard-2",
+        project: "example-chat-staging",
+        deletionProtection: false,
+    },
+    production: {
+        domains: ["chat.example.com", "www.chat.example.com"],
+        draining: 600,
+        minReplicas: 6,
+        maxReplicas: 30,
+        machineType: "e2-standard-4",
+        project: "example-chat-prod",
+        deletionProtection: true,
+    },
 };
 
 function isServerless(run: ProgramRun, service: RecordedResource): boolean {
@@ -23,7 +39,10 @@ for (const [stack, expected] of Object.entries(EXPECTED)) {
 
         it("gives every non-serverless backend service a 24 h timeout, cookie affinity with a 24 h TTL and RING_HASH, HTTP, draining, full logging and RATE balancing", () => {
             const services = ofType(run, TYPES.backendService).filter((s) => !isServerless(run, s));
-            assert.deepEqual(services.map((s) => s.name), ["chat-api-backend"]);
+            assert.deepEqual(
+                services.map((s) => s.name),
+                ["chat-api-backend"],
+            );
             for (const service of services) {
                 const p = inputs(service);
                 assert.equal(p.timeoutSec, 86400);
@@ -38,8 +57,14 @@ for (const [stack, expected] of Object.entries(EXPECTED)) {
                 assert.equal(p.backends.length, 1);
                 assert.equal(p.backends[0].balancingMode, "RATE");
                 assert.ok(p.backends[0].maxRatePerInstance > 0);
-                assert.deepEqual(dependedOnBy(run, service, "backends").map((r) => r.type), [TYPES.mig]);
-                assert.deepEqual(dependedOnBy(run, service, "healthChecks").map((r) => r.type), [TYPES.healthCheck]);
+                assert.deepEqual(
+                    dependedOnBy(run, service, "backends").map((r) => r.type),
+                    [TYPES.mig],
+                );
+                assert.deepEqual(
+                    dependedOnBy(run, service, "healthChecks").map((r) => r.type),
+                    [TYPES.healthCheck],
+                );
             }
         });
 
@@ -48,10 +73,20 @@ for (const [stack, expected] of Object.entries(EXPECTED)) {
             assert.deepEqual(services.map((s) => s.name).sort(), ["chat-auth-backend", "chat-frontend-backend"]);
             for (const service of services) {
                 const p = inputs(service);
-                for (const absent of ["timeoutSec", "sessionAffinity", "affinityCookieTtlSec", "healthChecks", "localityLbPolicy"]) {
+                for (const absent of [
+                    "timeoutSec",
+                    "sessionAffinity",
+                    "affinityCookieTtlSec",
+                    "healthChecks",
+                    "localityLbPolicy",
+                ]) {
                     assert.equal(p[absent], undefined, `${service.name} sets ${absent}`);
                 }
-                assert.deepEqual(Object.keys(p.backends[0]), ["group"], "a serverless NEG backend takes no balancing mode or capacity");
+                assert.deepEqual(
+                    Object.keys(p.backends[0]),
+                    ["group"],
+                    "a serverless NEG backend takes no balancing mode or capacity",
+                );
                 const [neg] = dependedOnBy(run, service, "backends");
                 assert.equal(inputs(neg).networkEndpointType, "SERVERLESS");
                 const [runService] = dependedOnBy(run, neg, "cloudRun");
@@ -59,7 +94,9 @@ for (const [stack, expected] of Object.entries(EXPECTED)) {
                 assert.equal(inputs(runService).template.sessionAffinity, true);
                 assert.equal(inputs(runService).template.timeout, "60s");
                 assert.equal(inputs(runService).ingress, "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER");
-                assert.deepEqual(inputs(runService).traffics, [{ type: "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST", percent: 100 }]);
+                assert.deepEqual(inputs(runService).traffics, [
+                    { type: "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST", percent: 100 },
+                ]);
                 assert.equal(inputs(runService).deletionProtection, expected.deletionProtection);
             }
         });
@@ -76,13 +113,13 @@ for (const [stack, expected] of Object.entries(EXPECTED)) {
             assert.equal(wsRule.service, api.id);
             assert.deepEqual(wsRule.routeAction, { timeout: { seconds: "86400", nanos: 0 } });
             const auth = named(run, TYPES.backendService, "chat-auth-backend");
-            assert.deepEqual(
-                matcher.pathRules.find((r: Props) => r.service === auth.id).paths,
-                ["/auth", "/auth/*"],
-            );
+            assert.deepEqual(matcher.pathRules.find((r: Props) => r.service === auth.id).paths, ["/auth", "/auth/*"]);
             const thirty = { timeout: { seconds: "30", nanos: 0 } };
             const plain = matcher.pathRules.filter((r: Props) => r !== wsRule);
-            assert.deepEqual(plain.map((r: Props) => r.paths[0]), ["/api", "/auth", "/app"]);
+            assert.deepEqual(
+                plain.map((r: Props) => r.paths[0]),
+                ["/api", "/auth", "/app"],
+            );
             for (const rule of plain) {
                 assert.deepEqual(rule.routeAction, thirty, `${rule.paths[0]} waits as long as its backend`);
             }
@@ -113,7 +150,10 @@ for (const [stack, expected] of Object.entries(EXPECTED)) {
             const https = rules.find((r) => inputs(r).portRange === "443")!;
             const [httpsProxy] = dependedOnBy(run, https, "target");
             assert.equal(httpsProxy.type, TYPES.httpsProxy);
-            assert.deepEqual(dependedOnBy(run, httpsProxy, "urlMap").map((r) => r.name), ["chat-https"]);
+            assert.deepEqual(
+                dependedOnBy(run, httpsProxy, "urlMap").map((r) => r.name),
+                ["chat-https"],
+            );
             const [policy] = dependedOnBy(run, httpsProxy, "sslPolicy");
             assert.deepEqual([inputs(policy).minTlsVersion, inputs(policy).profile], ["TLS_1_2", "MODERN"]);
             const [cert] = dependedOnBy(run, httpsProxy, "sslCertificates");
@@ -135,7 +175,9 @@ for (const [stack, expected] of Object.entries(EXPECTED)) {
         });
 
         it("uses one load balancing scheme across backend services and forwarding rules", () => {
-            const schemes = [...ofType(run, TYPES.backendService), ...ofType(run, TYPES.forwardingRule)].map((r) => inputs(r).loadBalancingScheme);
+            const schemes = [...ofType(run, TYPES.backendService), ...ofType(run, TYPES.forwardingRule)].map(
+                (r) => inputs(r).loadBalancingScheme,
+            );
             assert.equal(schemes.length, 5);
             assert.deepEqual([...new Set(schemes)], ["EXTERNAL_MANAGED"]);
         });
@@ -145,7 +187,12 @@ for (const [stack, expected] of Object.entries(EXPECTED)) {
             assert.equal(template.machineType, expected.machineType);
             assert.match(template.disks[0].sourceImage, /cos-cloud/);
             assert.match(template.metadata["user-data"], /^#cloud-config/);
-            assert.match(template.metadata["user-data"], new RegExp(`docker run .* -p 8080:8080 us-docker\\.pkg\\.dev/example-chat-${stack === "staging" ? "staging" : "prod"}/chat/api:1\\.4\\.2`));
+            assert.match(
+                template.metadata["user-data"],
+                new RegExp(
+                    `docker run .* -p 8080:8080 us-docker\\.pkg\\.dev/example-chat-${stack === "staging" ? "staging" : "prod"}/chat/api:1\\.4\\.2`,
+                ),
+            );
             const mig = inputs(named(run, TYPES.mig, "chat-api-mig"));
             assert.deepEqual(mig.namedPorts, [{ name: "http", port: 8080 }]);
             const scaler = inputs(named(run, TYPES.autoscaler, "chat-api-autoscaler"));
@@ -178,12 +225,18 @@ for (const [stack, expected] of Object.entries(EXPECTED)) {
         });
 
         it("gives the instance-group region a Cloud Router and Cloud NAT, since the VMs have no external IP", () => {
-            assert.deepEqual(ofType(run, TYPES.router).map((r) => r.name), ["chat-us-central1-router"]);
+            assert.deepEqual(
+                ofType(run, TYPES.router).map((r) => r.name),
+                ["chat-us-central1-router"],
+            );
             const router = inputs(named(run, TYPES.router, "chat-us-central1-router"));
             assert.deepEqual([router.network, router.region], ["default", "us-central1"]);
             const [nat] = ofType(run, TYPES.routerNat);
             assert.equal(nat.name, "chat-us-central1-nat");
-            assert.deepEqual(dependedOnBy(run, nat, "router").map((r) => r.name), ["chat-us-central1-router"]);
+            assert.deepEqual(
+                dependedOnBy(run, nat, "router").map((r) => r.name),
+                ["chat-us-central1-router"],
+            );
             assert.equal(inputs(nat).region, "us-central1");
             assert.equal(inputs(nat).natIpAllocateOption, "AUTO_ONLY");
             assert.equal(inputs(nat).sourceSubnetworkIpRangesToNat, "ALL_SUBNETWORKS_ALL_IP_RANGES");
@@ -192,13 +245,22 @@ for (const [stack, expected] of Object.entries(EXPECTED)) {
 
         it("runs the VMs as their own service account with exactly three roles, the cloud-platform scope and no external IP", () => {
             // The synthetic monitor's function has an account of its own; the VMs' is lb-api-vm.
-            const vmAccounts = ofType(run, TYPES.serviceAccount).filter((a) => String(inputs(a).accountId).startsWith("lb-"));
-            assert.deepEqual(vmAccounts.map((a) => inputs(a).accountId), ["lb-api-vm"]);
+            const vmAccounts = ofType(run, TYPES.serviceAccount).filter((a) =>
+                String(inputs(a).accountId).startsWith("lb-"),
+            );
+            assert.deepEqual(
+                vmAccounts.map((a) => inputs(a).accountId),
+                ["lb-api-vm"],
+            );
             const email = `lb-api-vm@${expected.project}.iam.gserviceaccount.com`;
             const bindings = ofType(run, TYPES.projectIamMember)
                 .map((b) => inputs(b))
                 .filter((b) => b.member === `serviceAccount:${email}`);
-            assert.deepEqual(bindings.map((b) => b.role).sort(), ["roles/artifactregistry.reader", "roles/logging.logWriter", "roles/monitoring.metricWriter"]);
+            assert.deepEqual(bindings.map((b) => b.role).sort(), [
+                "roles/artifactregistry.reader",
+                "roles/logging.logWriter",
+                "roles/monitoring.metricWriter",
+            ]);
             for (const binding of bindings) {
                 assert.equal(binding.member, `serviceAccount:${email}`);
                 // The image lives in the stack's own project, so every role is granted there.
@@ -218,12 +280,19 @@ describe("infrastructure: network and egress settings", () => {
         `backends=${JSON.stringify({ api: { kind: "instanceGroup", websocket: true, image: "us-docker.pkg.dev/shared-registry/chat/api:1", region: "us-east1", ...api } })}`;
 
     it("with egress privateGoogleAccess creates a subnet with Private Google Access instead of a NAT, and attaches the VMs to it", async () => {
-        const run = await runStack("staging", [backends({ egress: "privateGoogleAccess", subnetCidr: "10.201.0.0/24" })]);
+        const run = await runStack("staging", [
+            backends({ egress: "privateGoogleAccess", subnetCidr: "10.201.0.0/24" }),
+        ]);
         assert.deepEqual(ofType(run, TYPES.routerNat), []);
         assert.deepEqual(ofType(run, TYPES.router), []);
         const subnet = named(run, TYPES.subnetwork, "chat-api-subnet");
         assert.deepEqual(
-            [subnet.inputs.network, subnet.inputs.region, subnet.inputs.ipCidrRange, subnet.inputs.privateIpGoogleAccess],
+            [
+                subnet.inputs.network,
+                subnet.inputs.region,
+                subnet.inputs.ipCidrRange,
+                subnet.inputs.privateIpGoogleAccess,
+            ],
             ["default", "us-east1", "10.201.0.0/24", true],
         );
         const template = named(run, TYPES.template, "chat-api-template").inputs as Props;
@@ -245,18 +314,29 @@ describe("infrastructure: network and egress settings", () => {
     it("NATs the whole network when a subnet is named without its self link, which the NAT's subnet list needs", async () => {
         const run = await runStack("staging", [backends({ subnetwork: "chat" })]);
         const nat = named(run, TYPES.routerNat, "chat-us-east1-nat").inputs as Props;
-        assert.deepEqual([nat.sourceSubnetworkIpRangesToNat, nat.subnetworks], ["ALL_SUBNETWORKS_ALL_IP_RANGES", undefined]);
-        assert.equal((named(run, TYPES.template, "chat-api-template").inputs as Props).networkInterfaces[0].subnetwork, "chat");
+        assert.deepEqual(
+            [nat.sourceSubnetworkIpRangesToNat, nat.subnetworks],
+            ["ALL_SUBNETWORKS_ALL_IP_RANGES", undefined],
+        );
+        assert.equal(
+            (named(run, TYPES.template, "chat-api-template").inputs as Props).networkInterfaces[0].subnetwork,
+            "chat",
+        );
     });
 
     it("with egress none creates neither NAT nor subnet (the host project provides egress)", async () => {
         const run = await runStack("staging", [backends({ egress: "none" })]);
-        assert.deepEqual([...ofType(run, TYPES.router), ...ofType(run, TYPES.routerNat), ...ofType(run, TYPES.subnetwork)], []);
+        assert.deepEqual(
+            [...ofType(run, TYPES.router), ...ofType(run, TYPES.routerNat), ...ofType(run, TYPES.subnetwork)],
+            [],
+        );
     });
 
     it("grants the registry reader role in the image's own project, and pins us-east1's zones (it has no zone a)", async () => {
         const run = await runStack("staging", [backends({})]);
-        const reader = ofType(run, TYPES.projectIamMember).map((b) => b.inputs as Props).find((b) => b.role === "roles/artifactregistry.reader");
+        const reader = ofType(run, TYPES.projectIamMember)
+            .map((b) => b.inputs as Props)
+            .find((b) => b.role === "roles/artifactregistry.reader");
         assert.equal(reader?.project, "shared-registry");
         const mig = named(run, TYPES.mig, "chat-api-mig").inputs as Props;
         assert.deepEqual(mig.distributionPolicyZones, ["us-east1-b", "us-east1-c", "us-east1-d"]);
@@ -266,7 +346,10 @@ describe("infrastructure: network and egress settings", () => {
     it("derives the surge from configured zones", async () => {
         const run = await runStack("staging", [backends({ zones: ["us-east1-b", "us-east1-c"] })]);
         const mig = named(run, TYPES.mig, "chat-api-mig").inputs as Props;
-        assert.deepEqual([mig.distributionPolicyZones, mig.updatePolicy.maxSurgeFixed], [["us-east1-b", "us-east1-c"], 2]);
+        assert.deepEqual(
+            [mig.distributionPolicyZones, mig.updatePolicy.maxSurgeFixed],
+            [["us-east1-b", "us-east1-c"], 2],
+        );
     });
 });
 
@@ -275,10 +358,18 @@ describe("infrastructure: a rollback's pinned Cloud Run revision", () => {
         const run = await runStack("staging", [
             `backends=${JSON.stringify({
                 api: { kind: "instanceGroup", websocket: true, image: "example/api:1", region: "us-central1" },
-                auth: { kind: "cloudRun", paths: ["/auth", "/auth/*"], image: "example/auth:1", region: "us-central1", pinnedRevision: "chat-auth-run-00007-abc" },
+                auth: {
+                    kind: "cloudRun",
+                    paths: ["/auth", "/auth/*"],
+                    image: "example/auth:1",
+                    region: "us-central1",
+                    pinnedRevision: "chat-auth-run-00007-abc",
+                },
             })}`,
         ]);
         const service = named(run, TYPES.cloudRun, "chat-auth-run");
-        assert.deepEqual((service.inputs as Props).traffics, [{ type: "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION", revision: "chat-auth-run-00007-abc", percent: 100 }]);
+        assert.deepEqual((service.inputs as Props).traffics, [
+            { type: "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION", revision: "chat-auth-run-00007-abc", percent: 100 },
+        ]);
     });
 });

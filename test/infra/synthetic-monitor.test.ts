@@ -38,7 +38,17 @@ for (const [stack, expected] of Object.entries(EXPECTED)) {
             assert.equal(p(object).bucket, p(bucket).name);
             assert.match(p(object).name, /^chat-synthetic-[0-9a-f]{12}\.zip$/);
             const assets = p(object).source.assets as Record<string, { text: string }>;
-            for (const file of ["index.js", "package.json", "validator/synthetic-monitor.js", "validator/scenario.js", "validator/scenario-run.js", "validator/connect.js", "cli/kit.js", "validator/scenarios/chat.yaml", "validator/scenarios/scenario.schema.json"]) {
+            for (const file of [
+                "index.js",
+                "package.json",
+                "validator/synthetic-monitor.js",
+                "validator/scenario.js",
+                "validator/scenario-run.js",
+                "validator/connect.js",
+                "cli/kit.js",
+                "validator/scenarios/chat.yaml",
+                "validator/scenarios/scenario.schema.json",
+            ]) {
                 assert.ok(assets[file], `the zip has no ${file}; it has ${Object.keys(assets).join(", ")}`);
             }
             const pkg = JSON.parse(assets["package.json"].text) as { dependencies: Record<string, string> };
@@ -50,13 +60,25 @@ for (const [stack, expected] of Object.entries(EXPECTED)) {
         it("declares a 2nd gen function on that source, pointed at the stack's first domain, reading the chat token from Secret Manager", () => {
             const fn = named(run, T.fn, "chat-synthetic");
             const object = named(run, T.object, "chat-synthetic-source");
-            assert.deepEqual(p(fn).buildConfig.source.storageSource, { bucket: p(object).bucket, object: p(object).name });
+            assert.deepEqual(p(fn).buildConfig.source.storageSource, {
+                bucket: p(object).bucket,
+                object: p(object).name,
+            });
             assert.equal(p(fn).buildConfig.entryPoint, "chatSynthetic");
             assert.equal(p(fn).serviceConfig.environmentVariables.WS_VALIDATE_URL, expected.url);
             assert.equal(p(fn).serviceConfig.environmentVariables.WS_VALIDATE_SCENARIO, "scenarios/chat.yaml");
-            assert.deepEqual(p(fn).serviceConfig.secretEnvironmentVariables.map((s: Props) => [s.key, s.secret, s.version]), [["CHAT_TOKEN", "chat-monitor-token", "latest"]]);
-            assert.ok(dependedOnBy(run, fn, "serviceConfig").some((r) => r.type === T.account), "the function runs as its own service account");
-            assert.equal(p(named(run, T.secretAccess, "chat-synthetic-token")).role, "roles/secretmanager.secretAccessor");
+            assert.deepEqual(
+                p(fn).serviceConfig.secretEnvironmentVariables.map((s: Props) => [s.key, s.secret, s.version]),
+                [["CHAT_TOKEN", "chat-monitor-token", "latest"]],
+            );
+            assert.ok(
+                dependedOnBy(run, fn, "serviceConfig").some((r) => r.type === T.account),
+                "the function runs as its own service account",
+            );
+            assert.equal(
+                p(named(run, T.secretAccess, "chat-synthetic-token")).role,
+                "roles/secretmanager.secretAccessor",
+            );
         });
 
         it("runs it every minute as an uptime check's synthetic monitor, and alerts the monitoring channels on its failures", () => {
@@ -71,7 +93,11 @@ for (const [stack, expected] of Object.entries(EXPECTED)) {
                 condition.conditionThreshold.filter,
                 /^metric\.type="monitoring\.googleapis\.com\/uptime_check\/check_passed" AND metric\.label\.check_id="[^"]+" AND resource\.type="cloud_run_revision"$/,
             );
-            assert.deepEqual(dependedOnBy(run, alert, "conditions").map((r) => r.urn), [uptime.urn], "the filter names this uptime check's id");
+            assert.deepEqual(
+                dependedOnBy(run, alert, "conditions").map((r) => r.urn),
+                [uptime.urn],
+                "the filter names this uptime check's id",
+            );
             assert.equal(condition.conditionThreshold.duration, "120s");
             const channelIds = ofType(run, T.channel).map((c) => c.id);
             assert.equal(channelIds.length, expected.channels);
@@ -86,8 +112,14 @@ describe("infrastructure: the synthetic monitor's config", () => {
         const staging = fs.readFileSync(path.join(PROJECT_DIR, "Pulumi.staging.yaml"), "utf8");
         fs.writeFileSync(stackFile, staging.replace(/^ {2}websocket-lb:syntheticMonitor:\n( {4}.*\n)*/m, ""));
         assert.doesNotMatch(fs.readFileSync(stackFile, "utf8"), /syntheticMonitor/);
-        for (const run of [await runStack("staging", [], stackFile), await runStack("staging", ["syntheticMonitor=false"])]) {
-            assert.deepEqual([T.fn, T.uptime, T.bucket, T.object].flatMap((t) => ofType(run, t)), []);
+        for (const run of [
+            await runStack("staging", [], stackFile),
+            await runStack("staging", ["syntheticMonitor=false"]),
+        ]) {
+            assert.deepEqual(
+                [T.fn, T.uptime, T.bucket, T.object].flatMap((t) => ofType(run, t)),
+                [],
+            );
             assert.ok(!ofType(run, T.alert).some((a) => a.name === "chat-alert-chat-degradation"));
         }
     });
@@ -101,13 +133,21 @@ describe("infrastructure: the synthetic monitor's config", () => {
     it("rejects a period Cloud Monitoring does not accept, an unknown key and a missing scenario, naming each", async () => {
         let message = "";
         try {
-            await runStack("staging", ['syntheticMonitor={"periodSec": 120, "perod": 1, "scenario": "validator/scenarios/nope.yaml"}']);
+            await runStack("staging", [
+                'syntheticMonitor={"periodSec": 120, "perod": 1, "scenario": "validator/scenarios/nope.yaml"}',
+            ]);
         } catch (e) {
             assert.ok(e instanceof ProgramError, String(e));
             message = e.message;
         }
         assert.match(message, /websocket-lb:syntheticMonitor\.periodSec is 120; allowed: 60, 300, 600, 900/);
-        assert.match(message, /websocket-lb:syntheticMonitor\.perod is 1; unknown key; allowed: enabled, periodSec, region, scenario, tokenSecret/);
-        assert.match(message, /websocket-lb:syntheticMonitor\.scenario is "validator\/scenarios\/nope\.yaml"; no such file in the project/);
+        assert.match(
+            message,
+            /websocket-lb:syntheticMonitor\.perod is 1; unknown key; allowed: enabled, periodSec, region, scenario, tokenSecret/,
+        );
+        assert.match(
+            message,
+            /websocket-lb:syntheticMonitor\.scenario is "validator\/scenarios\/nope\.yaml"; no such file in the project/,
+        );
     });
 });

@@ -25,13 +25,23 @@ describe("policies: audit rules (issue 11)", () => {
         it("passes HTTP, HTTPS and an unset protocol (the API's HTTP) on the WebSocket backend", async () => {
             for (const protocol of ["HTTP", "HTTPS", undefined]) {
                 const s = compliantStack();
-                assert.deepEqual(await stackViolations("enforce-websocket-backend-protocol", swap(s.all, s.ws, changed(s.ws, { protocol }))), [], String(protocol));
+                assert.deepEqual(
+                    await stackViolations(
+                        "enforce-websocket-backend-protocol",
+                        swap(s.all, s.ws, changed(s.ws, { protocol })),
+                    ),
+                    [],
+                    String(protocol),
+                );
             }
         });
         it("rejects an HTTP2 WebSocket backend, naming the route that sends WebSocket paths to it", async () => {
             const s = compliantStack();
             const http2 = changed(s.ws, { protocol: "HTTP2" });
-            const outcome = await runStackPolicy(stackRule("enforce-websocket-backend-protocol"), swap(s.all, s.ws, http2));
+            const outcome = await runStackPolicy(
+                stackRule("enforce-websocket-backend-protocol"),
+                swap(s.all, s.ws, http2),
+            );
             assert.equal(levelOf(stackRule("enforce-websocket-backend-protocol")), "mandatory");
             assert.equal(outcome.violations.length, 1);
             assert.match(
@@ -43,12 +53,24 @@ describe("policies: audit rules (issue 11)", () => {
         it("rejects H2C and GRPC as well", async () => {
             for (const protocol of ["H2C", "GRPC"]) {
                 const s = compliantStack();
-                assert.equal((await stackViolations("enforce-websocket-backend-protocol", swap(s.all, s.ws, changed(s.ws, { protocol })))).length, 1, protocol);
+                assert.equal(
+                    (
+                        await stackViolations(
+                            "enforce-websocket-backend-protocol",
+                            swap(s.all, s.ws, changed(s.ws, { protocol })),
+                        )
+                    ).length,
+                    1,
+                    protocol,
+                );
             }
         });
         it("leaves an HTTP2 backend alone when it serves only non-WebSocket paths", async () => {
             const ws = websocketBackend();
-            const grpc: TestResource = { ...changed(websocketBackend(), { name: "chat-grpc-backend-1", protocol: "HTTP2" }), name: "chat-grpc-backend" };
+            const grpc: TestResource = {
+                ...changed(websocketBackend(), { name: "chat-grpc-backend-1", protocol: "HTTP2" }),
+                name: "chat-grpc-backend",
+            };
             const map = websocketUrlMap(ws, [{ paths: ["/grpc", "/grpc/*"], backend: grpc }]);
             assert.deepEqual(await stackViolations("enforce-websocket-backend-protocol", [ws, grpc, map]), []);
         });
@@ -67,18 +89,32 @@ describe("policies: audit rules (issue 11)", () => {
         it("rejects a health check on a serverless backend", async () => {
             const s = compliantStack();
             const bad = changed(s.auth.backend, { healthChecks: "projects/example-chat/global/healthChecks/auth-hc" });
-            const violations = await stackViolations("enforce-serverless-backend-limits", swap(s.all, s.auth.backend, bad));
+            const violations = await stackViolations(
+                "enforce-serverless-backend-limits",
+                swap(s.all, s.auth.backend, bad),
+            );
             assert.equal(levelOf(stackRule("enforce-serverless-backend-limits")), "mandatory");
             assert.deepEqual(violations.length, 1);
-            assert.match(violations[0], /BackendService "chat-auth-backend": healthChecks is "projects\/example-chat\/global\/healthChecks\/auth-hc"; required: unset\. Fix: remove healthChecks/);
+            assert.match(
+                violations[0],
+                /BackendService "chat-auth-backend": healthChecks is "projects\/example-chat\/global\/healthChecks\/auth-hc"; required: unset\. Fix: remove healthChecks/,
+            );
         });
         it("rejects a balancing mode and capacity settings on a serverless NEG backend, in one message per backend", async () => {
             const s = compliantStack();
             const group = (s.auth.backend.props.backends as Props[])[0].group;
-            const bad = changed(s.auth.backend, { backends: [{ group, balancingMode: "RATE", maxRatePerEndpoint: 100 }] });
-            const violations = await stackViolations("enforce-serverless-backend-limits", swap(s.all, s.auth.backend, bad));
+            const bad = changed(s.auth.backend, {
+                backends: [{ group, balancingMode: "RATE", maxRatePerEndpoint: 100 }],
+            });
+            const violations = await stackViolations(
+                "enforce-serverless-backend-limits",
+                swap(s.all, s.auth.backend, bad),
+            );
             assert.equal(violations.length, 1);
-            assert.match(violations[0], /backends\[0\]\.balancingMode, backends\[0\]\.maxRatePerEndpoint is balancingMode "RATE", maxRatePerEndpoint 100; required: unset/);
+            assert.match(
+                violations[0],
+                /backends\[0\]\.balancingMode, backends\[0\]\.maxRatePerEndpoint is balancingMode "RATE", maxRatePerEndpoint 100; required: unset/,
+            );
         });
     });
 
@@ -102,54 +138,92 @@ describe("policies: audit rules (issue 11)", () => {
             const map = structuredClone(s.map);
             rulesOf(map)[1].routeAction = { timeout: { seconds: "3600" } };
             const violations = await stackViolations("disallow-long-http-routes", swap(s.all, s.map, map));
-            assert.match(violations[0], /pathMatchers\[0\]\.pathRules\[1\] is a route serving no WebSocket path that waits up to 3600 s: routeAction\.timeout is 3600 s/);
-            assert.deepEqual(await stackViolations("disallow-long-http-routes", swap(s.all, s.map, map), { maxHttpTimeoutSec: 3600 }), []);
+            assert.match(
+                violations[0],
+                /pathMatchers\[0\]\.pathRules\[1\] is a route serving no WebSocket path that waits up to 3600 s: routeAction\.timeout is 3600 s/,
+            );
+            assert.deepEqual(
+                await stackViolations("disallow-long-http-routes", swap(s.all, s.map, map), {
+                    maxHttpTimeoutSec: 3600,
+                }),
+                [],
+            );
         });
         it("never judges the WebSocket routes, whatever their timeout", async () => {
             const s = compliantStack();
             const violations = await stackViolations("disallow-long-http-routes", s.all, { maxHttpTimeoutSec: 1 });
-            assert.deepEqual(violations.map((v) => v.split(" is ")[0]), [
-                'URLMap "chat-https": defaultService',
-                'URLMap "chat-https": pathMatchers[0].defaultService',
-                'URLMap "chat-https": pathMatchers[0].pathRules[1]',
-            ]);
+            assert.deepEqual(
+                violations.map((v) => v.split(" is ")[0]),
+                [
+                    'URLMap "chat-https": defaultService',
+                    'URLMap "chat-https": pathMatchers[0].defaultService',
+                    'URLMap "chat-https": pathMatchers[0].pathRules[1]',
+                ],
+            );
         });
         it("ignores route timeouts on the classic scheme, where the backend's timeoutSec is what applies", async () => {
             const s = compliantStack();
             const classic = changed(s.ws, { loadBalancingScheme: "EXTERNAL" });
             const violations = await stackViolations("disallow-long-http-routes", swap(s.all, s.ws, classic));
-            assert.deepEqual(violations.map((v) => v.split(" is ")[0]), ['URLMap "chat-https": defaultService', 'URLMap "chat-https": pathMatchers[0].defaultService']);
+            assert.deepEqual(
+                violations.map((v) => v.split(" is ")[0]),
+                ['URLMap "chat-https": defaultService', 'URLMap "chat-https": pathMatchers[0].defaultService'],
+            );
             assert.match(violations[0], /Fix: move to EXTERNAL_MANAGED and set a route timeout/);
         });
         it("counts a serverless backend at Cloud Run's own request timeout", async () => {
             const s = compliantStack();
             const map = structuredClone(s.map);
             delete rulesOf(map)[1].routeAction;
-            assert.deepEqual(await stackViolations("disallow-long-http-routes", swap(s.all, s.map, map)), [], "Cloud Run's 60 s is under 600 s");
-            assert.match((await stackViolations("disallow-long-http-routes", swap(s.all, s.map, map), { maxHttpTimeoutSec: 30 }))[0], /serverless backend BackendService "chat-auth-backend" waits up to 60 s/);
+            assert.deepEqual(
+                await stackViolations("disallow-long-http-routes", swap(s.all, s.map, map)),
+                [],
+                "Cloud Run's 60 s is under 600 s",
+            );
+            assert.match(
+                (
+                    await stackViolations("disallow-long-http-routes", swap(s.all, s.map, map), {
+                        maxHttpTimeoutSec: 30,
+                    })
+                )[0],
+                /serverless backend BackendService "chat-auth-backend" waits up to 60 s/,
+            );
         });
     });
 
     describe("disallow-duplicate-proxy-headers (advisory)", () => {
         it("passes the program's URL map, where X-Forwarded-Proto replaces", async () => {
             assert.equal(levelOf(resourceRule("disallow-duplicate-proxy-headers")), "advisory");
-            const outcome = await runResourcePolicy(resourceRule("disallow-duplicate-proxy-headers"), compliantStack().map);
+            const outcome = await runResourcePolicy(
+                resourceRule("disallow-duplicate-proxy-headers"),
+                compliantStack().map,
+            );
             assert.deepEqual(outcome.violations, []);
         });
         it("flags X-Forwarded-Proto added with replace false, at any header-action level", async () => {
             const s = compliantStack();
-            const headers = { requestHeadersToAdds: [{ headerName: "x-forwarded-proto", headerValue: "https", replace: false }] };
+            const headers = {
+                requestHeadersToAdds: [{ headerName: "x-forwarded-proto", headerValue: "https", replace: false }],
+            };
             const map = changed(s.map, { headerAction: headers });
             const outcome = await runResourcePolicy(resourceRule("disallow-duplicate-proxy-headers"), map);
             assert.equal(outcome.violations.length, 1);
-            assert.match(outcome.violations[0], /URLMap "chat-https": headerAction\.requestHeadersToAdds\[0\]\.replace is false for x-forwarded-proto; required: true/);
+            assert.match(
+                outcome.violations[0],
+                /URLMap "chat-https": headerAction\.requestHeadersToAdds\[0\]\.replace is false for x-forwarded-proto; required: true/,
+            );
         });
         it("flags X-Forwarded-Proto or Via as a backend custom request header, but not an application header", async () => {
             const outcome = await runResourcePolicy(
                 resourceRule("disallow-duplicate-proxy-headers"),
-                changed(websocketBackend(), { customRequestHeaders: ["X-Forwarded-Proto: https", "Via: me", "X-Client-Region: {client_region}"] }),
+                changed(websocketBackend(), {
+                    customRequestHeaders: ["X-Forwarded-Proto: https", "Via: me", "X-Client-Region: {client_region}"],
+                }),
             );
-            assert.deepEqual(outcome.violations.map((v) => /customRequestHeaders\[(\d)\]/.exec(v)?.[1]), ["0", "1"]);
+            assert.deepEqual(
+                outcome.violations.map((v) => /customRequestHeaders\[(\d)\]/.exec(v)?.[1]),
+                ["0", "1"],
+            );
         });
     });
 
@@ -159,15 +233,31 @@ describe("policies: audit rules (issue 11)", () => {
             const outcome = await runStackPolicy(stackRule("disallow-websocket-rate-balancing"), s.all);
             assert.equal(levelOf(stackRule("disallow-websocket-rate-balancing")), "advisory");
             assert.equal(outcome.violations.length, 1);
-            assert.match(outcome.violations[0], /BackendService "chat-api-backend": backends\[0\]\.balancingMode is "RATE" on a backend that holds WebSockets; .*IN_FLIGHT, Beta in @pulumi\/gcp 9\.37/);
+            assert.match(
+                outcome.violations[0],
+                /BackendService "chat-api-backend": backends\[0\]\.balancingMode is "RATE" on a backend that holds WebSockets; .*IN_FLIGHT, Beta in @pulumi\/gcp 9\.37/,
+            );
         });
         it("leaves IN_FLIGHT, non-WebSocket and serverless backends alone", async () => {
             const s = compliantStack();
             const group = (s.ws.props.backends as Props[])[0].group;
-            const inFlight = changed(s.ws, { backends: [{ group, balancingMode: "IN_FLIGHT", maxInFlightRequestsPerInstance: 1000 }] });
-            assert.deepEqual(await stackViolations("disallow-websocket-rate-balancing", swap(s.all, s.ws, inFlight)), []);
+            const inFlight = changed(s.ws, {
+                backends: [{ group, balancingMode: "IN_FLIGHT", maxInFlightRequestsPerInstance: 1000 }],
+            });
+            assert.deepEqual(
+                await stackViolations("disallow-websocket-rate-balancing", swap(s.all, s.ws, inFlight)),
+                [],
+            );
             const chain = serverlessChain("chat", "3600s");
-            assert.deepEqual(await stackViolations("disallow-websocket-rate-balancing", [chain.run, chain.neg, chain.backend, websocketUrlMap(chain.backend)]), []);
+            assert.deepEqual(
+                await stackViolations("disallow-websocket-rate-balancing", [
+                    chain.run,
+                    chain.neg,
+                    chain.backend,
+                    websocketUrlMap(chain.backend),
+                ]),
+                [],
+            );
             assert.equal(T.backendService, s.ws.type);
         });
     });

@@ -36,7 +36,14 @@ export function websocketBackend(): TestResource {
             portName: "http",
             healthChecks: `${P}/global/healthChecks/chat-api-hc`,
             logConfig: { enable: true, sampleRate: 1 },
-            backends: [{ group: `https://www.googleapis.com/compute/v1/${P}/regions/us-central1/instanceGroups/chat-api`, balancingMode: "RATE", maxRatePerInstance: 500, capacityScaler: 1 }],
+            backends: [
+                {
+                    group: `https://www.googleapis.com/compute/v1/${P}/regions/us-central1/instanceGroups/chat-api`,
+                    balancingMode: "RATE",
+                    maxRatePerInstance: 500,
+                    capacityScaler: 1,
+                },
+            ],
         },
     };
 }
@@ -46,12 +53,21 @@ export function serverlessChain(name = "auth", timeout = "60s") {
     const run: TestResource = {
         type: T.cloudRunV2Service,
         name: `chat-${name}-run`,
-        props: { name: `chat-${name}-run-9f8e7d6`, location: "us-central1", template: { timeout, sessionAffinity: true, containers: [{ image: "example/auth:1" }] } },
+        props: {
+            name: `chat-${name}-run-9f8e7d6`,
+            location: "us-central1",
+            template: { timeout, sessionAffinity: true, containers: [{ image: "example/auth:1" }] },
+        },
     };
     const neg: TestResource = {
         type: T.regionNetworkEndpointGroup,
         name: `chat-${name}-neg`,
-        props: { name: `chat-${name}-neg-5d4c3b2`, region: "us-central1", networkEndpointType: "SERVERLESS", cloudRun: { service: run.props.name } },
+        props: {
+            name: `chat-${name}-neg-5d4c3b2`,
+            region: "us-central1",
+            networkEndpointType: "SERVERLESS",
+            cloudRun: { service: run.props.name },
+        },
         links: { cloudRun: [run] },
     };
     const backend: TestResource = {
@@ -73,7 +89,10 @@ export function serverlessChain(name = "auth", timeout = "60s") {
 export const HTTP_ROUTE = { timeout: { seconds: "30", nanos: 0 } };
 
 /** A URL map as the program builds it: WebSocket paths at 86400 s, every other route and the defaults at 30 s. */
-export function websocketUrlMap(ws: TestResource, others: Array<{ paths: string[]; backend: TestResource }> = []): TestResource {
+export function websocketUrlMap(
+    ws: TestResource,
+    others: Array<{ paths: string[]; backend: TestResource }> = [],
+): TestResource {
     const id = (r: TestResource) => `${P}/global/backendServices/${String(r.props.name)}`;
     return {
         type: T.urlMap,
@@ -95,8 +114,16 @@ export function websocketUrlMap(ws: TestResource, others: Array<{ paths: string[
                         ],
                     },
                     pathRules: [
-                        { paths: ["/ws", "/ws/*", "/websocket", "/websocket/*"], service: id(ws), routeAction: { timeout: { seconds: "86400", nanos: 0 } } },
-                        ...others.map((o) => ({ paths: o.paths, service: id(o.backend), routeAction: structuredClone(HTTP_ROUTE) })),
+                        {
+                            paths: ["/ws", "/ws/*", "/websocket", "/websocket/*"],
+                            service: id(ws),
+                            routeAction: { timeout: { seconds: "86400", nanos: 0 } },
+                        },
+                        ...others.map((o) => ({
+                            paths: o.paths,
+                            service: id(o.backend),
+                            routeAction: structuredClone(HTTP_ROUTE),
+                        })),
                     ],
                 },
             ],
@@ -110,32 +137,73 @@ export function compliantStack() {
     const ws = websocketBackend();
     const auth = serverlessChain();
     const map = websocketUrlMap(ws, [{ paths: ["/auth", "/auth/*"], backend: auth.backend }]);
-    const sslPolicy: TestResource = { type: T.sslPolicy, name: "chat-tls", props: { minTlsVersion: "TLS_1_2", profile: "MODERN" } };
+    const sslPolicy: TestResource = {
+        type: T.sslPolicy,
+        name: "chat-tls",
+        props: { minTlsVersion: "TLS_1_2", profile: "MODERN" },
+    };
     const httpsProxy: TestResource = {
         type: T.targetHttpsProxy,
         name: "chat-https-proxy",
-        props: { urlMap: `${P}/global/urlMaps/chat-https-77aa88b`, sslPolicy: `${P}/global/sslPolicies/chat-tls`, sslCertificates: [`${P}/global/sslCertificates/chat-cert`] },
+        props: {
+            urlMap: `${P}/global/urlMaps/chat-https-77aa88b`,
+            sslPolicy: `${P}/global/sslPolicies/chat-tls`,
+            sslCertificates: [`${P}/global/sslCertificates/chat-cert`],
+        },
         links: { urlMap: [map], sslPolicy: [sslPolicy] },
     };
     const httpsRule: TestResource = {
         type: T.globalForwardingRule,
         name: "chat-https-rule",
-        props: { portRange: "443", loadBalancingScheme: "EXTERNAL_MANAGED", ipProtocol: "TCP", target: `${P}/global/targetHttpsProxies/chat-https-proxy` },
+        props: {
+            portRange: "443",
+            loadBalancingScheme: "EXTERNAL_MANAGED",
+            ipProtocol: "TCP",
+            target: `${P}/global/targetHttpsProxies/chat-https-proxy`,
+        },
         links: { target: [httpsProxy] },
     };
     const redirectMap: TestResource = {
         type: T.urlMap,
         name: "chat-http-redirect",
-        props: { defaultUrlRedirect: { httpsRedirect: true, redirectResponseCode: "MOVED_PERMANENTLY_DEFAULT", stripQuery: false } },
+        props: {
+            defaultUrlRedirect: {
+                httpsRedirect: true,
+                redirectResponseCode: "MOVED_PERMANENTLY_DEFAULT",
+                stripQuery: false,
+            },
+        },
     };
-    const httpProxy: TestResource = { type: T.targetHttpProxy, name: "chat-http-proxy", props: { urlMap: `${P}/global/urlMaps/chat-http-redirect` }, links: { urlMap: [redirectMap] } };
+    const httpProxy: TestResource = {
+        type: T.targetHttpProxy,
+        name: "chat-http-proxy",
+        props: { urlMap: `${P}/global/urlMaps/chat-http-redirect` },
+        links: { urlMap: [redirectMap] },
+    };
     const httpRule: TestResource = {
         type: T.globalForwardingRule,
         name: "chat-http-rule",
-        props: { portRange: "80", loadBalancingScheme: "EXTERNAL_MANAGED", ipProtocol: "TCP", target: `${P}/global/targetHttpProxies/chat-http-proxy` },
+        props: {
+            portRange: "80",
+            loadBalancingScheme: "EXTERNAL_MANAGED",
+            ipProtocol: "TCP",
+            target: `${P}/global/targetHttpProxies/chat-http-proxy`,
+        },
         links: { target: [httpProxy] },
     };
-    const all = [ws, auth.run, auth.neg, auth.backend, map, sslPolicy, httpsProxy, httpsRule, redirectMap, httpProxy, httpRule];
+    const all = [
+        ws,
+        auth.run,
+        auth.neg,
+        auth.backend,
+        map,
+        sslPolicy,
+        httpsProxy,
+        httpsRule,
+        redirectMap,
+        httpProxy,
+        httpRule,
+    ];
     return { ws, auth, map, sslPolicy, httpsProxy, httpsRule, redirectMap, httpProxy, httpRule, all };
 }
 

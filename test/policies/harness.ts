@@ -44,14 +44,22 @@ export function engineConfig(policy: Policy, given: Props = {}): Props {
     return { ...defaults, ...given };
 }
 
-const STACK_TAGS: ReadonlyMap<string, string> = Object.freeze(new Map([["pulumi:project", "websocket-lb"], ["pulumi:runtime", "nodejs"]]));
+const STACK_TAGS: ReadonlyMap<string, string> = Object.freeze(
+    new Map([
+        ["pulumi:project", "websocket-lb"],
+        ["pulumi:runtime", "nodejs"],
+    ]),
+);
 
 function isType(type: string) {
     return (cls: { __pulumiType?: string; isInstance?: (o: unknown) => boolean }) =>
         cls.__pulumiType === type || cls.isInstance?.({ __pulumiType: type }) === true;
 }
 
-async function capture(run: (report: (message: string, urn?: string) => void) => unknown, policy: Policy): Promise<Outcome> {
+async function capture(
+    run: (report: (message: string, urn?: string) => void) => unknown,
+    policy: Policy,
+): Promise<Outcome> {
     const violations: string[] = [];
     const urns: (string | undefined)[] = [];
     try {
@@ -90,7 +98,13 @@ function resourceArgs(r: TestResource, config: Props): ResourceValidationArgs {
         name: r.name,
         urn: urnOf(r),
         props,
-        opts: { protect: false, ignoreChanges: [], aliases: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 }, additionalSecretOutputs: [] },
+        opts: {
+            protect: false,
+            ignoreChanges: [],
+            aliases: [],
+            customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
+            additionalSecretOutputs: [],
+        },
         stackTags: STACK_TAGS,
         isType: isType(r.type) as ResourceValidationArgs["isType"],
         asType: ((cls: never) => (isType(r.type)(cls) ? props : undefined)) as ResourceValidationArgs["asType"],
@@ -100,7 +114,11 @@ function resourceArgs(r: TestResource, config: Props): ResourceValidationArgs {
 }
 
 /** Runs a resource policy the way the analyzer server does for one resource. */
-export function runResourcePolicy(policy: ResourceValidationPolicy, resource: TestResource, given: Props = {}): Promise<Outcome> {
+export function runResourcePolicy(
+    policy: ResourceValidationPolicy,
+    resource: TestResource,
+    given: Props = {},
+): Promise<Outcome> {
     const args = resourceArgs(resource, engineConfig(policy, given));
     const validate = policy.validateResource;
     const validations = validate === undefined ? [] : Array.isArray(validate) ? validate : [validate];
@@ -122,11 +140,19 @@ export function runResourcePolicy(policy: ResourceValidationPolicy, resource: Te
  */
 function leftAlone(policy: Policy, resource: TestResource, props: object): void {
     const seen = (props as Record<string, unknown>)[sdkProxy.getSpecialProxyTarget];
-    assert.deepStrictEqual(seen, resource.props, `policy ${policy.name} changed the properties of ${resource.type} ${resource.name}; validations must only read them`);
+    assert.deepStrictEqual(
+        seen,
+        resource.props,
+        `policy ${policy.name} changed the properties of ${resource.type} ${resource.name}; validations must only read them`,
+    );
 }
 
 /** Runs a remediation the way the analyzer server does; undefined when nothing changes. */
-export async function remediate(policy: ResourceValidationPolicy, resource: TestResource, given: Props = {}): Promise<Props | undefined> {
+export async function remediate(
+    policy: ResourceValidationPolicy,
+    resource: TestResource,
+    given: Props = {},
+): Promise<Props | undefined> {
     const result = await policy.remediateResource?.(resourceArgs(resource, engineConfig(policy, given)));
     return result ?? undefined;
 }
@@ -167,7 +193,11 @@ export function stackResources(resources: TestResource[]): PolicyResource[] {
     return [...built.values()];
 }
 
-export function runStackPolicy(policy: StackValidationPolicy, resources: TestResource[] | PolicyResource[], given: Props = {}): Promise<Outcome> {
+export function runStackPolicy(
+    policy: StackValidationPolicy,
+    resources: TestResource[] | PolicyResource[],
+    given: Props = {},
+): Promise<Outcome> {
     const config = engineConfig(policy, given);
     const fromTestResources = !(resources.length > 0 && "dependencies" in resources[0]);
     const view = fromTestResources ? stackResources(resources as TestResource[]) : (resources as PolicyResource[]);
@@ -207,7 +237,9 @@ export function levelOf(policy: Policy): EnforcementLevel {
 /** A hand-built stack as the engine records it: what the offline preview hands the pack. */
 export function toRecorded(resources: readonly TestResource[]): RecordedResource[] {
     return resources.map((r) => {
-        const propertyDependencies = Object.fromEntries(Object.entries(r.links ?? {}).map(([property, targets]) => [property, targets.map(urnOf)]));
+        const propertyDependencies = Object.fromEntries(
+            Object.entries(r.links ?? {}).map(([property, targets]) => [property, targets.map(urnOf)]),
+        );
         return {
             urn: urnOf(r),
             id: "",
@@ -231,7 +263,10 @@ export function violationText(d: Diagnostic): string {
  * Every policy of the pack over a stack, through the real pack process and its analyzer protocol
  * (the offline preview's own client), configured with the pack's defaults.
  */
-export async function analyzeWithPack(pack: RunningPack, resources: readonly RecordedResource[]): Promise<{ diagnostics: Diagnostic[]; notApplicable: NotApplicable[] }> {
+export async function analyzeWithPack(
+    pack: RunningPack,
+    resources: readonly RecordedResource[],
+): Promise<{ diagnostics: Diagnostic[]; notApplicable: NotApplicable[] }> {
     await pack.configure(resolvePolicyConfig(await pack.info()), { project: "websocket-lb", stack: "test" });
     return pack.analyzeWithApplicability(resources);
 }

@@ -7,7 +7,18 @@ import { sdkProxy } from "../../policies/lib/sdk-proxy";
 import { runStack } from "../helpers/stack";
 import { changed, compliantStack, serverlessChain, swap, T, websocketBackend, websocketUrlMap } from "./fixtures";
 import { resolvePolicyConfig, RunningPack } from "../../preview";
-import { analyzeWithPack, isStackPolicy, levelOf, policyNamed, runResourcePolicy, runStackPolicy, startPack, TestResource, toRecorded, violationText } from "./harness";
+import {
+    analyzeWithPack,
+    isStackPolicy,
+    levelOf,
+    policyNamed,
+    runResourcePolicy,
+    runStackPolicy,
+    startPack,
+    TestResource,
+    toRecorded,
+    violationText,
+} from "./harness";
 
 const CATALOGUE: Record<string, { level: string; stack: boolean }> = {
     "enforce-backend-timeout": { level: "mandatory", stack: false },
@@ -42,7 +53,11 @@ describe("policies: the pack", () => {
     it("describes each policy in one full sentence, with a severity and remediation steps", () => {
         for (const policy of policies) {
             assert.match(policy.description, /^[A-Z][^]*\.$/, policy.name);
-            assert.equal(policy.description.match(/[.!?](\s|$)/g)?.length, 1, `${policy.name}: "${policy.description}" is not one sentence`);
+            assert.equal(
+                policy.description.match(/[.!?](\s|$)/g)?.length,
+                1,
+                `${policy.name}: "${policy.description}" is not one sentence`,
+            );
             assert.ok(policy.severity, policy.name);
             assert.ok(policy.remediationSteps, policy.name);
             assert.equal(policy.configSchema?.properties?.enforcementLevel, undefined);
@@ -50,14 +65,20 @@ describe("policies: the pack", () => {
     });
 
     it("lets the two policies that can fix a resource remediate", () => {
-        const remediating = policies.filter((p) => "remediateResource" in p && (p as ResourceValidationPolicy).remediateResource).map((p) => p.name);
+        const remediating = policies
+            .filter((p) => "remediateResource" in p && (p as ResourceValidationPolicy).remediateResource)
+            .map((p) => p.name);
         assert.deepEqual(remediating.sort(), ["enforce-backend-timeout", "enforce-session-affinity"]);
     });
 
     it("keeps index.ts to constructing the PolicyPack from the policy modules", () => {
         const index = fs.readFileSync(path.join(__dirname, "..", "..", "policies", "index.ts"), "utf8");
         assert.match(index, /new PolicyPack\("websocket-lb-policies", \{ policies \}\)/);
-        assert.equal(fs.readdirSync(path.join(__dirname, "..", "..", "policies", "rules")).length, policies.length, "one policy per file");
+        assert.equal(
+            fs.readdirSync(path.join(__dirname, "..", "..", "policies", "rules")).length,
+            policies.length,
+            "one policy per file",
+        );
     });
 
     describe("preview semantics: unknown values", () => {
@@ -72,43 +93,70 @@ describe("policies: the pack", () => {
                 healthChecks: unknown.string,
                 backends: [{ group: unknown.string, balancingMode: "RATE", maxRatePerInstance: 100 }],
             });
-            const outcome = await runResourcePolicy(policyNamed("enforce-backend-timeout") as ResourceValidationPolicy, fresh);
+            const outcome = await runResourcePolicy(
+                policyNamed("enforce-backend-timeout") as ResourceValidationPolicy,
+                fresh,
+            );
             assert.equal(outcome.cantRun, undefined);
             assert.equal(outcome.violations.length, 1);
         });
 
         it("recognises a new serverless backend with an unknown NEG and no health check, and does not flag it", async () => {
             const fresh = changed(serverlessChain().backend, { backends: [{ group: unknown.string }] });
-            const outcome = await runResourcePolicy(policyNamed("enforce-backend-timeout") as ResourceValidationPolicy, fresh);
+            const outcome = await runResourcePolicy(
+                policyNamed("enforce-backend-timeout") as ResourceValidationPolicy,
+                fresh,
+            );
             assert.deepEqual(outcome.violations, []);
             assert.match(outcome.notApplicable ?? "", /serverless/);
         });
 
         it("reports the SDK's can't-run note, not a violation, when the value a rule needs is unknown", async () => {
-            const outcome = await runResourcePolicy(policyNamed("enforce-backend-timeout") as ResourceValidationPolicy, changed(websocketBackend(), { timeoutSec: unknown.number }));
+            const outcome = await runResourcePolicy(
+                policyNamed("enforce-backend-timeout") as ResourceValidationPolicy,
+                changed(websocketBackend(), { timeoutSec: unknown.number }),
+            );
             assert.deepEqual(outcome.violations, []);
-            assert.equal(outcome.cantRun, "can't run policy 'enforce-backend-timeout' during preview: number value at .timeoutSec can't be known during preview");
+            assert.equal(
+                outcome.cantRun,
+                "can't run policy 'enforce-backend-timeout' during preview: number value at .timeoutSec can't be known during preview",
+            );
         });
 
         /** A new stack at preview: the URL map's service references are not known yet, and no route timeout is set. */
         function mapWithUnknownServices(ws: TestResource): TestResource {
             const map = websocketUrlMap(ws);
             const matcher = (map.props.pathMatchers as Array<Record<string, unknown>>)[0];
-            const rules = (matcher.pathRules as Array<Record<string, unknown>>).map((r) => ({ paths: r.paths, service: unknown.string }));
-            return changed(map, { defaultService: unknown.string, pathMatchers: [{ ...matcher, defaultService: unknown.string, pathRules: rules }] });
+            const rules = (matcher.pathRules as Array<Record<string, unknown>>).map((r) => ({
+                paths: r.paths,
+                service: unknown.string,
+            }));
+            return changed(map, {
+                defaultService: unknown.string,
+                pathMatchers: [{ ...matcher, defaultService: unknown.string, pathRules: rules }],
+            });
         }
 
         it("enforce-websocket-lifetime passes a new stack whose every reachable backend holds 24 h, without knowing which rule goes where", async () => {
             const ws = websocketBackend();
-            const outcome = await runStackPolicy(policyNamed("enforce-websocket-lifetime") as StackValidationPolicy, [ws, mapWithUnknownServices(ws)]);
+            const outcome = await runStackPolicy(policyNamed("enforce-websocket-lifetime") as StackValidationPolicy, [
+                ws,
+                mapWithUnknownServices(ws),
+            ]);
             assert.deepEqual(outcome, { violations: [], urns: [] });
         });
 
         it("enforce-websocket-lifetime says it can't run when a reachable backend is short and the routing is unknown", async () => {
             const ws = changed(websocketBackend(), { timeoutSec: 30 });
-            const outcome = await runStackPolicy(policyNamed("enforce-websocket-lifetime") as StackValidationPolicy, [ws, mapWithUnknownServices(ws)]);
+            const outcome = await runStackPolicy(policyNamed("enforce-websocket-lifetime") as StackValidationPolicy, [
+                ws,
+                mapWithUnknownServices(ws),
+            ]);
             assert.deepEqual(outcome.violations, []);
-            assert.match(outcome.cantRun ?? "", /can't run policy 'enforce-websocket-lifetime' during preview: string value at \.pathMatchers\.0\.pathRules\.0\.service can't be known during preview/);
+            assert.match(
+                outcome.cantRun ?? "",
+                /can't run policy 'enforce-websocket-lifetime' during preview: string value at \.pathMatchers\.0\.pathRules\.0\.service can't be known during preview/,
+            );
         });
     });
 
@@ -127,11 +175,17 @@ describe("policies: the pack", () => {
                 const { diagnostics, notApplicable } = await analyzeWithPack(pack, run.resources);
                 // Any can't-run note arrives as an advisory diagnostic, so it counts here too. RATE on
                 // the WebSocket backend is a trade-off the program accepts while IN_FLIGHT is Beta.
-                assert.deepEqual(diagnostics.map((d) => `${d.level} ${d.policy}`), ["advisory disallow-websocket-rate-balancing"]);
+                assert.deepEqual(
+                    diagnostics.map((d) => `${d.level} ${d.policy}`),
+                    ["advisory disallow-websocket-rate-balancing"],
+                );
                 // The rules did run: every policy applied to something in the stack.
-                const skipped = (policy: string, urn: string) => notApplicable.some((n) => n.policy === policy && n.urn === urn);
+                const skipped = (policy: string, urn: string) =>
+                    notApplicable.some((n) => n.policy === policy && n.urn === urn);
                 const applied = policies
-                    .filter((p) => (isStackPolicy(p) ? !skipped(p.name, "") : run.resources.some((r) => !skipped(p.name, r.urn))))
+                    .filter((p) =>
+                        isStackPolicy(p) ? !skipped(p.name, "") : run.resources.some((r) => !skipped(p.name, r.urn)),
+                    )
                     .map((p) => p.name);
                 assert.deepEqual(applied.sort(), Object.keys(CATALOGUE).sort());
             });
@@ -142,16 +196,28 @@ describe("policies: the pack", () => {
             const { diagnostics } = await analyzeWithPack(pack, run.resources);
             const lifetime = diagnostics.filter((d) => d.policy === "enforce-websocket-lifetime");
             assert.equal(lifetime.length, 1);
-            assert.match(violationText(lifetime[0]), /^URLMap "chat-https": pathMatchers\[0\]\.pathRules\[0\] \(serving \/ws, \/ws\/\*, \/websocket, \/websocket\/\*\) is a WebSocket lifetime of 30 s: routeAction.timeout is 30 s/);
+            assert.match(
+                violationText(lifetime[0]),
+                /^URLMap "chat-https": pathMatchers\[0\]\.pathRules\[0\] \(serving \/ws, \/ws\/\*, \/websocket, \/websocket\/\*\) is a WebSocket lifetime of 30 s: routeAction.timeout is 30 s/,
+            );
         });
 
         it("fails a hand-built HTTP(S) backend with CLIENT_IP_PROTO with the mandatory enforce-session-affinity", async () => {
             // Config validation refuses this affinity, so only a hand-built resource can carry it.
-            const handBuilt = changed(websocketBackend(), { sessionAffinity: "CLIENT_IP_PROTO", affinityCookieTtlSec: undefined });
+            const handBuilt = changed(websocketBackend(), {
+                sessionAffinity: "CLIENT_IP_PROTO",
+                affinityCookieTtlSec: undefined,
+            });
             const { diagnostics } = await analyzeWithPack(pack, toRecorded([handBuilt]));
             const affinity = diagnostics.filter((d) => d.policy === "enforce-session-affinity");
-            assert.deepEqual(affinity.map((d) => d.level), ["mandatory"]);
-            assert.match(violationText(affinity[0]), /sessionAffinity is "CLIENT_IP_PROTO" on an HTTP\(S\) backend service/);
+            assert.deepEqual(
+                affinity.map((d) => d.level),
+                ["mandatory"],
+            );
+            assert.match(
+                violationText(affinity[0]),
+                /sessionAffinity is "CLIENT_IP_PROTO" on an HTTP\(S\) backend service/,
+            );
         });
 
         it("rejects each of the seed system's broken settings with the expected policy", async () => {
@@ -166,7 +232,10 @@ describe("policies: the pack", () => {
                 customRequestHeaders: ["Connection: upgrade", "Upgrade: websocket"],
             });
             const map = changed(s.map, {
-                pathMatchers: (s.map.props.pathMatchers as Array<Record<string, unknown>>).map((m) => ({ ...m, headerAction: undefined })),
+                pathMatchers: (s.map.props.pathMatchers as Array<Record<string, unknown>>).map((m) => ({
+                    ...m,
+                    headerAction: undefined,
+                })),
             });
             const serverless = changed(s.auth.backend, { loadBalancingScheme: "EXTERNAL", timeoutSec: 30 });
             const rules = [s.httpsRule, s.httpRule].map((r) => changed(r, { loadBalancingScheme: "EXTERNAL" }));
@@ -188,10 +257,23 @@ describe("policies: the pack", () => {
             ]);
             assert.match(byPolicy["enforce-backend-timeout"][0], /BackendService "chat-api-backend": timeoutSec is 30/);
             assert.match(byPolicy["enforce-session-affinity"][0], /sessionAffinity is "NONE"/);
-            assert.deepEqual(byPolicy["disallow-invalid-custom-headers"].map((v) => /is "([^"]+)"/.exec(v)?.[1]), ["Connection: upgrade", "Upgrade: websocket"]);
-            assert.ok(byPolicy["disallow-classic-advanced-routing"].some((v) => /pathRules\[0\]\.routeAction\.timeout is set on a URL map of the classic EXTERNAL scheme/.test(v)));
-            assert.match(byPolicy["enforce-serverless-backend-limits"][0], /BackendService "chat-auth-backend": timeoutSec is 30/);
-            assert.match(byPolicy["enforce-websocket-lifetime"][0], /\(serving \/ws, \/ws\/\*, \/websocket, \/websocket\/\*\) is a WebSocket lifetime of 30 s: no routeAction.timeout in effect, so backend BackendService "chat-api-backend" timeoutSec applies \(30 s\)/);
+            assert.deepEqual(
+                byPolicy["disallow-invalid-custom-headers"].map((v) => /is "([^"]+)"/.exec(v)?.[1]),
+                ["Connection: upgrade", "Upgrade: websocket"],
+            );
+            assert.ok(
+                byPolicy["disallow-classic-advanced-routing"].some((v) =>
+                    /pathRules\[0\]\.routeAction\.timeout is set on a URL map of the classic EXTERNAL scheme/.test(v),
+                ),
+            );
+            assert.match(
+                byPolicy["enforce-serverless-backend-limits"][0],
+                /BackendService "chat-auth-backend": timeoutSec is 30/,
+            );
+            assert.match(
+                byPolicy["enforce-websocket-lifetime"][0],
+                /\(serving \/ws, \/ws\/\*, \/websocket, \/websocket\/\*\) is a WebSocket lifetime of 30 s: no routeAction.timeout in effect, so backend BackendService "chat-api-backend" timeoutSec applies \(30 s\)/,
+            );
             assert.equal(ws.type, T.backendService);
         });
 
@@ -200,10 +282,18 @@ describe("policies: the pack", () => {
             const alone = await analyzeWithPack(pack, run.resources);
             const second = await startPack();
             try {
-                await second.configure(resolvePolicyConfig(await second.info()), { project: "websocket-lb", stack: "test" });
-                const split = await pack.analyzeWithApplicability(run.resources, { stackPack: Promise.resolve(second) });
+                await second.configure(resolvePolicyConfig(await second.info()), {
+                    project: "websocket-lb",
+                    stack: "test",
+                });
+                const split = await pack.analyzeWithApplicability(run.resources, {
+                    stackPack: Promise.resolve(second),
+                });
                 assert.deepEqual(split, alone);
-                assert.ok(split.diagnostics.some((d) => d.policy === "enforce-websocket-lifetime"), "a stack policy's verdict is among them");
+                assert.ok(
+                    split.diagnostics.some((d) => d.policy === "enforce-websocket-lifetime"),
+                    "a stack policy's verdict is among them",
+                );
             } finally {
                 second.stop();
             }

@@ -4,7 +4,13 @@ import { changed, compliantStack, serverlessChain, swap, websocketBackend, webso
 import { policyNamed, runStackPolicy, TestResource, urnOf } from "./harness";
 
 const rule = (name: string) => policyNamed(name) as StackValidationPolicy;
-const STACK_RULES = ["enforce-serverless-backend-limits", "enforce-websocket-lifetime", "disallow-classic-advanced-routing", "enforce-https-only", "enforce-modern-tls"];
+const STACK_RULES = [
+    "enforce-serverless-backend-limits",
+    "enforce-websocket-lifetime",
+    "disallow-classic-advanced-routing",
+    "enforce-https-only",
+    "enforce-modern-tls",
+];
 
 async function violations(name: string, resources: TestResource[], config = {}) {
     const outcome = await runStackPolicy(rule(name), resources, config);
@@ -17,7 +23,9 @@ describe("policies: stack rules", () => {
     for (const name of STACK_RULES) {
         it(`${name}: passes the compliant load balancer and is not applicable to an unrelated stack`, async () => {
             assert.deepEqual((await violations(name, compliantStack().all)).violations, []);
-            const outcome = await runStackPolicy(rule(name), [{ type: "gcp:storage/bucket:Bucket", name: "logs", props: {} }]);
+            const outcome = await runStackPolicy(rule(name), [
+                { type: "gcp:storage/bucket:Bucket", name: "logs", props: {} },
+            ]);
             assert.deepEqual(outcome.violations, []);
             assert.ok(outcome.notApplicable, `${name} should say it does not apply`);
         });
@@ -26,10 +34,17 @@ describe("policies: stack rules", () => {
     describe("enforce-serverless-backend-limits", () => {
         it("rejects timeoutSec, load balancer affinity and a locality policy on a backend linked to a serverless NEG", async () => {
             const s = compliantStack();
-            const bad = changed(s.auth.backend, { timeoutSec: 86400, sessionAffinity: "GENERATED_COOKIE", localityLbPolicy: "RING_HASH" });
+            const bad = changed(s.auth.backend, {
+                timeoutSec: 86400,
+                sessionAffinity: "GENERATED_COOKIE",
+                localityLbPolicy: "RING_HASH",
+            });
             const outcome = await violations("enforce-serverless-backend-limits", swap(s.all, s.auth.backend, bad));
             assert.equal(outcome.violations.length, 3);
-            assert.match(outcome.violations[0], /BackendService "chat-auth-backend": timeoutSec is 86400; required: unset\. Fix: remove timeoutSec .*Timeout sec is not supported for a backend service with Serverless network endpoint groups/);
+            assert.match(
+                outcome.violations[0],
+                /BackendService "chat-auth-backend": timeoutSec is 86400; required: unset\. Fix: remove timeoutSec .*Timeout sec is not supported for a backend service with Serverless network endpoint groups/,
+            );
             assert.match(outcome.violations[1], /sessionAffinity is "GENERATED_COOKIE"; required: unset or NONE/);
             assert.match(outcome.violations[2], /localityLbPolicy is "RING_HASH"; required: unset/);
             assert.deepEqual(outcome.urns, Array(3).fill(urnOf(bad)));
@@ -37,12 +52,19 @@ describe("policies: stack rules", () => {
         it("finds the NEG by its self link when the dependency was not recorded (hand-written links)", async () => {
             const s = compliantStack();
             const bad = changed(s.auth.backend, { timeoutSec: 30 }, {});
-            assert.equal((await violations("enforce-serverless-backend-limits", swap(s.all, s.auth.backend, bad))).violations.length, 1);
+            assert.equal(
+                (await violations("enforce-serverless-backend-limits", swap(s.all, s.auth.backend, bad))).violations
+                    .length,
+                1,
+            );
         });
         it("leaves instance-group backends alone", async () => {
             const s = compliantStack();
             const ws = changed(s.ws, { localityLbPolicy: "RING_HASH" });
-            assert.deepEqual((await violations("enforce-serverless-backend-limits", swap(s.all, s.ws, ws))).violations, []);
+            assert.deepEqual(
+                (await violations("enforce-serverless-backend-limits", swap(s.all, s.ws, ws))).violations,
+                [],
+            );
         });
     });
 
@@ -72,8 +94,18 @@ describe("policies: stack rules", () => {
             const chain = serverlessChain("chat", "300s");
             const map = websocketUrlMap(chain.backend);
             const outcome = await violations("enforce-websocket-lifetime", [chain.run, chain.neg, chain.backend, map]);
-            assert.match(outcome.violations[0], /lifetime of 300 s: backend BackendService "chat-chat-backend" is serverless: Cloud Run service "chat-chat-run" ends the WebSocket at its request timeout \(300 s, at most 3600 s\)/);
-            assert.deepEqual((await violations("enforce-websocket-lifetime", [chain.run, chain.neg, chain.backend, map], { minTimeoutSec: 300 })).violations, []);
+            assert.match(
+                outcome.violations[0],
+                /lifetime of 300 s: backend BackendService "chat-chat-backend" is serverless: Cloud Run service "chat-chat-run" ends the WebSocket at its request timeout \(300 s, at most 3600 s\)/,
+            );
+            assert.deepEqual(
+                (
+                    await violations("enforce-websocket-lifetime", [chain.run, chain.neg, chain.backend, map], {
+                        minTimeoutSec: 300,
+                    })
+                ).violations,
+                [],
+            );
         });
         it("follows the longest matching path: /ws/* on a short rule beats the default", async () => {
             const ws = websocketBackend();
@@ -81,9 +113,16 @@ describe("policies: stack rules", () => {
             const shortResource = { ...short, name: "short" };
             const map = websocketUrlMap(ws);
             const rules = (map.props.pathMatchers as Array<{ pathRules: Array<Record<string, unknown>> }>)[0].pathRules;
-            rules.push({ paths: ["/websocket/*"], service: "projects/example-chat/global/backendServices/short-backend" });
+            rules.push({
+                paths: ["/websocket/*"],
+                service: "projects/example-chat/global/backendServices/short-backend",
+            });
             rules[0].paths = ["/ws", "/ws/*", "/websocket"];
-            const outcome = await violations("enforce-websocket-lifetime", [ws, shortResource, { ...map, links: { pathMatchers: [ws, shortResource] } }]);
+            const outcome = await violations("enforce-websocket-lifetime", [
+                ws,
+                shortResource,
+                { ...map, links: { pathMatchers: [ws, shortResource] } },
+            ]);
             assert.equal(outcome.violations.length, 1);
             assert.match(outcome.violations[0], /pathMatchers\[0\]\.pathRules\[1\] \(serving \/websocket\/\*\)/);
         });
@@ -98,27 +137,52 @@ describe("policies: stack rules", () => {
         it("rejects the route timeout and header action of the seed's classic EXTERNAL map", async () => {
             const { all } = classic();
             const outcome = await violations("disallow-classic-advanced-routing", all);
-            assert.deepEqual(outcome.violations.map((v) => v.split(" is ")[0]), [
-                'URLMap "chat-https": defaultRouteAction.timeout',
-                'URLMap "chat-https": pathMatchers[0].headerAction',
-                'URLMap "chat-https": pathMatchers[0].defaultRouteAction.timeout',
-                'URLMap "chat-https": pathMatchers[0].pathRules[0].routeAction.timeout',
-                'URLMap "chat-https": pathMatchers[0].pathRules[1].routeAction.timeout',
-            ]);
-            assert.match(outcome.violations[1], /the classic scheme supports neither header actions nor route timeouts/);
+            assert.deepEqual(
+                outcome.violations.map((v) => v.split(" is ")[0]),
+                [
+                    'URLMap "chat-https": defaultRouteAction.timeout',
+                    'URLMap "chat-https": pathMatchers[0].headerAction',
+                    'URLMap "chat-https": pathMatchers[0].defaultRouteAction.timeout',
+                    'URLMap "chat-https": pathMatchers[0].pathRules[0].routeAction.timeout',
+                    'URLMap "chat-https": pathMatchers[0].pathRules[1].routeAction.timeout',
+                ],
+            );
+            assert.match(
+                outcome.violations[1],
+                /the classic scheme supports neither header actions nor route timeouts/,
+            );
         });
         it("detects the classic scheme from the forwarding rule in front as well", async () => {
             const s = compliantStack();
             const rule443 = changed(s.httpsRule, { loadBalancingScheme: undefined });
-            assert.equal((await violations("disallow-classic-advanced-routing", swap(s.all, s.httpsRule, rule443))).violations.length, 5);
+            assert.equal(
+                (await violations("disallow-classic-advanced-routing", swap(s.all, s.httpsRule, rule443))).violations
+                    .length,
+                5,
+            );
         });
         it("allows urlRewrite on the classic scheme", async () => {
             const { s, all } = classic();
             const map = changed(s.map, {
                 defaultRouteAction: undefined,
-                pathMatchers: [{ name: "m", defaultService: "x", pathRules: [{ paths: ["/ws", "/ws/*"], service: "x", routeAction: { urlRewrite: { pathPrefixRewrite: "/" } } }] }],
+                pathMatchers: [
+                    {
+                        name: "m",
+                        defaultService: "x",
+                        pathRules: [
+                            {
+                                paths: ["/ws", "/ws/*"],
+                                service: "x",
+                                routeAction: { urlRewrite: { pathPrefixRewrite: "/" } },
+                            },
+                        ],
+                    },
+                ],
             });
-            assert.deepEqual((await violations("disallow-classic-advanced-routing", swap(all, s.map, map))).violations, []);
+            assert.deepEqual(
+                (await violations("disallow-classic-advanced-routing", swap(all, s.map, map))).violations,
+                [],
+            );
         });
     });
 
@@ -127,15 +191,24 @@ describe("policies: stack rules", () => {
             const s = compliantStack();
             const proxy = changed(s.httpProxy, {}, { urlMap: [s.map] });
             const outcome = await violations("enforce-https-only", swap(s.all, s.httpProxy, proxy));
-            assert.match(outcome.violations[0], /GlobalForwardingRule "chat-http-rule": target is a proxy whose URL map URLMap "chat-https" serves traffic over plain HTTP/);
+            assert.match(
+                outcome.violations[0],
+                /GlobalForwardingRule "chat-http-rule": target is a proxy whose URL map URLMap "chat-https" serves traffic over plain HTTP/,
+            );
             assert.deepEqual(outcome.urns, [urnOf(s.httpRule)]);
         });
         it("rejects a redirect map that redirects without going to HTTPS, and a port range that includes 80", async () => {
             const s = compliantStack();
             const redirect = changed(s.redirectMap, { defaultUrlRedirect: { hostRedirect: "example.com" } });
-            assert.equal((await violations("enforce-https-only", swap(s.all, s.redirectMap, redirect))).violations.length, 1);
+            assert.equal(
+                (await violations("enforce-https-only", swap(s.all, s.redirectMap, redirect))).violations.length,
+                1,
+            );
             const wide = changed(s.httpRule, { portRange: "1-1000" }, { target: [s.httpsProxy] });
-            assert.match((await violations("enforce-https-only", swap(s.all, s.httpRule, wide))).violations[0], /target is TargetHttpsProxy "chat-https-proxy", not an HTTP proxy with a redirect/);
+            assert.match(
+                (await violations("enforce-https-only", swap(s.all, s.httpRule, wide))).violations[0],
+                /target is TargetHttpsProxy "chat-https-proxy", not an HTTP proxy with a redirect/,
+            );
         });
     });
 
@@ -143,13 +216,18 @@ describe("policies: stack rules", () => {
         it("flags an HTTPS proxy without an SSL policy", async () => {
             const s = compliantStack();
             const proxy = changed(s.httpsProxy, { sslPolicy: undefined }, { urlMap: [s.map] });
-            assert.match((await violations("enforce-modern-tls", swap(s.all, s.httpsProxy, proxy))).violations[0], /TargetHttpsProxy "chat-https-proxy": sslPolicy is unset \(Google's default policy, TLS 1.0 and up\)/);
+            assert.match(
+                (await violations("enforce-modern-tls", swap(s.all, s.httpsProxy, proxy))).violations[0],
+                /TargetHttpsProxy "chat-https-proxy": sslPolicy is unset \(Google's default policy, TLS 1.0 and up\)/,
+            );
         });
         it("flags an SSL policy below TLS 1.2, naming the proxies that use it", async () => {
             const s = compliantStack();
             const weak = changed(s.sslPolicy, { minTlsVersion: "TLS_1_0" });
-            assert.match((await violations("enforce-modern-tls", swap(s.all, s.sslPolicy, weak))).violations[0], /SSLPolicy "chat-tls": minTlsVersion is "TLS_1_0", used by TargetHttpsProxy "chat-https-proxy"/);
+            assert.match(
+                (await violations("enforce-modern-tls", swap(s.all, s.sslPolicy, weak))).violations[0],
+                /SSLPolicy "chat-tls": minTlsVersion is "TLS_1_0", used by TargetHttpsProxy "chat-https-proxy"/,
+            );
         });
     });
 });
-

@@ -24,37 +24,67 @@ describe("policies: enforce-websocket-paths", () => {
         const s = compliantStack();
         assert.deepEqual(await violations(s.map), []);
         assert.match((await runResourcePolicy(rule, s.redirectMap)).notApplicable ?? "", /only redirects/);
-        assert.match((await runResourcePolicy(rule, websocketBackend())).notApplicable ?? "", /applies only to URLMap, RegionUrlMap/);
+        assert.match(
+            (await runResourcePolicy(rule, websocketBackend())).notApplicable ?? "",
+            /applies only to URLMap, RegionUrlMap/,
+        );
     });
     it("rejects /ws/* routed without /ws, saying why", async () => {
         const found = await violations(withRules([{ paths: ["/ws/*", "/websocket", "/websocket/*"], service: "svc" }]));
         assert.equal(found.length, 2);
-        assert.match(found[0], /URLMap "chat-https": pathMatchers\[0\] \("websocket-routes"\) is missing WebSocket path \/ws; required: a rule routing \/ws\. Fix: add "\/ws" to the path rule of the WebSocket backend, because \/ws\/\* does not match \/ws itself\./);
+        assert.match(
+            found[0],
+            /URLMap "chat-https": pathMatchers\[0\] \("websocket-routes"\) is missing WebSocket path \/ws; required: a rule routing \/ws\. Fix: add "\/ws" to the path rule of the WebSocket backend, because \/ws\/\* does not match \/ws itself\./,
+        );
         assert.match(found[1], /pathRules\[0\]\.paths is "\/ws\/\*" without "\/ws"/);
     });
     it("rejects /x and /x/* sent to different services", async () => {
-        const found = await violations(withRules([
-            { paths: ["/ws/*", "/websocket", "/websocket/*"], service: "projects/p/global/backendServices/a" },
-            { paths: ["/ws"], service: "projects/p/global/backendServices/b" },
-        ]));
+        const found = await violations(
+            withRules([
+                { paths: ["/ws/*", "/websocket", "/websocket/*"], service: "projects/p/global/backendServices/a" },
+                { paths: ["/ws"], service: "projects/p/global/backendServices/b" },
+            ]),
+        );
         assert.equal(found.length, 1);
-        assert.match(found[0], /\/ws routed to projects\/p\/global\/backendServices\/b while \/ws\/\* goes to projects\/p\/global\/backendServices\/a/);
+        assert.match(
+            found[0],
+            /\/ws routed to projects\/p\/global\/backendServices\/b while \/ws\/\* goes to projects\/p\/global\/backendServices\/a/,
+        );
     });
     it("rejects * anywhere but after a final /", async () => {
-        const found = await violations(withRules([{ paths: ["/ws", "/ws/*", "/websocket", "/websocket/*", "/chat*"], service: "svc" }]));
-        assert.match(found[0], /pathRules\[0\]\.paths is "\/chat\*"; .*the API rejects a path that has \* somewhere other than right after a final \//);
+        const found = await violations(
+            withRules([{ paths: ["/ws", "/ws/*", "/websocket", "/websocket/*", "/chat*"], service: "svc" }]),
+        );
+        assert.match(
+            found[0],
+            /pathRules\[0\]\.paths is "\/chat\*"; .*the API rejects a path that has \* somewhere other than right after a final \//,
+        );
     });
     it("rejects a map with no path matchers, and honours websocketPaths", async () => {
         const bare: TestResource = { type: T.urlMap, name: "bare", props: { defaultService: "svc" } };
         assert.match((await violations(bare))[0], /pathMatchers is unset: every path goes to the default service/);
         assert.deepEqual(await violations(bare, { websocketPaths: [] }), []);
-        assert.deepEqual(await violations(withRules([{ paths: ["/socket", "/socket/*"], service: "s" }]), { websocketPaths: ["/socket", "/socket/*"] }), []);
+        assert.deepEqual(
+            await violations(withRules([{ paths: ["/socket", "/socket/*"], service: "s" }]), {
+                websocketPaths: ["/socket", "/socket/*"],
+            }),
+            [],
+        );
     });
     it("accepts route rules that match the paths", async () => {
         const map = websocketUrlMap(websocketBackend());
         const matcher = (map.props.pathMatchers as Array<Record<string, unknown>>)[0];
         const routed = changed(map, {
-            pathMatchers: [{ name: matcher.name, defaultService: "s", routeRules: [{ priority: 1, service: "s", matchRules: [{ prefixMatch: "/ws" }] }, { priority: 2, service: "s", matchRules: [{ prefixMatch: "/websocket" }] }] }],
+            pathMatchers: [
+                {
+                    name: matcher.name,
+                    defaultService: "s",
+                    routeRules: [
+                        { priority: 1, service: "s", matchRules: [{ prefixMatch: "/ws" }] },
+                        { priority: 2, service: "s", matchRules: [{ prefixMatch: "/websocket" }] },
+                    ],
+                },
+            ],
         });
         assert.deepEqual(await violations(routed), []);
     });

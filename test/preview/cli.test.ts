@@ -16,8 +16,20 @@ function scratch(name: string): string {
 function copyPack(): string {
     const dir = scratch("pack");
     // With its build, times kept: a copy whose sources are left alone needs no rebuild.
-    for (const entry of ["PulumiPolicy.yaml", "package.json", "tsconfig.json", "index.ts", "policies.ts", "lib", "rules", "bin"]) {
-        fs.cpSync(path.join(ROOT, "policies", entry), path.join(dir, entry), { recursive: true, preserveTimestamps: true });
+    for (const entry of [
+        "PulumiPolicy.yaml",
+        "package.json",
+        "tsconfig.json",
+        "index.ts",
+        "policies.ts",
+        "lib",
+        "rules",
+        "bin",
+    ]) {
+        fs.cpSync(path.join(ROOT, "policies", entry), path.join(dir, entry), {
+            recursive: true,
+            preserveTimestamps: true,
+        });
     }
     return dir;
 }
@@ -44,25 +56,74 @@ describe("preview: offline preview (the real command, the real pack in its own p
         advisoryPack = copyPack();
         const rule = path.join(advisoryPack, "rules", "enforce-backend-timeout.ts");
         // Its build is now older than its sources, so the preview rebuilds it before starting it.
-        fs.writeFileSync(rule, fs.readFileSync(rule, "utf8").replace('enforcementLevel: "mandatory"', 'enforcementLevel: "advisory"'));
+        fs.writeFileSync(
+            rule,
+            fs.readFileSync(rule, "utf8").replace('enforcementLevel: "mandatory"', 'enforcementLevel: "advisory"'),
+        );
         typoStackFile = path.join(scratch("typo"), "Pulumi.typo.yaml");
-        fs.writeFileSync(typoStackFile, fs.readFileSync(path.join(ROOT, "Pulumi.staging.yaml"), "utf8") + "  websocket-lb:alertEmail: [oncall@example.com]\n");
+        fs.writeFileSync(
+            typoStackFile,
+            fs.readFileSync(path.join(ROOT, "Pulumi.staging.yaml"), "utf8") +
+                "  websocket-lb:alertEmail: [oncall@example.com]\n",
+        );
         const configFile = path.join(scratch("config"), "policy-config.json");
-        fs.writeFileSync(configFile, JSON.stringify({ "enforce-connection-draining": "disabled", "enforce-session-affinity": { minAffinityTtlSec: 1800 } }));
+        fs.writeFileSync(
+            configFile,
+            JSON.stringify({
+                "enforce-connection-draining": "disabled",
+                "enforce-session-affinity": { minAffinityTtlSec: 1800 },
+            }),
+        );
 
         const queue: Array<[string, () => Promise<CliResult>]> = [
             ["staging", () => preview("--stack", "staging")],
             ["production", () => preview("--stack", "production")],
             ["seed", () => preview("--stack", "seed", "--stack-file", SEED, "--json")],
-            ["json", () => preview("--stack", "staging", "--config", "backendTimeoutSec=30", "--config", "connectionDrainingTimeoutSec=0", "--json")],
-            ["human", () => preview("--stack", "staging", "--config", "websocket-lb:backendTimeoutSec=30", "--config", "connectionDrainingTimeoutSec=0")],
+            [
+                "json",
+                () =>
+                    preview(
+                        "--stack",
+                        "staging",
+                        "--config",
+                        "backendTimeoutSec=30",
+                        "--config",
+                        "connectionDrainingTimeoutSec=0",
+                        "--json",
+                    ),
+            ],
+            [
+                "human",
+                () =>
+                    preview(
+                        "--stack",
+                        "staging",
+                        "--config",
+                        "websocket-lb:backendTimeoutSec=30",
+                        "--config",
+                        "connectionDrainingTimeoutSec=0",
+                    ),
+            ],
             ["brokenPack", () => preview("--stack", "staging", "--policy-pack", brokenPack)],
             // One run, two proofs: the copied pack's changed level, and the config file's settings.
             [
                 "advisoryPack",
                 () =>
-                    preview("--stack", "staging", "--config", "backendTimeoutSec=30", "--config", "connectionDrainingTimeoutSec=0", "--config", "sessionAffinityTtlSec=3600",
-                        "--policy-pack", advisoryPack, "--policy-pack-config", configFile, "--json"),
+                    preview(
+                        "--stack",
+                        "staging",
+                        "--config",
+                        "backendTimeoutSec=30",
+                        "--config",
+                        "connectionDrainingTimeoutSec=0",
+                        "--config",
+                        "sessionAffinityTtlSec=3600",
+                        "--policy-pack",
+                        advisoryPack,
+                        "--policy-pack-config",
+                        configFile,
+                        "--json",
+                    ),
             ],
             // Input mistakes: each must stop before the program or the pack starts.
             ["typoKey", () => preview("--stack", "staging", "--config", "bakendTimeoutSec=30")],
@@ -97,13 +158,28 @@ describe("preview: offline preview (the real command, the real pack in its own p
         it(`passes the ${stack} stack: exit 0, the tree with WebSocket settings, and a summary`, async () => {
             const result = await runs[stack];
             assert.equal(result.code, 0, result.stderr);
-            assert.match(result.stdout, /gcp:compute\/backendService:BackendService\s+chat-api-backend {2}\[timeout 86400s, affinity GENERATED_COOKIE, ttl 86400s/);
-            assert.match(result.stdout, /chat-https {2}\[\/ws,\/ws\/\*,\/websocket,\/websocket\/\* \(route timeout 86400s\)/);
+            assert.match(
+                result.stdout,
+                /gcp:compute\/backendService:BackendService\s+chat-api-backend {2}\[timeout 86400s, affinity GENERATED_COOKIE, ttl 86400s/,
+            );
+            assert.match(
+                result.stdout,
+                /chat-https {2}\[\/ws,\/ws\/\*,\/websocket,\/websocket\/\* \(route timeout 86400s\)/,
+            );
             // The two advisories are the Policy SDK's "can't run during preview" notes: as in the real
             // `pulumi preview` of a new stack, the URL map's backend service ids are not known yet.
-            assert.match(result.stdout, new RegExp(`Summary: ${stack === "staging" ? 48 : 50} resources, 0 mandatory violations, 2 advisories`));
-            assert.match(result.stdout, /\[advisory\] enforce-websocket-lifetime {2}\(stack\)\n +can't run policy 'enforce-websocket-lifetime'/);
-            assert.match(result.stdout, /\[advisory\] disallow-long-http-routes {2}\(stack\)\n +can't run policy 'disallow-long-http-routes'/);
+            assert.match(
+                result.stdout,
+                new RegExp(`Summary: ${stack === "staging" ? 48 : 50} resources, 0 mandatory violations, 2 advisories`),
+            );
+            assert.match(
+                result.stdout,
+                /\[advisory\] enforce-websocket-lifetime {2}\(stack\)\n +can't run policy 'enforce-websocket-lifetime'/,
+            );
+            assert.match(
+                result.stdout,
+                /\[advisory\] disallow-long-http-routes {2}\(stack\)\n +can't run policy 'disallow-long-http-routes'/,
+            );
             assert.match(result.stdout, /\/api,\/api\/\* \(route timeout 30s\)/);
             // The stack's outputs, as pulumi preview prints them.
             assert.match(result.stdout, /^Outputs \(mock values offline[^\n]*\n {4}ipAddress +: "\[unknown\]"$/m);
@@ -121,7 +197,9 @@ describe("preview: offline preview (the real command, the real pack in its own p
     it("exits 1 on the seed's broken settings with each expected policy", async () => {
         const result = await runs.seed;
         assert.equal(result.code, 1, result.stderr);
-        const found = diagnostics(result).map((d) => `${d.level} ${d.policy}`).sort();
+        const found = diagnostics(result)
+            .map((d) => `${d.level} ${d.policy}`)
+            .sort();
         assert.deepEqual(found, [
             "advisory disallow-long-http-routes",
             "advisory enforce-connection-draining",
@@ -135,7 +213,11 @@ describe("preview: offline preview (the real command, the real pack in its own p
         const [json, human] = [await runs.json, await runs.human];
         assert.equal(json.code, 1);
         assert.equal(human.code, 1);
-        const doc = JSON.parse(json.stdout) as { summary: { resources: number; mandatory: number; advisory: number }; resources: unknown[]; diagnostics: Array<{ level: string }> };
+        const doc = JSON.parse(json.stdout) as {
+            summary: { resources: number; mandatory: number; advisory: number };
+            resources: unknown[];
+            diagnostics: Array<{ level: string }>;
+        };
         assert.deepEqual(doc.summary, { resources: 48, mandatory: 1, advisory: 3 });
         assert.equal(doc.resources.length, doc.summary.resources);
         assert.equal(doc.diagnostics.filter((d) => d.level === "mandatory").length, doc.summary.mandatory);
@@ -148,7 +230,10 @@ describe("preview: offline preview (the real command, the real pack in its own p
         const result = await runs.advisoryPack;
         assert.equal(result.code, 0, result.stderr);
         const timeout = diagnostics(result).filter((d) => d.policy === "enforce-backend-timeout");
-        assert.deepEqual(timeout.map((d) => d.level), ["advisory"]);
+        assert.deepEqual(
+            timeout.map((d) => d.level),
+            ["advisory"],
+        );
     });
 
     it("passes --policy-pack-config levels and settings to the pack", async () => {
@@ -156,7 +241,12 @@ describe("preview: offline preview (the real command, the real pack in its own p
         // Draining 0 would be an advisory, but the file disables the policy; a 3600 s affinity
         // cookie passes the 1800 s minimum set in the file. The lifetime and plain-route rules
         // cannot run at preview (unknown service ids).
-        assert.deepEqual(diagnostics(result).map((d) => d.policy).sort(), ["disallow-long-http-routes", "enforce-backend-timeout", "enforce-websocket-lifetime"]);
+        assert.deepEqual(
+            diagnostics(result)
+                .map((d) => d.policy)
+                .sort(),
+            ["disallow-long-http-routes", "enforce-backend-timeout", "enforce-websocket-lifetime"],
+        );
     });
 
     it("exits 2 with the pack's own error when the pack fails to start, and no stack trace of ours", async () => {
@@ -170,7 +260,10 @@ describe("preview: offline preview (the real command, the real pack in its own p
     it("exits 2 on an unknown stack, listing the stacks that exist", async () => {
         const result = await runs.unknownStack;
         assert.equal(result.code, 2);
-        assert.equal(result.stderr.trim(), 'error: unknown stack "qa": there is no Pulumi.qa.yaml; stacks here: production, staging');
+        assert.equal(
+            result.stderr.trim(),
+            'error: unknown stack "qa": there is no Pulumi.qa.yaml; stacks here: production, staging',
+        );
     });
 
     it("exits 2 on malformed YAML, naming the file and line", async () => {
@@ -178,14 +271,20 @@ describe("preview: offline preview (the real command, the real pack in its own p
         fs.writeFileSync(file, "config:\n  websocket-lb:domains:\n    - a.example.com\n   bad-indent: [\n");
         const result = await preview("--stack", "bad", "--stack-file", file);
         assert.equal(result.code, 2);
-        assert.match(result.stderr, new RegExp(`^error: ${file.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}:\\d+: malformed YAML`));
+        assert.match(
+            result.stderr,
+            new RegExp(`^error: ${file.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}:\\d+: malformed YAML`),
+        );
         assert.doesNotMatch(result.stderr, /\n\s+at /);
     });
 
     it("exits 2 with the program's message when the configuration is invalid", async () => {
         const result = await runs.invalidConfig;
         assert.equal(result.code, 2);
-        assert.match(result.stderr, /error: the program failed: invalid configuration:\n {2}- websocket-lb:backendTimeoutSec is 0; allowed: an integer from 1 to 86400/);
+        assert.match(
+            result.stderr,
+            /error: the program failed: invalid configuration:\n {2}- websocket-lb:backendTimeoutSec is 0; allowed: an integer from 1 to 86400/,
+        );
         assert.doesNotMatch(result.stderr, /\n\s+at /);
     });
 
@@ -193,14 +292,19 @@ describe("preview: offline preview (the real command, the real pack in its own p
         const result = await preview("--stack", "staging", "--config", "websocket-lb:sessionAffinity=CLIENT_IP_PROTO");
         assert.equal(result.code, 2);
         const problems = result.stderr.split("\n").filter((line) => line.startsWith("  - "));
-        assert.deepEqual(problems, ['  - websocket-lb:sessionAffinity is "CLIENT_IP_PROTO"; HTTP(S) load balancers refuse it; allowed: NONE, CLIENT_IP, GENERATED_COOKIE, STRONG_COOKIE_AFFINITY']);
+        assert.deepEqual(problems, [
+            '  - websocket-lb:sessionAffinity is "CLIENT_IP_PROTO"; HTTP(S) load balancers refuse it; allowed: NONE, CLIENT_IP, GENERATED_COOKIE, STRONG_COOKIE_AFFINITY',
+        ]);
         assert.doesNotMatch(result.stderr, /\n\s+at /);
     });
 
     it("exits 2 on a misspelled flag, naming the closest one, with the usage", async () => {
         const result = await runs.typoFlag;
         assert.equal(result.code, 2);
-        assert.match(result.stderr, /^error: unknown flag --polcy-pack; did you mean --policy-pack\?\nusage: npm run preview:offline/);
+        assert.match(
+            result.stderr,
+            /^error: unknown flag --polcy-pack; did you mean --policy-pack\?\nusage: npm run preview:offline/,
+        );
         assert.equal((result.stderr.match(/'/g) ?? []).length % 2, 0, "unbalanced quotes");
     });
 
@@ -216,19 +320,28 @@ describe("preview: offline preview (the real command, the real pack in its own p
     it("exits 2 on a misspelled key in the stack file, naming the file and the closest valid key", async () => {
         const result = await runs.typoStackFile;
         assert.equal(result.code, 2);
-        assert.match(result.stderr, /error: websocket-lb:alertEmail \(.*Pulumi\.typo\.yaml\) is not a config key of websocket-lb; did you mean alertEmails\?/);
+        assert.match(
+            result.stderr,
+            /error: websocket-lb:alertEmail \(.*Pulumi\.typo\.yaml\) is not a config key of websocket-lb; did you mean alertEmails\?/,
+        );
     });
 
     it("exits 2 with one line when --policy-pack does not exist, before starting anything", async () => {
         const result = await runs.noPack;
         assert.equal(result.code, 2);
-        assert.equal(result.stderr.trim(), "error: --policy-pack no-such-pack: no such folder; expected a policy pack folder with PulumiPolicy.yaml (default: policies)");
+        assert.equal(
+            result.stderr.trim(),
+            "error: --policy-pack no-such-pack: no such folder; expected a policy pack folder with PulumiPolicy.yaml (default: policies)",
+        );
     });
 
     it("exits 2 with one line when --policy-pack-config does not exist, before starting anything", async () => {
         const result = await runs.noPackConfig;
         assert.equal(result.code, 2);
-        assert.equal(result.stderr.trim(), "error: --policy-pack-config no-such-config.json: no such file; expected a JSON file of policy name to level or settings");
+        assert.equal(
+            result.stderr.trim(),
+            "error: --policy-pack-config no-such-config.json: no such file; expected a JSON file of policy name to level or settings",
+        );
     });
 
     it("-h prints the usage with short flags and examples, exit 0", async () => {
@@ -243,17 +356,27 @@ describe("preview: offline preview (the real command, the real pack in its own p
         it(`${signal} to the preview ends its policy pack process too${signal === "SIGTERM" ? ", exit 130 with a note" : " (the pack watches a lifeline pipe)"}`, async () => {
             const running = startTs("preview/cli.ts", ["--stack", "staging"]);
             try {
-                const findPack = () => childrenOf(running.child.pid!).find((p) => p.cmdline.includes("run-policy-pack"));
-                assert.ok(await eventually(() => findPack() !== undefined, RUN_MS), `the pack never started:\n${running.output().stderr}`);
+                const findPack = () =>
+                    childrenOf(running.child.pid!).find((p) => p.cmdline.includes("run-policy-pack"));
+                assert.ok(
+                    await eventually(() => findPack() !== undefined, RUN_MS),
+                    `the pack never started:\n${running.output().stderr}`,
+                );
                 const pack = findPack()!;
                 running.child.kill(signal);
                 const exit = await running.exited;
                 if (signal === "SIGTERM") {
                     assert.equal(exit.code, 130, running.output().stderr);
-                    assert.match(running.output().stderr, /interrupted by SIGTERM: preview stopped and its policy pack ended/);
+                    assert.match(
+                        running.output().stderr,
+                        /interrupted by SIGTERM: preview stopped and its policy pack ended/,
+                    );
                 }
                 // Generous: the point is "it ends", not how fast; before the fix it ran on for a minute or more.
-                assert.ok(await eventually(() => !isRunning(pack.pid), 30_000), `policy pack ${pack.pid} still running after the preview ended`);
+                assert.ok(
+                    await eventually(() => !isRunning(pack.pid), 30_000),
+                    `policy pack ${pack.pid} still running after the preview ended`,
+                );
             } finally {
                 running.child.kill("SIGKILL");
             }

@@ -10,7 +10,20 @@ function tinyPack(source: string): string {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tiny-pack-"));
     fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"));
     fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "tiny", main: "bin/index.js" }));
-    fs.writeFileSync(path.join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions: { strict: true, module: "commonjs", target: "ES2022", lib: ["es5"], types: [], outDir: "bin" }, include: ["index.ts"] }));
+    fs.writeFileSync(
+        path.join(dir, "tsconfig.json"),
+        JSON.stringify({
+            compilerOptions: {
+                strict: true,
+                module: "commonjs",
+                target: "ES2022",
+                lib: ["es5"],
+                types: [],
+                outDir: "bin",
+            },
+            include: ["index.ts"],
+        }),
+    );
     fs.writeFileSync(path.join(dir, "index.ts"), source);
     return dir;
 }
@@ -38,12 +51,19 @@ describe("preview: a compiled pack is rebuilt when its sources are newer than it
     });
 
     it("refuses with tsc's error when the changed sources do not type-check", () => {
-        const dir = tinyPack("export const level: number = \"oops\";\n");
+        const dir = tinyPack('export const level: number = "oops";\n');
         assert.throws(
             () => buildPackIfStale(dir),
-            (e: unknown) => e instanceof PackBuildError && /rebuilding it with tsc failed/.test(e.message) && /index\.ts.*error TS2322/.test(e.message),
+            (e: unknown) =>
+                e instanceof PackBuildError &&
+                /rebuilding it with tsc failed/.test(e.message) &&
+                /index\.ts.*error TS2322/.test(e.message),
         );
-        assert.equal(fs.existsSync(path.join(dir, "bin", "index.js")), true, "tsc emits despite errors, but the preview refuses");
+        assert.equal(
+            fs.existsSync(path.join(dir, "bin", "index.js")),
+            true,
+            "tsc emits despite errors, but the preview refuses",
+        );
     });
 
     it("leaves a pack whose main is TypeScript to ts-node", () => {
@@ -54,7 +74,9 @@ describe("preview: a compiled pack is rebuilt when its sources are newer than it
     });
 
     it("the project's pack ships compiled: main is its build, and npm ci built it", () => {
-        const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, "policies", "package.json"), "utf8")) as { main: string };
+        const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, "policies", "package.json"), "utf8")) as {
+            main: string;
+        };
         assert.equal(manifest.main, "bin/index.js");
         assert.match(fs.readFileSync(path.join(ROOT, "policies", "PulumiPolicy.yaml"), "utf8"), /typescript: false/);
         assert.equal(fs.existsSync(path.join(ROOT, "policies", manifest.main)), true);

@@ -9,7 +9,10 @@ function fakePack(): string {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fake-pack-"));
     const entry = path.join(dir, "node_modules", "@pulumi", "pulumi", "cmd", "run-policy-pack");
     fs.mkdirSync(entry, { recursive: true });
-    fs.writeFileSync(path.join(entry, "index.js"), 'console.log(45678);\nrequire("fs").writeFileSync("printed", "");\nsetInterval(() => undefined, 1000);\n');
+    fs.writeFileSync(
+        path.join(entry, "index.js"),
+        'console.log(45678);\nrequire("fs").writeFileSync("printed", "");\nsetInterval(() => undefined, 1000);\n',
+    );
     fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "fake", main: "index.js" }));
     return dir;
 }
@@ -31,7 +34,10 @@ describe("preview: starting a pack while the program holds the event loop", func
         }
         const pack = await starting.ready;
         try {
-            assert.ok(pack.startMs < held, `startMs ${pack.startMs} is the pack's moment, not when the preview got to read it (${held})`);
+            assert.ok(
+                pack.startMs < held,
+                `startMs ${pack.startMs} is the pack's moment, not when the preview got to read it (${held})`,
+            );
         } finally {
             pack.stop();
         }

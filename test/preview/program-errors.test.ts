@@ -21,6 +21,9 @@ describe("preview: a program's own bug still names its file and line", function 
         assert.match(error.message, /^Cannot read properties of null \(reading 'name'\) \(at index\.ts:10:\d+\)$/);
         assert.equal(error.location?.replace(/:\d+$/, ""), "index.ts:10");
         assert.equal(Error.stackTraceLimit, before, "the stack trace limit is restored");
-        assert.ok(error.resources.some((r) => r.name === "before"), "what it registered before failing is kept");
+        assert.ok(
+            error.resources.some((r) => r.name === "before"),
+            "what it registered before failing is kept",
+        );
     });
 });

@@ -10,12 +10,23 @@ import { ROOT } from "../helpers/cli";
 // messages name the line); both must read the same documents alike.
 describe("preview: stack files read alike by js-yaml's core schema and yaml", () => {
     const files = [
-        ...fs.readdirSync(ROOT).filter((f) => /^Pulumi(\..+)?\.yaml$/.test(f)).map((f) => path.join(ROOT, f)),
-        ...fs.readdirSync(path.join(ROOT, "test", "preview", "fixtures")).filter((f) => f.endsWith(".yaml")).map((f) => path.join(ROOT, "test", "preview", "fixtures", f)),
+        ...fs
+            .readdirSync(ROOT)
+            .filter((f) => /^Pulumi(\..+)?\.yaml$/.test(f))
+            .map((f) => path.join(ROOT, f)),
+        ...fs
+            .readdirSync(path.join(ROOT, "test", "preview", "fixtures"))
+            .filter((f) => f.endsWith(".yaml"))
+            .map((f) => path.join(ROOT, "test", "preview", "fixtures", f)),
     ];
 
     it("covers the project's stack files", () => {
-        assert.ok(files.some((f) => f.endsWith("Pulumi.staging.yaml")) && files.some((f) => f.endsWith("Pulumi.production.yaml")) && files.length >= 4, files.join(", "));
+        assert.ok(
+            files.some((f) => f.endsWith("Pulumi.staging.yaml")) &&
+                files.some((f) => f.endsWith("Pulumi.production.yaml")) &&
+                files.length >= 4,
+            files.join(", "),
+        );
     });
 
     for (const file of files) {
@@ -31,7 +42,17 @@ describe("preview: stack files read alike by js-yaml's core schema and yaml", ()
     });
 
     it("values a 1.1 parser would turn into booleans, dates or octals stay as yaml reads them", () => {
-        const text = ["a: yes", "b: 2026-12-01", "c: 0755", "d: 0o755", "e: ~", "f: .inf", "g: '86400'", "h: 86400", ""].join("\n");
+        const text = [
+            "a: yes",
+            "b: 2026-12-01",
+            "c: 0755",
+            "d: 0o755",
+            "e: ~",
+            "f: .inf",
+            "g: '86400'",
+            "h: 86400",
+            "",
+        ].join("\n");
         assert.deepEqual(load(text, { schema: CORE_SCHEMA }), parseDocument(text).toJS());
     });
 });

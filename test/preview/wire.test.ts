@@ -1,13 +1,22 @@
 import { strict as assert } from "assert";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb";
 import * as proto from "@pulumi/pulumi/proto/analyzer_pb";
-import { encodeAnalyzeRequest, encodeAnalyzeStackRequest, encodeStruct, WireError, WireResource } from "../../preview/wire";
+import {
+    encodeAnalyzeRequest,
+    encodeAnalyzeStackRequest,
+    encodeStruct,
+    WireError,
+    WireResource,
+} from "../../preview/wire";
 import { runStack } from "../helpers/stack";
 
 // preview/wire.ts writes the pack's requests itself; google-protobuf, which the pack decodes them
 // with, is the reference: for the same message both must give the same bytes.
 
-function reference(r: WireResource & { inputs: Record<string, unknown> }): { request: proto.AnalyzeRequest; resource: proto.AnalyzerResource } {
+function reference(r: WireResource & { inputs: Record<string, unknown> }): {
+    request: proto.AnalyzeRequest;
+    resource: proto.AnalyzerResource;
+} {
     const options = () => {
         const opts = new proto.AnalyzerResourceOptions();
         opts.setProtect(false);
@@ -33,7 +42,11 @@ function reference(r: WireResource & { inputs: Record<string, unknown> }): { req
     return { request: fill(new proto.AnalyzeRequest()), resource };
 }
 
-const same = (ours: Buffer, theirs: Uint8Array, what: string) => assert.ok(ours.equals(Buffer.from(theirs)), `${what}: ${ours.length} bytes here, ${theirs.length} from google-protobuf`);
+const same = (ours: Buffer, theirs: Uint8Array, what: string) =>
+    assert.ok(
+        ours.equals(Buffer.from(theirs)),
+        `${what}: ${ours.length} bytes here, ${theirs.length} from google-protobuf`,
+    );
 
 /** Every resource's Analyze request, then their AnalyzeStack request, against google-protobuf's. */
 function sameRequests(resources: readonly (WireResource & { inputs: Record<string, unknown> })[], what: string): void {
@@ -53,18 +66,26 @@ describe("preview/wire.ts: the pack's requests, byte for byte as google-protobuf
         const cases: Record<string, unknown>[] = [
             {},
             { "": "", zero: 0, negative: -1.5, big: 2 ** 53, tiny: 5e-324, yes: true, no: false, nothing: null },
-            { z: 1, a: 2, M: 3, "ä": 4, "10": 5, "9": 6 },
+            { z: 1, a: 2, M: 3, ä: 4, "10": 5, "9": 6 },
             { list: [], object: {}, nested: { list: [1, "two", null, true, { deeper: [[], {}] }] } },
             { long: "x".repeat(200), longer: "é".repeat(20_000), emoji: "chat 💬" },
             { many: Array.from({ length: 3_000 }, (_, i) => ({ i, name: `backend-${i}` })) },
         ];
         for (const value of cases) {
-            same(encodeStruct(value), Struct.fromJavaScript(value as Record<string, never>).serializeBinary(), JSON.stringify(value).slice(0, 60));
+            same(
+                encodeStruct(value),
+                Struct.fromJavaScript(value as Record<string, never>).serializeBinary(),
+                JSON.stringify(value).slice(0, 60),
+            );
         }
     });
 
     it("a value JSON cannot hold is refused, naming the property", () => {
-        assert.throws(() => encodeStruct({ outer: { inner: [1, undefined] } }), (e: unknown) => e instanceof WireError && /property outer\.inner\[1\]: undefined is not a JSON value/.test(e.message));
+        assert.throws(
+            () => encodeStruct({ outer: { inner: [1, undefined] } }),
+            (e: unknown) =>
+                e instanceof WireError && /property outer\.inner\[1\]: undefined is not a JSON value/.test(e.message),
+        );
         assert.throws(() => encodeStruct({ f: () => 1 }), /property f: function/);
     });
 
@@ -79,7 +100,15 @@ describe("preview/wire.ts: the pack's requests, byte for byte as google-protobuf
 
     it("a resource with a parent, dependencies and property dependencies, and one with none", () => {
         const resources: (WireResource & { inputs: Record<string, unknown> })[] = [
-            { type: "gcp:compute/backendService:BackendService", name: "b", urn: "urn:pulumi:s::p::t::b", parent: "urn:pulumi:s::p::c::parent", dependencies: ["urn:a", "", "urn:b"], propertyDependencies: { z: ["urn:z"], a: [], "": ["urn:e"] }, inputs: { timeoutSec: 86400 } },
+            {
+                type: "gcp:compute/backendService:BackendService",
+                name: "b",
+                urn: "urn:pulumi:s::p::t::b",
+                parent: "urn:pulumi:s::p::c::parent",
+                dependencies: ["urn:a", "", "urn:b"],
+                propertyDependencies: { z: ["urn:z"], a: [], "": ["urn:e"] },
+                inputs: { timeoutSec: 86400 },
+            },
             { type: "", name: "", urn: "", dependencies: [], propertyDependencies: {}, inputs: {} },
         ];
         sameRequests(resources, "hand-built");

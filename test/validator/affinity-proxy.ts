@@ -10,7 +10,10 @@ export interface AffinityProxy {
     close(): Promise<void>;
 }
 
-export function startAffinityProxy(backendPorts: readonly number[], options: { honourCookie: boolean; cookieName?: string }): Promise<AffinityProxy> {
+export function startAffinityProxy(
+    backendPorts: readonly number[],
+    options: { honourCookie: boolean; cookieName?: string },
+): Promise<AffinityProxy> {
     const cookieName = options.cookieName ?? "GCLB";
     const tokens = backendPorts.map((_, i) => `b${i}x${(0x5a17 * (i + 7)).toString(16)}`);
     let next = 0;
@@ -34,7 +37,11 @@ export function startAffinityProxy(backendPorts: readonly number[], options: { h
             client.pause();
             const requestHead = head.subarray(0, end).toString("latin1");
             const cookies = /^cookie:\s*(.*)$/im.exec(requestHead)?.[1] ?? "";
-            const sent = cookies.split(";").map((c) => c.trim()).find((c) => c.startsWith(`${cookieName}=`))?.slice(cookieName.length + 1);
+            const sent = cookies
+                .split(";")
+                .map((c) => c.trim())
+                .find((c) => c.startsWith(`${cookieName}=`))
+                ?.slice(cookieName.length + 1);
             const pinned = options.honourCookie && sent !== undefined ? tokens.indexOf(sent) : -1;
             const chosen = pinned >= 0 ? pinned : next++ % backendPorts.length;
             const upstream = net.connect(backendPorts[chosen], "127.0.0.1", () => {
@@ -51,8 +58,17 @@ export function startAffinityProxy(backendPorts: readonly number[], options: { h
                     return;
                 }
                 upstream.off("data", onAnswer);
-                const setCookie = sent === undefined || pinned < 0 ? `\r\nSet-Cookie: ${cookieName}=${tokens[chosen]}; Path=/; HttpOnly` : "";
-                client.write(Buffer.concat([answer.subarray(0, answerEnd), Buffer.from(setCookie, "latin1"), answer.subarray(answerEnd)]));
+                const setCookie =
+                    sent === undefined || pinned < 0
+                        ? `\r\nSet-Cookie: ${cookieName}=${tokens[chosen]}; Path=/; HttpOnly`
+                        : "";
+                client.write(
+                    Buffer.concat([
+                        answer.subarray(0, answerEnd),
+                        Buffer.from(setCookie, "latin1"),
+                        answer.subarray(answerEnd),
+                    ]),
+                );
                 upstream.pipe(client);
             };
             upstream.on("data", onAnswer);

@@ -48,14 +48,27 @@ describe("validator --affinity: the load balancer's cookie, checked through loca
         const p = await proxy(false);
         const run = await validate(["--url", p.url, "--affinity", "6"]);
         assert.equal(run.code, 1);
-        assert.match(run.out, /affinity \/ws \(cookie GCLB\): not-sticky: 3 of 6 reconnection\(s\) that sent GCLB reached another backend than (blue|green)/);
+        assert.match(
+            run.out,
+            /affinity \/ws \(cookie GCLB\): not-sticky: 3 of 6 reconnection\(s\) that sent GCLB reached another backend than (blue|green)/,
+        );
         assert.match(run.out, /without the cookie 6 connection\(s\) reached 2 backend\(s\)/);
         assert.match(run.out, /verdict: FAIL \(exit 1\)/);
     });
 
     it("reads the backend from the first message with --backend-id json:server, and a configured cookie name", async () => {
         const p = await proxy(true, "chat_affinity");
-        const sticky = await validate(["--url", p.url, "--affinity", "4", "--affinity-cookie", "chat_affinity", "--backend-id", "json:server", "--json"]);
+        const sticky = await validate([
+            "--url",
+            p.url,
+            "--affinity",
+            "4",
+            "--affinity-cookie",
+            "chat_affinity",
+            "--backend-id",
+            "json:server",
+            "--json",
+        ]);
         assert.equal(sticky.report!.affinity!.verdict, "sticky", sticky.out);
 
         const wrongName = await validate(["--url", p.url, "--affinity", "2", "--json"]);

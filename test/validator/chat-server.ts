@@ -12,7 +12,13 @@ import { WebSocket, WebSocketServer } from "ws";
 //   any other text                      -> echoed as is
 // Its options break it in the ways the tests need a server to be broken.
 
-export const AGENT_EVENTS = ["agent_started", "agent_thinking", "tool_executing", "tool_completed", "agent_completed"] as const;
+export const AGENT_EVENTS = [
+    "agent_started",
+    "agent_thinking",
+    "tool_executing",
+    "tool_completed",
+    "agent_completed",
+] as const;
 
 export interface ChatServerOptions {
     /** Names this backend in x-backend-id and in the connected message. */
@@ -89,19 +95,35 @@ export function startChatServer(options: ChatServerOptions = {}): Promise<ChatSe
         let message: Record<string, unknown> | undefined;
         try {
             const parsed: unknown = JSON.parse(text);
-            message = typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
+            message =
+                typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)
+                    ? (parsed as Record<string, unknown>)
+                    : undefined;
         } catch {
             message = undefined;
         }
         if (message?.type === "echo") {
-            ws.send(JSON.stringify(options.garbleEcho ? { ...message, text: "garbled", server: backendId } : { ...message, server: backendId }));
+            ws.send(
+                JSON.stringify(
+                    options.garbleEcho
+                        ? { ...message, text: "garbled", server: backendId }
+                        : { ...message, server: backendId },
+                ),
+            );
         } else if (message?.type === "user_message") {
             const order = options.eventOrder ?? AGENT_EVENTS;
             const delay = options.eventDelayMs ?? 2;
             order.forEach((type, i) =>
                 later(delay * (i + 1), () => {
                     if (ws.readyState === WebSocket.OPEN) {
-                        ws.send(JSON.stringify({ type, run_id: message!.id, seq: i + 1, ...(type === "agent_completed" ? { text: `reply to: ${String(message!.text)}` } : {}) }));
+                        ws.send(
+                            JSON.stringify({
+                                type,
+                                run_id: message!.id,
+                                seq: i + 1,
+                                ...(type === "agent_completed" ? { text: `reply to: ${String(message!.text)}` } : {}),
+                            }),
+                        );
                     }
                 }),
             );

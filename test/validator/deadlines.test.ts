@@ -86,7 +86,9 @@ describe("validator: one timer for many deadlines", () => {
         const server = await silentServer();
         const sockets = new SocketPool();
         try {
-            const results = await Promise.all(Array.from({ length: 20 }, () => openSocket(server.url, { sockets, handshakeTimeoutMs: 300 })));
+            const results = await Promise.all(
+                Array.from({ length: 20 }, () => openSocket(server.url, { sockets, handshakeTimeoutMs: 300 })),
+            );
             assert.deepEqual(
                 results.map((r) => (r.ok ? "open" : r.failure.code)),
                 Array.from({ length: 20 }, () => "HANDSHAKE_TIMEOUT"),

@@ -67,7 +67,20 @@ describe("validator: --report-html, rendered by a real browser", function () {
         const proxy = await lifetimeCapProxy(echo.port, 1);
         try {
             const file = path.join(dir, "holds.html");
-            const run = await validateTo(["--url", proxy.url, "--endpoints", "/ws", "--hold", "2", "--hold-mode", "both", "--ping-interval", "0.3", "--report-html", file]);
+            const run = await validateTo([
+                "--url",
+                proxy.url,
+                "--endpoints",
+                "/ws",
+                "--hold",
+                "2",
+                "--hold-mode",
+                "both",
+                "--ping-interval",
+                "0.3",
+                "--report-html",
+                file,
+            ]);
             assert.equal(run.code, 1, run.out);
             const html = fs.readFileSync(file, "utf8");
             // Self-contained: nothing to fetch, and the page's policy forbids fetching anyway.
@@ -90,7 +103,19 @@ describe("validator: --report-html, rendered by a real browser", function () {
         const server = await refusingServer(502, "bad gateway");
         try {
             const file = path.join(dir, "monitor.html");
-            const run = await validateTo(["--url", server.url, "--endpoints", "/ws", "--monitor", "--interval", "0.2", "--duration", "1", "--report-html", file]);
+            const run = await validateTo([
+                "--url",
+                server.url,
+                "--endpoints",
+                "/ws",
+                "--monitor",
+                "--interval",
+                "0.2",
+                "--duration",
+                "1",
+                "--report-html",
+                file,
+            ]);
             assert.equal(run.code, 1, run.out);
             const probes = (run.out.match(/FAIL HANDSHAKE_REFUSED 502/g) ?? []).length;
             const charts = await renderedCharts(file);

@@ -39,7 +39,27 @@ describe("validator: --resolve HOST:PORT:ADDRESS proves an endpoint by its addre
         certFile = path.join(dir, "cert.pem");
         const keyFile = path.join(dir, "key.pem");
         // A certificate for the host name only: a check made against 127.0.0.1 would fail.
-        execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", keyFile, "-out", certFile, "-days", "1", "-subj", `/CN=${HOST}`, "-addext", `subjectAltName=DNS:${HOST}`], { stdio: "ignore" });
+        execFileSync(
+            "openssl",
+            [
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                keyFile,
+                "-out",
+                certFile,
+                "-days",
+                "1",
+                "-subj",
+                `/CN=${HOST}`,
+                "-addext",
+                `subjectAltName=DNS:${HOST}`,
+            ],
+            { stdio: "ignore" },
+        );
         server = https.createServer({ cert: fs.readFileSync(certFile), key: fs.readFileSync(keyFile) });
         const wss = new WebSocketServer({ server });
         wss.on("connection", (ws, req) => {
@@ -56,7 +76,21 @@ describe("validator: --resolve HOST:PORT:ADDRESS proves an endpoint by its addre
 
     it("connects to the address while Host, SNI and the certificate check use the URL's host", async () => {
         seen.length = 0;
-        const run = await validate(["--url", `wss://${HOST}:${port}`, "--resolve", `${HOST}:${port}:127.0.0.1`, "--ca", certFile, "--endpoints", "/ws", "--messages", "2", "--hold", "0", "--json"]);
+        const run = await validate([
+            "--url",
+            `wss://${HOST}:${port}`,
+            "--resolve",
+            `${HOST}:${port}:127.0.0.1`,
+            "--ca",
+            certFile,
+            "--endpoints",
+            "/ws",
+            "--messages",
+            "2",
+            "--hold",
+            "0",
+            "--json",
+        ]);
         assert.equal(run.code, 0, run.err);
         assert.equal(run.report!.endpoints[0].handshake.status, 101);
         assert.equal(run.report!.endpoints[0].roundTrip?.received, 2);
@@ -70,18 +104,42 @@ describe("validator: --resolve HOST:PORT:ADDRESS proves an endpoint by its addre
 
     it("still verifies the certificate for the URL's host: another name on the same address fails TLS", async () => {
         const other = "other.example.test";
-        const run = await validate(["--url", `wss://${other}:${port}`, "--resolve", `${other}:${port}:127.0.0.1`, "--ca", certFile, "--endpoints", "/ws", "--messages", "1", "--hold", "0", "--json"]);
+        const run = await validate([
+            "--url",
+            `wss://${other}:${port}`,
+            "--resolve",
+            `${other}:${port}:127.0.0.1`,
+            "--ca",
+            certFile,
+            "--endpoints",
+            "/ws",
+            "--messages",
+            "1",
+            "--hold",
+            "0",
+            "--json",
+        ]);
         assert.equal(run.code, 1);
         const [failure] = run.report!.endpoints[0].failures;
         assert.equal(failure.code, "TLS_FAILED");
         assert.equal(failure.evidence.errorCode, "ERR_TLS_CERT_ALTNAME_INVALID");
     });
 
-    for (const bad of ["chat.example.test:443", "chat.example.test:0:127.0.0.1", "chat.example.test:443:not-an-ip", ":443:127.0.0.1"]) {
+    for (const bad of [
+        "chat.example.test:443",
+        "chat.example.test:0:127.0.0.1",
+        "chat.example.test:443:not-an-ip",
+        ":443:127.0.0.1",
+    ]) {
         it(`refuses --resolve ${JSON.stringify(bad)} with one line naming the flag, the value and the form`, async () => {
             const run = await validate(["--url", `wss://${HOST}:${port}`, "--resolve", bad, "--json"]);
             assert.equal(run.code, 2);
-            assert.match(run.err, new RegExp(`^error: --resolve ${JSON.stringify(bad).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: expected HOST:PORT:ADDRESS`));
+            assert.match(
+                run.err,
+                new RegExp(
+                    `^error: --resolve ${JSON.stringify(bad).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: expected HOST:PORT:ADDRESS`,
+                ),
+            );
         });
     }
 });

@@ -31,6 +31,8 @@ describe("validator --scenario: the shipped example suite against the local chat
         assert.ok(check(run, "hold 40 s past the old 30 s cut").durationMs.max! >= 40_000);
         assert.equal(run.report!.metrics.check_success_rate, 1);
         assert.deepEqual(run.report!.endpoints, [], "the default probes do not run with --scenario");
-        assert.ok(run.report!.thresholds.some((t) => t.threshold.source === "check_success_rate>=1" && t.passed === true));
+        assert.ok(
+            run.report!.thresholds.some((t) => t.threshold.source === "check_success_rate>=1" && t.passed === true),
+        );
     });
 });

@@ -1,6 +1,14 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
-import { CHAT_YAML, CHAT_YAML_SHORT, chatServers, check, relaxedEvents, scenarioFile, validate } from "./scenario-harness";
+import {
+    CHAT_YAML,
+    CHAT_YAML_SHORT,
+    chatServers,
+    check,
+    relaxedEvents,
+    scenarioFile,
+    validate,
+} from "./scenario-harness";
 
 describe("validator --scenario: chat-level checks against real servers on 127.0.0.1", function () {
     this.timeout(60_000);
@@ -55,9 +63,17 @@ checks:
         assert.equal(f.code, "STEP_TIMEOUT");
         assert.equal(f.step, 4);
         assert.equal(f.kind, "expect");
-        assert.equal(f.line, fs.readFileSync(CHAT_YAML, "utf8").split("\n").findIndex((l) => l.includes("type: agent_started")) + 1);
+        assert.equal(
+            f.line,
+            fs
+                .readFileSync(CHAT_YAML, "utf8")
+                .split("\n")
+                .findIndex((l) => l.includes("type: agent_started")) + 1,
+        );
         assert.match(f.expected, /agent_started.*within 100 ms/);
-        assert.ok(run.report!.thresholds.some((t) => t.threshold.metric === "check_success_rate" && t.passed === false));
+        assert.ok(
+            run.report!.thresholds.some((t) => t.threshold.metric === "check_success_rate" && t.passed === false),
+        );
     });
 
     it("fails on a mismatch and shows the messages that did arrive", async () => {
@@ -73,13 +89,18 @@ checks:
         const run = await validate(["--url", server.url, "--scenario", file]);
         assert.equal(run.code, 1);
         assert.match(run.out, /FAIL echo \(0\/1 passed/);
-        assert.match(run.out, /step 3 \(expect, line 7\) STEP_MISMATCH: no matching message within 500 ms; 2 other message\(s\) arrived/);
+        assert.match(
+            run.out,
+            /step 3 \(expect, line 7\) STEP_MISMATCH: no matching message within 500 ms; 2 other message\(s\) arrived/,
+        );
         assert.match(run.out, /garbled/);
         assert.match(run.out, /check_success_rate>=1 +observed 0/);
     });
 
     it("fails when agent events arrive out of order", async () => {
-        const server = await chat({ eventOrder: ["agent_started", "tool_executing", "agent_thinking", "tool_completed", "agent_completed"] });
+        const server = await chat({
+            eventOrder: ["agent_started", "tool_executing", "agent_thinking", "tool_completed", "agent_completed"],
+        });
         // About the order: a stall past the 100 ms deadline must not turn the mismatch into a timeout.
         const run = await validate(["--url", server.url, "--scenario", relaxedEvents(CHAT_YAML_SHORT), "--json"]);
         const [f] = check(run, "agent events in order within 100 ms").failures;
@@ -123,7 +144,9 @@ checks:
         assert.match(f.message, /accepted \(101\), expected HTTP 403/);
 
         const strict = await chat();
-        const file = scenarioFile(`checks: [{ name: wrong token, steps: [{ connect: { headers: { Authorization: "Bearer nope" } } }] }]`);
+        const file = scenarioFile(
+            `checks: [{ name: wrong token, steps: [{ connect: { headers: { Authorization: "Bearer nope" } } }] }]`,
+        );
         const refused = await validate(["--url", strict.url, "--scenario", file, "--json"]);
         const [g] = check(refused, "wrong token").failures;
         assert.equal(g.code, "UNEXPECTED_STATUS");
@@ -133,7 +156,9 @@ checks:
 
     it("fails a ping that gets no pong within its deadline", async () => {
         const server = await chat({ noPong: true });
-        const file = scenarioFile(`checks: [{ name: ping, steps: [{ connect: { headers: { Authorization: "Bearer \${CHAT_TOKEN}" } } }, { ping: { within: 1s } }] }]`);
+        const file = scenarioFile(
+            `checks: [{ name: ping, steps: [{ connect: { headers: { Authorization: "Bearer \${CHAT_TOKEN}" } } }, { ping: { within: 1s } }] }]`,
+        );
         const run = await validate(["--url", server.url, "--scenario", file, "--json"]);
         assert.equal(run.code, 1);
         const [f] = check(run, "ping").failures;
@@ -144,7 +169,10 @@ checks:
 
     it("fails a quiet period that is not quiet", async () => {
         const server = await chat();
-        const file = scenarioFile(`{"checks": [{"name": "quiet", "steps": [{"connect": {"headers": {"Authorization": "Bearer \${CHAT_TOKEN}"}}}, {"expect": {"none": true, "within": "300ms"}}]}]}`, "json");
+        const file = scenarioFile(
+            `{"checks": [{"name": "quiet", "steps": [{"connect": {"headers": {"Authorization": "Bearer \${CHAT_TOKEN}"}}}, {"expect": {"none": true, "within": "300ms"}}]}]}`,
+            "json",
+        );
         const run = await validate(["--url", server.url, "--scenario", file, "--json"]);
         const [f] = check(run, "quiet").failures;
         assert.equal(f.code, "STEP_MISMATCH");
@@ -163,20 +191,60 @@ checks:
         const strict = await validate(["--url", server.url, "--scenario", file, "--json"]);
         assert.equal(strict.code, 1);
         assert.equal(strict.report!.metrics.check_success_rate, 0.5);
-        const lenient = await validate(["--url", server.url, "--scenario", file, "--json", "--threshold", "check_success_rate>=0.5"]);
+        const lenient = await validate([
+            "--url",
+            server.url,
+            "--scenario",
+            file,
+            "--json",
+            "--threshold",
+            "check_success_rate>=0.5",
+        ]);
         assert.equal(lenient.code, 0);
     });
 
     describe("the file is checked on load: one clear line with file and line, exit 2", () => {
         const cases: Array<[string, string, RegExp]> = [
-            ["an unknown key", `checks:\n  - name: a\n    steps:\n      - connect: { path: /ws, methd: GET }\n`, /:4: checks\[0\]\.steps\[0\]\.connect\.methd: unknown key "methd"; allowed: path, headers, noDefaultHeaders, subprotocol, origin, status, within$/],
-            ["a misspelt step", `checks:\n  - name: a\n    steps:\n      - connect: {}\n      - sned: { text: hi }\n`, /:5: checks\[0\]\.steps\[1\]\.sned: unknown key "sned"; allowed: connect, send, expect, sleep, ping, close$/],
-            ["two kinds in one step", `checks:\n  - name: a\n    steps:\n      - connect: {}\n        send: { text: hi }\n`, /:4: checks\[0\]\.steps\[0\]: .*expected exactly one of connect, send, expect, sleep, ping, close$/],
-            ["a bad duration", `checks:\n  - name: a\n    steps:\n      - connect: { within: 5 seconds }\n`, /:4: checks\[0\]\.steps\[0\]\.connect\.within: "5 seconds": must match pattern .* \(a duration such as 100ms, 5s or 1\.5m\)$/],
-            ["a step before any connect", `checks:\n  - name: a\n    steps:\n      - send: { text: hi }\n`, /:4: checks\[0\]\.steps\[0\]\.send: a send step needs a connection: put a connect step before it$/],
-            ["a variable never captured", `checks:\n  - name: a\n    steps:\n      - connect: {}\n      - send: { text: "{{session}}" }\n`, /:5: checks\[0\]\.steps\[1\]\.send: \{\{session\}\} is neither uuid, now/],
-            ["an environment variable that is not set", `defaults:\n  headers:\n    Authorization: "Bearer \${NO_SUCH_TOKEN}"\nchecks: [{ name: a, steps: [{ connect: {} }] }]\n`, /:3: defaults\.headers\.Authorization: environment variable NO_SUCH_TOKEN is not set$/],
-            ["a regex that does not compile", `checks:\n  - name: a\n    steps:\n      - connect: {}\n      - expect: { match: { text: "([" } }\n`, /:5: checks\[0\]\.steps\[1\]\.expect\.match\.text: "\(\[" is not a regular expression/],
+            [
+                "an unknown key",
+                `checks:\n  - name: a\n    steps:\n      - connect: { path: /ws, methd: GET }\n`,
+                /:4: checks\[0\]\.steps\[0\]\.connect\.methd: unknown key "methd"; allowed: path, headers, noDefaultHeaders, subprotocol, origin, status, within$/,
+            ],
+            [
+                "a misspelt step",
+                `checks:\n  - name: a\n    steps:\n      - connect: {}\n      - sned: { text: hi }\n`,
+                /:5: checks\[0\]\.steps\[1\]\.sned: unknown key "sned"; allowed: connect, send, expect, sleep, ping, close$/,
+            ],
+            [
+                "two kinds in one step",
+                `checks:\n  - name: a\n    steps:\n      - connect: {}\n        send: { text: hi }\n`,
+                /:4: checks\[0\]\.steps\[0\]: .*expected exactly one of connect, send, expect, sleep, ping, close$/,
+            ],
+            [
+                "a bad duration",
+                `checks:\n  - name: a\n    steps:\n      - connect: { within: 5 seconds }\n`,
+                /:4: checks\[0\]\.steps\[0\]\.connect\.within: "5 seconds": must match pattern .* \(a duration such as 100ms, 5s or 1\.5m\)$/,
+            ],
+            [
+                "a step before any connect",
+                `checks:\n  - name: a\n    steps:\n      - send: { text: hi }\n`,
+                /:4: checks\[0\]\.steps\[0\]\.send: a send step needs a connection: put a connect step before it$/,
+            ],
+            [
+                "a variable never captured",
+                `checks:\n  - name: a\n    steps:\n      - connect: {}\n      - send: { text: "{{session}}" }\n`,
+                /:5: checks\[0\]\.steps\[1\]\.send: \{\{session\}\} is neither uuid, now/,
+            ],
+            [
+                "an environment variable that is not set",
+                `defaults:\n  headers:\n    Authorization: "Bearer \${NO_SUCH_TOKEN}"\nchecks: [{ name: a, steps: [{ connect: {} }] }]\n`,
+                /:3: defaults\.headers\.Authorization: environment variable NO_SUCH_TOKEN is not set$/,
+            ],
+            [
+                "a regex that does not compile",
+                `checks:\n  - name: a\n    steps:\n      - connect: {}\n      - expect: { match: { text: "([" } }\n`,
+                /:5: checks\[0\]\.steps\[1\]\.expect\.match\.text: "\(\[" is not a regular expression/,
+            ],
             ["broken YAML", `checks:\n  - name: a\n   steps: [\n`, /:\d+: not valid YAML or JSON: /],
         ];
         for (const [what, text, message] of cases) {

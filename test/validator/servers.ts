@@ -52,7 +52,9 @@ export async function lifetimeCapProxy(targetPort: number, capSec: number): Prom
 export function refusingServer(status: number, body: string): Promise<Closable> {
     const server = http.createServer((_req, res) => res.writeHead(status).end(body));
     server.on("upgrade", (_req, socket: net.Socket) => {
-        socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+        socket.end(
+            `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+        );
     });
     return listen(server);
 }
@@ -61,7 +63,9 @@ export function refusingServer(status: number, body: string): Promise<Closable> 
 export function redirectingServer(status: number, location: string): Promise<Closable> {
     const server = http.createServer((_req, res) => res.writeHead(status, { Location: location }).end());
     server.on("upgrade", (_req, socket: net.Socket) => {
-        socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nLocation: ${location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+        socket.end(
+            `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nLocation: ${location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`,
+        );
     });
     return listen(server);
 }
@@ -78,7 +82,10 @@ export async function countingServer(): Promise<Closable & { connections(): numb
 
 /** Accepts TCP, reads the client's first bytes (a TLS ClientHello) and resets the connection: dies inside the TLS handshake. */
 export function resetDuringTlsServer(): Promise<Closable> {
-    return listen(net.createServer((socket) => socket.once("data", () => socket.resetAndDestroy())), "wss");
+    return listen(
+        net.createServer((socket) => socket.once("data", () => socket.resetAndDestroy())),
+        "wss",
+    );
 }
 
 /** Accepts TCP and never says a word. */
@@ -114,7 +121,27 @@ export function selfSignedCertificate(): { cert: Buffer; key: Buffer; certFile: 
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ws-tls-"));
     const certFile = path.join(dir, "cert.pem");
     const keyFile = path.join(dir, "key.pem");
-    execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", keyFile, "-out", certFile, "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"], { stdio: "ignore" });
+    execFileSync(
+        "openssl",
+        [
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            keyFile,
+            "-out",
+            certFile,
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1,DNS:localhost",
+        ],
+        { stdio: "ignore" },
+    );
     return { cert: fs.readFileSync(certFile), key: fs.readFileSync(keyFile), certFile };
 }
 
@@ -194,7 +221,8 @@ http {
     const child = spawn("nginx", ["-c", conf, "-p", dir], { stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
     child.stderr!.on("data", (c: Buffer) => (stderr += c.toString()));
-    const log = () => `${stderr}${fs.existsSync(`${dir}/error.log`) ? fs.readFileSync(`${dir}/error.log`, "utf8") : ""}`;
+    const log = () =>
+        `${stderr}${fs.existsSync(`${dir}/error.log`) ? fs.readFileSync(`${dir}/error.log`, "utf8") : ""}`;
     await waitForPort(port, child, log);
     return {
         port,
@@ -215,7 +243,10 @@ http {
 /** An echo server that speaks only the given subprotocol and admits only the given Origin (403 otherwise). */
 export function protocolServer(subprotocol: string, origin: string): Promise<Closable> {
     const server = http.createServer();
-    const wss = new WebSocketServer({ noServer: true, handleProtocols: (offered) => (offered.has(subprotocol) ? subprotocol : false) });
+    const wss = new WebSocketServer({
+        noServer: true,
+        handleProtocols: (offered) => (offered.has(subprotocol) ? subprotocol : false),
+    });
     server.on("upgrade", (req, socket: net.Socket, head) => {
         if (req.headers.origin !== origin) {
             socket.end("HTTP/1.1 403 Forbidden\r\nContent-Length: 18\r\nConnection: close\r\n\r\norigin not allowed");

@@ -13,14 +13,23 @@ import { ChatServer, startChatServer } from "./chat-server";
 
 const TOKEN = "monitor-token";
 
-type RunChatChecks = (env: NodeJS.ProcessEnv, logger: { info(m: string): void; error(m: string): void }) => Promise<unknown>;
+type RunChatChecks = (
+    env: NodeJS.ProcessEnv,
+    logger: { info(m: string): void; error(m: string): void },
+) => Promise<unknown>;
 
 /** The zip's files in a folder, with the project's node_modules standing in for Cloud Build's install. */
 function unpackFunction(scenarioText: string): string {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ws-synthetic-"));
     const scenario = path.join(dir, "..", `${path.basename(dir)}-chat.yaml`);
     fs.writeFileSync(scenario, scenarioText);
-    const settings: SyntheticMonitorSettings = { enabled: true, periodSec: 60, region: "us-central1", scenario, tokenSecret: "" };
+    const settings: SyntheticMonitorSettings = {
+        enabled: true,
+        periodSec: 60,
+        region: "us-central1",
+        scenario,
+        tokenSecret: "",
+    };
     for (const [file, text] of Object.entries(functionSourceFiles(settings))) {
         fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
         fs.writeFileSync(path.join(dir, file), text);
@@ -40,11 +49,17 @@ describe("synthetic monitor: the function's handler, run from its built source a
     let dir: string;
     let runChatChecks: RunChatChecks;
     const servers: ChatServer[] = [];
-    const env = (server: { url: string }) => ({ WS_VALIDATE_URL: server.url, WS_VALIDATE_SCENARIO: `scenarios/${path.basename(dir)}-chat.yaml`, CHAT_TOKEN: TOKEN });
+    const env = (server: { url: string }) => ({
+        WS_VALIDATE_URL: server.url,
+        WS_VALIDATE_SCENARIO: `scenarios/${path.basename(dir)}-chat.yaml`,
+        CHAT_TOKEN: TOKEN,
+    });
 
     before(() => {
         dir = unpackFunction(scenarioText);
-        runChatChecks = (require(path.join(dir, "validator", "synthetic-monitor.js")) as { runChatChecks: RunChatChecks }).runChatChecks;
+        runChatChecks = (
+            require(path.join(dir, "validator", "synthetic-monitor.js")) as { runChatChecks: RunChatChecks }
+        ).runChatChecks;
     });
     after(async () => {
         await Promise.all(servers.map((s) => s.close()));
@@ -56,38 +71,58 @@ describe("synthetic monitor: the function's handler, run from its built source a
         const lines: string[] = [];
         await runChatChecks(env(server), { info: (m) => lines.push(m), error: (m) => lines.push(m) });
         assert.equal(lines.length, 8, lines.join("\n"));
-        assert.ok(lines.every((l) => l.startsWith("ok ")), lines.join("\n"));
+        assert.ok(
+            lines.every((l) => l.startsWith("ok ")),
+            lines.join("\n"),
+        );
     });
 
     it("fails, naming the check, the step and the evidence, when the server lets a client in without a token", async () => {
         const server = await startChatServer({ token: TOKEN, acceptWithoutToken: true });
         servers.push(server);
         const errors: string[] = [];
-        await assert.rejects(runChatChecks(env(server), { info: () => undefined, error: (m) => errors.push(m) }), (e: Error) => {
-            assert.equal(e.name, "ChatCheckFailed");
-            assert.match(e.message, /^1 of 8 chat checks failed against ws:\/\/127\.0\.0\.1:\d+: upgrade without a token is refused: step 1 \(connect, line \d+\) UNEXPECTED_STATUS: the upgrade of \/ws was accepted \(101\), expected HTTP 403/);
-            return true;
-        });
+        await assert.rejects(
+            runChatChecks(env(server), { info: () => undefined, error: (m) => errors.push(m) }),
+            (e: Error) => {
+                assert.equal(e.name, "ChatCheckFailed");
+                assert.match(
+                    e.message,
+                    /^1 of 8 chat checks failed against ws:\/\/127\.0\.0\.1:\d+: upgrade without a token is refused: step 1 \(connect, line \d+\) UNEXPECTED_STATUS: the upgrade of \/ws was accepted \(101\), expected HTTP 403/,
+                );
+                return true;
+            },
+        );
         assert.equal(errors.length, 1);
     });
 
     it("fails when agent events are later than their deadline, and when nothing listens", async () => {
         const slow = await startChatServer({ token: TOKEN, eventDelayMs: 3000 });
         servers.push(slow);
-        await assert.rejects(runChatChecks(env(slow), { info: () => undefined, error: () => undefined }), /agent events in order within 100 ms: step 4 \(expect, line \d+\) STEP_TIMEOUT/);
+        await assert.rejects(
+            runChatChecks(env(slow), { info: () => undefined, error: () => undefined }),
+            /agent events in order within 100 ms: step 4 \(expect, line \d+\) STEP_TIMEOUT/,
+        );
         const gone = await startChatServer({ token: TOKEN });
         await gone.close();
-        await assert.rejects(runChatChecks(env(gone), { info: () => undefined, error: () => undefined }), /8 of 8 chat checks failed .*CONNECTION_REFUSED/);
+        await assert.rejects(
+            runChatChecks(env(gone), { info: () => undefined, error: () => undefined }),
+            /8 of 8 chat checks failed .*CONNECTION_REFUSED/,
+        );
     });
 
     it("fails with a clear message when the URL is not configured", async () => {
-        await assert.rejects(runChatChecks({}, { info: () => undefined, error: () => undefined }), /^ChatCheckFailed: WS_VALIDATE_URL "": expected the ws:\/\/ or wss:\/\/ base URL to check$/);
+        await assert.rejects(
+            runChatChecks({}, { info: () => undefined, error: () => undefined }),
+            /^ChatCheckFailed: WS_VALIDATE_URL "": expected the ws:\/\/ or wss:\/\/ base URL to check$/,
+        );
     });
 
     it("the entry file hands syntheticCheck to the SDK's runSyntheticHandler under the entry point the function declares", async () => {
         const registered: Record<string, unknown> = {};
         const stubs: Record<string, unknown> = {
-            "@google-cloud/functions-framework": { http: (name: string, handler: unknown) => (registered[name] = handler) },
+            "@google-cloud/functions-framework": {
+                http: (name: string, handler: unknown) => (registered[name] = handler),
+            },
             // The SDK's contract (handlers.d.ts): it calls the code with {logger, executionId}; resolve is ok, throw is a failure.
             "@google-cloud/synthetics-sdk-api": { runSyntheticHandler: (code: unknown) => code },
         };
@@ -100,7 +135,11 @@ describe("synthetic monitor: the function's handler, run from its built source a
         const saved = { ...process.env };
         Object.assign(process.env, env(server));
         try {
-            await (registered.chatSynthetic as (args: { logger: { info(m: string): void; error(m: string): void } }) => Promise<void>)({ logger: { info: () => undefined, error: () => undefined } });
+            await (
+                registered.chatSynthetic as (args: {
+                    logger: { info(m: string): void; error(m: string): void };
+                }) => Promise<void>
+            )({ logger: { info: () => undefined, error: () => undefined } });
         } finally {
             for (const key of Object.keys(env(server))) {
                 if (saved[key] === undefined) {

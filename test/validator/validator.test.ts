@@ -5,12 +5,34 @@ import * as os from "os";
 import * as path from "path";
 import { main } from "../../validator/cli";
 import WebSocket from "ws";
-import { classify, closeSockets, handshakesInFlight, liveCount, openSocket, refersToHandshake, SocketPool } from "../../validator/connect";
+import {
+    classify,
+    closeSockets,
+    handshakesInFlight,
+    liveCount,
+    openSocket,
+    refersToHandshake,
+    SocketPool,
+} from "../../validator/connect";
 import { newOpening, openConnections } from "../../validator/load";
 import { EchoServer, startEchoServer } from "../../validator";
 import { Report } from "../../validator/run";
 import { eventually, ROOT, runTs, startTs } from "../helpers/cli";
-import { authServer, Closable, countingServer, hasBinary, lifetimeCapProxy, nginxIdleProxy, protocolServer, redirectingServer, refusingServer, resetDuringTlsServer, selfSignedCertificate, silentServer, tlsEchoServer } from "./servers";
+import {
+    authServer,
+    Closable,
+    countingServer,
+    hasBinary,
+    lifetimeCapProxy,
+    nginxIdleProxy,
+    protocolServer,
+    redirectingServer,
+    refusingServer,
+    resetDuringTlsServer,
+    selfSignedCertificate,
+    silentServer,
+    tlsEchoServer,
+} from "./servers";
 
 interface Run {
     code: number;
@@ -22,7 +44,13 @@ interface Run {
 
 async function validate(
     args: string[],
-    options: { env?: NodeJS.ProcessEnv; signal?: AbortSignal; status?: (line: string, final?: boolean) => void; whileRunning?: () => void; onOut?: (text: string) => void } = {},
+    options: {
+        env?: NodeJS.ProcessEnv;
+        signal?: AbortSignal;
+        status?: (line: string, final?: boolean) => void;
+        whileRunning?: () => void;
+        onOut?: (text: string) => void;
+    } = {},
 ): Promise<Run> {
     let out = "";
     let err = "";
@@ -30,8 +58,16 @@ async function validate(
     // Latency bars are for real endpoints; on a loaded 2-core test machine an echo can take
     // 200 ms. A test about something else must not fail on them, so they are lifted unless the
     // test sets thresholds itself.
-    const relaxed = args.includes("--threshold") ? [] : ["--threshold", "message_latency_p95_ms<60000", "--threshold", "handshake_p95_ms<60000"];
-    const running = main([...args, ...relaxed], { out: (t) => ((out += t + "\n"), options.onOut?.(t)), err: (t) => (err += t + "\n"), env: options.env ?? {}, signal: options.signal, status: options.status });
+    const relaxed = args.includes("--threshold")
+        ? []
+        : ["--threshold", "message_latency_p95_ms<60000", "--threshold", "handshake_p95_ms<60000"];
+    const running = main([...args, ...relaxed], {
+        out: (t) => ((out += t + "\n"), options.onOut?.(t)),
+        err: (t) => (err += t + "\n"),
+        env: options.env ?? {},
+        signal: options.signal,
+        status: options.status,
+    });
     options.whileRunning?.();
     const code = await running;
     const run: Run = { code, out, err, seconds: (Date.now() - started) / 1000 };
@@ -62,13 +98,24 @@ describe("validator: against real servers on 127.0.0.1", function () {
         const run = await validate(["local", "--hold", "1", "--ping-interval", "0.2", "--json"]);
         assert.equal(run.code, 0, run.out + run.err);
         const report = run.report!;
-        assert.deepEqual(report.endpoints.map((e) => e.endpoint), ["/ws", "/ws/test", "/websocket"]);
+        assert.deepEqual(
+            report.endpoints.map((e) => e.endpoint),
+            ["/ws", "/ws/test", "/websocket"],
+        );
         for (const e of report.endpoints) {
             assert.equal(e.handshake.status, 101);
-            assert.ok(e.handshake.timings.tcpMs !== undefined && e.handshake.timings.totalMs >= e.handshake.timings.tcpMs);
+            assert.ok(
+                e.handshake.timings.tcpMs !== undefined && e.handshake.timings.totalMs >= e.handshake.timings.tcpMs,
+            );
             assert.equal(e.handshake.timings.tlsMs, undefined);
             assert.equal(e.roundTrip?.received, 10);
-            assert.deepEqual(e.holds.map((h) => [h.mode, h.survived]), [["idle", true], ["ping", true]]);
+            assert.deepEqual(
+                e.holds.map((h) => [h.mode, h.survived]),
+                [
+                    ["idle", true],
+                    ["ping", true],
+                ],
+            );
             assert.ok(e.holds[1].pongs >= 3, `pongs: ${e.holds[1].pongs}`);
             assert.equal(e.diagnosis, "held");
         }
@@ -86,7 +133,19 @@ describe("validator: against real servers on 127.0.0.1", function () {
 
     it("diagnoses a lifetime cap: idle and pinging connections cut at the same age, close code 1006", async () => {
         const proxy = keep(await lifetimeCapProxy(echo.port, 1.5));
-        const run = await validate(["--url", proxy.url, "--endpoints", "/ws", "--hold", "3", "--ping-interval", "0.3", "--messages", "2", "--json"]);
+        const run = await validate([
+            "--url",
+            proxy.url,
+            "--endpoints",
+            "/ws",
+            "--hold",
+            "3",
+            "--ping-interval",
+            "0.3",
+            "--messages",
+            "2",
+            "--json",
+        ]);
         assert.equal(run.code, 1);
         const [e] = run.report!.endpoints;
         assert.equal(e.diagnosis, "lifetime-cap", e.diagnosisText);
@@ -95,14 +154,31 @@ describe("validator: against real servers on 127.0.0.1", function () {
             assert.equal(h.closeCode, 1006);
             assert.ok(Math.abs(h.elapsedSec - 1.5) < 0.5, `cut at ${h.elapsedSec}`);
         }
-        assert.deepEqual(e.failures.map((f) => f.code), ["CUT_BEFORE_HOLD", "CUT_BEFORE_HOLD"]);
+        assert.deepEqual(
+            e.failures.map((f) => f.code),
+            ["CUT_BEFORE_HOLD", "CUT_BEFORE_HOLD"],
+        );
         assert.equal(e.failures[0].evidence.closeCode, 1006);
         assert.ok(run.seconds < 15, `took ${run.seconds} s`);
     });
 
     it("counts a load's connections cut during the hold: all of them behind a lifetime cap, none held", async () => {
         const proxy = keep(await lifetimeCapProxy(echo.port, 0.5));
-        const run = await validate(["--url", proxy.url, "--endpoints", "/ws", "--hold", "1", "--connections", "6", "--rate", "100", "--messages", "1", "--json"]);
+        const run = await validate([
+            "--url",
+            proxy.url,
+            "--endpoints",
+            "/ws",
+            "--hold",
+            "1",
+            "--connections",
+            "6",
+            "--rate",
+            "100",
+            "--messages",
+            "1",
+            "--json",
+        ]);
         assert.equal(run.code, 1);
         const load = run.report!.load!;
         assert.deepEqual([load.opened, load.cut, load.survived], [6, 6, 0]);
@@ -114,7 +190,19 @@ describe("validator: against real servers on 127.0.0.1", function () {
             this.skip();
         }
         const nginx = keep(await nginxIdleProxy(echo.port, 1));
-        const run = await validate(["--url", nginx.url, "--endpoints", "/ws", "--hold", "3", "--ping-interval", "0.3", "--messages", "2", "--json"]);
+        const run = await validate([
+            "--url",
+            nginx.url,
+            "--endpoints",
+            "/ws",
+            "--hold",
+            "3",
+            "--ping-interval",
+            "0.3",
+            "--messages",
+            "2",
+            "--json",
+        ]);
         assert.equal(run.code, 1);
         const [e] = run.report!.endpoints;
         assert.equal(e.handshake.status, 101);
@@ -123,10 +211,17 @@ describe("validator: against real servers on 127.0.0.1", function () {
         assert.equal(idle.survived, false);
         assert.ok(idle.elapsedSec > 0.8 && idle.elapsedSec < 2.5, `idle cut at ${idle.elapsedSec}`);
         assert.equal(ping.survived, true);
-        assert.deepEqual(e.failures.map((f) => f.code), ["CUT_BEFORE_HOLD"]);
+        assert.deepEqual(
+            e.failures.map((f) => f.code),
+            ["CUT_BEFORE_HOLD"],
+        );
     });
 
-    for (const [status, body] of [[403, "origin not allowed"], [426, "upgrade required"], [502, "backend unreachable"]] as const) {
+    for (const [status, body] of [
+        [403, "origin not allowed"],
+        [426, "upgrade required"],
+        [502, "backend unreachable"],
+    ] as const) {
         it(`reports HTTP ${status} as HANDSHAKE_REFUSED with the status and body, and does not hang`, async () => {
             const server = keep(await refusingServer(status, body));
             const run = await validate(["--url", server.url, "--endpoints", "/ws", "--hold", "2", "--json"]);
@@ -149,7 +244,17 @@ describe("validator: against real servers on 127.0.0.1", function () {
         it(`reports a ${status} redirect as HANDSHAKE_REFUSED and does not follow it`, async () => {
             const target = keep(await countingServer());
             const server = keep(await redirectingServer(status, `${target.url}/ws`));
-            const run = await validate(["--url", server.url, "--endpoints", "/ws", "--hold", "0", "--connections", "3", "--json"]);
+            const run = await validate([
+                "--url",
+                server.url,
+                "--endpoints",
+                "/ws",
+                "--hold",
+                "0",
+                "--connections",
+                "3",
+                "--json",
+            ]);
             assert.equal(run.code, 1);
             const [e] = run.report!.endpoints;
             assert.equal(e.failures[0].code, "HANDSHAKE_REFUSED");
@@ -171,10 +276,32 @@ describe("validator: against real servers on 127.0.0.1", function () {
 
     it("counts a load's refused and unanswered handshakes by their codes, and leaves no socket open", async () => {
         const refusing = keep(await refusingServer(502, "bad gateway"));
-        const refused = await validate(["--url", refusing.url, "--endpoints", "/ws", "--connections", "5", "--rate", "1000", ...SHORT]);
+        const refused = await validate([
+            "--url",
+            refusing.url,
+            "--endpoints",
+            "/ws",
+            "--connections",
+            "5",
+            "--rate",
+            "1000",
+            ...SHORT,
+        ]);
         assert.deepEqual(refused.report!.load!.failuresByCode, { HANDSHAKE_REFUSED: 5 });
         const silent = keep(await silentServer());
-        const unanswered = await validate(["--url", silent.url, "--endpoints", "/ws", "--connections", "5", "--rate", "1000", "--handshake-timeout", "1", ...SHORT]);
+        const unanswered = await validate([
+            "--url",
+            silent.url,
+            "--endpoints",
+            "/ws",
+            "--connections",
+            "5",
+            "--rate",
+            "1000",
+            "--handshake-timeout",
+            "1",
+            ...SHORT,
+        ]);
         assert.deepEqual(unanswered.report!.load!.failuresByCode, { HANDSHAKE_TIMEOUT: 5 });
         assert.equal(handshakesInFlight(), 0);
     });
@@ -189,10 +316,16 @@ describe("validator: against real servers on 127.0.0.1", function () {
             await openConnections([refusing.url], { ...options, connections: 2 }, opening);
             assert.equal(opening.attempted, 5);
             assert.equal(opening.sockets.length, 3);
-            assert.ok(opening.sockets.every((ws) => ws.readyState === WebSocket.OPEN), "the echo server's three are open when it resolves");
+            assert.ok(
+                opening.sockets.every((ws) => ws.readyState === WebSocket.OPEN),
+                "the echo server's three are open when it resolves",
+            );
             assert.deepEqual(opening.failuresByCode, { HANDSHAKE_REFUSED: 2 });
             assert.equal(opening.samples.length, 5);
-            assert.ok(opening.samples.every((ms) => ms > 0), `handshake times ${opening.samples.join(", ")}`);
+            assert.ok(
+                opening.samples.every((ms) => ms > 0),
+                `handshake times ${opening.samples.join(", ")}`,
+            );
         } finally {
             await closeSockets(opening.sockets, 2000);
             sockets.terminateAll();
@@ -202,9 +335,22 @@ describe("validator: against real servers on 127.0.0.1", function () {
 
     it("counts a load's wss:// handshakes reset inside the TLS handshake as TLS_FAILED, not CONNECTION_RESET", async () => {
         const server = keep(await resetDuringTlsServer());
-        const run = await validate(["--url", server.url, "--endpoints", "/ws", "--connections", "5", "--rate", "1000", ...SHORT]);
+        const run = await validate([
+            "--url",
+            server.url,
+            "--endpoints",
+            "/ws",
+            "--connections",
+            "5",
+            "--rate",
+            "1000",
+            ...SHORT,
+        ]);
         assert.equal(run.code, 1);
-        assert.deepEqual(run.report!.endpoints[0].failures.map((f) => f.code), ["TLS_FAILED"]);
+        assert.deepEqual(
+            run.report!.endpoints[0].failures.map((f) => f.code),
+            ["TLS_FAILED"],
+        );
         assert.deepEqual(run.report!.load!.failuresByCode, { TLS_FAILED: 5 });
     });
 
@@ -250,7 +396,17 @@ describe("validator: against real servers on 127.0.0.1", function () {
         });
 
         it("counts a load's wss:// handshakes that fail on the certificate as TLS_FAILED, though a load times only the whole handshake", async () => {
-            const run = await validate(["--url", tlsServer.url, "--endpoints", "/ws", "--connections", "5", "--rate", "1000", ...SHORT]);
+            const run = await validate([
+                "--url",
+                tlsServer.url,
+                "--endpoints",
+                "/ws",
+                "--connections",
+                "5",
+                "--rate",
+                "1000",
+                ...SHORT,
+            ]);
             assert.equal(run.code, 1);
             assert.deepEqual(run.report!.load!.failuresByCode, { TLS_FAILED: 5 });
         });
@@ -263,7 +419,23 @@ describe("validator: against real servers on 127.0.0.1", function () {
     });
 
     it("opens N connections at a rate, holds them and reports success and handshake percentiles", async () => {
-        const run = await validate(["--url", echo.url, "--endpoints", "/ws,/websocket", "--connections", "200", "--rate", "1000", "--hold", "0.5", "--messages", "1", "--hold-mode", "idle", "--json"]);
+        const run = await validate([
+            "--url",
+            echo.url,
+            "--endpoints",
+            "/ws,/websocket",
+            "--connections",
+            "200",
+            "--rate",
+            "1000",
+            "--hold",
+            "0.5",
+            "--messages",
+            "1",
+            "--hold-mode",
+            "idle",
+            "--json",
+        ]);
         assert.equal(run.code, 0, run.out);
         const load = run.report!.load!;
         assert.equal(load.requested, 200);
@@ -289,7 +461,10 @@ describe("validator: against real servers on 127.0.0.1", function () {
             // Settled, neither handshake is kept alive by the connection it opened.
             for (const opened of [probe, load]) {
                 const socket = (opened.ws as unknown as { _socket: object })._socket;
-                assert.ok(!refersToHandshake(opened.ws) && !refersToHandshake(socket), "a settled handshake is still referenced");
+                assert.ok(
+                    !refersToHandshake(opened.ws) && !refersToHandshake(socket),
+                    "a settled handshake is still referenced",
+                );
             }
         } finally {
             sockets.terminateAll();
@@ -298,7 +473,19 @@ describe("validator: against real servers on 127.0.0.1", function () {
     });
 
     it("monitors: a status line per probe with rolling failure rates, then a summary", async () => {
-        const run = await validate(["--url", echo.url, "--endpoints", "/ws", "--monitor", "--interval", "0.2", "--duration", "0.9", "--hold", "0"]);
+        const run = await validate([
+            "--url",
+            echo.url,
+            "--endpoints",
+            "/ws",
+            "--monitor",
+            "--interval",
+            "0.2",
+            "--duration",
+            "0.9",
+            "--hold",
+            "0",
+        ]);
         assert.equal(run.code, 0);
         const lines = run.out.split("\n").filter((l) => /^\d{4}-\d\d-\d\dT/.test(l));
         assert.ok(lines.length >= 4 && lines.length <= 6, `${lines.length} probes`);
@@ -310,12 +497,30 @@ describe("validator: against real servers on 127.0.0.1", function () {
         const server = keep(await refusingServer(502, "bad gateway"));
         const controller = new AbortController();
         setTimeout(() => controller.abort(), 700);
-        const run = await validate(["--url", server.url, "--endpoints", "/ws", "--monitor", "--interval", "0.2", "--duration", "60", "--hold", "0"], { signal: controller.signal });
+        const run = await validate(
+            [
+                "--url",
+                server.url,
+                "--endpoints",
+                "/ws",
+                "--monitor",
+                "--interval",
+                "0.2",
+                "--duration",
+                "60",
+                "--hold",
+                "0",
+            ],
+            { signal: controller.signal },
+        );
         assert.equal(run.code, 130);
         assert.match(run.out, /FAIL HANDSHAKE_REFUSED 502/);
         assert.match(run.out, /monitor: \d+ probes, \d+ failed \(100.0%\), stopped early/);
         assert.match(run.out, /FAIL handshake_success_rate>=0.95 +observed 0/);
-        assert.match(run.out, /verdict: INTERRUPTED after [\d.]+ s: the results above are what was measured until then \(exit 130\)/);
+        assert.match(
+            run.out,
+            /verdict: INTERRUPTED after [\d.]+ s: the results above are what was measured until then \(exit 130\)/,
+        );
     });
 
     it("monitor mode probes at once: the first lines do not wait behind the default 40 s hold, and columns line up whatever fails", async () => {
@@ -323,17 +528,20 @@ describe("validator: against real servers on 127.0.0.1", function () {
         const probeLines = async (url: string) => {
             const controller = new AbortController();
             const lines: string[] = [];
-            const run = await validate(["--url", url, "--endpoints", "/ws", "--monitor", "--interval", "0.2", "--duration", "600"], {
-                signal: controller.signal,
-                onOut: (text) => {
-                    if (/^\d{4}-\d\d-\d\dT/.test(text)) {
-                        lines.push(text);
-                        if (lines.length === 2) {
-                            controller.abort();
+            const run = await validate(
+                ["--url", url, "--endpoints", "/ws", "--monitor", "--interval", "0.2", "--duration", "600"],
+                {
+                    signal: controller.signal,
+                    onOut: (text) => {
+                        if (/^\d{4}-\d\d-\d\dT/.test(text)) {
+                            lines.push(text);
+                            if (lines.length === 2) {
+                                controller.abort();
+                            }
                         }
-                    }
+                    },
                 },
-            });
+            );
             assert.equal(run.code, 130, run.out + run.err);
             return lines;
         };
@@ -360,10 +568,13 @@ describe("validator: against real servers on 127.0.0.1", function () {
 
     it("Ctrl-C during load opens no more, closes what is open and reports the counts so far, exit 130", async () => {
         const controller = new AbortController();
-        const run = await validate(["--url", echo.url, "--endpoints", "/ws", "--hold", "0", "--connections", "100000", "--rate", "20"], {
-            signal: controller.signal,
-            status: (line) => / [1-9]\d*\/100000 opened/.test(line) && controller.abort(),
-        });
+        const run = await validate(
+            ["--url", echo.url, "--endpoints", "/ws", "--hold", "0", "--connections", "100000", "--rate", "20"],
+            {
+                signal: controller.signal,
+                status: (line) => / [1-9]\d*\/100000 opened/.test(line) && controller.abort(),
+            },
+        );
         assert.equal(run.code, 130, run.err);
         const [, opened, requested] = /^load: (\d+)\/(\d+) opened/m.exec(run.out) ?? assert.fail(run.out);
         assert.ok(Number(requested) > 0 && Number(requested) < 100000, `requested ${requested}`);
@@ -394,26 +605,52 @@ describe("validator: against real servers on 127.0.0.1", function () {
 
     it("shows a live progress line per phase with elapsed time, and none with --json", async () => {
         const lines: Array<[string, boolean]> = [];
-        const run = await validate(["--url", echo.url, "--endpoints", "/ws", "--hold", "1", "--connections", "5", "--rate", "50"], { status: (line, final) => lines.push([line, final === true]) });
+        const run = await validate(
+            ["--url", echo.url, "--endpoints", "/ws", "--hold", "1", "--connections", "5", "--rate", "50"],
+            { status: (line, final) => lines.push([line, final === true]) },
+        );
         assert.equal(run.code, 0, run.out);
-        assert.ok(lines.some(([l, final]) => !final && /^\.\.\.\. probe \/ws {2}[\d.]+ s {2}hold \d\/1 s$/.test(l)), JSON.stringify(lines));
+        assert.ok(
+            lines.some(([l, final]) => !final && /^\.\.\.\. probe \/ws {2}[\d.]+ s {2}hold \d\/1 s$/.test(l)),
+            JSON.stringify(lines),
+        );
         assert.ok(lines.some(([l, final]) => final && /^done probe \/ws {2}[\d.]+ s/.test(l)));
-        assert.ok(lines.some(([l, final]) => final && /^done load {2}[\d.]+ s {2}5\/5 opened, 5 held$/.test(l)), JSON.stringify(lines));
+        assert.ok(
+            lines.some(([l, final]) => final && /^done load {2}[\d.]+ s {2}5\/5 opened, 5 held$/.test(l)),
+            JSON.stringify(lines),
+        );
         const quiet: string[] = [];
-        await validate(["--url", echo.url, "--endpoints", "/ws", "--hold", "0", "--json"], { status: (line) => quiet.push(line) });
+        await validate(["--url", echo.url, "--endpoints", "/ws", "--hold", "0", "--json"], {
+            status: (line) => quiet.push(line),
+        });
         assert.deepEqual(quiet, []);
     });
 
     it("uses the path of --url as the endpoint instead of dropping it", async () => {
         const run = await validate(["--url", `${echo.url}/websocket`, ...SHORT]);
         assert.equal(run.code, 0, run.err);
-        assert.deepEqual(run.report!.endpoints.map((e) => e.url), [`${echo.url}/websocket`]);
+        assert.deepEqual(
+            run.report!.endpoints.map((e) => e.url),
+            [`${echo.url}/websocket`],
+        );
     });
 
     it("checks --report before any work: a missing folder is exit 2 at once, with nothing on stdout", async () => {
-        const run = await validate(["--url", echo.url, "--endpoints", "/ws", "--hold", "30", "--report", "no-such-dir/r.json"]);
+        const run = await validate([
+            "--url",
+            echo.url,
+            "--endpoints",
+            "/ws",
+            "--hold",
+            "30",
+            "--report",
+            "no-such-dir/r.json",
+        ]);
         assert.equal(run.code, 2);
-        assert.match(run.err, /^error: --report no-such-dir\/r\.json: folder no-such-dir does not exist; create it or pick another path/);
+        assert.match(
+            run.err,
+            /^error: --report no-such-dir\/r\.json: folder no-such-dir does not exist; create it or pick another path/,
+        );
         assert.equal(run.out, "");
     });
 
@@ -421,14 +658,25 @@ describe("validator: against real servers on 127.0.0.1", function () {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ws-report-"));
         const file = path.join(dir, "r.json");
         // The check passes when the command starts; the folder is gone by the time it writes.
-        const run = await validate(["--url", echo.url, "--endpoints", "/ws", "--hold", "0", "--report", file], { whileRunning: () => fs.rmSync(dir, { recursive: true }) });
+        const run = await validate(["--url", echo.url, "--endpoints", "/ws", "--hold", "0", "--report", file], {
+            whileRunning: () => fs.rmSync(dir, { recursive: true }),
+        });
         assert.equal(run.code, 0, run.err);
         assert.match(run.out, /verdict: PASS \(exit 0\)/);
         assert.equal(run.err, `error: --report ${file}: could not write it (ENOENT); the run's result above stands\n`);
     });
 
     it("evaluates a --threshold override after the run: breached means exit 1", async () => {
-        const run = await validate(["--url", echo.url, "--endpoints", "/ws", "--hold", "0", "--threshold", "handshake_p95_ms<0.001"]);
+        const run = await validate([
+            "--url",
+            echo.url,
+            "--endpoints",
+            "/ws",
+            "--hold",
+            "0",
+            "--threshold",
+            "handshake_p95_ms<0.001",
+        ]);
         assert.equal(run.code, 1);
         assert.match(run.out, /FAIL handshake_p95_ms<0.001 +observed [\d.]+/);
         assert.doesNotMatch(run.out, /handshake_p95_ms<2000/);
@@ -438,7 +686,10 @@ describe("validator: against real servers on 127.0.0.1", function () {
         const server = keep(await authServer("Authorization", "Bearer s3cret"));
         const denied = await validate(["--url", server.url, "--endpoints", "/ws", ...SHORT]);
         assert.equal(denied.report!.endpoints[0].failures[0].evidence.status, 401);
-        const allowed = await validate(["--url", server.url, "--endpoints", "/ws", "--header", "Authorization: Bearer ${API_TOKEN}", ...SHORT], { env: { API_TOKEN: "s3cret" } });
+        const allowed = await validate(
+            ["--url", server.url, "--endpoints", "/ws", "--header", "Authorization: Bearer ${API_TOKEN}", ...SHORT],
+            { env: { API_TOKEN: "s3cret" } },
+        );
         assert.equal(allowed.code, 0, allowed.out);
     });
 
@@ -446,15 +697,42 @@ describe("validator: against real servers on 127.0.0.1", function () {
         const server = keep(await protocolServer("chat.v2", "https://chat.example.com"));
         const refused = await validate(["--url", server.url, "--endpoints", "/ws", ...SHORT]);
         assert.equal(refused.report!.endpoints[0].failures[0].evidence.status, 403);
-        const run = await validate(["--url", server.url, "--endpoints", "/ws", "--origin", "https://chat.example.com", "--subprotocol", "chat.v1", "--subprotocol", "chat.v2", ...SHORT]);
+        const run = await validate([
+            "--url",
+            server.url,
+            "--endpoints",
+            "/ws",
+            "--origin",
+            "https://chat.example.com",
+            "--subprotocol",
+            "chat.v1",
+            "--subprotocol",
+            "chat.v2",
+            ...SHORT,
+        ]);
         assert.equal(run.code, 0, run.out);
         assert.equal(run.report!.endpoints[0].handshake.protocol, "chat.v2");
     });
 
     it("resolves staging from pulumi stack output --json", async () => {
         const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "ws-out-")), "outputs.json");
-        fs.writeFileSync(file, JSON.stringify({ websocketUrls: { "staging.chat.example.com": [`${echo.url}/ws`, `${echo.url}/ws/*`] }, ipAddress: "203.0.113.1" }));
-        const run = await validate(["staging", "--stack-outputs", file, "--endpoints", "/ws", "--report", `${file}.report`, ...SHORT]);
+        fs.writeFileSync(
+            file,
+            JSON.stringify({
+                websocketUrls: { "staging.chat.example.com": [`${echo.url}/ws`, `${echo.url}/ws/*`] },
+                ipAddress: "203.0.113.1",
+            }),
+        );
+        const run = await validate([
+            "staging",
+            "--stack-outputs",
+            file,
+            "--endpoints",
+            "/ws",
+            "--report",
+            `${file}.report`,
+            ...SHORT,
+        ]);
         assert.equal(run.code, 0, run.err);
         assert.equal(run.report!.target.url, echo.url);
         assert.deepEqual(JSON.parse(fs.readFileSync(`${file}.report`, "utf8")).verdict, "pass");
@@ -471,9 +749,18 @@ describe("validator: against real servers on 127.0.0.1", function () {
         [["local", "--hold", "-1"], /^error: --hold "-1": expected a non-negative number\nusage:/],
         [["local", "--bogus"], /^error: unknown flag --bogus\n/],
         [["local", "--hodl", "5"], /^error: unknown flag --hodl; did you mean --hold\?\n/],
-        [["local", "--stack-outputs", "outputs.json"], /--stack-outputs outputs.json: only names the host for staging or production; local uses the built-in echo server/],
-        [["--url", "ws://127.0.0.1:1/ws", "--endpoints", "/a"], /--url ws:\/\/127.0.0.1:1\/ws has a path \(\/ws\) and --endpoints is set too/],
-        [["local", "--report-html", "no-such-dir/r.html"], /--report-html no-such-dir\/r.html: folder no-such-dir does not exist/],
+        [
+            ["local", "--stack-outputs", "outputs.json"],
+            /--stack-outputs outputs.json: only names the host for staging or production; local uses the built-in echo server/,
+        ],
+        [
+            ["--url", "ws://127.0.0.1:1/ws", "--endpoints", "/a"],
+            /--url ws:\/\/127.0.0.1:1\/ws has a path \(\/ws\) and --endpoints is set too/,
+        ],
+        [
+            ["local", "--report-html", "no-such-dir/r.html"],
+            /--report-html no-such-dir\/r.html: folder no-such-dir does not exist/,
+        ],
     ] as Array<[string[], RegExp]>) {
         it(`exits 2 on usage error: ${args.join(" ") || "(no target)"}`, async () => {
             const run = await validate(args);
@@ -490,7 +777,10 @@ describe("validator: against real servers on 127.0.0.1", function () {
         it(`--json through ${how} is pure JSON on stdout`, async function () {
             this.timeout(120_000);
             const result = await new Promise<{ code: number | null; stdout: string }>((resolve, reject) => {
-                const child = spawn(command, [...args, "local", "--endpoints", "/ws", "--hold", "0", "--json"], { cwd: ROOT, stdio: ["ignore", "pipe", "ignore"] });
+                const child = spawn(command, [...args, "local", "--endpoints", "/ws", "--hold", "0", "--json"], {
+                    cwd: ROOT,
+                    stdio: ["ignore", "pipe", "ignore"],
+                });
                 let stdout = "";
                 child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
                 child.on("error", reject);
@@ -500,22 +790,43 @@ describe("validator: against real servers on 127.0.0.1", function () {
             // be either, as long as stdout is the JSON report that gave the exit code.
             const report = JSON.parse(result.stdout) as Report;
             assert.equal(report.exitCode, result.code, result.stdout);
-            assert.deepEqual(report.endpoints.map((e) => e.handshake.status), [101]);
+            assert.deepEqual(
+                report.endpoints.map((e) => e.handshake.status),
+                [101],
+            );
         });
     }
 
     for (const signal of ["SIGINT", "SIGTERM"] as const) {
         it(`${signal} to the command stops it with the summary so far, exit 130`, async function () {
             this.timeout(120_000);
-            const running = startTs("validator/cli.ts", ["--url", echo.url, "--endpoints", "/ws", "--monitor", "--interval", "0.2", "--duration", "600"]);
+            const running = startTs("validator/cli.ts", [
+                "--url",
+                echo.url,
+                "--endpoints",
+                "/ws",
+                "--monitor",
+                "--interval",
+                "0.2",
+                "--duration",
+                "600",
+            ]);
             try {
-                assert.ok(await eventually(() => / ok +handshake/.test(running.output().stdout), 90_000), running.output().stderr);
+                assert.ok(
+                    await eventually(() => / ok +handshake/.test(running.output().stdout), 90_000),
+                    running.output().stderr,
+                );
                 running.child.kill(signal);
                 const exit = await running.exited;
                 assert.equal(exit.code, 130, running.output().stderr);
                 assert.match(running.output().stdout, /monitor: \d+ probes?, 0 failed \(0\.0%\), stopped early/);
                 assert.match(running.output().stdout, /verdict: INTERRUPTED/);
-                assert.match(running.output().stderr, signal === "SIGINT" ? /Ctrl-C: stopping at the next safe point/ : /SIGTERM: stopping at the next safe point/);
+                assert.match(
+                    running.output().stderr,
+                    signal === "SIGINT"
+                        ? /Ctrl-C: stopping at the next safe point/
+                        : /SIGTERM: stopping at the next safe point/,
+                );
             } finally {
                 running.child.kill("SIGKILL");
             }
@@ -525,7 +836,15 @@ describe("validator: against real servers on 127.0.0.1", function () {
     it("works as the ws-validate command, with its exit code", async function () {
         // A process of its own that starts ts-node: on a busy 2-core machine that alone takes a while.
         this.timeout(120_000);
-        const result = await runTs("validator/bin/ws-validate.js", ["local", "--endpoints", "/ws", "--hold", "0", "--threshold", "message_latency_p95_ms<0.0001"]);
+        const result = await runTs("validator/bin/ws-validate.js", [
+            "local",
+            "--endpoints",
+            "/ws",
+            "--hold",
+            "0",
+            "--threshold",
+            "message_latency_p95_ms<0.0001",
+        ]);
         assert.equal(result.code, 1, result.stderr);
         assert.match(result.stdout, /verdict: FAIL \(exit 1\)/);
     });

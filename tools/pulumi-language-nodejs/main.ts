@@ -64,7 +64,10 @@ function requiredPlugins(programDir: string): plugin.PluginDependency[] {
     const names = Object.keys({ ...manifest.dependencies, ...manifest.devDependencies });
     const found: plugin.PluginDependency[] = [];
     for (const name of names) {
-        let pkg: { version?: string; pulumi?: { resource?: boolean; name?: string; version?: string; server?: string } };
+        let pkg: {
+            version?: string;
+            pulumi?: { resource?: boolean; name?: string; version?: string; server?: string };
+        };
         try {
             pkg = JSON.parse(fs.readFileSync(require.resolve(`${name}/package.json`, { paths: [programDir] }), "utf8"));
         } catch {
@@ -122,7 +125,9 @@ function run(engineAddress: string, request: lang.RunRequest): Promise<lang.RunR
             if (code === EXITED_AFTER_LOGGING_ERROR) {
                 response.setBail(true);
             } else if (code !== 0) {
-                response.setError(signal ? `the program was killed by ${signal}` : `Program exited with non-zero exit code: ${code}`);
+                response.setError(
+                    signal ? `the program was killed by ${signal}` : `Program exited with non-zero exit code: ${code}`,
+                );
             }
             resolve(response);
         });
@@ -149,11 +154,19 @@ function runPlugin(call: grpc.ServerWritableStream<lang.RunPluginRequest, lang.R
     let child: ChildProcess;
     try {
         child = track(
-            spawn(process.execPath, [...nodeArgs(options), sdkEntry(programDir, entry), ...pluginArgs(entry, request.getArgsList(), info?.getEntryPoint() || ".")], {
-                cwd: programDir,
-                env: { ...(request.getEnvList().length > 0 ? env : process.env), ...typescriptEnv(options) },
-                stdio: ["ignore", "pipe", "pipe"],
-            }),
+            spawn(
+                process.execPath,
+                [
+                    ...nodeArgs(options),
+                    sdkEntry(programDir, entry),
+                    ...pluginArgs(entry, request.getArgsList(), info?.getEntryPoint() || "."),
+                ],
+                {
+                    cwd: programDir,
+                    env: { ...(request.getEnvList().length > 0 ? env : process.env), ...typescriptEnv(options) },
+                    stdio: ["ignore", "pipe", "pipe"],
+                },
+            ),
         );
     } catch (e) {
         call.destroy(e as Error);
@@ -174,15 +187,30 @@ function main(argv: string[]): void {
     const engineAddress = argv.filter((a) => !a.startsWith("-")).pop() ?? "";
     const server = new grpc.Server({ "grpc.max_receive_message_length": 400 * 1024 * 1024 });
     server.addService(LanguageRuntimeService, {
-        getPluginInfo: (_call: grpc.ServerUnaryCall<Empty, plugin.PluginInfo>, callback: grpc.sendUnaryData<plugin.PluginInfo>) => {
-            callback(null, new plugin.PluginInfo().setVersion(require("@pulumi/pulumi/package.json").version as string));
+        getPluginInfo: (
+            _call: grpc.ServerUnaryCall<Empty, plugin.PluginInfo>,
+            callback: grpc.sendUnaryData<plugin.PluginInfo>,
+        ) => {
+            callback(
+                null,
+                new plugin.PluginInfo().setVersion(require("@pulumi/pulumi/package.json").version as string),
+            );
         },
-        getRequiredPlugins: (call: grpc.ServerUnaryCall<lang.GetRequiredPluginsRequest, lang.GetRequiredPluginsResponse>, callback: grpc.sendUnaryData<lang.GetRequiredPluginsResponse>) => {
+        getRequiredPlugins: (
+            call: grpc.ServerUnaryCall<lang.GetRequiredPluginsRequest, lang.GetRequiredPluginsResponse>,
+            callback: grpc.sendUnaryData<lang.GetRequiredPluginsResponse>,
+        ) => {
             const dir = call.request.getInfo()?.getProgramDirectory() || call.request.getPwd();
             callback(null, new lang.GetRequiredPluginsResponse().setPluginsList(requiredPlugins(dir)));
         },
-        run: (call: grpc.ServerUnaryCall<lang.RunRequest, lang.RunResponse>, callback: grpc.sendUnaryData<lang.RunResponse>) => {
-            run(engineAddress, call.request).then((response) => callback(null, response), (e: Error) => callback(e, null));
+        run: (
+            call: grpc.ServerUnaryCall<lang.RunRequest, lang.RunResponse>,
+            callback: grpc.sendUnaryData<lang.RunResponse>,
+        ) => {
+            run(engineAddress, call.request).then(
+                (response) => callback(null, response),
+                (e: Error) => callback(e, null),
+            );
         },
         runPlugin,
     });

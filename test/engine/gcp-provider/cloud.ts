@@ -18,7 +18,11 @@ export class Cloud {
     private readonly records: Map<string, CloudRecord>;
 
     constructor(private readonly file: string | undefined) {
-        this.records = new Map(file && fs.existsSync(file) ? Object.entries(JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, CloudRecord>) : []);
+        this.records = new Map(
+            file && fs.existsSync(file)
+                ? Object.entries(JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, CloudRecord>)
+                : [],
+        );
     }
 
     get persistent(): boolean {

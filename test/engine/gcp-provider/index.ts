@@ -20,7 +20,9 @@ type GrpcServer = { addService(service: unknown, implementation: Record<string, 
 function captureConfigure(config: ProviderConfig): void {
     const sdkDir = path.dirname(require.resolve("@pulumi/pulumi/package.json"));
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const grpc = require(require.resolve("@grpc/grpc-js", { paths: [sdkDir] })) as { Server: { prototype: GrpcServer } };
+    const grpc = require(require.resolve("@grpc/grpc-js", { paths: [sdkDir] })) as {
+        Server: { prototype: GrpcServer };
+    };
     const addService = grpc.Server.prototype.addService;
     grpc.Server.prototype.addService = function (this: GrpcServer, service, implementation) {
         const configure = implementation.configure;
@@ -43,7 +45,9 @@ function captureConfigure(config: ProviderConfig): void {
 
 const config: ProviderConfig = {};
 captureConfigure(config);
-provider.main(new GcpStandIn(config, process.env.GCP_STANDIN_CLOUD_FILE || undefined), process.argv.slice(2)).catch((e: unknown) => {
-    console.error(`gcp stand-in failed to start: ${e instanceof Error ? e.message : String(e)}`);
-    process.exit(1);
-});
+provider
+    .main(new GcpStandIn(config, process.env.GCP_STANDIN_CLOUD_FILE || undefined), process.argv.slice(2))
+    .catch((e: unknown) => {
+        console.error(`gcp stand-in failed to start: ${e instanceof Error ? e.message : String(e)}`);
+        process.exit(1);
+    });

@@ -39,7 +39,9 @@ function headerProblems(field: string, entries: unknown): string[] {
         }
         const name = match[1].toLowerCase();
         if (FORBIDDEN_HEADERS.has(name) || FORBIDDEN_PREFIXES.some((p) => name.startsWith(p))) {
-            problems.push(`Invalid value for field '${where}': '${entry}'. Header '${match[1]}' cannot be set as a custom header.`);
+            problems.push(
+                `Invalid value for field '${where}': '${entry}'. Header '${match[1]}' cannot be set as a custom header.`,
+            );
         }
         if (seen.has(name)) {
             problems.push(`Invalid value for field '${where}': '${entry}'. Duplicate header name '${match[1]}'.`);
@@ -57,13 +59,20 @@ function backendServiceProblems(props: Props, cloud: Cloud): string[] {
     if (props.timeoutSec !== undefined) {
         const serverless = list(props.backends).some((b) => {
             const group = isRecord(b) && typeof b.group === "string" ? cloud.get(normalizeRef(b.group)) : undefined;
-            return group?.type === "gcp:compute/regionNetworkEndpointGroup:RegionNetworkEndpointGroup" && group.props.networkEndpointType === "SERVERLESS";
+            return (
+                group?.type === "gcp:compute/regionNetworkEndpointGroup:RegionNetworkEndpointGroup" &&
+                group.props.networkEndpointType === "SERVERLESS"
+            );
         });
         if (serverless) {
-            problems.push("Timeout sec is not supported for a backend service with Serverless network endpoint groups.");
+            problems.push(
+                "Timeout sec is not supported for a backend service with Serverless network endpoint groups.",
+            );
         }
         if (typeof props.timeoutSec === "number" && (props.timeoutSec < 1 || props.timeoutSec > 2_147_483_647)) {
-            problems.push(`Invalid value for field 'resource.timeoutSec': '${props.timeoutSec}'. Must be between 1 and 2147483647.`);
+            problems.push(
+                `Invalid value for field 'resource.timeoutSec': '${props.timeoutSec}'. Must be between 1 and 2147483647.`,
+            );
         }
     }
     return problems;
@@ -73,7 +82,9 @@ function backendServiceProblems(props: Props, cloud: Cloud): string[] {
 function referencedServices(map: Props): string[] {
     const refs: unknown[] = [map.defaultService];
     const fromRouteAction = (action: unknown) =>
-        isRecord(action) ? list(action.weightedBackendServices).map((w) => (isRecord(w) ? w.backendService : undefined)) : [];
+        isRecord(action)
+            ? list(action.weightedBackendServices).map((w) => (isRecord(w) ? w.backendService : undefined))
+            : [];
     refs.push(...fromRouteAction(map.defaultRouteAction));
     for (const matcher of list(map.pathMatchers).filter(isRecord)) {
         refs.push(matcher.defaultService, ...fromRouteAction(matcher.defaultRouteAction));
@@ -91,7 +102,9 @@ function advancedRouting(map: Props): string[] {
         if (!isRecord(value)) {
             return;
         }
-        const extra = Object.keys(value).filter((k) => k !== "urlRewrite" && value[k] !== undefined && value[k] !== null);
+        const extra = Object.keys(value).filter(
+            (k) => k !== "urlRewrite" && value[k] !== undefined && value[k] !== null,
+        );
         if (extra.length > 0) {
             found.push(`${where} (${extra.join(", ")})`);
         }
@@ -115,7 +128,9 @@ function advancedRouting(map: Props): string[] {
         const where = `pathMatchers[${i}]`;
         header(where, m.headerAction);
         action(`${where}.defaultRouteAction`, m.defaultRouteAction);
-        list(m.pathRules).forEach((r, j) => isRecord(r) && action(`${where}.pathRules[${j}].routeAction`, r.routeAction));
+        list(m.pathRules).forEach(
+            (r, j) => isRecord(r) && action(`${where}.pathRules[${j}].routeAction`, r.routeAction),
+        );
         list(m.routeRules).forEach((r, j) => {
             if (isRecord(r)) {
                 header(`${where}.routeRules[${j}]`, r.headerAction);
@@ -152,5 +167,7 @@ export function apiRefusal(type: string, props: Props, cloud: Cloud): string | u
     } else if (type === "gcp:compute/uRLMap:URLMap") {
         problems = urlMapProblems(props, cloud);
     }
-    return problems.length === 0 ? undefined : `googleapi: Error 400: ${problems.join(" ")}, invalid (refused by the gcp stand-in, as the Compute API refuses it)`;
+    return problems.length === 0
+        ? undefined
+        : `googleapi: Error 400: ${problems.join(" ")}, invalid (refused by the gcp stand-in, as the Compute API refuses it)`;
 }

@@ -260,8 +260,15 @@ export class GcpStandIn implements provider.Provider {
             inputs.name = typeof olds?.name === "string" ? olds.name : this.freeName(urn, type, inputs, name);
         }
         const failures: provider.CheckFailure[] = [];
-        if (typeof inputs.name === "string" && spec.selfLink && !/^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/.test(inputs.name)) {
-            failures.push({ property: "name", reason: `"${inputs.name}" must match the regular expression '[a-z]([-a-z0-9]*[a-z0-9])?' of at most 63 characters` });
+        if (
+            typeof inputs.name === "string" &&
+            spec.selfLink &&
+            !/^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/.test(inputs.name)
+        ) {
+            failures.push({
+                property: "name",
+                reason: `"${inputs.name}" must match the regular expression '[a-z]([-a-z0-9]*[a-z0-9])?' of at most 63 characters`,
+            });
         }
         if (type === "gcp:cloudrunv2/service:Service" && inputs.deletionProtection === undefined) {
             // The provider's default: a Cloud Run v2 service cannot be deleted until this is false.
@@ -336,7 +343,9 @@ export class GcpStandIn implements provider.Provider {
     }
 
     async invoke(token: string): Promise<provider.InvokeResult> {
-        throw new Error(`the gcp stand-in has no answer for the function ${token}; add one to test/engine/gcp-provider/standIn.ts`);
+        throw new Error(
+            `the gcp stand-in has no answer for the function ${token}; add one to test/engine/gcp-provider/standIn.ts`,
+        );
     }
 }
 

@@ -20,7 +20,12 @@ export interface TypeSpec {
 
 const COMPUTE_COMPUTED = ["selfLink", "creationTimestamp", "project"];
 
-function compute(collection: string, scope: "global" | "region", extra: readonly string[] = [], replaceOn: readonly string[] = []): TypeSpec {
+function compute(
+    collection: string,
+    scope: "global" | "region",
+    extra: readonly string[] = [],
+    replaceOn: readonly string[] = [],
+): TypeSpec {
     return {
         collection,
         scope,
@@ -33,8 +38,18 @@ function compute(collection: string, scope: "global" | "region", extra: readonly
 
 /** Every `gcp:` type the program declares (infra/), and nothing else: others are refused. */
 export const TYPES: Readonly<Record<string, TypeSpec>> = {
-    "gcp:compute/backendService:BackendService": compute("backendServices", "global", ["generatedId", "fingerprint"], ["loadBalancingScheme"]),
-    "gcp:compute/regionNetworkEndpointGroup:RegionNetworkEndpointGroup": compute("networkEndpointGroups", "region", [], ["networkEndpointType", "cloudRun"]),
+    "gcp:compute/backendService:BackendService": compute(
+        "backendServices",
+        "global",
+        ["generatedId", "fingerprint"],
+        ["loadBalancingScheme"],
+    ),
+    "gcp:compute/regionNetworkEndpointGroup:RegionNetworkEndpointGroup": compute(
+        "networkEndpointGroups",
+        "region",
+        [],
+        ["networkEndpointType", "cloudRun"],
+    ),
     "gcp:compute/healthCheck:HealthCheck": compute("healthChecks", "global", ["type"]),
     "gcp:compute/firewall:Firewall": compute("firewalls", "global", [], ["network", "direction"]),
     "gcp:compute/instanceTemplate:InstanceTemplate": compute(
@@ -44,17 +59,42 @@ export const TYPES: Readonly<Record<string, TypeSpec>> = {
         // Instance templates are immutable: every input change is a replacement.
         ["*"],
     ),
-    "gcp:compute/regionInstanceGroupManager:RegionInstanceGroupManager": compute("instanceGroupManagers", "region", ["instanceGroup", "fingerprint", "status"], ["baseInstanceName"]),
+    "gcp:compute/regionInstanceGroupManager:RegionInstanceGroupManager": compute(
+        "instanceGroupManagers",
+        "region",
+        ["instanceGroup", "fingerprint", "status"],
+        ["baseInstanceName"],
+    ),
     "gcp:compute/regionAutoscaler:RegionAutoscaler": compute("autoscalers", "region"),
-    "gcp:compute/globalAddress:GlobalAddress": compute("addresses", "global", ["address", "labelFingerprint"], ["addressType", "ipVersion"]),
-    "gcp:compute/managedSslCertificate:ManagedSslCertificate": compute("sslCertificates", "global", ["certificateId", "subjectAlternativeNames", "expireTime"], ["managed", "type"]),
+    "gcp:compute/globalAddress:GlobalAddress": compute(
+        "addresses",
+        "global",
+        ["address", "labelFingerprint"],
+        ["addressType", "ipVersion"],
+    ),
+    "gcp:compute/managedSslCertificate:ManagedSslCertificate": compute(
+        "sslCertificates",
+        "global",
+        ["certificateId", "subjectAlternativeNames", "expireTime"],
+        ["managed", "type"],
+    ),
     "gcp:compute/sSLPolicy:SSLPolicy": compute("sslPolicies", "global", ["fingerprint", "enabledFeatures"]),
     "gcp:compute/targetHttpsProxy:TargetHttpsProxy": compute("targetHttpsProxies", "global", ["proxyId"]),
     "gcp:compute/targetHttpProxy:TargetHttpProxy": compute("targetHttpProxies", "global", ["proxyId"]),
-    "gcp:compute/globalForwardingRule:GlobalForwardingRule": compute("forwardingRules", "global", ["pscConnectionId", "labelFingerprint"], ["target", "ipAddress", "portRange", "ipProtocol", "loadBalancingScheme"]),
+    "gcp:compute/globalForwardingRule:GlobalForwardingRule": compute(
+        "forwardingRules",
+        "global",
+        ["pscConnectionId", "labelFingerprint"],
+        ["target", "ipAddress", "portRange", "ipProtocol", "loadBalancingScheme"],
+    ),
     "gcp:compute/uRLMap:URLMap": compute("urlMaps", "global", ["mapId", "fingerprint"]),
     "gcp:compute/router:Router": compute("routers", "region", [], ["network"]),
-    "gcp:compute/subnetwork:Subnetwork": compute("subnetworks", "region", ["gatewayAddress", "fingerprint"], ["network", "ipCidrRange"]),
+    "gcp:compute/subnetwork:Subnetwork": compute(
+        "subnetworks",
+        "region",
+        ["gatewayAddress", "fingerprint"],
+        ["network", "ipCidrRange"],
+    ),
     "gcp:compute/routerNat:RouterNat": {
         collection: "routers",
         scope: "region",
@@ -140,7 +180,20 @@ export const TYPES: Readonly<Record<string, TypeSpec>> = {
         collection: "services",
         scope: "location",
         autoName: true,
-        computed: ["project", "uri", "urls", "latestReadyRevision", "latestCreatedRevision", "generation", "observedGeneration", "uid", "etag", "reconciling", "createTime", "updateTime"],
+        computed: [
+            "project",
+            "uri",
+            "urls",
+            "latestReadyRevision",
+            "latestCreatedRevision",
+            "generation",
+            "observedGeneration",
+            "uid",
+            "etag",
+            "reconciling",
+            "createTime",
+            "updateTime",
+        ],
         replaceOn: ["name", "project", "location"],
         selfLink: false,
     },
@@ -192,7 +245,10 @@ export function hash(text: string, length = 7): string {
 
 /** A stable number from text, for the numeric ids Google gives some resources. */
 export function numericId(text: string, digits = 16): string {
-    return BigInt(`0x${hash(text, 15)}`).toString().padStart(digits, "1").slice(0, digits);
+    return BigInt(`0x${hash(text, 15)}`)
+        .toString()
+        .padStart(digits, "1")
+        .slice(0, digits);
 }
 
 /** The type token and the resource name of a URN (`urn:pulumi:stack::project::parent$type::name`). */
