@@ -60,7 +60,10 @@ function sourceClosure(projectDir: string): string[] {
         const text = fs.readFileSync(path.join(projectDir, relative), "utf8");
         for (const imported of importsOf(text, relative)) {
             if (imported.startsWith(".")) {
-                visit(path.posix.join(path.posix.dirname(relative), `${imported}.ts`));
+                // A module is a file or a folder's index (the validator's rooms are imported by folder).
+                const base = path.posix.join(path.posix.dirname(relative), imported);
+                const asFile = `${base}.ts`;
+                visit(fs.existsSync(path.join(projectDir, asFile)) ? asFile : `${base}/index.ts`);
             }
         }
     };

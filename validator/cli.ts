@@ -15,15 +15,22 @@ import {
     version,
     writeOutputFile,
 } from "../cli/kit";
-import { ResolveEntry } from "./connect";
-import { chatFlags, CHAT_FLAGS, CHAT_USAGE } from "./scenario-flags";
-import { DEFAULT_ENDPOINTS, LOAD_DEFAULTS, MONITOR_DEFAULTS, VALIDATION_DEFAULTS } from "./defaults";
-import { EchoServer, startEchoServer } from "./echo-server";
-import { HoldMode } from "./probe";
-import { renderReport } from "./report";
-import { reportJson, validate } from "./run";
-import { checkBaseUrl, resolveEnvironment, Target } from "./targets";
-import { METRICS, thresholdsFrom } from "./thresholds";
+import {
+    ResolveEntry,
+    DEFAULT_ENDPOINTS,
+    LOAD_DEFAULTS,
+    MONITOR_DEFAULTS,
+    VALIDATION_DEFAULTS,
+    EchoServer,
+    startEchoServer,
+    HoldMode,
+    checkBaseUrl,
+    resolveEnvironment,
+    Target,
+} from "./core";
+import { chatFlags, CHAT_FLAGS, CHAT_USAGE } from "./scenario";
+import { renderReport, reportJson, METRICS, thresholdsFrom } from "./report";
+import { validate } from "./run";
 
 const D = VALIDATION_DEFAULTS;
 
@@ -300,7 +307,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
                 : writeOutputFile(
                       "report-html",
                       values["report-html"],
-                      (await import("./report-html")).renderReportHtml(report),
+                      (await import("./report/html")).renderReportHtml(report),
                   ),
         ].filter((f): f is string => f !== undefined);
         for (const failure of writeFailures) {

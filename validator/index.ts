@@ -1,27 +1,57 @@
 // The validator's public face: what the deploy pipeline, the benchmarks and other programs use.
-// It knows nothing of Pulumi: it takes URLs and reports what a client sees.
-export { validate, ValidateOptions, Report, reportJson } from "./run";
-export { renderReport } from "./report";
-export { DEFAULT_ENDPOINTS, LOAD_DEFAULTS, MONITOR_DEFAULTS, VALIDATION_DEFAULTS } from "./defaults";
+// It knows nothing of Pulumi: it takes URLs and reports what a client sees. Inside, three rooms:
+// core/ (connect, probe, hold, load, monitor), scenario/ (chat checks) and report/ (thresholds,
+// text and HTML reports), each imported through its own index.ts.
+export { validate, ValidateOptions } from "./run";
 export {
     DEFAULT_THRESHOLDS,
+    HtmlPhase,
+    HtmlReportExtras,
     METRICS,
     Metric,
     parseThreshold,
+    renderReport,
+    renderReportHtml,
+    Report,
+    reportJson,
     Threshold,
     ThresholdError,
     thresholdsFrom,
-} from "./thresholds";
-export { FAILURE_CODES, Failure, FailureCode, HANDSHAKE_FAILURES } from "./codes";
-export { Diagnosis, EndpointResult, HoldMode, HoldResult, ProbeOptions } from "./probe";
-export { LoadResult } from "./load";
-export { MonitorProbe, MonitorResult } from "./monitor";
+} from "./report";
+/** A WebSocket echo server on 127.0.0.1 (the `local` target, and a backend for tests) and the probe core's vocabulary. */
+export {
+    DEFAULT_ENDPOINTS,
+    Diagnosis,
+    EchoServer,
+    EndpointResult,
+    FAILURE_CODES,
+    Failure,
+    FailureCode,
+    HANDSHAKE_FAILURES,
+    HoldMode,
+    HoldResult,
+    LOAD_DEFAULTS,
+    LoadResult,
+    MONITOR_DEFAULTS,
+    MonitorProbe,
+    MonitorResult,
+    ProbeOptions,
+    startEchoServer,
+    VALIDATION_DEFAULTS,
+} from "./core";
 /** Chat-level checks: scenario files, the affinity check, the synthetic monitor's check. */
-export { loadScenario, parseScenario, Scenario, ScenarioError, SCHEMA_FILE } from "./scenario";
-export { CheckResult, ScenarioResult, StepFailure } from "./scenario-run";
-export { AffinityOptions, AffinityResult, BackendIdSource, DEFAULT_AFFINITY_COOKIE } from "./affinity";
+export {
+    AffinityOptions,
+    AffinityResult,
+    BackendIdSource,
+    CheckResult,
+    DEFAULT_AFFINITY_COOKIE,
+    loadScenario,
+    parseScenario,
+    Scenario,
+    ScenarioError,
+    ScenarioResult,
+    SCHEMA_FILE,
+    StepFailure,
+} from "./scenario";
 export { runChatChecks, SYNTHETIC_ENV } from "./synthetic-monitor";
-/** A WebSocket echo server on 127.0.0.1: the `local` target, and a backend for tests. */
-export { EchoServer, startEchoServer } from "./echo-server";
-/** The report as a self-contained HTML page with charts; the deploy pipeline adds its phases. */
-export { HtmlPhase, HtmlReportExtras, renderReportHtml } from "./report-html";

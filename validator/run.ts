@@ -1,14 +1,20 @@
-import type { AffinityOptions, AffinityResult } from "./affinity";
+import type { AffinityOptions, AffinityResult, Scenario, ScenarioResult } from "./scenario";
 import { plural } from "../cli/suggest";
-import { Failure, HANDSHAKE_FAILURES } from "./codes";
-import { SocketPool } from "./connect";
-import { runLoad, LoadCounts, LoadResult } from "./load";
-import type { MonitorResult } from "./monitor";
-import { EndpointResult, endpointUrl, probeEndpoint, ProbeOptions } from "./probe";
-import type { Scenario } from "./scenario";
-import type { ScenarioResult } from "./scenario-run";
-import { percentile } from "./stats";
-import { evaluate, Evaluation, Metric, parseThreshold, SCENARIO_DEFAULT_THRESHOLD, Threshold } from "./thresholds";
+import {
+    Failure,
+    HANDSHAKE_FAILURES,
+    SocketPool,
+    runLoad,
+    LoadCounts,
+    LoadResult,
+    type MonitorResult,
+    EndpointResult,
+    endpointUrl,
+    probeEndpoint,
+    ProbeOptions,
+    percentile,
+} from "./core";
+import { evaluate, Evaluation, Metric, parseThreshold, Report, SCENARIO_DEFAULT_THRESHOLD, Threshold } from "./report";
 
 export interface ValidateOptions extends ProbeOptions {
     readonly baseUrl: string;
@@ -33,34 +39,6 @@ export interface ValidateOptions extends ProbeOptions {
     readonly force?: AbortSignal;
     /** Called as each phase starts, with a function that tells how far it got (for a progress line). */
     readonly onPhase?: (name: string, detail?: () => string) => void;
-}
-
-export interface Report {
-    readonly target: { url: string; source: string };
-    readonly startedAt: string;
-    readonly durationSec: number;
-    readonly endpoints: EndpointResult[];
-    readonly load?: LoadResult;
-    readonly monitor?: MonitorResult;
-    readonly scenario?: ScenarioResult;
-    readonly affinity?: AffinityResult;
-    readonly metrics: Partial<Record<Metric, number>>;
-    readonly thresholds: Evaluation[];
-    readonly failures: Array<Failure & { endpoint?: string }>;
-    readonly verdict: "pass" | "fail";
-    /** 130 when interrupted: the results are what was measured until then. */
-    readonly exitCode: 0 | 1 | 130;
-    /** Ctrl-C or SIGTERM stopped the run before its end. */
-    readonly interrupted?: boolean;
-}
-
-/** The report as JSON, without the raw latency samples (the percentiles are kept). */
-export function reportJson(report: object): string {
-    return JSON.stringify(
-        report,
-        (key, value) => (key === "samples" || key === "handshakeSamples" ? undefined : value),
-        2,
-    );
 }
 
 /** Run-wide metrics from everything the run measured. */
@@ -170,7 +148,7 @@ async function validateWith(options: ValidateOptions & { readonly sockets: Socke
     const monitor =
         options.monitor && !signal?.aborted
             ? await (
-                  await import("./monitor")
+                  await import("./core/monitor")
               ).runMonitor(urls, {
                   ...options,
                   ...options.monitor,
@@ -191,11 +169,11 @@ async function validateWith(options: ValidateOptions & { readonly sockets: Socke
     // what it measures against a plain client, and every module under ts-node costs some.
     const scenario =
         options.scenario && !signal?.aborted
-            ? await (await import("./scenario-run")).runScenario(options.scenario, options.baseUrl, options)
+            ? await (await import("./scenario/run")).runScenario(options.scenario, options.baseUrl, options)
             : undefined;
     const affinity =
         options.affinity && !signal?.aborted
-            ? await (await import("./affinity")).checkAffinity(options.baseUrl, options.affinity, options)
+            ? await (await import("./scenario/affinity")).checkAffinity(options.baseUrl, options.affinity, options)
             : undefined;
 
     const metrics = metricsOf(endpoints, load, monitor);

@@ -1,9 +1,7 @@
 import * as path from "path";
-import { thresholdsFrom } from "./thresholds";
+import { thresholdsFrom, describeFailure } from "./report";
 import { validate } from "./run";
-import { loadScenario } from "./scenario";
-import { describeFailure } from "./report";
-import type { ScenarioResult } from "./scenario-run";
+import { loadScenario, type ScenarioResult } from "./scenario";
 
 // The synthetic monitor's check: the scenario file run against the live endpoint, inside a Cloud
 // Function (2nd gen) that Cloud Monitoring calls every period. Google's synthetics SDK wraps it

@@ -70,3 +70,76 @@ describe("architecture: each part imports only what ARCHITECTURE.md allows", () 
         assert.deepEqual(outside, []);
     });
 });
+
+// The validator's three rooms, lowest first: a room may import the rooms below it, never above, and
+// only through their public face (index.ts). The validator's top level (run, cli, index, the
+// synthetic monitor's entry) composes all three, also through the faces. A deferred `import()`
+// may name a room's module directly, so a command loads only what it uses; a static import may not.
+const ROOMS = ["core", "scenario", "report"] as const;
+
+function roomOf(rel: string): string | undefined {
+    const m = /^validator\/([a-z-]+)\//.exec(rel);
+    return m && (ROOMS as readonly string[]).includes(m[1]) ? m[1] : undefined;
+}
+
+function staticImports(file: string): string[] {
+    const text = fs.readFileSync(file, "utf8");
+    const specifiers = [...text.matchAll(/(?:from|^import|require\()\s*["'](\.{1,2}\/[^"']+)["']/gm)].map((m) => m[1]);
+    return specifiers.map((s) => {
+        const base = path.resolve(path.dirname(file), s);
+        const candidates = [`${base}.ts`, `${base}.js`, path.join(base, "index.ts"), base];
+        const found = candidates.find((c) => fs.existsSync(c) && fs.statSync(c).isFile()) ?? base;
+        return path.relative(ROOT, found).split(path.sep).join("/");
+    });
+}
+
+describe("architecture: the validator's rooms and their faces", () => {
+    const files = sourceFiles(path.join(ROOT, "validator")).map((f) =>
+        path.relative(ROOT, f).split(path.sep).join("/"),
+    );
+
+    it("has the three rooms, each with a face", () => {
+        for (const room of ROOMS) {
+            assert.ok(
+                fs.existsSync(path.join(ROOT, "validator", room, "index.ts")),
+                `validator/${room}/index.ts is missing`,
+            );
+        }
+    });
+
+    it("imports a room from outside it only through its face, and never a room above", () => {
+        const offending: string[] = [];
+        for (const file of files) {
+            const from = roomOf(file);
+            for (const target of staticImports(path.join(ROOT, file))) {
+                const to = roomOf(target);
+                if (!target.startsWith("validator/") || to === undefined || to === from) {
+                    if (from !== undefined && target.startsWith("validator/") && to === undefined) {
+                        offending.push(`${file} -> ${target} (a room imports the validator's top level)`);
+                    }
+                    continue;
+                }
+                if (target !== `validator/${to}/index.ts`) {
+                    offending.push(`${file} -> ${target} (not through validator/${to}/index.ts)`);
+                }
+                if (
+                    from !== undefined &&
+                    ROOMS.indexOf(to as (typeof ROOMS)[number]) > ROOMS.indexOf(from as (typeof ROOMS)[number])
+                ) {
+                    offending.push(`${file} -> ${target} (${from} is below ${to})`);
+                }
+            }
+        }
+        assert.deepEqual(offending, []);
+    });
+
+    it("finds what it checks: a static import of a room's inner module from outside it is caught", () => {
+        assert.deepEqual(
+            staticImports(path.join(ROOT, "validator", "run.ts")).filter(
+                (t) => roomOf(t) !== undefined && !t.endsWith("/index.ts"),
+            ),
+            [],
+        );
+        assert.ok(staticImports(path.join(ROOT, "validator", "run.ts")).includes("validator/core/index.ts"));
+    });
+});

@@ -1,7 +1,7 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { resolveEnvironment } from "../../validator/targets";
+import { resolveEnvironment } from "../../validator/core/targets";
 import { POLICY_PACK, requireTools, ROOT, show, Workspace } from "./harness";
 
 interface Outputs {

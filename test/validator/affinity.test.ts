@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
 import { main } from "../../validator/cli";
-import { liveCount } from "../../validator/connect";
-import { Report } from "../../validator/run";
+import { liveCount } from "../../validator/core/connect";
+import { Report } from "../../validator/report";
 import { AffinityProxy, startAffinityProxy } from "./affinity-proxy";
 import { ChatServer, startChatServer } from "./chat-server";
 

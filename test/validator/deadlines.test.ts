@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
 import { performance } from "perf_hooks";
-import { handshakesInFlight, liveCount, openSocket, SocketPool } from "../../validator/connect";
-import { DeadlineSweep, Watched } from "../../validator/deadlines";
+import { handshakesInFlight, liveCount, openSocket, SocketPool } from "../../validator/core/connect";
+import { DeadlineSweep, Watched } from "../../validator/core/deadlines";
 import { silentServer } from "./servers";
 
 /** A watched item that records whether it expired, and releases itself as the owners do. */

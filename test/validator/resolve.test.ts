@@ -8,7 +8,7 @@ import * as path from "path";
 import * as tls from "tls";
 import { WebSocketServer } from "ws";
 import { main } from "../../validator/cli";
-import { liveCount } from "../../validator/connect";
+import { liveCount } from "../../validator/core/connect";
 import { Report } from "../../validator";
 import { hasBinary } from "./servers";
 

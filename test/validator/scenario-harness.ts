@@ -4,9 +4,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { main } from "../../validator/cli";
-import { liveCount } from "../../validator/connect";
-import { Report } from "../../validator/run";
-import { CheckResult } from "../../validator/scenario-run";
+import { liveCount } from "../../validator/core/connect";
+import { Report } from "../../validator/report";
+import { CheckResult } from "../../validator/scenario/run";
 import { ChatServer, ChatServerOptions, startChatServer } from "./chat-server";
 
 export const CHAT_YAML = path.resolve(__dirname, "..", "..", "validator", "scenarios", "chat.yaml");

@@ -13,10 +13,10 @@ import {
     openSocket,
     refersToHandshake,
     SocketPool,
-} from "../../validator/connect";
-import { newOpening, openConnections } from "../../validator/load";
+} from "../../validator/core/connect";
+import { newOpening, openConnections } from "../../validator/core/load";
 import { EchoServer, startEchoServer } from "../../validator";
-import { Report } from "../../validator/run";
+import { Report } from "../../validator/report";
 import { eventually, ROOT, runTs, startTs } from "../helpers/cli";
 import {
     authServer,

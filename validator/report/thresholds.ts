@@ -1,6 +1,6 @@
 // Thresholds are data (as in k6): parsed from text, evaluated after the run on what it measured.
 
-import { FlagError } from "../cli/kit";
+import { FlagError } from "../../cli/kit";
 
 export const METRICS = {
     handshake_success_rate: "share of attempted handshakes answered with 101 (0..1)",

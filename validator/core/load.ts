@@ -2,7 +2,7 @@ import { performance } from "perf_hooks";
 import WebSocket from "ws";
 import { FailureCode } from "./codes";
 import { closeSockets, OpenOptions, Opened, Refused, startSocket } from "./connect";
-import { sleep } from "../cli/kit";
+import { sleep } from "../../cli/kit";
 import { distribution, Distribution } from "./stats";
 
 export interface LoadOptions extends OpenOptions {

@@ -1,8 +1,6 @@
 import WebSocket from "ws";
-import { FlagError } from "../cli/kit";
-import { Failure, failure } from "./codes";
-import { closeSocket, ConnectOptions, openSocket, SocketPool } from "./connect";
-import { endpointUrl } from "./probe";
+import { FlagError } from "../../cli/kit";
+import { Failure, failure, closeSocket, ConnectOptions, openSocket, SocketPool, endpointUrl } from "../core";
 
 // Session affinity, checked from outside: take the load balancer's affinity cookie from a 101,
 // reconnect with it and see whether every reconnection reaches the same backend; then reconnect

@@ -1,6 +1,6 @@
 import * as fs from "fs";
 import * as path from "path";
-import { FlagError } from "../cli/kit";
+import { FlagError } from "../../cli/kit";
 
 /** A target the command line named that cannot be used. */
 export class TargetError extends FlagError {}
@@ -12,7 +12,7 @@ export interface Target {
     readonly source: string;
 }
 
-const ENVIRONMENTS_FILE = path.join(__dirname, "environments.json");
+const ENVIRONMENTS_FILE = path.join(__dirname, "..", "environments.json");
 
 export function checkBaseUrl(url: string, from: string): string {
     let parsed: URL;

@@ -1,15 +1,16 @@
-import Ajv, { ErrorObject } from "ajv";
+import type Ajv from "ajv";
+import type { ErrorObject } from "ajv";
 import * as fs from "fs";
 import * as path from "path";
-import { isMap, isNode, LineCounter, Node, parseDocument } from "yaml";
-import { UsageError } from "../cli/kit";
+import type { Node } from "yaml";
+import { UsageError } from "../../cli/kit";
 
 // A scenario file: named checks, each a list of steps on one connection, in the manner of k6 and
 // Artillery scripts. The file is checked against the published JSON Schema on load, then for what
 // a schema cannot say (regexes that compile, variables captured before use, a connection before
 // any step that needs one). Every problem names the file and line.
 
-export const SCHEMA_FILE = path.join(__dirname, "scenarios", "scenario.schema.json");
+export const SCHEMA_FILE = path.join(__dirname, "..", "scenarios", "scenario.schema.json");
 
 /** A scenario file that cannot be used: one line naming the file, the line and the problem. */
 export class ScenarioError extends UsageError {}
@@ -99,7 +100,10 @@ type Raw = Record<string, unknown>;
 let compiled: ReturnType<Ajv["compile"]> | undefined;
 function schemaValidator(): ReturnType<Ajv["compile"]> {
     if (!compiled) {
-        const ajv = new Ajv({ allErrors: false, verbose: true, strict: true });
+        // Loaded on first use: the command line imports this room for its flags, and a run without
+        // --scenario should not pay for the schema compiler and the YAML parser at start.
+        const AjvClass = (require("ajv") as { default: typeof Ajv }).default;
+        const ajv = new AjvClass({ allErrors: false, verbose: true, strict: true });
         compiled = ajv.compile(JSON.parse(fs.readFileSync(SCHEMA_FILE, "utf8")) as object);
     }
     return compiled;
@@ -148,6 +152,7 @@ function schemaProblem(error: ErrorObject): { segments: (string | number)[]; mes
 
 /** Parses and checks a scenario's text; `file` names it in errors; `env` fills `${VAR}` in headers. */
 export function parseScenario(text: string, file: string, env: NodeJS.ProcessEnv): Scenario {
+    const { isMap, isNode, LineCounter, parseDocument } = require("yaml") as typeof import("yaml");
     const lineCounter = new LineCounter();
     const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
     const lineOf = (offset: number | undefined) => (offset === undefined ? 1 : lineCounter.linePos(offset).line);

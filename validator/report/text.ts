@@ -1,7 +1,7 @@
-import { plural } from "../cli/suggest";
-import { EndpointResult } from "./probe";
-import { Report } from "./run";
-import type { StepFailure } from "./scenario-run";
+import { plural } from "../../cli/suggest";
+import { EndpointResult } from "../core";
+import type { Report } from "./model";
+import type { StepFailure } from "../scenario";
 import { METRICS } from "./thresholds";
 
 /** One line per failed check run: what the report and the synthetic monitor print. */

@@ -1,7 +1,6 @@
-import { plural } from "../cli/suggest";
-import { HANDSHAKE_FAILURES } from "./codes";
-import { MonitorProbe } from "./monitor";
-import { Report } from "./run";
+import { plural } from "../../cli/suggest";
+import { HANDSHAKE_FAILURES, MonitorProbe } from "../core";
+import type { Report } from "./model";
 import { METRICS } from "./thresholds";
 
 // The validator's report as one self-contained HTML file: a handshake latency histogram, each

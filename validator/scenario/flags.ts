@@ -1,7 +1,7 @@
-import { FlagError, numberFlag } from "../cli/kit";
+import { FlagError, numberFlag } from "../../cli/kit";
 import { AffinityOptions, DEFAULT_AFFINITY_COOKIE, parseBackendIdSource } from "./affinity";
-import { DEFAULT_ENDPOINTS } from "./defaults";
-import type { Scenario } from "./scenario";
+import { DEFAULT_ENDPOINTS } from "../core";
+import type { Scenario } from "./parse";
 
 // The command line's chat-level flags, kept here so validator/cli.ts only spreads them in.
 
@@ -40,7 +40,7 @@ export function chatFlags(values: Values, env: NodeJS.ProcessEnv): ChatOptions {
     const scenario =
         text("scenario") === undefined
             ? undefined
-            : (require("./scenario") as typeof import("./scenario")).loadScenario(text("scenario")!, env);
+            : (require("./parse") as typeof import("./parse")).loadScenario(text("scenario")!, env);
     const affinityPath = text("affinity-path") ?? DEFAULT_ENDPOINTS[0];
     if (!affinityPath.startsWith("/")) {
         throw new FlagError(`--affinity-path ${JSON.stringify(affinityPath)}: expected a path starting with /`);

@@ -2,11 +2,18 @@ import { randomUUID } from "crypto";
 import { performance } from "perf_hooks";
 import { isDeepStrictEqual } from "util";
 import WebSocket from "ws";
-import { FailureCode } from "./codes";
-import { closeSocket, ConnectOptions, openSocket, SocketPool } from "./connect";
-import { endpointUrl } from "./probe";
-import { Check, ExpectStep, Scenario, Step, StepKind, TEMPLATE } from "./scenario";
-import { distribution, Distribution, round } from "./stats";
+import {
+    FailureCode,
+    closeSocket,
+    ConnectOptions,
+    openSocket,
+    SocketPool,
+    endpointUrl,
+    distribution,
+    Distribution,
+    round,
+} from "../core";
+import { Check, ExpectStep, Scenario, Step, StepKind, TEMPLATE } from "./parse";
 
 // Runs a scenario's checks against a base URL. Each run of a check owns one connection at a time;
 // a failed step stops its check and says what was expected and what arrived.

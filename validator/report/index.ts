@@ -1,0 +1,17 @@
+// The reports' public face: what a run found (the report's shape), k6-style thresholds that judge
+// it, and the text and HTML renderings. The validator's top level imports them through this file.
+export { Report, reportJson } from "./model";
+export { describeFailure, renderReport } from "./text";
+export { HtmlPhase, HtmlReportExtras, renderReportHtml } from "./html";
+export {
+    DEFAULT_THRESHOLDS,
+    evaluate,
+    Evaluation,
+    Metric,
+    METRICS,
+    parseThreshold,
+    SCENARIO_DEFAULT_THRESHOLD,
+    Threshold,
+    ThresholdError,
+    thresholdsFrom,
+} from "./thresholds";
