@@ -9,7 +9,7 @@ import { didYouMean } from "./suggest";
 
 /**
  * Exit codes, named as k6 names its own. Every command uses the same number for the same kind of
- * outcome; README.md, "Exit codes", has the table of what each means per command.
+ * outcome; EXIT_MEANING says what each means per command.
  */
 export const EXIT = {
     /** validate: every threshold met; preview: no mandatory violation; deploy: deployed and valid. */
@@ -24,6 +24,35 @@ export const EXIT = {
     interrupted: 130,
 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+/** What each exit code means for each command: the one table the docs print (`npm run docs`). */
+export const EXIT_MEANING: Record<keyof typeof EXIT, Record<"validate" | "preview" | "deploy", string>> = {
+    ok: {
+        validate: "every threshold met, no check failed",
+        preview: "no mandatory violation",
+        deploy: "deployed and valid",
+    },
+    failed: {
+        validate: "a threshold breached or a check failed",
+        preview: "mandatory violations",
+        deploy: "rolled back: the stack is on the state that ran before, and valid",
+    },
+    usage: {
+        validate: "bad flags, target or output path",
+        preview: "bad flags, unknown stack, invalid config, a pack that will not start",
+        deploy: "could not start: bad flags, unknown or locked stack, the gate or the preview failed",
+    },
+    rollbackFailed: {
+        validate: "",
+        preview: "",
+        deploy: "the rollback failed too: do the printed steps by hand",
+    },
+    interrupted: {
+        validate: "Ctrl-C or SIGTERM: the results so far, then exit",
+        preview: "Ctrl-C or SIGTERM: stopped, nothing judged",
+        deploy: "Ctrl-C or SIGTERM: stopped at a safe point, with the summary",
+    },
+};
 
 /** A mistake in what the user gave us: printed as one message, never with a stack trace. */
 export class UsageError extends Error {
