@@ -23,7 +23,7 @@ export function websocketUrlRegex(paths: readonly string[]): string {
     return `^https?://[^/]+(${alternatives.join("|")})`;
 }
 
-export const RUNBOOK = "README.md#runbook";
+export const RUNBOOK = "docs/configuration.md#runbook";
 
 type Metrics = Monitoring["metrics"];
 type Parent = { parent: pulumi.Resource };

@@ -47,11 +47,11 @@ function realVerdicts(events: readonly EngineEvent[]): string[] {
     return [...new Set(verdicts(events).map(verdictKey))].sort();
 }
 
-/** The README's --policy-pack-config example, taken from the README itself. */
+/** The documented --policy-pack-config example, taken from docs/policies.md itself. */
 function readmePolicyConfig(dir: string): string {
-    const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+    const readme = fs.readFileSync(path.join(ROOT, "docs", "policies.md"), "utf8");
     const match = /cat > policy-config\.json <<'JSON'\n([\s\S]*?)\nJSON\n/.exec(readme);
-    assert.ok(match, "README.md has no `cat > policy-config.json <<'JSON'` example");
+    assert.ok(match, "docs/policies.md has no `cat > policy-config.json <<'JSON'` example");
     const file = path.join(dir, "policy-config.json");
     fs.writeFileSync(file, match[1]);
     return file;

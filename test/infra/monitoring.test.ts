@@ -146,7 +146,7 @@ for (const [stack, expected] of Object.entries(EXPECTED)) {
                 assert.deepEqual([...alert(name).notificationChannels].sort(), channelIds);
                 assert.match(
                     alert(name).documentation.content,
-                    new RegExp(`Runbook: README\\.md#runbook, step ${step} `),
+                    new RegExp(`Runbook: docs/configuration\\.md#runbook, step ${step} `),
                 );
             }
         });
