@@ -39,6 +39,10 @@ const CATALOGUE: Record<string, { level: string; stack: boolean }> = {
     "disallow-long-http-routes": { level: "advisory", stack: true },
     "disallow-duplicate-proxy-headers": { level: "advisory", stack: false },
     "disallow-websocket-rate-balancing": { level: "advisory", stack: true },
+    "enforce-unique-named-ports": { level: "mandatory", stack: true },
+    "enforce-health-check-firewall": { level: "mandatory", stack: true },
+    "enforce-health-check-logging": { level: "advisory", stack: true },
+    "disallow-http2-backend-protocol": { level: "advisory", stack: false },
 };
 
 describe("policies: the pack", () => {
