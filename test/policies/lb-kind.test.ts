@@ -245,7 +245,10 @@ describe("policies: every backend rule knows which load balancer it judges", () 
                 const fixed = await remediate(rule(name), broken);
                 if (fixed?.sessionAffinity !== undefined) {
                     const written = fixed.sessionAffinity;
-                    assert.ok(typeof written === "string" && judged.affinities.includes(written), String(written));
+                    assert.ok(
+                        typeof written === "string" && judged.affinities.includes(written),
+                        JSON.stringify(written),
+                    );
                 }
             });
         }
