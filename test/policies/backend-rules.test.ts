@@ -28,6 +28,7 @@ const BACKEND_RULES = [
     "enforce-connection-draining",
     "disallow-affinity-with-utilization",
     "enforce-backend-logging",
+    "disallow-http2-backend-protocol",
 ];
 
 describe("policies: backend service rules", () => {
