@@ -167,7 +167,8 @@ export function lbKindOf(type: string, props: Props): LbKind {
 
 /** "regional backend service with loadBalancingScheme EXTERNAL and protocol TCP", for messages. */
 export function describeKind(kind: LbKind): string {
-    return `a ${kind.label} backend (loadBalancingScheme ${kind.scheme}, protocol ${kind.protocol}, ${kind.regional ? "regional" : "global"})`;
+    const article = /^[aeiou]/.test(kind.label) ? "an" : "a";
+    return `${article} ${kind.label} backend (loadBalancingScheme ${kind.scheme}, protocol ${kind.protocol}, ${kind.regional ? "regional" : "global"})`;
 }
 
 /**

@@ -229,7 +229,7 @@ describe("policies: every backend rule knows which load balancer it judges", () 
                     assert.match(
                         outcome.notApplicable ?? "",
                         new RegExp(
-                            `judges Application Load Balancer backends only; this is a ${lbKindOf(broken.type, broken.props).label} backend`,
+                            `judges Application Load Balancer backends only; this is an? ${judged.label} backend`,
                         ),
                     );
                     assert.equal(await remediate(rule(name), broken), undefined);
@@ -309,7 +309,7 @@ describe("policies: every backend rule knows which load balancer it judges", () 
             });
             assert.match(
                 (await check(internal, {})).notApplicable ?? "",
-                /internal passthrough Network Load Balancer backend/,
+                /an internal passthrough Network Load Balancer backend/,
             );
         });
     });

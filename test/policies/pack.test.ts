@@ -54,6 +54,16 @@ describe("policies: the pack", () => {
         }
     });
 
+    it("lists every policy, at its level, in docs/policies.md's catalogue of the load balancer kinds each judges", () => {
+        const doc = fs.readFileSync(path.join(__dirname, "..", "..", "docs", "policies.md"), "utf8");
+        const rows = [...doc.matchAll(/^\| `([a-z0-9-]+)` \| (mandatory|advisory)[^|]*\| (.+) \|$/gm)];
+        assert.deepEqual(rows.map((r) => r[1]).sort(), Object.keys(CATALOGUE).sort());
+        for (const [, name, level, judges] of rows) {
+            assert.equal(level, CATALOGUE[name].level, name);
+            assert.ok(judges.trim().length > 0, name);
+        }
+    });
+
     it("describes each policy in one full sentence, with a severity and remediation steps", () => {
         for (const policy of policies) {
             assert.match(policy.description, /^[A-Z][^]*\.$/, policy.name);
