@@ -32,6 +32,23 @@ function named(resource: PolicyResource, link: unknown): boolean {
     return peek((): unknown => resource.props.name) === tail || resource.name === tail;
 }
 
+const ofTypesByStack = new WeakMap<readonly PolicyResource[], Map<readonly string[], PolicyResource[]>>();
+
+/** The stack's resources of some types, found once per stack: these rules ask for every backend service. */
+function ofTypes(stack: readonly PolicyResource[], types: readonly string[]): PolicyResource[] {
+    let byTypes = ofTypesByStack.get(stack);
+    if (!byTypes) {
+        byTypes = new Map();
+        ofTypesByStack.set(stack, byTypes);
+    }
+    let found = byTypes.get(types);
+    if (!found) {
+        found = stack.filter((r) => types.includes(r.type));
+        byTypes.set(types, found);
+    }
+    return found;
+}
+
 /** Resources of the given types a property points at: through dependencies, else by name. */
 function linked(
     owner: PolicyResource,
@@ -41,7 +58,7 @@ function linked(
     stack: readonly PolicyResource[],
 ): PolicyResource[] {
     const found = new Set(referencedBy(owner, property).filter((r) => types.includes(r.type)));
-    for (const candidate of stack.filter((r) => types.includes(r.type))) {
+    for (const candidate of links.length === 0 ? [] : ofTypes(stack, types)) {
         if (links.some((link) => named(candidate, link))) {
             found.add(candidate);
         }
