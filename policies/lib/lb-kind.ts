@@ -90,7 +90,7 @@ const LABELS: Readonly<Record<LbKindId, string>> = {
     "external-passthrough-nlb": "external passthrough Network Load Balancer",
     "internal-passthrough-nlb": "internal passthrough Network Load Balancer",
     "service-mesh": "Cloud Service Mesh (Traffic Director)",
-    unknown: "backend service of no load balancer the API knows",
+    unknown: "unrecognised",
 };
 
 const FAMILY: Readonly<Record<LbKindId, LbFamily>> = {

@@ -1,6 +1,7 @@
 import { strict as assert } from "assert";
 import { ResourceValidationPolicy } from "@pulumi/policy";
-import { LbKindId, lbKindOf } from "../../policies/lib/lb-kind";
+import { HASH_LOCALITY_POLICIES } from "../../policies/lib/gcp-facts";
+import { LB_KIND_IDS, LbKindId, lbKindOf } from "../../policies/lib/lb-kind";
 import { changed, T, websocketBackend } from "./fixtures";
 import { policyNamed, remediate, runResourcePolicy, TestResource } from "./harness";
 
@@ -108,6 +109,14 @@ describe("policies: which load balancer a backend service belongs to", () => {
             assert.equal(lbKindOf(type, props).id, id);
         });
     }
+    it("covers every kind in the table, and offers each only locality policies that hash", () => {
+        assert.deepEqual([...new Set(cases.map((c) => c[3]))].sort(), [...LB_KIND_IDS].sort());
+        for (const [, type, props] of cases) {
+            for (const policy of lbKindOf(type, props).hashLocalityPolicies) {
+                assert.ok(HASH_LOCALITY_POLICIES.includes(policy), policy);
+            }
+        }
+    });
     it("gives every kind the affinities its API accepts: cookies only on Application Load Balancers", () => {
         assert.deepEqual(
             lbKindOf(T.regionBackendService, { loadBalancingScheme: "EXTERNAL", protocol: "TCP" }).affinities,
@@ -300,6 +309,16 @@ describe("policies: every backend rule knows which load balancer it judges", () 
                 assert.match(message, /Fix: set localityLbPolicy: "RING_HASH"/, label);
                 assertAdviceAccepted(message, backend);
             }
+        });
+        it("a scheme, protocol and scope no load balancer has: the HTTP-only rules say so instead of advising", async () => {
+            const odd = changed(websocketBackend(), { loadBalancingScheme: "INTERNAL", timeoutSec: 30 });
+            const outcome = await runResourcePolicy(rule("enforce-backend-timeout"), odd);
+            assert.deepEqual(outcome.violations, []);
+            assert.match(
+                outcome.notApplicable ?? "",
+                /this is an unrecognised backend \(loadBalancingScheme INTERNAL, protocol HTTP, global\)/,
+            );
+            assert.equal(await remediate(rule("enforce-backend-timeout"), odd), undefined);
         });
         it("classic ALB and internal passthrough: not applicable, naming the kind", async () => {
             const classic = kindBackends()["classic Application LB"].backend;
