@@ -2,6 +2,7 @@ import { Policies } from "@pulumi/policy";
 import { disallowAffinityWithUtilization } from "./rules/disallow-affinity-with-utilization";
 import { disallowClassicAdvancedRouting } from "./rules/disallow-classic-advanced-routing";
 import { disallowDuplicateProxyHeaders } from "./rules/disallow-duplicate-proxy-headers";
+import { disallowHttp2BackendProtocol } from "./rules/disallow-http2-backend-protocol";
 import { disallowExcessiveTimeout } from "./rules/disallow-excessive-timeout";
 import { disallowInvalidCustomHeaders } from "./rules/disallow-invalid-custom-headers";
 import { disallowLongHttpRoutes } from "./rules/disallow-long-http-routes";
@@ -10,10 +11,13 @@ import { enforceAffinityLocalityPolicy } from "./rules/enforce-affinity-locality
 import { enforceBackendLogging } from "./rules/enforce-backend-logging";
 import { enforceBackendTimeout } from "./rules/enforce-backend-timeout";
 import { enforceConnectionDraining } from "./rules/enforce-connection-draining";
+import { enforceHealthCheckFirewall } from "./rules/enforce-health-check-firewall";
+import { enforceHealthCheckLogging } from "./rules/enforce-health-check-logging";
 import { enforceHttpsOnly } from "./rules/enforce-https-only";
 import { enforceModernTls } from "./rules/enforce-modern-tls";
 import { enforceServerlessBackendLimits } from "./rules/enforce-serverless-backend-limits";
 import { enforceSessionAffinity } from "./rules/enforce-session-affinity";
+import { enforceUniqueNamedPorts } from "./rules/enforce-unique-named-ports";
 import { enforceWebsocketBackendProtocol } from "./rules/enforce-websocket-backend-protocol";
 import { enforceWebsocketLifetime } from "./rules/enforce-websocket-lifetime";
 import { enforceWebsocketPaths } from "./rules/enforce-websocket-paths";
@@ -29,6 +33,8 @@ export const policies: Policies = [
     enforceWebsocketBackendProtocol,
     disallowClassicAdvancedRouting,
     enforceHttpsOnly,
+    enforceUniqueNamedPorts,
+    enforceHealthCheckFirewall,
     disallowExcessiveTimeout,
     enforceConnectionDraining,
     disallowAffinityWithUtilization,
@@ -38,4 +44,6 @@ export const policies: Policies = [
     disallowLongHttpRoutes,
     disallowDuplicateProxyHeaders,
     disallowWebsocketRateBalancing,
+    enforceHealthCheckLogging,
+    disallowHttp2BackendProtocol,
 ];

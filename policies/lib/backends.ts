@@ -2,7 +2,6 @@ import { PolicyResource } from "@pulumi/policy";
 import {
     CLOUD_RUN_DEFAULT_REQUEST_TIMEOUT_SEC,
     CLOUD_RUN_MAX_REQUEST_TIMEOUT_SEC,
-    DEFAULT_BACKEND_PROTOCOL,
     DEFAULT_BACKEND_TIMEOUT_SEC,
 } from "./gcp-facts";
 import { durationSeconds, isSet, lastSegment, list, peek, record, UNKNOWN } from "./props";
@@ -35,14 +34,9 @@ export function looksServerless(props: Props): boolean {
     });
 }
 
-/** The scheme a backend service uses; the API's default is the classic EXTERNAL. */
+/** A forwarding rule's scheme; the API's default is EXTERNAL. Backend services: lbKindOf in lb-kind.ts, whose default depends on scope. */
 export function schemeOf(props: Props): string {
     return typeof props.loadBalancingScheme === "string" ? props.loadBalancingScheme : "EXTERNAL";
-}
-
-/** The protocol a backend service speaks to its backends; the API's default is HTTP. */
-export function protocolOf(props: Props): string {
-    return typeof props.protocol === "string" ? props.protocol : DEFAULT_BACKEND_PROTOCOL;
 }
 
 /** A Cloud Run service's request timeout; a service not in the stack is assumed at Cloud Run's ceiling. */

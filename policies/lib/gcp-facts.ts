@@ -57,6 +57,91 @@ export const AFFINITIES_BY_SCHEME: Readonly<Record<string, readonly string[]>> =
     ],
     EXTERNAL: ["NONE", "CLIENT_IP", "GENERATED_COOKIE"],
 };
+/**
+ * The `sessionAffinity` values the API accepts on each kind of load balancer (ids from
+ * lib/lb-kind.ts). cloud.google.com/load-balancing/docs/backend-service, "Session affinity" (its
+ * table of options per product), with compute.proto's `SessionAffinity` enum
+ * (node_modules/@google-cloud/compute/build/protos/google/cloud/compute/v1/compute.proto):
+ * `GENERATED_COOKIE` is "Only valid for HTTP(S) load balancing"; `CLIENT_IP_PROTO` and
+ * `CLIENT_IP_PORT_PROTO` "cannot be used for HTTP(S) load balancing"; `CLIENT_IP_NO_DESTINATION`
+ * "can only be used for Internal TCP/UDP Load Balancing". Proxy Network Load Balancers take
+ * `NONE` and `CLIENT_IP` only (same page: no cookie or header without HTTP, inferred for
+ * `HEADER_FIELD` and `HTTP_COOKIE` from their hashing on HTTP fields). `STRONG_COOKIE_AFFINITY`:
+ * every Application Load Balancer but classic (release notes, 2024-10-29). Cloud Service Mesh
+ * takes the HTTP ones without the strong cookie (backend-service page, same table).
+ */
+export const AFFINITIES_BY_KIND: Readonly<Record<string, readonly string[]>> = {
+    "global-external-alb": AFFINITIES_BY_SCHEME.EXTERNAL_MANAGED,
+    "regional-external-alb": AFFINITIES_BY_SCHEME.EXTERNAL_MANAGED,
+    "cross-region-internal-alb": AFFINITIES_BY_SCHEME.EXTERNAL_MANAGED,
+    "regional-internal-alb": AFFINITIES_BY_SCHEME.EXTERNAL_MANAGED,
+    "classic-alb": AFFINITIES_BY_SCHEME.EXTERNAL,
+    "global-external-proxy-nlb": ["NONE", "CLIENT_IP"],
+    "classic-proxy-nlb": ["NONE", "CLIENT_IP"],
+    "regional-external-proxy-nlb": ["NONE", "CLIENT_IP"],
+    "cross-region-internal-proxy-nlb": ["NONE", "CLIENT_IP"],
+    "regional-internal-proxy-nlb": ["NONE", "CLIENT_IP"],
+    "external-passthrough-nlb": ["NONE", "CLIENT_IP", "CLIENT_IP_PROTO", "CLIENT_IP_PORT_PROTO"],
+    "internal-passthrough-nlb": [
+        "NONE",
+        "CLIENT_IP",
+        "CLIENT_IP_PROTO",
+        "CLIENT_IP_PORT_PROTO",
+        "CLIENT_IP_NO_DESTINATION",
+    ],
+    "service-mesh": ["NONE", "CLIENT_IP", "GENERATED_COOKIE", "HEADER_FIELD", "HTTP_COOKIE"],
+    unknown: [],
+};
+/**
+ * The hashing `localityLbPolicy` values each kind accepts, without which affinity "will not take
+ * effect" (@pulumi/gcp 9.37 compute/regionBackendService.d.ts, field `localityLbPolicy`, which
+ * names MAGLEV, WEIGHTED_MAGLEV and RING_HASH). Which kinds take the field at all: compute.proto,
+ * `BackendService.locality_lb_policy`, "applicable to" a regional backend service with protocol
+ * HTTP, HTTPS, HTTP2 or H2C and INTERNAL_MANAGED, and a global one with INTERNAL_SELF_MANAGED,
+ * INTERNAL_MANAGED or EXTERNAL_MANAGED; the provider adds a regional EXTERNAL one (the external
+ * passthrough Network Load Balancer), where "Only MAGLEV and WEIGHTED_MAGLEV values are possible"
+ * and MAGLEV is the default (regionBackendService.d.ts, same field; compute.proto's enum says of
+ * WEIGHTED_MAGLEV "only supported in Network Load Balancing"). The regional external Application
+ * Load Balancer is in neither list; it is kept here as the pack judged it before (inferred). The
+ * regional proxy Network Load Balancers (TCP) are outside the proto's regional clause, classic is
+ * in neither list, and the internal passthrough one takes only WEIGHTED_GCP_RENDEZVOUS
+ * (compute.proto enum), which is no affinity hash: all get an empty list.
+ */
+export const HASH_LOCALITY_POLICIES_BY_KIND: Readonly<Record<string, readonly string[]>> = {
+    "global-external-alb": ["RING_HASH", "MAGLEV"],
+    "regional-external-alb": ["RING_HASH", "MAGLEV"],
+    "cross-region-internal-alb": ["RING_HASH", "MAGLEV"],
+    "regional-internal-alb": ["RING_HASH", "MAGLEV"],
+    "global-external-proxy-nlb": ["RING_HASH", "MAGLEV"],
+    "cross-region-internal-proxy-nlb": ["RING_HASH", "MAGLEV"],
+    "service-mesh": ["RING_HASH", "MAGLEV"],
+    "external-passthrough-nlb": ["MAGLEV", "WEIGHTED_MAGLEV"],
+    "classic-alb": [],
+    "classic-proxy-nlb": [],
+    "regional-external-proxy-nlb": [],
+    "regional-internal-proxy-nlb": [],
+    "internal-passthrough-nlb": [],
+    unknown: [],
+};
+/** The `localityLbPolicy` a kind uses when it is unset and affinity is on (regionBackendService.d.ts: MAGLEV on external passthrough). */
+export const DEFAULT_HASH_LOCALITY_POLICY_BY_KIND: Readonly<Record<string, string>> = {
+    "external-passthrough-nlb": "MAGLEV",
+};
+
+/**
+ * Where Google's health checkers connect from, by kind of load balancer
+ * (cloud.google.com/load-balancing/docs/health-check-concepts, "Probe IP ranges and firewall
+ * rules"): 35.191.0.0/16 and 130.211.0.0/22 for Application, proxy Network and internal
+ * passthrough Network Load Balancers; 35.191.0.0/16, 209.85.152.0/22 and 209.85.204.0/22 for the
+ * external passthrough Network Load Balancer.
+ */
+export const HEALTH_CHECK_RANGES: readonly string[] = ["35.191.0.0/16", "130.211.0.0/22"];
+export const PASSTHROUGH_HEALTH_CHECK_RANGES: readonly string[] = [
+    "35.191.0.0/16",
+    "209.85.152.0/22",
+    "209.85.204.0/22",
+];
+
 /** Only these work on the classic `EXTERNAL` scheme. */
 export const CLASSIC_AFFINITIES: readonly string[] = AFFINITIES_BY_SCHEME.EXTERNAL;
 /** Cookie affinities whose lifetime is `affinityCookieTtlSec`. */
@@ -73,9 +158,10 @@ export const HASH_AFFINITIES: readonly string[] = ["HTTP_COOKIE", "HEADER_FIELD"
  * compute/backendService.d.ts, field `localityLbPolicy`, from the Compute API reference). gcpdiag
  * rule lb/BP/2022_001 ("LocalityLbPolicy compatible with sessionAffinity",
  * gcpdiag.dev/rules/lb/BP/2022_001) flags every affinity other than NONE without MAGLEV or
- * RING_HASH, not only HTTP_COOKIE and HEADER_FIELD.
+ * RING_HASH, not only HTTP_COOKIE and HEADER_FIELD. Which of them a backend may set depends on its
+ * kind: HASH_LOCALITY_POLICIES_BY_KIND.
  */
-export const HASH_LOCALITY_POLICIES: readonly string[] = ["RING_HASH", "MAGLEV"];
+export const HASH_LOCALITY_POLICIES: readonly string[] = ["RING_HASH", "MAGLEV", "WEIGHTED_MAGLEV"];
 /**
  * The locality policy the program pairs with affinity. The provider's own example of
  * `STRONG_COOKIE_AFFINITY` on `EXTERNAL_MANAGED` sets `RING_HASH` (@pulumi/gcp 9.37

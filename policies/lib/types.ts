@@ -18,6 +18,14 @@ export const T = {
     regionSslPolicy: "gcp:compute/regionSslPolicy:RegionSslPolicy",
     cloudRunV2Service: "gcp:cloudrunv2/service:Service",
     cloudRunService: "gcp:cloudrun/service:Service",
+    healthCheck: "gcp:compute/healthCheck:HealthCheck",
+    regionHealthCheck: "gcp:compute/regionHealthCheck:RegionHealthCheck",
+    firewall: "gcp:compute/firewall:Firewall",
+    instanceGroupManager: "gcp:compute/instanceGroupManager:InstanceGroupManager",
+    regionInstanceGroupManager: "gcp:compute/regionInstanceGroupManager:RegionInstanceGroupManager",
+    instanceGroup: "gcp:compute/instanceGroup:InstanceGroup",
+    instanceTemplate: "gcp:compute/instanceTemplate:InstanceTemplate",
+    regionInstanceTemplate: "gcp:compute/regionInstanceTemplate:RegionInstanceTemplate",
 } as const;
 
 export const BACKEND_SERVICE_TYPES: readonly string[] = [T.backendService, T.regionBackendService];
@@ -26,6 +34,14 @@ export const FORWARDING_RULE_TYPES: readonly string[] = [T.globalForwardingRule,
 export const HTTP_PROXY_TYPES: readonly string[] = [T.targetHttpProxy, T.regionTargetHttpProxy];
 export const HTTPS_PROXY_TYPES: readonly string[] = [T.targetHttpsProxy, T.regionTargetHttpsProxy];
 export const SSL_POLICY_TYPES: readonly string[] = [T.sslPolicy, T.regionSslPolicy];
+export const HEALTH_CHECK_TYPES: readonly string[] = [T.healthCheck, T.regionHealthCheck];
+/** Instance groups a stack can declare: managed (zonal, regional) and unmanaged; each has `namedPorts`. */
+export const INSTANCE_GROUP_TYPES: readonly string[] = [
+    T.instanceGroupManager,
+    T.regionInstanceGroupManager,
+    T.instanceGroup,
+];
+export const INSTANCE_TEMPLATE_TYPES: readonly string[] = [T.instanceTemplate, T.regionInstanceTemplate];
 export const CLOUD_RUN_TYPES: readonly string[] = [T.cloudRunV2Service, T.cloudRunService];
 
 /** "gcp:compute/backendService:BackendService" -> "BackendService". */

@@ -2,6 +2,7 @@ import { PolicyResource, StackValidationArgs } from "@pulumi/policy";
 import { pathMatches } from "./gcp-facts";
 import { list, Maybe, peek, record, routeTimeoutSeconds } from "./props";
 import { referencedBy, schemeOf } from "./backends";
+import { lbKindOf } from "./lb-kind";
 import {
     BACKEND_SERVICE_TYPES,
     FORWARDING_RULE_TYPES,
@@ -127,7 +128,7 @@ export function resolveService(reference: Maybe<unknown>, candidates: PolicyReso
 
 /** Whether the URL map serves the classic scheme: through its backends or a forwarding rule in front. */
 export function isClassic(map: PolicyResource, stack: PolicyResource[]): boolean {
-    if (servicesOf(map).some((s) => schemeOf(s.props) === "EXTERNAL")) {
+    if (servicesOf(map).some((s) => lbKindOf(s.type, s.props).classic)) {
         return true;
     }
     const proxies = stack.filter(

@@ -1,5 +1,6 @@
 import { ResourceValidationPolicy } from "@pulumi/policy";
 import { looksServerless } from "../lib/backends";
+import { JUDGES, requireApplication } from "../lib/lb-kind";
 import { forTypes } from "../lib/policy";
 import { list } from "../lib/props";
 import { explain } from "../lib/report";
@@ -7,8 +8,7 @@ import { BACKEND_SERVICE_TYPES } from "../lib/types";
 
 export const disallowAffinityWithUtilization: ResourceValidationPolicy = {
     name: "disallow-affinity-with-utilization",
-    description:
-        "Backend services with session affinity should balance by RATE, because UTILIZATION balancing moves clients off their backend as load shifts.",
+    description: `${JUDGES.application} with session affinity should balance by RATE, because UTILIZATION balancing moves clients off their backend as load shifts.`,
     enforcementLevel: "advisory",
     severity: "medium",
     remediationSteps: "Set balancingMode RATE with maxRatePerInstance (or maxRatePerEndpoint) on every backend.",
@@ -17,6 +17,8 @@ export const disallowAffinityWithUtilization: ResourceValidationPolicy = {
         if (looksServerless(args.props) || affinity === undefined || affinity === "NONE") {
             args.notApplicable("no load balancer session affinity");
         }
+        // RATE is a balancing mode of HTTP(S) backends only; Network Load Balancers balance by CONNECTION or UTILIZATION.
+        requireApplication(args, "balancing by RATE");
         list(args.props.backends).forEach((backend, i) => {
             const mode = backend.balancingMode ?? "UTILIZATION";
             if (mode === "UTILIZATION") {

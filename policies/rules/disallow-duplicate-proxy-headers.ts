@@ -1,5 +1,6 @@
 import { ResourceValidationPolicy } from "@pulumi/policy";
 import { LB_SET_REQUEST_HEADERS } from "../lib/gcp-facts";
+import { JUDGES, requireApplication } from "../lib/lb-kind";
 import { forTypes } from "../lib/policy";
 import { list, record } from "../lib/props";
 import { explain } from "../lib/report";
@@ -37,8 +38,7 @@ const WHY =
 
 export const disallowDuplicateProxyHeaders: ResourceValidationPolicy = {
     name: "disallow-duplicate-proxy-headers",
-    description:
-        "Headers the load balancer sets itself, such as X-Forwarded-Proto, should be added only with replace true in a URL map and not as backend custom headers, so the backend sees one value.",
+    description: `Headers the load balancer sets itself, such as X-Forwarded-Proto, should be added only with replace true in a URL map and not as custom headers of ${JUDGES.application}, so the backend sees one value.`,
     enforcementLevel: "advisory",
     severity: "low",
     remediationSteps:
@@ -64,6 +64,7 @@ export const disallowDuplicateProxyHeaders: ResourceValidationPolicy = {
             }
             return;
         }
+        requireApplication(args, "custom HTTP headers");
         const entries: unknown = args.props.customRequestHeaders;
         (Array.isArray(entries) ? entries : []).forEach((entry: unknown, i: number) => {
             const name = typeof entry === "string" ? entry.split(":")[0].trim() : undefined;

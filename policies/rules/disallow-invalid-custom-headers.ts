@@ -1,5 +1,6 @@
 import { ResourceValidationPolicy } from "@pulumi/policy";
 import { headerNameProblem } from "../lib/gcp-facts";
+import { JUDGES, requireApplication } from "../lib/lb-kind";
 import { forTypes } from "../lib/policy";
 import { explain } from "../lib/report";
 import { BACKEND_SERVICE_TYPES, T } from "../lib/types";
@@ -9,13 +10,13 @@ const HEADER_LISTS = ["customRequestHeaders", "customResponseHeaders"] as const;
 
 export const disallowInvalidCustomHeaders: ResourceValidationPolicy = {
     name: "disallow-invalid-custom-headers",
-    description:
-        "Custom request and response headers must be well-formed, unique and not hop-by-hop or reserved, or the API rejects the backend.",
+    description: `Custom request and response headers of backend buckets and ${JUDGES.application} must be well-formed, unique and not hop-by-hop or reserved, or the API rejects the backend.`,
     enforcementLevel: "mandatory",
     severity: "high",
     remediationSteps:
         "Remove Connection and Upgrade headers (the load balancer proxies WebSocket upgrades natively) and any reserved or duplicate names.",
     validateResource: forTypes([...BACKEND_SERVICE_TYPES, T.backendBucket], (args, report) => {
+        requireApplication(args, "custom HTTP headers");
         for (const property of HEADER_LISTS) {
             const entries: unknown = args.props[property];
             if (!Array.isArray(entries)) {

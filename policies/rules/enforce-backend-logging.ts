@@ -1,4 +1,5 @@
 import { ResourceValidationPolicy } from "@pulumi/policy";
+import { JUDGES, requireApplication } from "../lib/lb-kind";
 import { forTypes } from "../lib/policy";
 import { record } from "../lib/props";
 import { explain, show } from "../lib/report";
@@ -6,12 +7,12 @@ import { BACKEND_SERVICE_TYPES } from "../lib/types";
 
 export const enforceBackendLogging: ResourceValidationPolicy = {
     name: "enforce-backend-logging",
-    description:
-        "Backend services should log requests, because the status and statusDetails in those logs are what the WebSocket and timeout alerts count.",
+    description: `${JUDGES.application} should log requests, because the status and statusDetails in those logs are what the WebSocket and timeout alerts count.`,
     enforcementLevel: "advisory",
     severity: "low",
     remediationSteps: "Set logConfig { enable: true, sampleRate: 1.0 }.",
     validateResource: forTypes(BACKEND_SERVICE_TYPES, (args, report) => {
+        requireApplication(args, "HTTP request logging");
         const logConfig = record(args.props.logConfig);
         if (logConfig?.enable !== true) {
             report(

@@ -1,6 +1,7 @@
-import { ResourceValidationPolicy } from "@pulumi/policy";
+import { ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
 import { looksServerless, timeoutOf } from "../lib/backends";
 import { schemaFor, settingsFrom } from "../lib/config";
+import { JUDGES, lbKindOf, notApplicationReason } from "../lib/lb-kind";
 import { explain, show } from "../lib/report";
 import { forTypes } from "../lib/policy";
 import { patched } from "../lib/props";
@@ -8,20 +9,36 @@ import { BACKEND_SERVICE_TYPES } from "../lib/types";
 
 const NOT_SERVERLESS =
     "backed by serverless NEGs, which reject timeoutSec; enforce-serverless-backend-limits covers them";
+// A proxy Network Load Balancer reads timeoutSec as an idle timeout and a passthrough one not as a
+// proxy timeout at all (compute.proto, `BackendService.timeout_sec`: "a different meaning depending
+// on the type of load balancer"; cloud.google.com/load-balancing/docs/backend-service, "Backend
+// service timeout"), so only on an Application Load Balancer is it a WebSocket's lifetime.
+const WHAT = "timeoutSec as a WebSocket's lifetime";
+
+/** Why the rule does not judge this resource, or undefined when it does. */
+function notJudged(args: ResourceValidationArgs): string | undefined {
+    if (!BACKEND_SERVICE_TYPES.includes(args.type)) {
+        return "not a backend service";
+    }
+    if (looksServerless(args.props)) {
+        return NOT_SERVERLESS;
+    }
+    return notApplicationReason(lbKindOf(args.type, args.props), WHAT);
+}
 
 export const enforceBackendTimeout: ResourceValidationPolicy = {
     name: "enforce-backend-timeout",
-    description:
-        "Backend services that carry WebSockets must allow a connection to live at least minTimeoutSec seconds.",
+    description: `${JUDGES.application} that carry WebSockets must allow a connection to live at least minTimeoutSec seconds.`,
     enforcementLevel: "mandatory",
     severity: "critical",
     remediationSteps: "Set timeoutSec to 86400 on the backend service.",
     configSchema: schemaFor("minTimeoutSec"),
     validateResource: forTypes(BACKEND_SERVICE_TYPES, (args, report) => {
-        if (looksServerless(args.props)) {
-            args.notApplicable(NOT_SERVERLESS);
+        const reason = notJudged(args);
+        if (reason) {
+            args.notApplicable(reason);
         }
-        const { minTimeoutSec } = settingsFrom(args.getConfig, "minTimeoutSec");
+        const { minTimeoutSec } = settingsFrom(() => args.getConfig(), "minTimeoutSec");
         const timeout = timeoutOf(args.props);
         if (timeout < minTimeoutSec) {
             report(
@@ -36,10 +53,10 @@ export const enforceBackendTimeout: ResourceValidationPolicy = {
         }
     }),
     remediateResource: (args) => {
-        if (!BACKEND_SERVICE_TYPES.includes(args.type) || looksServerless(args.props)) {
+        if (notJudged(args)) {
             return undefined;
         }
-        const { minTimeoutSec } = settingsFrom(args.getConfig, "minTimeoutSec");
+        const { minTimeoutSec } = settingsFrom(() => args.getConfig(), "minTimeoutSec");
         return timeoutOf(args.props) < minTimeoutSec ? patched(args.props, { timeoutSec: minTimeoutSec }) : undefined;
     },
 };

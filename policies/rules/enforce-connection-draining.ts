@@ -7,7 +7,7 @@ import { BACKEND_SERVICE_TYPES } from "../lib/types";
 export const enforceConnectionDraining: ResourceValidationPolicy = {
     name: "enforce-connection-draining",
     description:
-        "Backend services should drain connections for a while, so that open WebSockets can finish while a backend is removed during a rollout.",
+        "Backend services of every kind of load balancer (Application, proxy and passthrough Network) should drain connections for a while, so that open WebSockets can finish while a backend is removed during a rollout.",
     enforcementLevel: "advisory",
     severity: "medium",
     remediationSteps: "Set connectionDrainingTimeoutSec to 300 or more.",

@@ -1,16 +1,14 @@
 import { ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
-import { looksServerless, protocolOf, schemeOf } from "../lib/backends";
+import { looksServerless } from "../lib/backends";
 import { PackSettings, schemaFor, settingsFrom } from "../lib/config";
 import {
-    AFFINITIES_BY_SCHEME,
     CLASSIC_AFFINITIES,
-    HTTP_PROTOCOLS,
     HTTP_UNUSABLE_AFFINITIES,
     INTERNAL_ONLY_AFFINITIES,
     MAX_AFFINITY_COOKIE_TTL_SEC,
-    SESSION_AFFINITIES,
     TTL_COOKIE_AFFINITIES,
 } from "../lib/gcp-facts";
+import { JUDGES, LbKind, lbKindOf, notApplicationReason } from "../lib/lb-kind";
 import { forTypes } from "../lib/policy";
 import { patched, record } from "../lib/props";
 import { explain, Finding, show } from "../lib/report";
@@ -19,78 +17,82 @@ import { BACKEND_SERVICE_TYPES } from "../lib/types";
 type Props = Record<string, unknown>;
 const STICKY = "a WebSocket client that reconnects must land on the backend that holds its session";
 
-/** The affinities a scheme supports for HTTP(S); other schemes get every affinity HTTP(S) can use. */
-function supportedOn(scheme: string): readonly string[] {
-    return AFFINITIES_BY_SCHEME[scheme] ?? SESSION_AFFINITIES.filter((a) => !HTTP_UNUSABLE_AFFINITIES.includes(a));
-}
-
-/** What to suggest: an affinity both allowed by the pack and supported by the scheme, cookie first. */
-function suggestion(allowed: readonly string[], scheme: string): string | undefined {
-    const usable = allowed.filter((a) => supportedOn(scheme).includes(a) && a !== "NONE");
+/** What to suggest: an affinity both allowed by the pack and accepted on the kind, cookie first. */
+function suggestion(allowed: readonly string[], kind: LbKind): string | undefined {
+    const usable = allowed.filter((a) => kind.affinities.includes(a) && a !== "NONE");
     return ["GENERATED_COOKIE", "STRONG_COOKIE_AFFINITY", "HTTP_COOKIE", ...usable].find((a) => usable.includes(a));
 }
 
-function suggest(allowed: readonly string[], scheme: string): string {
-    const pick = suggestion(allowed, scheme);
+function suggest(allowed: readonly string[], kind: LbKind): string {
+    const pick = suggestion(allowed, kind);
     if (!pick) {
-        return `no affinity in allowedAffinities (${allowed.join(", ")}) works on loadBalancingScheme ${scheme}: change the pack's allowedAffinities or the scheme`;
+        return `no affinity in allowedAffinities (${allowed.join(", ")}) works on loadBalancingScheme ${kind.scheme} (${kind.label}): change the pack's allowedAffinities or the scheme`;
     }
     return TTL_COOKIE_AFFINITIES.includes(pick)
         ? `set sessionAffinity: "${pick}" with affinityCookieTtlSec: 86400`
         : `set sessionAffinity: "${pick}"`;
 }
 
-/** Every affinity problem of one backend service, as findings. */
-function findings(props: Props, settings: Pick<PackSettings, "allowedAffinities" | "minAffinityTtlSec">): Finding[] {
+/** The one finding about the affinity value itself, if any. */
+function affinityFinding(affinity: string, kind: LbKind, allowed: readonly string[]): Finding | undefined {
+    if (HTTP_UNUSABLE_AFFINITIES.includes(affinity)) {
+        return {
+            property: "sessionAffinity",
+            found: `${show(affinity)} on an HTTP(S) backend service (protocol ${kind.protocol})`,
+            required: `an affinity HTTP(S) load balancing supports on loadBalancingScheme ${kind.scheme}: ${kind.affinities.join(", ")}`,
+            fix: suggest(allowed, kind),
+            why: INTERNAL_ONLY_AFFINITIES.includes(affinity)
+                ? `${affinity} exists only for internal passthrough load balancers`
+                : `the Compute API's sessionAffinity enum says ${affinity} cannot be used for HTTP(S) load balancing, so the API rejects the backend service`,
+        };
+    }
+    if (!allowed.includes(affinity)) {
+        return {
+            property: "sessionAffinity",
+            found: show(affinity),
+            required: `one of ${allowed.join(", ")} (the pack's allowedAffinities)`,
+            fix: suggest(allowed, kind),
+            why: "this organisation's policy allows only those",
+        };
+    }
+    if (!kind.affinities.includes(affinity)) {
+        return {
+            property: "sessionAffinity",
+            found: `${show(affinity)} on loadBalancingScheme ${kind.scheme}`,
+            required: `one of ${kind.affinities.join(", ")} on ${kind.classic ? "the classic scheme" : `the ${kind.label}`}`,
+            fix: kind.classic
+                ? `${suggest(allowed, kind)}, or move to loadBalancingScheme EXTERNAL_MANAGED`
+                : suggest(allowed, kind),
+            why: kind.classic
+                ? `the classic EXTERNAL scheme supports only ${CLASSIC_AFFINITIES.join(", ")}`
+                : `the ${kind.label} does not support ${affinity}`,
+        };
+    }
+    return undefined;
+}
+
+/** Every affinity problem of one Application Load Balancer backend service, as findings. */
+function findings(
+    props: Props,
+    kind: LbKind,
+    settings: Pick<PackSettings, "allowedAffinities" | "minAffinityTtlSec">,
+): Finding[] {
     const affinity = typeof props.sessionAffinity === "string" ? props.sessionAffinity : "NONE";
-    const scheme = schemeOf(props);
-    const usable = settings.allowedAffinities.filter((a) => supportedOn(scheme).includes(a));
+    const usable = settings.allowedAffinities.filter((a) => kind.affinities.includes(a));
     const found: Finding[] = [];
     if (affinity === "NONE") {
         found.push({
             property: "sessionAffinity",
             found: props.sessionAffinity === undefined ? "unset (NONE)" : show(affinity),
             required: `one of ${usable.join(", ") || "(none of allowedAffinities works on this scheme)"}`,
-            fix: suggest(settings.allowedAffinities, scheme),
+            fix: suggest(settings.allowedAffinities, kind),
             why: STICKY,
         });
         return found;
     }
-    if (
-        HTTP_UNUSABLE_AFFINITIES.includes(affinity) &&
-        (HTTP_PROTOCOLS.includes(protocolOf(props)) || INTERNAL_ONLY_AFFINITIES.includes(affinity))
-    ) {
-        found.push({
-            property: "sessionAffinity",
-            found: `${show(affinity)} on an HTTP(S) backend service (protocol ${protocolOf(props)})`,
-            required: `an affinity HTTP(S) load balancing supports on loadBalancingScheme ${scheme}: ${supportedOn(scheme).join(", ")}`,
-            fix: suggest(settings.allowedAffinities, scheme),
-            why: INTERNAL_ONLY_AFFINITIES.includes(affinity)
-                ? `${affinity} exists only for internal passthrough load balancers`
-                : `the Compute API's sessionAffinity enum says ${affinity} cannot be used for HTTP(S) load balancing, so the API rejects the backend service`,
-        });
-    } else if (!settings.allowedAffinities.includes(affinity)) {
-        found.push({
-            property: "sessionAffinity",
-            found: show(affinity),
-            required: `one of ${settings.allowedAffinities.join(", ")} (the pack's allowedAffinities)`,
-            fix: suggest(settings.allowedAffinities, scheme),
-            why: "this organisation's policy allows only those",
-        });
-    } else if (!supportedOn(scheme).includes(affinity)) {
-        found.push({
-            property: "sessionAffinity",
-            found: `${show(affinity)} on loadBalancingScheme ${scheme}`,
-            required: `one of ${supportedOn(scheme).join(", ")} on ${scheme === "EXTERNAL" ? "the classic scheme" : scheme}`,
-            fix:
-                scheme === "EXTERNAL"
-                    ? `${suggest(settings.allowedAffinities, scheme)}, or move to loadBalancingScheme EXTERNAL_MANAGED`
-                    : suggest(settings.allowedAffinities, scheme),
-            why:
-                scheme === "EXTERNAL"
-                    ? `the classic EXTERNAL scheme supports only ${CLASSIC_AFFINITIES.join(", ")}`
-                    : `${scheme} does not support ${affinity}`,
-        });
+    const wrong = affinityFinding(affinity, kind, settings.allowedAffinities);
+    if (wrong) {
+        found.push(wrong);
     }
     if (TTL_COOKIE_AFFINITIES.includes(affinity)) {
         const ttl = typeof props.affinityCookieTtlSec === "number" ? props.affinityCookieTtlSec : 0;
@@ -129,43 +131,52 @@ function findings(props: Props, settings: Pick<PackSettings, "allowedAffinities"
     return found;
 }
 
-function applicable(args: ResourceValidationArgs): boolean {
-    return BACKEND_SERVICE_TYPES.includes(args.type) && !looksServerless(args.props);
+/** Why the rule does not judge this resource, or undefined when it does. */
+function notJudged(args: ResourceValidationArgs): string | undefined {
+    if (!BACKEND_SERVICE_TYPES.includes(args.type)) {
+        return "not a backend service";
+    }
+    if (looksServerless(args.props)) {
+        return "backed by serverless NEGs, where load balancer affinity does not apply; use Cloud Run session affinity";
+    }
+    return notApplicationReason(lbKindOf(args.type, args.props), "cookie affinity for WebSockets");
 }
 
 export const enforceSessionAffinity: ResourceValidationPolicy = {
     name: "enforce-session-affinity",
-    description:
-        "Backend services that carry WebSockets must use a sticky session affinity that is allowed, that their load balancing scheme supports for HTTP(S), and whose cookie outlives the connection.",
+    description: `${JUDGES.application} that carry WebSockets must use a sticky session affinity that is allowed, that their kind of load balancer accepts, and whose cookie outlives the connection.`,
     enforcementLevel: "mandatory",
     severity: "high",
     remediationSteps: "Set sessionAffinity to GENERATED_COOKIE and affinityCookieTtlSec to 86400.",
     configSchema: schemaFor("allowedAffinities", "minAffinityTtlSec"),
     validateResource: forTypes(BACKEND_SERVICE_TYPES, (args, report) => {
-        if (!applicable(args)) {
-            args.notApplicable(
-                "backed by serverless NEGs, where load balancer affinity does not apply; use Cloud Run session affinity",
-            );
+        const reason = notJudged(args);
+        if (reason) {
+            args.notApplicable(reason);
         }
+        const kind = lbKindOf(args.type, args.props);
         for (const finding of findings(
             args.props,
-            settingsFrom(args.getConfig, "allowedAffinities", "minAffinityTtlSec"),
+            kind,
+            settingsFrom(() => args.getConfig(), "allowedAffinities", "minAffinityTtlSec"),
         )) {
             report(explain(args.type, args.name, finding));
         }
     }),
     remediateResource: (args) => {
-        if (!applicable(args)) {
+        if (notJudged(args)) {
             return undefined;
         }
-        const settings = settingsFrom(args.getConfig, "allowedAffinities", "minAffinityTtlSec");
+        const kind = lbKindOf(args.type, args.props);
+        const settings = settingsFrom(() => args.getConfig(), "allowedAffinities", "minAffinityTtlSec");
         if (
-            findings(args.props, settings).length === 0 ||
-            suggestion(settings.allowedAffinities, schemeOf(args.props)) !== "GENERATED_COOKIE"
+            findings(args.props, kind, settings).length === 0 ||
+            suggestion(settings.allowedAffinities, kind) !== "GENERATED_COOKIE" ||
+            !kind.affinities.includes("GENERATED_COOKIE")
         ) {
             return undefined;
         }
-        // GENERATED_COOKIE works on both schemes; the TTL stays within the API's ceiling.
+        // Only on a kind that accepts GENERATED_COOKIE; the TTL stays within the API's ceiling.
         return patched(args.props, {
             sessionAffinity: "GENERATED_COOKIE",
             affinityCookieTtlSec: Math.min(settings.minAffinityTtlSec, MAX_AFFINITY_COOKIE_TTL_SEC),

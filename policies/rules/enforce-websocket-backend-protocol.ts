@@ -1,7 +1,7 @@
 import { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
-import { protocolOf } from "../lib/backends";
 import { schemaFor, settingsFrom } from "../lib/config";
 import { WEBSOCKET_BACKEND_PROTOCOLS } from "../lib/gcp-facts";
+import { lbKindOf } from "../lib/lb-kind";
 import { peek, UNKNOWN } from "../lib/props";
 import { explain, show, subject } from "../lib/report";
 import { routingMaps, websocketRoutes } from "../lib/urlmaps";
@@ -9,7 +9,7 @@ import { routingMaps, websocketRoutes } from "../lib/urlmaps";
 export const enforceWebsocketBackendProtocol: StackValidationPolicy = {
     name: "enforce-websocket-backend-protocol",
     description:
-        "A backend service that serves a WebSocket path must speak HTTP or HTTPS to its backends, because the WebSocket Upgrade exists only in HTTP/1.1.",
+        "A backend service that a URL map (so an Application Load Balancer) sends WebSocket paths to must speak HTTP or HTTPS to its backends, because the WebSocket Upgrade exists only in HTTP/1.1.",
     enforcementLevel: "mandatory",
     severity: "critical",
     remediationSteps:
@@ -21,7 +21,9 @@ export const enforceWebsocketBackendProtocol: StackValidationPolicy = {
         const found = new Map<PolicyResource, string[]>();
         for (const map of maps) {
             for (const { route, paths, backends } of websocketRoutes(map, websocketPaths)) {
-                const wrong = backends.filter((b) => !WEBSOCKET_BACKEND_PROTOCOLS.includes(protocolOf(b.props)));
+                const wrong = backends.filter(
+                    (b) => !WEBSOCKET_BACKEND_PROTOCOLS.includes(lbKindOf(b.type, b.props).protocol),
+                );
                 if (wrong.length === 0) {
                     continue;
                 }

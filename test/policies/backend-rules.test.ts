@@ -28,6 +28,7 @@ const BACKEND_RULES = [
     "enforce-connection-draining",
     "disallow-affinity-with-utilization",
     "enforce-backend-logging",
+    "disallow-http2-backend-protocol",
 ];
 
 describe("policies: backend service rules", () => {
@@ -211,7 +212,7 @@ describe("policies: backend service rules", () => {
             );
             assert.match(
                 message,
-                /Fix: no affinity in allowedAffinities \(HTTP_COOKIE\) works on loadBalancingScheme EXTERNAL: change the pack's allowedAffinities or the scheme/,
+                /Fix: no affinity in allowedAffinities \(HTTP_COOKIE\) works on loadBalancingScheme EXTERNAL \(classic Application Load Balancer\): change the pack's allowedAffinities or the scheme/,
             );
         });
         it("remediates NONE to a 24 h generated cookie", async () => {
@@ -335,7 +336,7 @@ describe("policies: backend service rules", () => {
                 assert.match(
                     found[0],
                     new RegExp(
-                        `localityLbPolicy is unset with sessionAffinity ${affinity}; required: RING_HASH or MAGLEV`,
+                        `localityLbPolicy is unset with sessionAffinity ${affinity} on a global external Application Load Balancer backend \\(loadBalancingScheme EXTERNAL_MANAGED, protocol HTTP, global\\); required: RING_HASH or MAGLEV\\.`,
                     ),
                 );
                 assert.equal(
@@ -382,7 +383,7 @@ describe("policies: backend service rules", () => {
             await assertNotApplicable(
                 "enforce-affinity-locality-policy",
                 changed(websocketBackend(), { loadBalancingScheme: "EXTERNAL", localityLbPolicy: undefined }),
-                /loadBalancingScheme EXTERNAL takes no localityLbPolicy/,
+                /classic Application Load Balancer backend \(loadBalancingScheme EXTERNAL, protocol HTTP, global\) takes no hashing localityLbPolicy/,
             );
             await assertNotApplicable(
                 "enforce-affinity-locality-policy",

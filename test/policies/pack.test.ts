@@ -39,6 +39,10 @@ const CATALOGUE: Record<string, { level: string; stack: boolean }> = {
     "disallow-long-http-routes": { level: "advisory", stack: true },
     "disallow-duplicate-proxy-headers": { level: "advisory", stack: false },
     "disallow-websocket-rate-balancing": { level: "advisory", stack: true },
+    "enforce-unique-named-ports": { level: "mandatory", stack: true },
+    "enforce-health-check-firewall": { level: "mandatory", stack: true },
+    "enforce-health-check-logging": { level: "advisory", stack: true },
+    "disallow-http2-backend-protocol": { level: "advisory", stack: false },
 };
 
 describe("policies: the pack", () => {
@@ -47,6 +51,19 @@ describe("policies: the pack", () => {
         for (const policy of policies) {
             assert.equal(levelOf(policy), CATALOGUE[policy.name].level, policy.name);
             assert.equal(isStackPolicy(policy), CATALOGUE[policy.name].stack, policy.name);
+        }
+    });
+
+    it("lists every policy, at its level, in docs/policies.md's catalogue of the load balancer kinds each judges", () => {
+        const page = fs.readFileSync(path.join(__dirname, "..", "..", "docs", "policies.md"), "utf8");
+        const start = page.indexOf("### Which kinds each rule judges");
+        assert.ok(start >= 0, "docs/policies.md has no section 'Which kinds each rule judges'");
+        const doc = page.slice(start, page.indexOf("\n## ", start) >= 0 ? page.indexOf("\n## ", start) : undefined);
+        const rows = [...doc.matchAll(/^\| `([a-z0-9-]+)` \| (mandatory|advisory)[^|]*\| (.+) \|$/gm)];
+        assert.deepEqual(rows.map((r) => r[1]).sort(), Object.keys(CATALOGUE).sort());
+        for (const [, name, level, judges] of rows) {
+            assert.equal(level, CATALOGUE[name].level, name);
+            assert.ok(judges.trim().length > 0, name);
         }
     });
 
