@@ -80,6 +80,14 @@ describe("validator: a PASS means the peer is alive", function () {
             assert.ok(endpoint.holds[0].elapsedSec < 3, JSON.stringify(endpoint.holds[0]));
         });
 
+        it("the HTML report's hold chart says the peer gave no pong", async () => {
+            const server = keep(await faultyServer("no-pong"));
+            const file = path.join(tmp, "no-pong.html");
+            const run = await validate(["--url", server.url, ...HOLD, "--hold-mode", "ping", "--report-html", file]);
+            assert.equal(run.code, 1, run.out + run.err);
+            assert.match(fs.readFileSync(file, "utf8"), /no pong: given up at [\d.]+ s/);
+        });
+
         it("--max-missed-pongs sets how many pings in a row may go unanswered", async () => {
             const server = keep(await faultyServer("no-pong"));
             const run = await validate([
