@@ -131,10 +131,23 @@ export function processIo(): CliIo {
     };
     const { signal, force } = interrupts(err);
     const noColor = process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== "";
+    // A full disk or a closed pipe on stdout: one line on stderr instead of an unhandled 'error'
+    // event's stack trace, and the command still ends with its own exit code.
+    let stdoutBroken = false;
+    process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+        if (!stdoutBroken) {
+            stdoutBroken = true;
+            err(
+                `error: standard output: could not write to it (${e.code ?? e.message}); what was meant for it is lost, the exit code still gives the result`,
+            );
+        }
+    });
     return {
         out: (text) => {
             clearStatus();
-            process.stdout.write(text + "\n");
+            if (!stdoutBroken) {
+                process.stdout.write(text + "\n");
+            }
         },
         err,
         env: process.env,
@@ -263,6 +276,39 @@ export function numberFlag(
     if (value.trim() === "" || !Number.isFinite(n) || n < 0 || (!options.allowZero && n === 0)) {
         throw new FlagError(
             `--${name} ${JSON.stringify(value)}: expected a ${options.allowZero ? "non-negative" : "positive"} ${options.what ?? "number"}`,
+        );
+    }
+    return n;
+}
+
+/** A numeric flag's allowed values: a closed range, whole numbers only for a count, and what it counts. */
+export interface Bounds {
+    readonly min: number;
+    readonly max: number;
+    readonly integer?: boolean;
+    /** What the number is, in the error: "seconds", "connections". */
+    readonly unit: string;
+}
+
+/**
+ * A numeric flag within bounds: `fallback` when absent, else one error line naming the flag, the
+ * value and the range. Every number has bounds: an unbounded duration overflows Node's timers
+ * (they fire at once past 2^31 - 1 ms) and an unbounded count spins or exhausts memory.
+ */
+export function boundedFlag(name: string, value: string | undefined, fallback: number, bounds: Bounds): number {
+    if (value === undefined) {
+        return fallback;
+    }
+    const n = Number(value);
+    if (
+        value.trim() === "" ||
+        !Number.isFinite(n) ||
+        n < bounds.min ||
+        n > bounds.max ||
+        (bounds.integer === true && !Number.isInteger(n))
+    ) {
+        throw new FlagError(
+            `--${name} ${JSON.stringify(value)}: expected ${bounds.integer ? "a whole number of " : ""}${bounds.unit} from ${bounds.min} to ${bounds.max}`,
         );
     }
     return n;

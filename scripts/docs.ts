@@ -126,7 +126,17 @@ function exitCodes(): string {
     return table(["code", "name", "`npm run validate`", "`npm run preview:offline`", "`npm run deploy`"], rows);
 }
 
+/** The validator's stable failure codes and what each means. */
+function failureCodes(): string {
+    const { FAILURE_CODES } = require("../validator/core/codes") as { FAILURE_CODES: Record<string, string> };
+    return table(
+        ["code", "meaning"],
+        Object.entries(FAILURE_CODES).map(([code, meaning]) => [`\`${code}\``, meaning]),
+    );
+}
+
 const GENERATORS: Record<string, () => string> = {
+    "failure-codes": failureCodes,
     configuration,
     policies,
     "policy-settings": policySettings,

@@ -35,6 +35,7 @@ const LONG_FIRST = [
     "test/preview/cli.test.ts",
     "test/deploy/triggers-5xx.test.ts",
     "test/validator/validator.test.ts",
+    "test/validator/faults.test.ts",
     "test/deploy/interrupts.test.ts",
     "test/policies/pack.test.ts",
     "test/deploy/zero-downtime.test.ts",

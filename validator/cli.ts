@@ -1,11 +1,14 @@
+import { X509Certificate } from "crypto";
 import * as fs from "fs";
 import * as net from "net";
+import * as path from "path";
 import {
+    boundedFlag,
+    Bounds,
     checkOutputPath,
     CliIo,
     EXIT,
     FlagError,
-    numberFlag,
     Painter,
     painter,
     parseFlags,
@@ -19,6 +22,7 @@ import {
     ResolveEntry,
     DEFAULT_ENDPOINTS,
     LOAD_DEFAULTS,
+    MAX_WAIT_SEC,
     MONITOR_DEFAULTS,
     VALIDATION_DEFAULTS,
     EchoServer,
@@ -28,14 +32,14 @@ import {
     resolveEnvironment,
     Target,
 } from "./core";
-import { chatFlags, CHAT_FLAGS, CHAT_USAGE } from "./scenario";
-import { renderReport, reportJson, METRICS, thresholdsFrom } from "./report";
+import { chatFlags, ChatOptions, CHAT_FLAGS, CHAT_USAGE } from "./scenario";
+import { renderReport, Report, reportJson, METRICS, thresholdsFrom } from "./report";
 import { validate } from "./run";
 
 const D = VALIDATION_DEFAULTS;
 
-export const USAGE = `usage: ws-validate (--url wss://host[:port][/path] | ENVIRONMENT) [options]
-       npm run -s validate -- (--url ... | ENVIRONMENT) [options]
+export const USAGE = `usage: ws-validate (wss://host[:port][/path] | --url URL | ENVIRONMENT) [options]
+       npm run -s validate -- (URL | --url URL | ENVIRONMENT) [options]
 
 Proves a live endpoint holds WebSockets: handshake, echo round trips and a long hold per
 endpoint, optionally load and a monitor, judged against thresholds.
@@ -43,32 +47,35 @@ ENVIRONMENT is staging or production (from --stack-outputs, else validator/envir
 or local: a built-in echo server on 127.0.0.1, so a first run needs no network.
 
 options:
-      --url URL               base URL; a path in it (wss://host/ws) is the one endpoint probed
+      --url URL               base URL; a path in it (wss://host/ws) is the one endpoint probed;
+                              the URL alone as the first argument does the same
       --endpoints LIST        comma-separated paths (default ${DEFAULT_ENDPOINTS.join(",")})
       --stack-outputs FILE    JSON from \`pulumi stack output --json\` (staging, production)
-      --messages N            echo round trips per endpoint (default ${D.messages})
+      --messages N            echo round trips per endpoint (default ${D.messages}, up to 100000)
       --echo / --no-echo      whether the endpoint echoes (default --echo)
-      --hold SECONDS          hold one connection this long (default ${D.holdSec}; 0 skips)
+      --hold SECONDS          hold one connection this long (default ${D.holdSec}; 0 skips; up to ${MAX_WAIT_SEC})
       --hold-mode MODE        idle, ping or both side by side (default ${D.holdMode}): both tells an
                               idle timeout from a lifetime cap
-      --ping-interval SEC     seconds between pings in ping mode (default ${D.pingIntervalSec})
-      --connections N         load: open N concurrent connections ...
-      --rate R                ... at R per second (default ${LOAD_DEFAULTS.rate}), held for --hold
+      --ping-interval SEC     seconds between pings in ping mode (default ${D.pingIntervalSec}, 0.01 to 3600)
+      --max-missed-pongs N    fail a ping-mode hold (PING_TIMEOUT) once N pings in a row got no pong
+                              by the next ping (default ${D.maxMissedPongs}, 1 to 100)
+      --connections N         load: open N concurrent connections (1 to 1000000) ...
+      --rate R                ... at R per second (default ${LOAD_DEFAULTS.rate}, 0.01 to 100000), held for --hold
       --monitor               probe every --interval seconds for --duration seconds, at once
-      --interval SEC          (default ${MONITOR_DEFAULTS.intervalSec})
-      --duration SEC          (default ${MONITOR_DEFAULTS.durationSec})
+      --interval SEC          (default ${MONITOR_DEFAULTS.intervalSec}, 0.05 to 3600)
+      --duration SEC          (default ${MONITOR_DEFAULTS.durationSec}, up to ${MAX_WAIT_SEC})
       --threshold EXPR        replace a threshold, such as 'handshake_p95_ms<500' (repeatable)
       --header 'Name: value'  request header (repeatable); \${VAR} in the value reads an
                               environment variable, so tokens stay out of shell history
-      --origin ORIGIN         Origin header
+      --origin ORIGIN         Origin header: scheme://host[:port], or null
       --subprotocol NAME      offer a subprotocol (repeatable)
       --resolve HOST:PORT:ADDRESS  connect to ADDRESS for HOST:PORT (repeatable), as curl does:
                               Host, TLS SNI and the certificate check still use HOST, so a new
                               load balancer is proven by its IP before DNS points at it
-      --ca FILE               trust this CA (PEM)
+      --ca FILE               trust the CA certificates in this PEM file
       --insecure              skip certificate verification (warns)
-      --handshake-timeout SEC (default ${D.handshakeTimeoutMs / 1000})
-      --message-timeout SEC   per echo (default ${D.messageTimeoutMs / 1000})
+      --handshake-timeout SEC (default ${D.handshakeTimeoutMs / 1000}, 0.01 to 3600)
+      --message-timeout SEC   per echo (default ${D.messageTimeoutMs / 1000}, 0.01 to 3600)
 ${CHAT_USAGE}
   -j, --json                  print the full report as JSON (only JSON on stdout)
       --report FILE           also write the JSON report to FILE
@@ -79,6 +86,7 @@ ${CHAT_USAGE}
 
 examples:
   ws-validate local
+  ws-validate wss://staging.chat.example.com/ws
   ws-validate --url wss://staging.chat.example.com --hold 40 --report-html report.html
   ws-validate production --stack-outputs production-outputs.json --monitor --interval 10
   npm run -s validate -- --url ws://127.0.0.1:8080/ws --json > report.json
@@ -89,8 +97,60 @@ second one stops waiting for handshakes in flight. Progress goes to stderr on a 
 exit codes: 0 all thresholds met, 1 a threshold breached or a check failed, 2 usage or
 configuration error, 130 interrupted`;
 
-function positiveNumber(name: string, value: string | undefined, fallback: number, allowZero = false): number {
-    return numberFlag(name, value, fallback, { allowZero });
+/** A numeric flag: a string to the parser, with its default and its bounds beside it. */
+function numeric(fallback: number, bounds: Bounds) {
+    return { type: "string", fallback, bounds } as const;
+}
+
+const SECONDS = { unit: "seconds", max: 3600 } as const;
+
+/**
+ * Every flag of the command, one entry each: util.parseArgs's spec and, for a number, its default
+ * and bounds (its help line is in USAGE). A flag added here is parsed, and a numeric one checked
+ * against its bounds before any work, by the functions below without more changes.
+ */
+const FLAGS = {
+    url: { type: "string" },
+    endpoints: { type: "string" },
+    "stack-outputs": { type: "string" },
+    messages: numeric(D.messages, { min: 0, max: 100_000, integer: true, unit: "messages" }),
+    echo: { type: "boolean" },
+    "no-echo": { type: "boolean" },
+    hold: numeric(D.holdSec, { min: 0, max: MAX_WAIT_SEC, unit: "seconds" }),
+    "hold-mode": { type: "string" },
+    "ping-interval": numeric(D.pingIntervalSec, { ...SECONDS, min: 0.01 }),
+    "max-missed-pongs": numeric(D.maxMissedPongs, { min: 1, max: 100, integer: true, unit: "pings" }),
+    connections: numeric(1, { min: 1, max: 1_000_000, integer: true, unit: "connections" }),
+    rate: numeric(LOAD_DEFAULTS.rate, { min: 0.01, max: 100_000, unit: "connections per second" }),
+    monitor: { type: "boolean" },
+    interval: numeric(MONITOR_DEFAULTS.intervalSec, { ...SECONDS, min: 0.05 }),
+    duration: numeric(MONITOR_DEFAULTS.durationSec, { min: 0.1, max: MAX_WAIT_SEC, unit: "seconds" }),
+    threshold: { type: "string", multiple: true },
+    header: { type: "string", multiple: true },
+    origin: { type: "string" },
+    subprotocol: { type: "string", multiple: true },
+    resolve: { type: "string", multiple: true },
+    ca: { type: "string" },
+    insecure: { type: "boolean" },
+    "handshake-timeout": numeric(D.handshakeTimeoutMs / 1000, { ...SECONDS, min: 0.01 }),
+    "message-timeout": numeric(D.messageTimeoutMs / 1000, { ...SECONDS, min: 0.01 }),
+    json: { type: "boolean", short: "j" },
+    report: { type: "string" },
+    "report-html": { type: "string" },
+    "no-color": { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+    version: { type: "boolean" },
+    ...CHAT_FLAGS,
+} as const;
+
+type Values = ReturnType<typeof parseFlags<typeof FLAGS>>["values"];
+type NumericFlag = {
+    [K in keyof typeof FLAGS]: (typeof FLAGS)[K] extends { bounds: Bounds } ? K : never;
+}[keyof typeof FLAGS];
+
+/** A numeric flag's value, its default when absent; outside its bounds a FlagError. */
+function numberOf(values: Values, name: NumericFlag): number {
+    return boundedFlag(name, values[name], FLAGS[name].fallback, FLAGS[name].bounds);
 }
 
 function parseHeaders(values: string[] = [], env: NodeJS.ProcessEnv): Record<string, string> {
@@ -124,195 +184,260 @@ function parseResolve(value: string): ResolveEntry {
     return { host: match[1], port, address };
 }
 
+/** An Origin header as a browser sends it (RFC 6454 7.1): "null" or scheme://host[:port], nothing after. */
+function parseOrigin(value: string | undefined): string | undefined {
+    if (value !== undefined && value !== "null" && !/^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#\s]+$/.test(value)) {
+        throw new FlagError(
+            `--origin ${JSON.stringify(value)}: expected an origin such as https://chat.example.com (scheme, host and an optional port, no path), or null`,
+        );
+    }
+    return value;
+}
+
+/** Subprotocol names are HTTP tokens, each offered once (RFC 6455 4.1, item 10). */
+function parseSubprotocols(values: string[] | undefined): string[] | undefined {
+    for (const [i, name] of (values ?? []).entries()) {
+        if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name) || values!.indexOf(name) !== i) {
+            throw new FlagError(
+                `--subprotocol ${JSON.stringify(name)}: ${values!.indexOf(name) !== i ? "offered twice; offer each name once" : "expected a name of letters, digits and !#$%&'*+-.^_`|~ (an HTTP token), such as chat.v2"}`,
+            );
+        }
+    }
+    return values;
+}
+
+/** The --ca file's certificates: a file that holds none would trust nothing and fail every handshake later. */
+function readCa(file: string | undefined): Buffer | undefined {
+    if (file === undefined) {
+        return undefined;
+    }
+    let pem: Buffer;
+    try {
+        pem = fs.readFileSync(file);
+    } catch (e) {
+        throw new FlagError(`--ca ${file}: cannot read it (${(e as NodeJS.ErrnoException).code})`);
+    }
+    const blocks = pem.toString("latin1").match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+    const bad = blocks.findIndex((block) => {
+        try {
+            new X509Certificate(block);
+            return false;
+        } catch {
+            return true;
+        }
+    });
+    if (blocks.length === 0 || bad >= 0) {
+        throw new FlagError(
+            `--ca ${file}: ${blocks.length === 0 ? "holds no certificate" : `certificate ${bad + 1} cannot be read`}; expected PEM certificates (-----BEGIN CERTIFICATE----- blocks)`,
+        );
+    }
+    return pem;
+}
+
+/** What the command line names to probe: a URL (--url or a bare first argument) or an environment. */
+interface TargetArg {
+    readonly url?: string;
+    /** How the URL was given, for its errors and the report. */
+    readonly from: string;
+    readonly environment?: string;
+}
+
+function targetArg(values: Values, positionals: string[]): TargetArg {
+    // A URL as the first argument, as wscat and k6 take it.
+    const bareUrl = positionals.length === 1 && positionals[0].includes("://") ? positionals[0] : undefined;
+    if (positionals.length > 1 || (values.url !== undefined && positionals.length > 0)) {
+        throw new FlagError(
+            `unexpected argument ${JSON.stringify(positionals[values.url === undefined ? 1 : 0])}: give one URL (--url or the first argument) or one environment name`,
+        );
+    }
+    if (values.url === undefined && positionals.length === 0) {
+        throw new FlagError("give either --url wss://host[:port] or one environment name (local, staging, production)");
+    }
+    const url = values.url ?? bareUrl;
+    const target = {
+        url,
+        from: values.url !== undefined ? "--url" : "URL",
+        environment: url ? undefined : positionals[0],
+    };
+    if (
+        values["stack-outputs"] !== undefined &&
+        target.environment !== "staging" &&
+        target.environment !== "production"
+    ) {
+        throw new FlagError(
+            `--stack-outputs ${values["stack-outputs"]}: only names the host for staging or production; ${url !== undefined ? `the ${target.from} gives the host itself` : "local uses the built-in echo server"}, so drop one of them`,
+        );
+    }
+    return target;
+}
+
+/** The endpoints to probe: the URL's path, --endpoints, or the defaults (none when a chat check replaces them). */
+function endpointsOf(values: Values, target: TargetArg, chat: ChatOptions): string[] {
+    // A path in the URL is the endpoint to probe; with --endpoints too it would be ambiguous.
+    const urlPath = target.url === undefined ? undefined : urlEndpoint(target.url);
+    if (urlPath !== undefined && values.endpoints !== undefined) {
+        throw new FlagError(
+            `${target.from} ${target.url} has a path (${urlPath}) and --endpoints is set too; give the base URL with --endpoints, or the one path in the URL`,
+        );
+    }
+    // Scenarios and the affinity check replace the default probes unless --endpoints asks for them.
+    const defaultEndpoints = chat.replacesProbes ? "" : DEFAULT_ENDPOINTS.join(",");
+    const endpoints =
+        urlPath !== undefined
+            ? [urlPath]
+            : (values.endpoints ?? defaultEndpoints)
+                  .split(",")
+                  .map((e) => e.trim())
+                  .filter(Boolean);
+    if ((endpoints.length === 0 && !chat.replacesProbes) || endpoints.some((e) => !e.startsWith("/"))) {
+        throw new FlagError(
+            `--endpoints ${JSON.stringify(values.endpoints)}: expected paths starting with /, comma-separated`,
+        );
+    }
+    return endpoints;
+}
+
+/** How each connection is made and each probe is run, from the flags. */
+function probeOptionsOf(values: Values, env: NodeJS.ProcessEnv) {
+    const holdMode = (values["hold-mode"] ?? D.holdMode) as HoldMode;
+    if (!["idle", "ping", "both"].includes(holdMode)) {
+        throw new FlagError(`--hold-mode ${JSON.stringify(holdMode)}: allowed: idle, ping, both`);
+    }
+    return {
+        headers: parseHeaders(values.header, env),
+        origin: parseOrigin(values.origin),
+        subprotocols: parseSubprotocols(values.subprotocol),
+        ca: readCa(values.ca),
+        resolve: (values.resolve ?? []).map(parseResolve),
+        insecure: values.insecure === true,
+        handshakeTimeoutMs: numberOf(values, "handshake-timeout") * 1000,
+        messages: numberOf(values, "messages"),
+        echo: !values["no-echo"],
+        messageTimeoutMs: numberOf(values, "message-timeout") * 1000,
+        holdSec: numberOf(values, "hold"),
+        holdMode,
+        pingIntervalSec: numberOf(values, "ping-interval"),
+        maxMissedPongs: numberOf(values, "max-missed-pongs"),
+        thresholds: thresholdsFrom(values.threshold ?? []),
+    };
+}
+
+/** Output paths are checked before any work: a run must not end in "cannot write". */
+function checkOutputs(values: Values): void {
+    if (values.report !== undefined) {
+        checkOutputPath("report", values.report);
+    }
+    if (values["report-html"] !== undefined) {
+        checkOutputPath("report-html", values["report-html"]);
+    }
+    if (
+        values.report !== undefined &&
+        values["report-html"] !== undefined &&
+        path.resolve(values.report) === path.resolve(values["report-html"])
+    ) {
+        throw new FlagError(
+            `--report and --report-html are both ${values.report}: the second would overwrite the first; give each its own file`,
+        );
+    }
+}
+
+/** Everything the flags ask for, checked before any work. */
+function planRun(values: Values, positionals: string[], env: NodeJS.ProcessEnv) {
+    // Every number given is checked, also one its mode does not use (--rate without --connections).
+    for (const [name, spec] of Object.entries(FLAGS)) {
+        if ("bounds" in spec) {
+            numberOf(values, name as NumericFlag);
+        }
+    }
+    const target = targetArg(values, positionals);
+    const chat = chatFlags(values, env);
+    const endpoints = endpointsOf(values, target, chat);
+    const options = probeOptionsOf(values, env);
+    const load =
+        values.connections === undefined
+            ? undefined
+            : { connections: numberOf(values, "connections"), rate: numberOf(values, "rate") };
+    const monitorTimes = values.monitor
+        ? { intervalSec: numberOf(values, "interval"), durationSec: numberOf(values, "duration") }
+        : undefined;
+    checkOutputs(values);
+    return { target, chat, endpoints, options, load, monitorTimes };
+}
+type Plan = ReturnType<typeof planRun>;
+
+/** The base URL to probe; for local, a built-in echo server that `started` is given to close. */
+async function openTarget(
+    target: TargetArg,
+    stackOutputs: string | undefined,
+    started: (server: EchoServer) => void,
+): Promise<Target> {
+    if (target.url !== undefined) {
+        return { url: checkBaseUrl(target.url, target.from), source: target.from };
+    }
+    if (target.environment === "local") {
+        const echoServer = await startEchoServer();
+        started(echoServer);
+        return { url: echoServer.url, source: "built-in echo server on 127.0.0.1" };
+    }
+    return resolveEnvironment(target.environment!, stackOutputs);
+}
+
+async function runPlan(plan: Plan, target: Target, values: Values, io: CliIo): Promise<Report> {
+    const progress = new Progress(values.json ? undefined : io.status);
+    return validate({
+        ...plan.options,
+        baseUrl: target.url,
+        source: target.source,
+        endpoints: plan.endpoints,
+        load: plan.load,
+        monitor: plan.monitorTimes
+            ? { ...plan.monitorTimes, print: (line) => (values.json ? io.err(line) : io.out(line)) }
+            : undefined,
+        signal: io.signal,
+        force: io.force,
+        onPhase: (name, detail) => progress.phase(name, detail),
+        scenario: plan.chat.scenario,
+        affinity: plan.chat.affinity,
+    }).finally(() => progress.finish());
+}
+
+/** Prints the report and writes its files; a write that fails now is reported, the verdict stands. */
+async function printReport(report: Report, values: Values, io: CliIo): Promise<void> {
+    const paint = painter(io.color === true && !values["no-color"] && !values.json);
+    io.out(values.json ? reportJson(report) : colourReport(renderReport(report), paint));
+    const writeFailures = [
+        values.report === undefined ? undefined : writeOutputFile("report", values.report, reportJson(report) + "\n"),
+        // Loaded only when asked for, as the monitor and the scenario runner are.
+        values["report-html"] === undefined
+            ? undefined
+            : writeOutputFile(
+                  "report-html",
+                  values["report-html"],
+                  (await import("./report/html")).renderReportHtml(report),
+              ),
+    ].filter((f): f is string => f !== undefined);
+    for (const failure of writeFailures) {
+        io.err(`error: ${failure}`);
+    }
+}
+
 export async function main(argv: string[], io: CliIo): Promise<number> {
     let echoServer: EchoServer | undefined;
     try {
-        const { values, positionals } = parseFlags(
-            argv,
-            {
-                url: { type: "string" },
-                endpoints: { type: "string" },
-                "stack-outputs": { type: "string" },
-                messages: { type: "string" },
-                echo: { type: "boolean" },
-                "no-echo": { type: "boolean" },
-                hold: { type: "string" },
-                "hold-mode": { type: "string" },
-                "ping-interval": { type: "string" },
-                connections: { type: "string" },
-                rate: { type: "string" },
-                monitor: { type: "boolean" },
-                interval: { type: "string" },
-                duration: { type: "string" },
-                threshold: { type: "string", multiple: true },
-                header: { type: "string", multiple: true },
-                origin: { type: "string" },
-                subprotocol: { type: "string", multiple: true },
-                resolve: { type: "string", multiple: true },
-                ca: { type: "string" },
-                insecure: { type: "boolean" },
-                "handshake-timeout": { type: "string" },
-                "message-timeout": { type: "string" },
-                json: { type: "boolean", short: "j" },
-                report: { type: "string" },
-                "report-html": { type: "string" },
-                "no-color": { type: "boolean" },
-                help: { type: "boolean", short: "h" },
-                version: { type: "boolean" },
-                ...CHAT_FLAGS,
-            },
-            true,
-        );
-        if (values.help) {
-            io.out(USAGE);
+        const { values, positionals } = parseFlags(argv, FLAGS, true);
+        if (values.help || values.version) {
+            io.out(values.help ? USAGE : `ws-validate ${version()}`);
             return EXIT.ok;
         }
-        if (values.version) {
-            io.out(`ws-validate ${version()}`);
-            return EXIT.ok;
-        }
-        if (
-            positionals.length > 1 ||
-            (values.url && positionals.length > 0) ||
-            (!values.url && positionals.length === 0)
-        ) {
-            throw new FlagError(
-                "give either --url wss://host[:port] or one environment name (local, staging, production)",
-            );
-        }
-        if (values["stack-outputs"] !== undefined && (values.url !== undefined || positionals[0] === "local")) {
-            throw new FlagError(
-                `--stack-outputs ${values["stack-outputs"]}: only names the host for staging or production; ${values.url !== undefined ? "--url gives the host itself" : "local uses the built-in echo server"}, so drop one of them`,
-            );
-        }
-        const holdMode = (values["hold-mode"] ?? D.holdMode) as HoldMode;
-        if (!["idle", "ping", "both"].includes(holdMode)) {
-            throw new FlagError(`--hold-mode ${JSON.stringify(holdMode)}: allowed: idle, ping, both`);
-        }
-        const chat = chatFlags(values, io.env);
-        // A path in --url is the endpoint to probe; with --endpoints too it would be ambiguous.
-        const urlPath = values.url === undefined ? undefined : urlEndpoint(values.url);
-        if (urlPath !== undefined && values.endpoints !== undefined) {
-            throw new FlagError(
-                `--url ${values.url} has a path (${urlPath}) and --endpoints is set too; give the base URL with --endpoints, or the one path in --url`,
-            );
-        }
-        // Scenarios and the affinity check replace the default probes unless --endpoints asks for them.
-        const defaultEndpoints = chat.replacesProbes ? "" : DEFAULT_ENDPOINTS.join(",");
-        const endpoints =
-            urlPath !== undefined
-                ? [urlPath]
-                : (values.endpoints ?? defaultEndpoints)
-                      .split(",")
-                      .map((e) => e.trim())
-                      .filter(Boolean);
-        if ((endpoints.length === 0 && !chat.replacesProbes) || endpoints.some((e) => !e.startsWith("/"))) {
-            throw new FlagError(
-                `--endpoints ${JSON.stringify(values.endpoints)}: expected paths starting with /, comma-separated`,
-            );
-        }
-        const ca =
-            values.ca === undefined
-                ? undefined
-                : (() => {
-                      try {
-                          return fs.readFileSync(values.ca);
-                      } catch (e) {
-                          throw new FlagError(
-                              `--ca ${values.ca}: cannot read it (${(e as NodeJS.ErrnoException).code})`,
-                          );
-                      }
-                  })();
-        const connections =
-            values.connections === undefined
-                ? undefined
-                : Math.floor(positiveNumber("connections", values.connections, 1));
-        const options = {
-            headers: parseHeaders(values.header, io.env),
-            origin: values.origin,
-            subprotocols: values.subprotocol,
-            ca,
-            resolve: (values.resolve ?? []).map(parseResolve),
-            insecure: values.insecure === true,
-            handshakeTimeoutMs:
-                positiveNumber("handshake-timeout", values["handshake-timeout"], D.handshakeTimeoutMs / 1000) * 1000,
-            messages: Math.floor(positiveNumber("messages", values.messages, D.messages, true)),
-            echo: !values["no-echo"],
-            messageTimeoutMs:
-                positiveNumber("message-timeout", values["message-timeout"], D.messageTimeoutMs / 1000) * 1000,
-            holdSec: positiveNumber("hold", values.hold, D.holdSec, true),
-            holdMode,
-            pingIntervalSec: positiveNumber("ping-interval", values["ping-interval"], D.pingIntervalSec),
-            thresholds: thresholdsFrom(values.threshold ?? []),
-        };
-        const load =
-            connections === undefined
-                ? undefined
-                : { connections, rate: positiveNumber("rate", values.rate, LOAD_DEFAULTS.rate) };
-        const monitorTimes = values.monitor
-            ? {
-                  intervalSec: positiveNumber("interval", values.interval, MONITOR_DEFAULTS.intervalSec),
-                  durationSec: positiveNumber("duration", values.duration, MONITOR_DEFAULTS.durationSec),
-              }
-            : undefined;
-        // Output paths are checked before any work: a run must not end in "cannot write".
-        if (values.report !== undefined) {
-            checkOutputPath("report", values.report);
-        }
-        if (values["report-html"] !== undefined) {
-            checkOutputPath("report-html", values["report-html"]);
-        }
-        if (options.insecure) {
+        const plan = planRun(values, positionals, io.env);
+        if (plan.options.insecure) {
             io.err(
                 "warning: --insecure: certificates are not verified; anyone on the path can read and change this traffic",
             );
         }
-
-        let target: Target;
-        if (values.url) {
-            target = { url: checkBaseUrl(values.url, "--url"), source: "--url" };
-        } else if (positionals[0] === "local") {
-            echoServer = await startEchoServer();
-            target = { url: echoServer.url, source: "built-in echo server on 127.0.0.1" };
-        } else {
-            target = resolveEnvironment(positionals[0], values["stack-outputs"]);
-        }
-
-        const progress = new Progress(values.json ? undefined : io.status);
-        const report = await validate({
-            ...options,
-            baseUrl: target.url,
-            source: target.source,
-            endpoints,
-            load,
-            monitor: monitorTimes
-                ? { ...monitorTimes, print: (line) => (values.json ? io.err(line) : io.out(line)) }
-                : undefined,
-            signal: io.signal,
-            force: io.force,
-            onPhase: (name, detail) => progress.phase(name, detail),
-            scenario: chat.scenario,
-            affinity: chat.affinity,
-        }).finally(() => progress.finish());
-        const paint = painter(io.color === true && !values["no-color"] && !values.json);
-        io.out(values.json ? reportJson(report) : colourReport(renderReport(report), paint));
-        // A write that fails now is reported; the run's verdict stands.
-        const writeFailures = [
-            values.report === undefined
-                ? undefined
-                : writeOutputFile("report", values.report, reportJson(report) + "\n"),
-            // Loaded only when asked for, as the monitor and the scenario runner are.
-            values["report-html"] === undefined
-                ? undefined
-                : writeOutputFile(
-                      "report-html",
-                      values["report-html"],
-                      (await import("./report/html")).renderReportHtml(report),
-                  ),
-        ].filter((f): f is string => f !== undefined);
-        for (const failure of writeFailures) {
-            io.err(`error: ${failure}`);
-        }
+        const target = await openTarget(plan.target, values["stack-outputs"], (s) => (echoServer = s));
+        const report = await runPlan(plan, target, values, io);
+        await printReport(report, values, io);
         return report.exitCode;
     } catch (e) {
         return reportError(io, e, { usage: USAGE });

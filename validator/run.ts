@@ -86,7 +86,8 @@ function metricsOf(
     metrics.handshake_p99_ms = percentile(handshakeMs, 99);
     metrics.message_latency_p95_ms = percentile(latencies, 95);
     if (holds.length > 0) {
-        metrics.hold_reached_rate = holds.filter((h) => h.survived).length / holds.length;
+        // An interrupted hold was not cut, but it was not held for its time either.
+        metrics.hold_reached_rate = holds.filter((h) => h.survived && !h.interrupted).length / holds.length;
     }
     return Object.fromEntries(Object.entries(metrics).filter(([, v]) => v !== undefined));
 }
@@ -162,7 +163,6 @@ async function validateWith(options: ValidateOptions & { readonly sockets: Socke
                   },
               })
             : undefined;
-    const interrupted = signal?.aborted === true;
 
     // An interrupted run skips what it has not started, as the other phases do. The monitor, the
     // scenario and the affinity check are loaded when a run asks for them: a load run's memory is
@@ -176,6 +176,8 @@ async function validateWith(options: ValidateOptions & { readonly sockets: Socke
             ? await (await import("./scenario/affinity")).checkAffinity(options.baseUrl, options.affinity, options)
             : undefined;
 
+    // Read after every phase: a Ctrl-C during the scenario or the affinity check interrupts the run too.
+    const interrupted = signal?.aborted === true;
     const metrics = metricsOf(endpoints, load, monitor);
     if (scenario) {
         metrics.check_success_rate = scenario.successRate;

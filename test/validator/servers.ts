@@ -256,3 +256,39 @@ export function protocolServer(subprotocol: string, origin: string): Promise<Clo
     });
     return listen(server);
 }
+
+/**
+ * An echo server whose connections misbehave `afterMs` after they open: "no-pong" never answers a
+ * ping (a peer that is gone while its TCP connection is not), "invalid-frame" sends a frame with a
+ * reserved opcode, "oversize-frame" announces a frame larger than the client's limit, "1011"
+ * closes with 1011 (an internal error on the server's side).
+ */
+export function faultyServer(
+    fault: "no-pong" | "invalid-frame" | "oversize-frame" | "1011",
+    afterMs = 0,
+): Promise<Closable> {
+    const server = http.createServer();
+    const wss = new WebSocketServer({ noServer: true, autoPong: fault !== "no-pong" });
+    server.on("upgrade", (req, socket: net.Socket, head) => {
+        wss.handleUpgrade(req, socket, head, (ws) => {
+            ws.on("message", (d, binary) => ws.send(d, { binary }));
+            ws.on("error", () => undefined);
+            const misbehave = () => {
+                if (fault === "1011") {
+                    ws.close(1011, "internal error");
+                } else if (fault === "invalid-frame") {
+                    // FIN and opcode 3, reserved for further non-control frames (RFC 6455 5.2).
+                    socket.write(Buffer.from([0x83, 0x00]));
+                } else if (fault === "oversize-frame") {
+                    // A binary frame announcing 2^31 bytes: over ws's 100 MiB default limit.
+                    socket.write(Buffer.from([0x82, 127, 0, 0, 0, 0, 0x80, 0, 0, 0]));
+                }
+            };
+            if (fault !== "no-pong") {
+                const timer = setTimeout(misbehave, afterMs);
+                ws.on("close", () => clearTimeout(timer));
+            }
+        });
+    });
+    return listen(server);
+}

@@ -576,7 +576,9 @@ describe("validator: against real servers on 127.0.0.1", function () {
             },
         );
         assert.equal(run.code, 130, run.err);
-        const [, opened, requested] = /^load: (\d+)\/(\d+) opened/m.exec(run.out) ?? assert.fail(run.out);
+        const [, opened, requested] =
+            /^load: interrupted: (\d+) of the 100000 asked connections opened \((\d+) started\)/m.exec(run.out) ??
+            assert.fail(run.out);
         assert.ok(Number(requested) > 0 && Number(requested) < 100000, `requested ${requested}`);
         assert.equal(opened, requested);
         assert.match(run.out, /verdict: INTERRUPTED/);
@@ -745,8 +747,8 @@ describe("validator: against real servers on 127.0.0.1", function () {
         [["local", "--hold-mode", "sometimes"], /--hold-mode "sometimes": allowed: idle, ping, both/],
         [["local", "--threshold", "latency<5"], /unknown metric latency; metrics: handshake_success_rate/],
         [["local", "--header", "Authorization: ${MISSING_TOKEN}"], /environment variable MISSING_TOKEN is not set/],
-        [["local", "--hold=-1"], /--hold "-1": expected a non-negative number/],
-        [["local", "--hold", "-1"], /^error: --hold "-1": expected a non-negative number\nusage:/],
+        [["local", "--hold=-1"], /--hold "-1": expected seconds from 0 to 172800/],
+        [["local", "--hold", "-1"], /^error: --hold "-1": expected seconds from 0 to 172800\nusage:/],
         [["local", "--bogus"], /^error: unknown flag --bogus\n/],
         [["local", "--hodl", "5"], /^error: unknown flag --hodl; did you mean --hold\?\n/],
         [

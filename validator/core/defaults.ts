@@ -13,6 +13,11 @@ export const VALIDATION_DEFAULTS = {
     holdSec: 40,
     holdMode: "both",
     pingIntervalSec: 5,
+    /**
+     * Pings in a row without a pong that fail a ping-mode hold: two, so one pong lost to a busy
+     * moment does not fail a run, while a dead peer fails within three ping intervals.
+     */
+    maxMissedPongs: 2,
     handshakeTimeoutMs: 10_000,
     messageTimeoutMs: 5_000,
 } as const;
@@ -22,3 +27,11 @@ export const MONITOR_DEFAULTS = { intervalSec: 10, durationSec: 600 } as const;
 
 /** Load mode: new connections per second. */
 export const LOAD_DEFAULTS = { rate: 50 } as const;
+
+/**
+ * The longest wait any flag or scenario step may ask for: two days, past the 24 h a backend
+ * service's timeout is kept to (gcpdiag rule lb/BP/2025_002 flags more), so a hold can still watch
+ * a day-long connection end. Node's timers take at most 2^31 - 1 ms (24.8 days) and fire at once
+ * beyond it, which is how an unbounded hold "of 10000000000 s" used to end at once.
+ */
+export const MAX_WAIT_SEC = 172_800;

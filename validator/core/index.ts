@@ -3,7 +3,7 @@
 // the validator's top level import the core through this file only (a test holds them to it).
 export { FAILURE_CODES, Failure, FailureCode, HANDSHAKE_FAILURES, failure } from "./codes";
 export { closeSocket, ConnectOptions, openSocket, ResolveEntry, SocketPool } from "./connect";
-export { DEFAULT_ENDPOINTS, LOAD_DEFAULTS, MONITOR_DEFAULTS, VALIDATION_DEFAULTS } from "./defaults";
+export { DEFAULT_ENDPOINTS, LOAD_DEFAULTS, MAX_WAIT_SEC, MONITOR_DEFAULTS, VALIDATION_DEFAULTS } from "./defaults";
 export { EchoServer, startEchoServer } from "./echo-server";
 export { runLoad, LoadCounts, LoadResult } from "./load";
 export type { MonitorProbe, MonitorResult } from "./monitor";

@@ -25,6 +25,9 @@ export interface LoadCounts {
 }
 
 export interface LoadResult {
+    /** Connections asked for (--connections). */
+    readonly asked: number;
+    /** Connections started: all that were asked, unless an interrupt stopped the load. */
     readonly requested: number;
     readonly opened: number;
     readonly refused: number;
@@ -82,6 +85,7 @@ export async function runLoad(urls: readonly string[], options: LoadOptions): Pr
     const survived = (heldAtClose = openIn(sockets));
     await closeSockets(sockets, 2000);
     return {
+        asked: options.connections,
         requested: opening.attempted,
         opened,
         refused: opening.attempted - opened,

@@ -1,8 +1,10 @@
 import { randomBytes } from "crypto";
 import { performance } from "perf_hooks";
 import WebSocket from "ws";
-import { Failure, failure } from "./codes";
+import { plural } from "../../cli/suggest";
+import { closeCause, Failure, failure, FAILURE_CODES } from "./codes";
 import { closeSocket, ConnectOptions, HandshakeTimings, openSocket, SocketPool } from "./connect";
+import { VALIDATION_DEFAULTS } from "./defaults";
 import { distribution, Distribution } from "./stats";
 
 export type HoldMode = "idle" | "ping" | "both";
@@ -19,6 +21,8 @@ export interface ProbeOptions extends ConnectOptions {
     readonly holdSec: number;
     readonly holdMode: HoldMode;
     readonly pingIntervalSec: number;
+    /** Ping mode: missed pongs in a row that fail a hold (PING_TIMEOUT); VALIDATION_DEFAULTS' when absent. */
+    readonly maxMissedPongs?: number;
     /** Ctrl-C: a hold ends at once, reported as interrupted (neither held nor cut). */
     readonly signal?: AbortSignal;
 }
@@ -46,12 +50,28 @@ export interface HoldResult {
     readonly closeCode?: number;
     readonly closeReason?: string;
     readonly pongs: number;
+    /** Ping mode: pings sent. */
+    readonly pings?: number;
+    /** Ping mode: the peer stopped answering pings, and the hold gave up on it. */
+    readonly pingTimeout?: boolean;
+    /** What ws said when it closed the connection itself (a broken or oversize frame), and its code. */
+    readonly error?: string;
+    readonly errorCode?: string;
     readonly handshake: HandshakeResult;
     /** Ctrl-C ended the hold before its time: `survived` says only that it was not cut. */
     readonly interrupted?: boolean;
 }
 
-export type Diagnosis = "held" | "idle-timeout" | "lifetime-cap" | "cut" | "not-run" | "interrupted";
+export type Diagnosis =
+    | "held"
+    | "idle-timeout"
+    | "lifetime-cap"
+    | "cut"
+    | "no-pong"
+    | "protocol-error"
+    | "server-error"
+    | "not-run"
+    | "interrupted";
 
 export interface EndpointResult {
     readonly endpoint: string;
@@ -126,66 +146,108 @@ export async function roundTrip(
     return { result: { sent: count, received: samples.length, latencyMs: distribution(samples), samples } };
 }
 
+/** How one hold runs: its length, its mode and, in ping mode, when a silent peer counts as dead. */
+export interface HoldSettings {
+    readonly holdSec: number;
+    readonly mode: "idle" | "ping";
+    readonly pingIntervalSec: number;
+    /** Ping mode: the hold fails once this many pings in a row got no pong by the next ping. */
+    readonly maxMissedPongs: number;
+    readonly signal?: AbortSignal;
+}
+
 /**
  * Keeps one open connection for `holdSec` and reports how it ended. In ping mode it pings every
- * `pingIntervalSec`: traffic that resets an idle timeout but not a lifetime cap.
+ * `pingIntervalSec`: traffic that resets an idle timeout but not a lifetime cap, and a question
+ * only a live peer answers (RFC 6455 5.5.2: a ping is answered with a pong as soon as practical).
  */
-export function hold(
-    ws: WebSocket,
-    openedAt: number,
-    holdSec: number,
-    mode: "idle" | "ping",
-    pingIntervalSec: number,
-    signal?: AbortSignal,
-): Promise<Omit<HoldResult, "handshake">> {
+export function hold(ws: WebSocket, openedAt: number, settings: HoldSettings): Promise<Omit<HoldResult, "handshake">> {
+    const { holdSec, mode, pingIntervalSec, maxMissedPongs, signal } = settings;
     return new Promise((resolve) => {
+        let pings = 0;
         let pongs = 0;
+        let awaitingPong = false;
+        let missedInARow = 0;
+        let error: (Error & { code?: string }) | undefined;
         const age = () => (performance.now() - openedAt) / 1000;
-        const pinger =
-            mode === "ping"
-                ? setInterval(() => ws.readyState === WebSocket.OPEN && ws.ping(), pingIntervalSec * 1000)
-                : undefined;
-        const onPong = () => (pongs += 1);
+        let ended = false;
+        const end = (outcome: Partial<HoldResult> & { survived: boolean }) => {
+            ended = true;
+            cleanup();
+            resolve({ mode, elapsedSec: age(), pongs, pings: mode === "ping" ? pings : undefined, ...outcome });
+        };
+        const onTick = () => {
+            if (ended || ws.readyState !== WebSocket.OPEN) {
+                return;
+            }
+            missedInARow = awaitingPong ? missedInARow + 1 : 0;
+            if (missedInARow >= maxMissedPongs) {
+                end({ survived: false, pingTimeout: true });
+                return;
+            }
+            ws.ping();
+            pings += 1;
+            awaitingPong = true;
+        };
+        // Judged after the loop's I/O phase: on a busy machine a pong already read off the socket
+        // is counted before the tick that would miss it.
+        const pinger = mode === "ping" ? setInterval(() => setImmediate(onTick), pingIntervalSec * 1000) : undefined;
+        const onPong = () => {
+            pongs += 1;
+            awaitingPong = false;
+        };
+        // ws reports a broken frame as an error, then closes with 1002 or 1009: keep what it said.
+        const onError = (e: Error) => (error = e);
         ws.on("pong", onPong);
+        ws.on("error", onError);
         // Deadline from the connection's age, so the hold ends on time whatever the server does.
         const deadline = setTimeout(
-            () => {
-                cleanup();
-                resolve({ mode, survived: true, elapsedSec: age(), pongs });
-            },
+            () => end({ survived: true }),
             Math.max(0, holdSec * 1000 - (performance.now() - openedAt)),
         );
-        const onClose = (code: number, reason: Buffer) => {
-            cleanup();
-            resolve({
-                mode,
+        const onClose = (code: number, reason: Buffer) =>
+            end({
                 survived: false,
-                elapsedSec: age(),
                 closeCode: code,
                 closeReason: reason.toString() || undefined,
-                pongs,
+                error: error?.message,
+                errorCode: error?.code,
             });
-        };
         ws.once("close", onClose);
-        const onAbort = () => {
-            cleanup();
-            resolve({ mode, survived: true, elapsedSec: age(), pongs, interrupted: true });
+        const onAbort = () => end({ survived: true, interrupted: true });
+        // Frames the server sends are read, not answered: an echo server stays quiet anyway.
+        const cleanup = () => {
+            signal?.removeEventListener("abort", onAbort);
+            clearTimeout(deadline);
+            clearInterval(pinger);
+            ws.off("pong", onPong);
+            ws.off("error", onError);
+            ws.off("close", onClose);
         };
         signal?.addEventListener("abort", onAbort, { once: true });
         if (signal?.aborted) {
             onAbort();
         }
-        // Frames the server sends are read, not answered: an echo server stays quiet anyway.
-        const cleanup = () => {
-            signal?.removeEventListener("abort", onAbort);
-            clearTimeout(deadline);
-            if (pinger) {
-                clearInterval(pinger);
-            }
-            ws.off("pong", onPong);
-            ws.off("close", onClose);
-        };
     });
+}
+
+/** A hold that failed for a cause of its own (no pong, a broken frame, a server error): what to say. */
+function causeOf(h: HoldResult): { diagnosis: Diagnosis; text: string } | undefined {
+    if (h.pingTimeout) {
+        return {
+            diagnosis: "no-pong",
+            text: `the pinging connection got no pong to ${plural(h.pings ?? 0, "ping")} (${plural(h.pongs, "pong")} in all) and was given up at ${h.elapsedSec.toFixed(1)} s: the peer, or a proxy holding the connection for it, no longer answers`,
+        };
+    }
+    const cause = closeCause(h.closeCode, h.errorCode);
+    if (cause === undefined) {
+        return undefined;
+    }
+    const said = h.error ?? h.closeReason;
+    return {
+        diagnosis: cause.code === "SERVER_ERROR" ? "server-error" : "protocol-error",
+        text: `the ${h.mode} connection ended with ${cause.closeCode} at ${h.elapsedSec.toFixed(1)} s${said ? ` (${said})` : ""}: ${FAILURE_CODES[cause.code]}`,
+    };
 }
 
 /** Tells an idle timeout from a lifetime cap by comparing the idle and the pinging connection. */
@@ -202,6 +264,10 @@ export function diagnose(holds: readonly HoldResult[], holdSec: number): { diagn
             diagnosis: "interrupted",
             text: `hold stopped by an interrupt after ${stopped.elapsedSec.toFixed(1)} s of ${holdSec} s, not cut until then`,
         };
+    }
+    const cause = holds.map(causeOf).find((c) => c !== undefined);
+    if (cause) {
+        return cause;
     }
     if ((!idle || idle.survived) && (!ping || ping.survived)) {
         return {
@@ -262,30 +328,45 @@ async function holdOne(
             failure: opened.failure,
         };
     }
-    const outcome = await hold(
-        opened.ws,
-        opened.openedAt,
-        options.holdSec,
+    const outcome = await hold(opened.ws, opened.openedAt, {
+        ...options,
         mode,
-        options.pingIntervalSec,
-        options.signal,
-    );
+        maxMissedPongs: options.maxMissedPongs ?? VALIDATION_DEFAULTS.maxMissedPongs,
+    });
+    if (outcome.pingTimeout) {
+        // No close handshake with a peer that answers nothing: it would only wait out its deadline.
+        opened.ws.terminate();
+    }
     await closeSocket(opened.ws);
     const result = { ...outcome, handshake: handshakeOf(opened) };
-    return {
-        result,
-        failure: outcome.survived
-            ? undefined
-            : failure(
-                  "CUT_BEFORE_HOLD",
-                  `the ${mode} connection closed after ${outcome.elapsedSec.toFixed(1)} s of a ${options.holdSec} s hold`,
-                  {
-                      closeCode: outcome.closeCode,
-                      closeReason: outcome.closeReason,
-                      elapsedSec: Number(outcome.elapsedSec.toFixed(2)),
-                  },
-              ),
+    return { result, failure: outcome.survived ? undefined : holdFailure(result, options.holdSec) };
+}
+
+/** Why a hold failed: no pong, a close code with a cause of its own, or a plain cut. */
+function holdFailure(h: HoldResult, holdSec: number): Failure {
+    const after = `${h.elapsedSec.toFixed(1)} s of a ${holdSec} s hold`;
+    const evidence = {
+        closeCode: h.closeCode,
+        closeReason: h.closeReason,
+        errorCode: h.errorCode,
+        elapsedSec: Number(h.elapsedSec.toFixed(2)),
     };
+    if (h.pingTimeout) {
+        return failure(
+            "PING_TIMEOUT",
+            `the ping connection got no pong to its last pings in a row (${plural(h.pings ?? 0, "ping")}, ${plural(h.pongs, "pong")}) after ${after}`,
+            { elapsedSec: evidence.elapsedSec, pings: h.pings, pongs: h.pongs },
+        );
+    }
+    const cause = closeCause(h.closeCode, h.errorCode);
+    if (cause !== undefined) {
+        return failure(
+            cause.code,
+            `the ${h.mode} connection ended with ${cause.closeCode} after ${after}${h.error ? `: ${h.error}` : ""}`,
+            evidence,
+        );
+    }
+    return failure("CUT_BEFORE_HOLD", `the ${h.mode} connection closed after ${after}`, evidence);
 }
 
 export function endpointUrl(baseUrl: string, endpoint: string): string {

@@ -126,7 +126,9 @@ function holds(report: Report): string {
               ? `interrupted at ${h.elapsedSec.toFixed(1)} s`
               : h.survived
                 ? `held ${h.elapsedSec.toFixed(1)} s`
-                : `cut at ${h.elapsedSec.toFixed(1)} s (close ${h.closeCode ?? "-"})`;
+                : h.pingTimeout
+                  ? `no pong: given up at ${h.elapsedSec.toFixed(1)} s`
+                  : `cut at ${h.elapsedSec.toFixed(1)} s (close ${h.closeCode ?? "-"}${h.errorCode ? `, ${h.errorCode}` : ""})`;
         const color = !h.handshake.ok || !h.survived ? COLORS.fail : h.interrupted ? COLORS.muted : COLORS.ok;
         body.push(`<text x="${left - 8}" y="${y + 16}" text-anchor="end">${esc(endpoint)} ${h.mode}</text>`);
         body.push(

@@ -1,5 +1,5 @@
 import { plural } from "../../cli/suggest";
-import { EndpointResult } from "../core";
+import { EndpointResult, HoldResult } from "../core";
 import type { Report } from "./model";
 import type { StepFailure } from "../scenario";
 import { METRICS } from "./thresholds";
@@ -28,6 +28,23 @@ function handshakeLine(e: EndpointResult): string {
         `handshake 101 in ${ms(t.totalMs)} (dns ${ms(t.dnsMs)}, tcp ${ms(t.tcpMs)}, tls ${ms(t.tlsMs)}, upgrade ${ms(t.upgradeMs)}), ` +
         `subprotocol ${e.handshake.protocol || "-"}, extensions ${e.handshake.extensions || "-"}`
     );
+}
+
+function holdLine(h: HoldResult): string {
+    const at = `${h.elapsedSec.toFixed(1)} s`;
+    const outcome = !h.handshake.ok
+        ? "did not open"
+        : h.interrupted
+          ? `stopped by an interrupt at ${at}, not held to the end`
+          : h.survived
+            ? `held ${at}`
+            : h.pingTimeout
+              ? `NO PONG: given up at ${at}`
+              : h.error !== undefined && h.errorCode?.startsWith("WS_ERR_")
+                ? `CLOSED at ${at} on a frame ws refused (${h.errorCode}: ${h.error})`
+                : `CUT at ${at}, close code ${h.closeCode ?? "-"}${h.closeReason ? ` "${h.closeReason}"` : ""}`;
+    const pings = h.pings === undefined ? "" : `${plural(h.pings, "ping")}, `;
+    return `${outcome}${h.mode === "ping" ? `, ${pings}${plural(h.pongs, "pong")}` : ""}`;
 }
 
 function scenarioLines(report: Report): string[] {
@@ -65,9 +82,7 @@ export function renderReport(report: Report): string {
             );
         }
         for (const h of e.holds) {
-            lines.push(
-                `    hold ${h.mode.padEnd(4)} ${h.handshake.ok ? (h.interrupted ? `stopped by an interrupt at ${h.elapsedSec.toFixed(1)} s` : h.survived ? `held ${h.elapsedSec.toFixed(1)} s` : `CUT at ${h.elapsedSec.toFixed(1)} s, close code ${h.closeCode ?? "-"}${h.closeReason ? ` "${h.closeReason}"` : ""}`) : "did not open"}${h.mode === "ping" ? `, ${plural(h.pongs, "pong")}` : ""}`,
-            );
+            lines.push(`    hold ${h.mode.padEnd(4)} ${holdLine(h)}`);
         }
         lines.push(`    diagnosis: ${e.diagnosisText}`);
         for (const f of e.failures.filter((f) => !(f === e.failures[0] && !e.handshake.ok))) {
@@ -78,7 +93,7 @@ export function renderReport(report: Report): string {
     if (report.load) {
         const l = report.load;
         lines.push(
-            `load: ${l.opened}/${l.requested} opened in ${l.openSec.toFixed(1)} s (${l.achievedRatePerSec.toFixed(0)}/s), ${l.survived} held, ${l.cut} cut, ` +
+            `load: ${l.interrupted ? `interrupted: ${l.opened} of the ${l.asked} asked connections opened (${l.requested} started)` : `${l.opened}/${l.requested} opened`} in ${l.openSec.toFixed(1)} s (${l.achievedRatePerSec.toFixed(0)}/s), ${l.survived} held, ${l.cut} cut, ` +
                 `handshake p50 ${ms(l.handshakeMs.p50, 1)} p95 ${ms(l.handshakeMs.p95, 1)} p99 ${ms(l.handshakeMs.p99, 1)}` +
                 (Object.keys(l.failuresByCode).length ? `, failures ${JSON.stringify(l.failuresByCode)}` : ""),
         );

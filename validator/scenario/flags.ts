@@ -1,4 +1,4 @@
-import { FlagError, numberFlag } from "../../cli/kit";
+import { boundedFlag, FlagError } from "../../cli/kit";
 import { AffinityOptions, DEFAULT_AFFINITY_COOKIE, parseBackendIdSource } from "./affinity";
 import { DEFAULT_ENDPOINTS } from "../core";
 import type { Scenario } from "./parse";
@@ -15,8 +15,8 @@ export const CHAT_FLAGS = {
 
 export const CHAT_USAGE = `      --scenario FILE         run the named checks of a scenario file (YAML or JSON; see
                               validator/scenarios/chat.yaml); judged by check_success_rate
-      --affinity N            take the affinity cookie from a 101, reconnect N times with it and
-                              check every reconnection reached the same backend
+      --affinity N            take the affinity cookie from a 101, reconnect N times (1 to 1000)
+                              with it and check every reconnection reached the same backend
       --affinity-cookie NAME  (default ${DEFAULT_AFFINITY_COOKIE}, the load balancer's GENERATED_COOKIE)
       --affinity-path PATH    (default ${DEFAULT_ENDPOINTS[0]})
       --backend-id SOURCE     where a backend names itself: header:NAME or json:FIELD of the first
@@ -49,9 +49,12 @@ export function chatFlags(values: Values, env: NodeJS.ProcessEnv): ChatOptions {
         text("affinity") === undefined
             ? undefined
             : {
-                  reconnects: Math.floor(
-                      numberFlag("affinity", text("affinity"), 0, { what: "number of reconnections" }),
-                  ),
+                  reconnects: boundedFlag("affinity", text("affinity"), 0, {
+                      min: 1,
+                      max: 1000,
+                      integer: true,
+                      unit: "reconnections",
+                  }),
                   cookieName: text("affinity-cookie") ?? DEFAULT_AFFINITY_COOKIE,
                   backendId: parseBackendIdSource(text("backend-id") ?? "header:x-backend-id"),
                   path: affinityPath,

@@ -4,6 +4,7 @@ import * as fs from "fs";
 import * as path from "path";
 import type { Node } from "yaml";
 import { UsageError } from "../../cli/kit";
+import { MAX_WAIT_SEC } from "../core";
 
 // A scenario file: named checks, each a list of steps on one connection, in the manner of k6 and
 // Artillery scripts. The file is checked against the published JSON Schema on load, then for what
@@ -191,8 +192,16 @@ export function parseScenario(text: string, file: string, env: NodeJS.ProcessEnv
     }
     const raw = data as Raw;
     const defaults = (raw.defaults ?? {}) as Raw;
+    /** A duration within MAX_WAIT_SEC, or the file's error naming where it is and what is allowed. */
+    const bounded = (text: unknown, at: (string | number)[]): number => {
+        const ms = durationMs(text as string);
+        if (ms > MAX_WAIT_SEC * 1000) {
+            fail(at, `${JSON.stringify(text)}: expected a duration up to ${MAX_WAIT_SEC / 60}m (${MAX_WAIT_SEC} s)`);
+        }
+        return ms;
+    };
     const defaultWithin =
-        defaults.within === undefined ? DEFAULT_STEP_WITHIN_MS : durationMs(defaults.within as string);
+        defaults.within === undefined ? DEFAULT_STEP_WITHIN_MS : bounded(defaults.within, ["defaults", "within"]);
 
     const expandHeaders = (headers: Record<string, string>, at: (string | number)[]): Record<string, string> =>
         Object.fromEntries(
@@ -254,7 +263,7 @@ export function parseScenario(text: string, file: string, env: NodeJS.ProcessEnv
             const [kind, body] = Object.entries(step)[0] as [StepKind, unknown];
             const line = lineAt(at);
             const b = (body ?? {}) as Raw;
-            const within = b.within === undefined ? defaultWithin : durationMs(b.within as string);
+            const within = b.within === undefined ? defaultWithin : bounded(b.within, [...at, kind, "within"]);
             if (kind !== "connect" && kind !== "sleep" && !connected) {
                 fail([...at, kind], `a ${kind} step needs a connection: put a connect step before it`);
             }
@@ -316,7 +325,7 @@ export function parseScenario(text: string, file: string, env: NodeJS.ProcessEnv
                     };
                 }
                 case "sleep":
-                    return { kind, line, ms: durationMs(body as string) };
+                    return { kind, line, ms: bounded(body, [...at, kind]) };
                 case "ping":
                     return { kind, line, withinMs: within };
                 case "close":

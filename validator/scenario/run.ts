@@ -13,6 +13,7 @@ import {
     Distribution,
     round,
 } from "../core";
+import { sleep } from "../../cli/kit";
 import { Check, ExpectStep, Scenario, Step, StepKind, TEMPLATE } from "./parse";
 
 // Runs a scenario's checks against a base URL. Each run of a check owns one connection at a time;
@@ -53,7 +54,11 @@ export interface ScenarioResult {
     readonly successRate: number;
 }
 
-export type ScenarioRunOptions = Omit<ConnectOptions, "handshakeTimeoutMs"> & { readonly sockets: SocketPool };
+export type ScenarioRunOptions = Omit<ConnectOptions, "handshakeTimeoutMs"> & {
+    readonly sockets: SocketPool;
+    /** Ctrl-C: a sleep ends at once, no further step or run starts, and the run in progress says so. */
+    readonly signal?: AbortSignal;
+};
 
 const KEPT_FAILURES = 5;
 const KEPT_MESSAGES = 5;
@@ -101,12 +106,14 @@ class Connection {
         wake?.();
     }
 
-    /** Resolves on the next message, pong or close, or at the deadline (performance.now() time). */
-    next(deadline: number): Promise<void> {
+    /** Resolves on the next message, pong or close, at the deadline (performance.now() time) or on an abort. */
+    next(deadline: number, signal?: AbortSignal): Promise<void> {
         return new Promise((resolve) => {
             const timer = setTimeout(done, Math.max(0, deadline - performance.now()));
+            signal?.addEventListener("abort", done, { once: true });
             function done() {
                 clearTimeout(timer);
+                signal?.removeEventListener("abort", done);
                 resolve();
             }
             this.wake = done;
@@ -369,7 +376,7 @@ async function runCheckOnce(
                     }
                     case "sleep": {
                         const until = started + s.ms;
-                        while (performance.now() < until) {
+                        while (performance.now() < until && !options.signal?.aborted) {
                             if (connection?.closed) {
                                 return failed(
                                     "UNEXPECTED_CLOSE",
@@ -378,8 +385,15 @@ async function runCheckOnce(
                                 );
                             }
                             await (connection
-                                ? connection.next(until)
-                                : new Promise((r) => setTimeout(r, until - performance.now())));
+                                ? connection.next(until, options.signal)
+                                : sleep(until - performance.now(), options.signal));
+                        }
+                        if (options.signal?.aborted && performance.now() < until) {
+                            return failed(
+                                "INTERRUPTED",
+                                `stopped by an interrupt ${((performance.now() - started) / 1000).toFixed(1)} s into a ${s.ms / 1000} s sleep`,
+                                `the connection to stay open for ${s.ms} ms`,
+                            );
                         }
                         return connection?.closed
                             ? closedEarly(`the connection to stay open for ${s.ms} ms`)
@@ -435,6 +449,13 @@ async function runCheckOnce(
                     }
                 }
             };
+            if (options.signal?.aborted) {
+                return failed(
+                    "INTERRUPTED",
+                    "stopped by an interrupt before this step",
+                    `the ${step.kind} step to run`,
+                );
+            }
             const outcome = await runStep(step);
             if (outcome) {
                 return outcome;
@@ -450,17 +471,23 @@ async function runCheckOnce(
 }
 
 /** Runs `task` over `items` with at most `limit` at once, keeping the order of results. */
-async function mapLimit<T, R>(items: readonly T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
+async function mapLimit<T, R>(
+    items: readonly T[],
+    limit: number,
+    task: (item: T) => Promise<R>,
+    stop?: AbortSignal,
+): Promise<R[]> {
     const results: R[] = new Array(items.length);
     let nextIndex = 0;
     const worker = async () => {
-        while (nextIndex < items.length) {
+        while (nextIndex < items.length && !stop?.aborted) {
             const i = nextIndex++;
             results[i] = await task(items[i]);
         }
     };
     await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-    return results;
+    // Without the items an interrupt kept from starting: they were not run, so they are not counted.
+    return results.filter(() => true);
 }
 
 async function runCheck(check: Check, baseUrl: string, options: ScenarioRunOptions): Promise<CheckResult> {
@@ -472,6 +499,7 @@ async function runCheck(check: Check, baseUrl: string, options: ScenarioRunOptio
             const failure = await runCheckOnce(check, baseUrl, options);
             return { failure, ms: performance.now() - started };
         },
+        options.signal,
     );
     const failures = runs.flatMap((r) => (r.failure ? [r.failure] : []));
     return {
@@ -490,7 +518,12 @@ export async function runScenario(
     baseUrl: string,
     options: ScenarioRunOptions,
 ): Promise<ScenarioResult> {
-    const checks = await mapLimit(scenario.checks, scenario.parallel, (check) => runCheck(check, baseUrl, options));
+    const checks = await mapLimit(
+        scenario.checks,
+        scenario.parallel,
+        (check) => runCheck(check, baseUrl, options),
+        options.signal,
+    );
     const runs = checks.reduce((n, c) => n + c.runs, 0);
     const passed = checks.reduce((n, c) => n + c.passed, 0);
     return { file: scenario.file, checks, successRate: runs === 0 ? 1 : passed / runs };
