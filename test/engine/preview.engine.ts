@@ -67,8 +67,9 @@ describe("engine: pulumi preview --policy-pack policies (real CLI, gcp stand-in)
             staging: path.join(ROOT, "Pulumi.staging.yaml"),
             production: path.join(ROOT, "Pulumi.production.yaml"),
             seed: SEED,
+            fresh: path.join(ROOT, "Pulumi.staging.yaml"),
         });
-        await ws.initStacks(["staging", "production", "seed"]);
+        await ws.initStacks(["staging", "production", "seed", "fresh"]);
     });
 
     after(() => ws?.remove());
@@ -101,6 +102,26 @@ describe("engine: pulumi preview --policy-pack policies (real CLI, gcp stand-in)
             assert.deepEqual(realVerdicts(real.events), offlineVerdicts(off));
         });
     }
+
+    it("a brand-new stack with websocketTimeoutSec 30: the CLI fails the preview naming enforce-websocket-lifetime on the route, with no can't-run note", async () => {
+        const human = await ws.pulumi([
+            "preview",
+            "--stack",
+            "fresh",
+            "--config",
+            "websocket-lb:websocketTimeoutSec=30",
+            "--policy-pack",
+            POLICY_PACK,
+        ]);
+        assert.notEqual(human.code, 0, show(human));
+        assert.match(human.stdout, /\[mandatory\] \[severity: critical\]\s+enforce-websocket-lifetime/, show(human));
+        assert.match(
+            human.stdout,
+            /URLMap "chat-https": pathMatchers\[0\]\.pathRules\[0\] \(serving \/ws, \/ws\/\*, \/websocket, \/websocket\/\*\) is a WebSocket lifetime of 30 s: routeAction\.timeout is 30 s/,
+        );
+        assert.doesNotMatch(human.stdout + human.stderr, /can't run/);
+        assert.match(human.stdout + human.stderr, /preview failed/);
+    });
 
     it("the seed's broken settings: the CLI fails the preview naming enforce-backend-timeout and enforce-session-affinity", async () => {
         const human = await ws.pulumi(["preview", "--stack", "seed", "--policy-pack", POLICY_PACK]);
