@@ -4,6 +4,7 @@ import { disallowClassicAdvancedRouting } from "./rules/disallow-classic-advance
 import { disallowDuplicateProxyHeaders } from "./rules/disallow-duplicate-proxy-headers";
 import { disallowExcessiveTimeout } from "./rules/disallow-excessive-timeout";
 import { disallowInvalidCustomHeaders } from "./rules/disallow-invalid-custom-headers";
+import { disallowInvalidHeaderActions } from "./rules/disallow-invalid-header-actions";
 import { disallowLongHttpRoutes } from "./rules/disallow-long-http-routes";
 import { disallowWebsocketRateBalancing } from "./rules/disallow-websocket-rate-balancing";
 import { enforceAffinityLocalityPolicy } from "./rules/enforce-affinity-locality-policy";
@@ -17,12 +18,14 @@ import { enforceSessionAffinity } from "./rules/enforce-session-affinity";
 import { enforceWebsocketBackendProtocol } from "./rules/enforce-websocket-backend-protocol";
 import { enforceWebsocketLifetime } from "./rules/enforce-websocket-lifetime";
 import { enforceWebsocketPaths } from "./rules/enforce-websocket-paths";
+import { enforceWebsocketScaleIn } from "./rules/enforce-websocket-scale-in";
 
 /** Every policy of the pack, mandatory ones first. Tests import this; only index.ts serves it. */
 export const policies: Policies = [
     enforceBackendTimeout,
     enforceSessionAffinity,
     disallowInvalidCustomHeaders,
+    disallowInvalidHeaderActions,
     enforceServerlessBackendLimits,
     enforceWebsocketLifetime,
     enforceWebsocketPaths,
@@ -38,4 +41,5 @@ export const policies: Policies = [
     disallowLongHttpRoutes,
     disallowDuplicateProxyHeaders,
     disallowWebsocketRateBalancing,
+    enforceWebsocketScaleIn,
 ];

@@ -16,6 +16,10 @@ export const T = {
     regionNetworkEndpointGroup: "gcp:compute/regionNetworkEndpointGroup:RegionNetworkEndpointGroup",
     sslPolicy: "gcp:compute/sSLPolicy:SSLPolicy",
     regionSslPolicy: "gcp:compute/regionSslPolicy:RegionSslPolicy",
+    regionInstanceGroupManager: "gcp:compute/regionInstanceGroupManager:RegionInstanceGroupManager",
+    instanceGroupManager: "gcp:compute/instanceGroupManager:InstanceGroupManager",
+    regionAutoscaler: "gcp:compute/regionAutoscaler:RegionAutoscaler",
+    autoscaler: "gcp:compute/autoscaler:Autoscaler",
     cloudRunV2Service: "gcp:cloudrunv2/service:Service",
     cloudRunService: "gcp:cloudrun/service:Service",
 } as const;
@@ -26,6 +30,8 @@ export const FORWARDING_RULE_TYPES: readonly string[] = [T.globalForwardingRule,
 export const HTTP_PROXY_TYPES: readonly string[] = [T.targetHttpProxy, T.regionTargetHttpProxy];
 export const HTTPS_PROXY_TYPES: readonly string[] = [T.targetHttpsProxy, T.regionTargetHttpsProxy];
 export const SSL_POLICY_TYPES: readonly string[] = [T.sslPolicy, T.regionSslPolicy];
+export const MIG_TYPES: readonly string[] = [T.regionInstanceGroupManager, T.instanceGroupManager];
+export const AUTOSCALER_TYPES: readonly string[] = [T.regionAutoscaler, T.autoscaler];
 export const CLOUD_RUN_TYPES: readonly string[] = [T.cloudRunV2Service, T.cloudRunService];
 
 /** "gcp:compute/backendService:BackendService" -> "BackendService". */
