@@ -13,26 +13,31 @@ type Props = Record<string, unknown>;
 const REGIONAL_NEG = /\/regions\/[^/]+\/networkEndpointGroups\/[^/]+$/;
 
 /**
- * Whether a backend service, seen alone, is backed by serverless NEGs. Serverless NEGs are
- * regional and take no health check; an instance group or zonal NEG backend needs one. So a
- * backend whose groups are regional NEGs, or not yet known, and that has no health check is
- * serverless. The stack rules resolve the NEG resources themselves.
+ * Whether a backend service, seen alone, may be backed by serverless NEGs. Serverless NEGs are
+ * regional, so a backend whose every group is a regional NEG may be serverless whatever else it
+ * sets: a health check there is itself a mistake, which enforce-serverless-backend-limits reports
+ * at the stack phase, where the NEG's networkEndpointType is known. Advising timeoutSec or an
+ * affinity here would tell it to set what the API refuses on serverless backends. Groups not yet
+ * known (a new stack) count as serverless only without a health check, which an instance group or
+ * zonal NEG backend needs.
  */
 export function looksServerless(props: Props): boolean {
-    if (!isSet(props, "backends") || isSet(props, "healthChecks")) {
+    if (!isSet(props, "backends")) {
         return false;
     }
     const backends = peek(() => list(props.backends));
     if (backends === UNKNOWN) {
-        return true;
+        return !isSet(props, "healthChecks");
     }
     if (backends.length === 0) {
         return false;
     }
-    return backends.every((_, i) => {
-        const group = peek(() => list(props.backends)[i].group);
-        return group === UNKNOWN || (typeof group === "string" && REGIONAL_NEG.test(group));
-    });
+    const groups = backends.map((_, i) => peek(() => list(props.backends)[i].group));
+    const regionalNeg = (group: unknown) => typeof group === "string" && REGIONAL_NEG.test(group);
+    if (groups.every(regionalNeg)) {
+        return true;
+    }
+    return !isSet(props, "healthChecks") && groups.every((g) => g === UNKNOWN || regionalNeg(g));
 }
 
 /** The scheme a backend service uses; the API's default is the classic EXTERNAL. */

@@ -30,13 +30,13 @@ function suggestion(allowed: readonly string[], scheme: string): string | undefi
     return ["GENERATED_COOKIE", "STRONG_COOKIE_AFFINITY", "HTTP_COOKIE", ...usable].find((a) => usable.includes(a));
 }
 
-function suggest(allowed: readonly string[], scheme: string): string {
+function suggest(allowed: readonly string[], scheme: string, ttlSec: number): string {
     const pick = suggestion(allowed, scheme);
     if (!pick) {
         return `no affinity in allowedAffinities (${allowed.join(", ")}) works on loadBalancingScheme ${scheme}: change the pack's allowedAffinities or the scheme`;
     }
     return TTL_COOKIE_AFFINITIES.includes(pick)
-        ? `set sessionAffinity: "${pick}" with affinityCookieTtlSec: 86400`
+        ? `set sessionAffinity: "${pick}" with affinityCookieTtlSec: ${Math.min(ttlSec, MAX_AFFINITY_COOKIE_TTL_SEC)}`
         : `set sessionAffinity: "${pick}"`;
 }
 
@@ -51,7 +51,7 @@ function findings(props: Props, settings: Pick<PackSettings, "allowedAffinities"
             property: "sessionAffinity",
             found: props.sessionAffinity === undefined ? "unset (NONE)" : show(affinity),
             required: `one of ${usable.join(", ") || "(none of allowedAffinities works on this scheme)"}`,
-            fix: suggest(settings.allowedAffinities, scheme),
+            fix: suggest(settings.allowedAffinities, scheme, settings.minAffinityTtlSec),
             why: STICKY,
         });
         return found;
@@ -64,7 +64,7 @@ function findings(props: Props, settings: Pick<PackSettings, "allowedAffinities"
             property: "sessionAffinity",
             found: `${show(affinity)} on an HTTP(S) backend service (protocol ${protocolOf(props)})`,
             required: `an affinity HTTP(S) load balancing supports on loadBalancingScheme ${scheme}: ${supportedOn(scheme).join(", ")}`,
-            fix: suggest(settings.allowedAffinities, scheme),
+            fix: suggest(settings.allowedAffinities, scheme, settings.minAffinityTtlSec),
             why: INTERNAL_ONLY_AFFINITIES.includes(affinity)
                 ? `${affinity} exists only for internal passthrough load balancers`
                 : `the Compute API's sessionAffinity enum says ${affinity} cannot be used for HTTP(S) load balancing, so the API rejects the backend service`,
@@ -74,7 +74,7 @@ function findings(props: Props, settings: Pick<PackSettings, "allowedAffinities"
             property: "sessionAffinity",
             found: show(affinity),
             required: `one of ${settings.allowedAffinities.join(", ")} (the pack's allowedAffinities)`,
-            fix: suggest(settings.allowedAffinities, scheme),
+            fix: suggest(settings.allowedAffinities, scheme, settings.minAffinityTtlSec),
             why: "this organisation's policy allows only those",
         });
     } else if (!supportedOn(scheme).includes(affinity)) {
@@ -84,8 +84,8 @@ function findings(props: Props, settings: Pick<PackSettings, "allowedAffinities"
             required: `one of ${supportedOn(scheme).join(", ")} on ${scheme === "EXTERNAL" ? "the classic scheme" : scheme}`,
             fix:
                 scheme === "EXTERNAL"
-                    ? `${suggest(settings.allowedAffinities, scheme)}, or move to loadBalancingScheme EXTERNAL_MANAGED`
-                    : suggest(settings.allowedAffinities, scheme),
+                    ? `${suggest(settings.allowedAffinities, scheme, settings.minAffinityTtlSec)}, or move to loadBalancingScheme EXTERNAL_MANAGED`
+                    : suggest(settings.allowedAffinities, scheme, settings.minAffinityTtlSec),
             why:
                 scheme === "EXTERNAL"
                     ? `the classic EXTERNAL scheme supports only ${CLASSIC_AFFINITIES.join(", ")}`
@@ -139,12 +139,13 @@ export const enforceSessionAffinity: ResourceValidationPolicy = {
         "Backend services that carry WebSockets must use a sticky session affinity that is allowed, that their load balancing scheme supports for HTTP(S), and whose cookie outlives the connection.",
     enforcementLevel: "mandatory",
     severity: "high",
-    remediationSteps: "Set sessionAffinity to GENERATED_COOKIE and affinityCookieTtlSec to 86400.",
+    remediationSteps:
+        "Set sessionAffinity to GENERATED_COOKIE and affinityCookieTtlSec to at least minAffinityTtlSec; remediation does exactly that when GENERATED_COOKIE is allowed.",
     configSchema: schemaFor("allowedAffinities", "minAffinityTtlSec"),
     validateResource: forTypes(BACKEND_SERVICE_TYPES, (args, report) => {
         if (!applicable(args)) {
             args.notApplicable(
-                "backed by serverless NEGs, where load balancer affinity does not apply; use Cloud Run session affinity",
+                "backed only by regional NEGs, which may be serverless, where load balancer affinity does not apply; enforce-serverless-backend-limits judges it at the stack phase",
             );
         }
         for (const finding of findings(
