@@ -3,6 +3,7 @@ import * as os from "os";
 import * as path from "path";
 import { ConfigMap, LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { errorText } from "../../cli/kit";
+import { withStackPolicyConfig } from "../../preview";
 import { BackendConfig, CloudRunBackend, CONFIG_KEYS } from "../../infra/settings";
 import { CloudMonitoringSource, MetricsSource } from "../metrics";
 import { DeployChange, DeployTarget, Snapshot } from "../pipeline";
@@ -158,7 +159,19 @@ export class PulumiStackTarget implements DeployTarget {
                 change.images,
             );
         }
-        const result = await (await this.stack).preview({ policyPacks: [this.options.packDir], onOutput: this.output });
+        const stack = await this.stack;
+        // The pack judges the WebSocket paths this stack serves, as the offline gate did.
+        const result = await withStackPolicyConfig(
+            this.options.projectDir,
+            this.options.stack,
+            this.options.packDir,
+            (file) =>
+                stack.preview({
+                    policyPacks: [this.options.packDir],
+                    policyPackConfigs: [file],
+                    onOutput: this.output,
+                }),
+        );
         return `changes: ${JSON.stringify(result.changeSummary)}`;
     }
 
@@ -166,16 +179,22 @@ export class PulumiStackTarget implements DeployTarget {
      * Runs `use` on this stack in a temporary worktree of `commit`: its program, its policy pack
      * and its Pulumi.<stack>.yaml, which may be edited there without touching the user's files.
      */
-    private inWorktree<T>(commit: string, use: (stack: Stack, packDir: string) => Promise<T>): Promise<T> {
+    private inWorktree<T>(
+        commit: string,
+        use: (stack: Stack, packDir: string, projectDir: string) => Promise<T>,
+    ): Promise<T> {
         const revision = this.options.revision!;
         return withWorktree(revision, commit, async (dir) => {
             const stack = await LocalWorkspace.selectStack({ stackName: this.options.stack, workDir: dir });
-            return use(stack, path.join(dir, path.relative(this.options.projectDir, this.options.packDir)));
+            return use(stack, path.join(dir, path.relative(this.options.projectDir, this.options.packDir)), dir);
         });
     }
 
-    private async upOn(stack: Stack, packDir: string): Promise<string> {
-        const result = await stack.up({ policyPacks: [packDir], onOutput: this.output });
+    /** `pulumi up` with the pack judging the WebSocket paths this commit's stack config serves. */
+    private async upOn(stack: Stack, packDir: string, projectDir: string): Promise<string> {
+        const result = await withStackPolicyConfig(projectDir, this.options.stack, packDir, (file) =>
+            stack.up({ policyPacks: [packDir], policyPackConfigs: [file], onOutput: this.output }),
+        );
         return `${result.summary.result}: ${JSON.stringify(result.summary.resourceChanges ?? {})}`;
     }
 
@@ -233,18 +252,18 @@ export class PulumiStackTarget implements DeployTarget {
      */
     async up(change: DeployChange): Promise<string> {
         const revision = this.options.revision;
-        const apply = async (stack: Stack, packDir: string) => {
+        const apply = async (stack: Stack, packDir: string, projectDir: string) => {
             const config = PulumiStackTarget.plainConfig(await stack.getAllConfig());
             await PulumiStackTarget.applyEdits(
                 stack,
                 backendPathEdits(config, withImages(config, this.options.project, change.images), this.options.project),
             );
-            return this.upOn(stack, packDir);
+            return this.upOn(stack, packDir, projectDir);
         };
         if (revision && revision.dirty.length === 0) {
             return this.inWorktree(revision.commit, apply);
         }
-        return apply(await this.stack, this.options.packDir);
+        return apply(await this.stack, this.options.packDir, this.options.projectDir);
     }
 
     /**
@@ -258,7 +277,7 @@ export class PulumiStackTarget implements DeployTarget {
             : "";
         if (snapshot.lastGoodCommit && this.options.revision) {
             const commit = snapshot.lastGoodCommit;
-            return this.inWorktree(commit, async (stack, packDir) => {
+            return this.inWorktree(commit, async (stack, packDir, projectDir) => {
                 const config = PulumiStackTarget.plainConfig(await stack.getAllConfig());
                 await PulumiStackTarget.applyEdits(
                     stack,
@@ -268,7 +287,7 @@ export class PulumiStackTarget implements DeployTarget {
                         this.options.project,
                     ),
                 );
-                return `program and config of commit ${commit.slice(0, 12)} (temporary worktree)${pinned}; ${await this.upOn(stack, packDir)}`;
+                return `program and config of commit ${commit.slice(0, 12)} (temporary worktree)${pinned}; ${await this.upOn(stack, packDir, projectDir)}`;
             });
         }
         const stack = await this.stack;
@@ -284,7 +303,7 @@ export class PulumiStackTarget implements DeployTarget {
             stack,
             backendPathEdits(snapshot.config, rollbackConfig(snapshot, this.options.project), this.options.project),
         );
-        return `no recorded good commit: config restored in place${pinned}, program of the checkout; ${await this.upOn(stack, this.options.packDir)}`;
+        return `no recorded good commit: config restored in place${pinned}, program of the checkout; ${await this.upOn(stack, this.options.packDir, this.options.projectDir)}`;
     }
 
     async recordGood(commit: string): Promise<string> {
