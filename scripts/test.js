@@ -37,6 +37,7 @@ const LONG_FIRST = [
     "test/validator/validator.test.ts",
     "test/deploy/interrupts.test.ts",
     "test/policies/pack.test.ts",
+    "test/policies/pack-verdicts.test.ts",
     "test/deploy/zero-downtime.test.ts",
     "test/preview/pack-build.test.ts",
     "test/validator/scenarios.test.ts",

@@ -24,6 +24,7 @@ const CATALOGUE: Record<string, { level: string; stack: boolean }> = {
     "enforce-backend-timeout": { level: "mandatory", stack: false },
     "enforce-session-affinity": { level: "mandatory", stack: false },
     "disallow-invalid-custom-headers": { level: "mandatory", stack: false },
+    "disallow-invalid-header-actions": { level: "mandatory", stack: false },
     "enforce-serverless-backend-limits": { level: "mandatory", stack: true },
     "enforce-websocket-lifetime": { level: "mandatory", stack: true },
     "enforce-websocket-paths": { level: "mandatory", stack: false },
@@ -39,6 +40,7 @@ const CATALOGUE: Record<string, { level: string; stack: boolean }> = {
     "disallow-long-http-routes": { level: "advisory", stack: true },
     "disallow-duplicate-proxy-headers": { level: "advisory", stack: false },
     "disallow-websocket-rate-balancing": { level: "advisory", stack: true },
+    "enforce-websocket-scale-in": { level: "advisory", stack: true },
 };
 
 describe("policies: the pack", () => {
@@ -174,10 +176,16 @@ describe("policies: the pack", () => {
                 const run = await runStack(stack);
                 const { diagnostics, notApplicable } = await analyzeWithPack(pack, run.resources);
                 // Any can't-run note arrives as an advisory diagnostic, so it counts here too. RATE on
-                // the WebSocket backend is a trade-off the program accepts while IN_FLIGHT is Beta.
+                // the WebSocket backend is a trade-off the program accepts while IN_FLIGHT is Beta;
+                // its regional group redistributes and its autoscaler scales in unbounded, which the
+                // scale-in advisory names on the group and on the autoscaler.
                 assert.deepEqual(
-                    diagnostics.map((d) => `${d.level} ${d.policy}`),
-                    ["advisory disallow-websocket-rate-balancing"],
+                    diagnostics.map((d) => `${d.level} ${d.policy} ${d.urn.split("::").pop()}`),
+                    [
+                        "advisory disallow-websocket-rate-balancing chat-api-backend",
+                        "advisory enforce-websocket-scale-in chat-api-mig",
+                        "advisory enforce-websocket-scale-in chat-api-autoscaler",
+                    ],
                 );
                 // The rules did run: every policy applied to something in the stack.
                 const skipped = (policy: string, urn: string) =>
