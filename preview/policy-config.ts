@@ -205,24 +205,23 @@ export function resolvePolicyConfig(
 /**
  * Runs `use` with the stack's own pack settings (see stackPolicyConfigDocument) in a
  * `--policy-pack-config` file for the Pulumi CLI, removed afterwards. The pack is started once to
- * learn which of its policies take which setting.
+ * learn which of its policies take which setting. When the file cannot be made (a stack file that
+ * does not parse, a pack that does not start), `use` gets undefined and `unavailable` the reason:
+ * a deploy or a rollback then runs with the pack's defaults rather than not at all.
  */
 export async function withStackPolicyConfig<T>(
     projectDir: string,
     stackName: string,
     packDir: string,
-    use: (file: string) => Promise<T>,
+    use: (file: string | undefined) => Promise<T>,
+    unavailable: (reason: string) => void = () => undefined,
 ): Promise<T> {
-    // Loaded here: the commands that only read a config file start without the gRPC client.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { RunningPack } = require("./analyzer") as typeof import("./analyzer");
-    const stack = loadStackConfig({ projectDir, stack: stackName });
-    const pack = await RunningPack.start(packDir).ready;
     let document: Record<string, Record<string, unknown>>;
     try {
-        document = stackPolicyConfigDocument(await pack.info(), stack);
-    } finally {
-        pack.stop();
+        document = await stackPolicyDocumentOf(projectDir, stackName, packDir);
+    } catch (e) {
+        unavailable((e instanceof Error ? e.message : String(e)).split("\n")[0]);
+        return use(undefined);
     }
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "websocket-lb-policy-"));
     try {
@@ -231,5 +230,22 @@ export async function withStackPolicyConfig<T>(
         return await use(file);
     } finally {
         fs.rmSync(dir, { recursive: true, force: true });
+    }
+}
+
+async function stackPolicyDocumentOf(
+    projectDir: string,
+    stackName: string,
+    packDir: string,
+): Promise<Record<string, Record<string, unknown>>> {
+    // Loaded here: the commands that only read a config file start without the gRPC client.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { RunningPack } = require("./analyzer") as typeof import("./analyzer");
+    const stack = loadStackConfig({ projectDir, stack: stackName });
+    const pack = await RunningPack.start(packDir).ready;
+    try {
+        return stackPolicyConfigDocument(await pack.info(), stack);
+    } finally {
+        pack.stop();
     }
 }

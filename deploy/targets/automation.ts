@@ -161,16 +161,8 @@ export class PulumiStackTarget implements DeployTarget {
         }
         const stack = await this.stack;
         // The pack judges the WebSocket paths this stack serves, as the offline gate did.
-        const result = await withStackPolicyConfig(
-            this.options.projectDir,
-            this.options.stack,
-            this.options.packDir,
-            (file) =>
-                stack.preview({
-                    policyPacks: [this.options.packDir],
-                    policyPackConfigs: [file],
-                    onOutput: this.output,
-                }),
+        const result = await this.withPackSettings(this.options.projectDir, this.options.packDir, (configs) =>
+            stack.preview({ policyPacks: [this.options.packDir], policyPackConfigs: configs, onOutput: this.output }),
         );
         return `changes: ${JSON.stringify(result.changeSummary)}`;
     }
@@ -190,10 +182,28 @@ export class PulumiStackTarget implements DeployTarget {
         });
     }
 
+    /** Runs `use` with the `--policy-pack-config` files that give the pack this stack's own settings. */
+    private withPackSettings<T>(
+        projectDir: string,
+        packDir: string,
+        use: (configs: string[]) => Promise<T>,
+    ): Promise<T> {
+        return withStackPolicyConfig(
+            projectDir,
+            this.options.stack,
+            packDir,
+            (file) => use(file ? [file] : []),
+            (reason) =>
+                this.options.log(
+                    `    the pack judges its default settings: the stack's own are unavailable (${reason})`,
+                ),
+        );
+    }
+
     /** `pulumi up` with the pack judging the WebSocket paths this commit's stack config serves. */
     private async upOn(stack: Stack, packDir: string, projectDir: string): Promise<string> {
-        const result = await withStackPolicyConfig(projectDir, this.options.stack, packDir, (file) =>
-            stack.up({ policyPacks: [packDir], policyPackConfigs: [file], onOutput: this.output }),
+        const result = await this.withPackSettings(projectDir, packDir, (configs) =>
+            stack.up({ policyPacks: [packDir], policyPackConfigs: configs, onOutput: this.output }),
         );
         return `${result.summary.result}: ${JSON.stringify(result.summary.resourceChanges ?? {})}`;
     }

@@ -8,7 +8,9 @@ import {
     stackPolicyConfigDocument,
     stackPolicySettings,
     StackConfig,
+    withStackPolicyConfig,
 } from "../../preview";
+import { ROOT } from "../helpers/cli";
 
 const PATHS = { type: "array", items: { type: "string" }, default: ["/ws", "/ws/*"] };
 const INFO: PackInfo = {
@@ -61,5 +63,37 @@ describe("preview: the stack's own pack settings", () => {
             stackPolicyConfigDocument(INFO, stack({ "websocket-lb:websocketPaths": '["/chat","/chat/*"]' })),
             { "with-paths": { websocketPaths: ["/chat", "/chat/*"] } },
         );
+    });
+
+    it("hands the Pulumi CLI a config file from the real pack and the stack, and removes it afterwards", async function () {
+        this.timeout(120_000);
+        let seen: string | undefined;
+        const document = await withStackPolicyConfig(ROOT, "staging", path.join(ROOT, "policies"), (file) => {
+            seen = file;
+            return Promise.resolve(
+                JSON.parse(fs.readFileSync(file!, "utf8")) as Record<string, { websocketPaths: string[] }>,
+            );
+        });
+        assert.deepEqual(document["enforce-websocket-lifetime"].websocketPaths, [
+            "/ws",
+            "/ws/*",
+            "/websocket",
+            "/websocket/*",
+        ]);
+        assert.equal(fs.existsSync(seen!), false);
+    });
+
+    it("runs on with the pack's defaults, saying why, when the stack's settings cannot be read (a rollback must not stop here)", async () => {
+        const reasons: string[] = [];
+        const given = await withStackPolicyConfig(
+            ROOT,
+            "no-such-stack",
+            path.join(ROOT, "policies"),
+            (file) => Promise.resolve(file),
+            (reason) => reasons.push(reason),
+        );
+        assert.equal(given, undefined);
+        assert.equal(reasons.length, 1);
+        assert.match(reasons[0], /no-such-stack/);
     });
 });
