@@ -162,9 +162,9 @@ export function headerNameProblem(name: string): string | undefined {
 export const URL_MAP_UNTOUCHABLE_HEADERS: readonly string[] = ["host", ":authority"];
 /**
  * Hop-by-hop header families a URL map must not add: every `Proxy-*` header beside the names in
- * FORBIDDEN_HEADER_NAMES (RFC 9110 section 7.6.1 makes Proxy-Connection and the Proxy-
- * authentication headers connection-scoped; Google's pages name Proxy-Authorization and
- * Proxy-Authenticate, so the prefix is inferred).
+ * FORBIDDEN_HEADER_NAMES. Google's custom-header pages name Proxy-Authorization and
+ * Proxy-Authenticate, which address the next proxy and not the origin (RFC 9110 sections 11.7.1
+ * and 11.7.2); that the whole prefix is refused is inferred.
  */
 export const HOP_BY_HOP_PREFIXES: readonly string[] = ["proxy-"];
 /**

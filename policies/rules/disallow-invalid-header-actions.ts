@@ -37,7 +37,7 @@ function weightedSites(where: string, routeAction: unknown, route: string): Site
  * weighted backend's under any route action. A path rule has no headerAction of its own (@pulumi/gcp
  * 9.37 types/input.d.ts, `URLMapPathMatcherPathRule`), only under its weighted backends.
  */
-export function headerActionSites(map: Props): Site[] {
+function headerActionSites(map: Props): Site[] {
     const sites: Site[] = [];
     const own = (where: string, value: unknown, covers: (route: string) => boolean) => {
         const action = record(value);
