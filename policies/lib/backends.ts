@@ -32,7 +32,12 @@ export function looksServerless(props: Props): boolean {
     if (backends.length === 0) {
         return false;
     }
-    const groups = backends.map((_, i) => peek(() => list(props.backends)[i].group));
+    // An index loop, not backends.map: remediation hands the rule its properties behind the
+    // SDK's secret-aware proxy, where map's species lookup throws on the array's constructor.
+    const groups: unknown[] = [];
+    for (let i = 0; i < backends.length; i++) {
+        groups.push(peek((): unknown => list(props.backends)[i].group));
+    }
     const regionalNeg = (group: unknown) => typeof group === "string" && REGIONAL_NEG.test(group);
     if (groups.every(regionalNeg)) {
         return true;

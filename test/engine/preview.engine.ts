@@ -47,11 +47,11 @@ function realVerdicts(events: readonly EngineEvent[]): string[] {
     return [...new Set(verdicts(events).map(verdictKey))].sort();
 }
 
-/** The README's --policy-pack-config example, taken from the README itself. */
-function readmePolicyConfig(dir: string): string {
-    const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
-    const match = /cat > policy-config\.json <<'JSON'\n([\s\S]*?)\nJSON\n/.exec(readme);
-    assert.ok(match, "README.md has no `cat > policy-config.json <<'JSON'` example");
+/** The --policy-pack-config example of docs/policies.md (which the README is written from), taken from the page itself. */
+function documentedPolicyConfig(dir: string): string {
+    const page = fs.readFileSync(path.join(ROOT, "docs", "policies.md"), "utf8");
+    const match = /cat > policy-config\.json <<'JSON'\n([\s\S]*?)\nJSON\n/.exec(page);
+    assert.ok(match, "docs/policies.md has no `cat > policy-config.json <<'JSON'` example");
     const file = path.join(dir, "policy-config.json");
     fs.writeFileSync(file, match[1]);
     return file;
@@ -151,7 +151,7 @@ describe("engine: pulumi preview --policy-pack policies (real CLI, gcp stand-in)
         assert.ok(realVerdicts(real.events).includes("mandatory enforce-session-affinity chat-api-backend"));
     });
 
-    it("--config backendTimeoutSec=30 fails naming enforce-backend-timeout; the README's --policy-pack-config remediates it instead", async () => {
+    it("--config backendTimeoutSec=30 fails naming enforce-backend-timeout; the documented --policy-pack-config remediates it instead", async () => {
         const flags = ["--stack", "staging", "--config", "websocket-lb:backendTimeoutSec=30"];
         const broken = await ws.previewWithEvents([...flags, "--policy-pack", POLICY_PACK]);
         assert.notEqual(broken.code, 0, show(broken));
@@ -164,8 +164,8 @@ describe("engine: pulumi preview --policy-pack policies (real CLI, gcp stand-in)
             offlineVerdicts(await offline(["--stack", "staging", "--config", "backendTimeoutSec=30"])),
         );
 
-        // README: enforce-backend-timeout at "remediate" sets timeoutSec to 86400 instead of failing.
-        const config = readmePolicyConfig(ws.root);
+        // docs/policies.md: enforce-backend-timeout at "remediate" sets timeoutSec to 86400 instead of failing.
+        const config = documentedPolicyConfig(ws.root);
         const fixed = await ws.previewWithEvents([
             ...flags,
             "--policy-pack",

@@ -363,6 +363,19 @@ describe("policies: break one property, through the real pack", function () {
         }
     });
 
+    it("remediates through the real pack, whose remediation reads the properties behind the SDK's secret-aware proxy", async () => {
+        const s = stack();
+        const ws = changed(s.ws, { timeoutSec: 30 });
+        const config = resolvePolicyConfig(await pack.info());
+        config["enforce-backend-timeout"] = { ...config["enforce-backend-timeout"], level: "remediate" };
+        await pack.configure(config, { project: "websocket-lb", stack: "test" });
+        const diagnostics = await pack.analyze(toRecorded(swap(s.all, s.ws, ws)));
+        assert.deepEqual(
+            of(diagnostics, "enforce-backend-timeout").map((d) => [d.level, d.urn.split("::").pop()]),
+            [["remediate", "chat-api-backend"]],
+        );
+    });
+
     it("a serverless chain alone is untouched by the new rules", async () => {
         const chain = serverlessChain();
         const diagnostics = await judge([chain.run, chain.neg, chain.backend]);
