@@ -36,7 +36,7 @@ type Wait = { seconds: number; because: string };
  * How long a plain request on the route may wait, reading the service reference only when the
  * answer depends on it: a route timeout decides alone; an unknown reference (a new stack at
  * preview) is judged against every backend the map can reach, and read for real (the SDK's
- * "can't run" note) only when one of them would wait too long.
+ * "can't run" note) only when some of them would wait too long and others would not.
  */
 function longestWait(
     route: Route,
@@ -53,10 +53,13 @@ function longestWait(
         return backend ? effectiveTimeout(route, backend, stack) : undefined;
     }
     const waits = candidates.map((b) => effectiveTimeout(route, b, stack));
-    if (waits.some((w) => w.seconds > maxHttpTimeoutSec)) {
+    const long = waits.filter((w) => w.seconds > maxHttpTimeoutSec);
+    if (long.length > 0 && long.length < waits.length) {
         route.service();
     }
-    return waits[0];
+    return long.length > 0
+        ? { ...long[0], because: `${long[0].because}, as for every backend the map uses` }
+        : waits[0];
 }
 
 /**

@@ -24,9 +24,9 @@ interface Verdict {
  * depends on it. A route timeout under the minimum is too short whatever it reaches: every
  * lifetime is at most the route's own timeout. Otherwise an unknown reference (a new stack at
  * preview) is judged against every backend the map can reach: if all of them hold the socket, so
- * does the route; if some do not, the reference is read for real, which turns the rule into the
- * SDK's "can't run during preview" note. A reference that names no backend of the stack fails
- * closed against the short ones.
+ * does the route; if none does, it is too short whichever it is; only when some do and some do not
+ * is the reference read for real, which turns the rule into the SDK's "can't run during preview"
+ * note. A reference that names no backend of the stack fails closed against the short ones.
  */
 function shortLifetimes(
     route: Route,
@@ -40,15 +40,18 @@ function shortLifetimes(
     }
     const reference = peek(route.service);
     const known = resolveService(reference, candidates);
-    const lifetimes = (known ? [known] : candidates)
-        .map((b) => lifetime(route, b, stack))
-        .filter((l) => l.seconds < minTimeoutSec);
-    if (lifetimes.length > 0 && reference === UNKNOWN) {
+    const all = (known ? [known] : candidates).map((b) => lifetime(route, b, stack));
+    const lifetimes = all.filter((l) => l.seconds < minTimeoutSec);
+    // Unknown, and some backends would hold the socket while others would not: only the
+    // reference can tell, so it is read for real. When every one is short, the answer is known.
+    if (reference === UNKNOWN && lifetimes.length > 0 && lifetimes.length < all.length) {
         route.service();
     }
     const note = known
         ? ""
-        : ` (its service ${JSON.stringify(reference)} matches no backend of the stack by name, so every backend the map uses was judged)`;
+        : reference === UNKNOWN
+          ? " (its service is not known until the stack exists, and no backend the map uses holds a WebSocket that long)"
+          : ` (its service ${JSON.stringify(reference)} matches no backend of the stack by name, so every backend the map uses was judged)`;
     return { lifetimes, note };
 }
 

@@ -148,11 +148,47 @@ describe("policies: the pack", () => {
             assert.deepEqual(outcome, { violations: [], urns: [] });
         });
 
-        it("enforce-websocket-lifetime says it can't run when a reachable backend is short and the routing is unknown", async () => {
+        it("enforce-websocket-lifetime reports a new stack whose every reachable backend is short, without knowing which rule goes where", async () => {
             const ws = changed(websocketBackend(), { timeoutSec: 30 });
             const outcome = await runStackPolicy(policyNamed("enforce-websocket-lifetime") as StackValidationPolicy, [
                 ws,
                 mapWithUnknownServices(ws),
+            ]);
+            assert.equal(outcome.cantRun, undefined);
+            assert.equal(outcome.violations.length, 1);
+            assert.match(
+                outcome.violations[0],
+                /is a WebSocket lifetime of 30 s: .*its service is not known until the stack exists, and no backend the map uses holds a WebSocket that long/,
+            );
+        });
+
+        it("disallow-long-http-routes reports a new stack's plain route without a timeout when every backend the map uses waits too long", async () => {
+            const ws = websocketBackend();
+            const base = mapWithUnknownServices(ws);
+            const matcher = (base.props.pathMatchers as Array<Record<string, unknown>>)[0];
+            const map = changed(base, { pathMatchers: [{ ...matcher, defaultRouteAction: undefined }] });
+            const outcome = await runStackPolicy(policyNamed("disallow-long-http-routes") as StackValidationPolicy, [
+                ws,
+                map,
+            ]);
+            assert.equal(outcome.cantRun, undefined);
+            assert.equal(outcome.violations.length, 1);
+            assert.match(
+                outcome.violations[0],
+                /pathMatchers\[0\]\.defaultService is a route serving no WebSocket path that waits up to 86400 s: .*, as for every backend the map uses/,
+            );
+        });
+
+        it("enforce-websocket-lifetime says it can't run when one reachable backend is short, another is not, and the routing is unknown", async () => {
+            const ws = websocketBackend();
+            const auth = serverlessChain();
+            const map = changed(mapWithUnknownServices(ws), {}, { pathMatchers: [ws, auth.backend] });
+            const outcome = await runStackPolicy(policyNamed("enforce-websocket-lifetime") as StackValidationPolicy, [
+                ws,
+                auth.run,
+                auth.neg,
+                auth.backend,
+                map,
             ]);
             assert.deepEqual(outcome.violations, []);
             assert.match(
