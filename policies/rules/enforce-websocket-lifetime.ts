@@ -91,7 +91,11 @@ export const enforceWebsocketLifetime: StackValidationPolicy = {
         "Route WebSocket paths to an instance-group or zonal-NEG backend whose timeoutSec is at least minTimeoutSec, and set the route's routeAction.timeout to at least the same; serverless backends end a WebSocket within an hour.",
     configSchema: schemaFor("minTimeoutSec", "websocketPaths"),
     validateStack: (args, report) => {
-        const { minTimeoutSec, websocketPaths } = settingsFrom(args.getConfig, "minTimeoutSec", "websocketPaths");
+        const { minTimeoutSec, websocketPaths } = settingsFrom(
+            () => args.getConfig(),
+            "minTimeoutSec",
+            "websocketPaths",
+        );
         const maps = routingMaps(args);
         for (const map of maps) {
             const candidates = servicesOf(map);
