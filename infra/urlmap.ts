@@ -6,6 +6,19 @@ import { LoadBalancerSettings } from "./settings";
 export const PATH_MATCHER = "websocket-routes";
 
 /**
+ * A backend service's reference, spelled as its id (`projects/P/global/backendServices/NAME`, the
+ * provider's id format) but built from its project and name. The id of a service not yet created is
+ * unknown at preview, so a map of ids leaves the policy pack unable to tell which backend a
+ * WebSocket path reaches on a new stack; the name (the provider's auto-name, chosen in Check) and
+ * the project (the provider's default, filled at plan time: inferred from the provider's plan
+ * output) are known then. Once the service exists the string equals its id, so an existing stack
+ * sees no change.
+ */
+function reference(service: compute.BackendService): pulumi.Output<string> {
+    return pulumi.interpolate`projects/${service.project}/global/backendServices/${service.name}`;
+}
+
+/**
  * The HTTPS URL map: every WebSocket path to the WebSocket backend with its own route timeout,
  * other backends at their paths and the WebSocket backend as the default, both with the short
  * HTTP route timeout. Headers are added at the
@@ -28,10 +41,14 @@ export function createUrlMap(
     const websocketRoute = timeout(settings.websocketTimeoutSec);
     const httpRoute = timeout(settings.httpTimeoutSec);
     const rules = [
-        { paths: [...settings.websocketPaths], service: websocketBackend.service.id, routeAction: websocketRoute },
+        {
+            paths: [...settings.websocketPaths],
+            service: reference(websocketBackend.service),
+            routeAction: websocketRoute,
+        },
         ...backends
             .filter((b) => b.settings.paths.length > 0)
-            .map((b) => ({ paths: [...b.settings.paths], service: b.service.id, routeAction: httpRoute })),
+            .map((b) => ({ paths: [...b.settings.paths], service: reference(b.service), routeAction: httpRoute })),
     ];
     const headerAction =
         settings.requestHeaders.length > 0
@@ -47,13 +64,13 @@ export function createUrlMap(
         `${name}-https`,
         {
             description: "HTTPS routes: WebSocket paths with a 24 h route timeout, the others with a short one",
-            defaultService: websocketBackend.service.id,
+            defaultService: reference(websocketBackend.service),
             defaultRouteAction: httpRoute,
             hostRules: [{ hosts: [...settings.domains], pathMatcher: PATH_MATCHER }],
             pathMatchers: [
                 {
                     name: PATH_MATCHER,
-                    defaultService: websocketBackend.service.id,
+                    defaultService: reference(websocketBackend.service),
                     defaultRouteAction: httpRoute,
                     headerAction,
                     pathRules: rules,

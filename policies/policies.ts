@@ -5,6 +5,7 @@ import { disallowDuplicateProxyHeaders } from "./rules/disallow-duplicate-proxy-
 import { disallowHttp2BackendProtocol } from "./rules/disallow-http2-backend-protocol";
 import { disallowExcessiveTimeout } from "./rules/disallow-excessive-timeout";
 import { disallowInvalidCustomHeaders } from "./rules/disallow-invalid-custom-headers";
+import { disallowInvalidHeaderActions } from "./rules/disallow-invalid-header-actions";
 import { disallowLongHttpRoutes } from "./rules/disallow-long-http-routes";
 import { disallowWebsocketRateBalancing } from "./rules/disallow-websocket-rate-balancing";
 import { enforceAffinityLocalityPolicy } from "./rules/enforce-affinity-locality-policy";
@@ -21,12 +22,14 @@ import { enforceUniqueNamedPorts } from "./rules/enforce-unique-named-ports";
 import { enforceWebsocketBackendProtocol } from "./rules/enforce-websocket-backend-protocol";
 import { enforceWebsocketLifetime } from "./rules/enforce-websocket-lifetime";
 import { enforceWebsocketPaths } from "./rules/enforce-websocket-paths";
+import { enforceWebsocketScaleIn } from "./rules/enforce-websocket-scale-in";
 
 /** Every policy of the pack, mandatory ones first. Tests import this; only index.ts serves it. */
 export const policies: Policies = [
     enforceBackendTimeout,
     enforceSessionAffinity,
     disallowInvalidCustomHeaders,
+    disallowInvalidHeaderActions,
     enforceServerlessBackendLimits,
     enforceWebsocketLifetime,
     enforceWebsocketPaths,
@@ -46,4 +49,5 @@ export const policies: Policies = [
     disallowWebsocketRateBalancing,
     enforceHealthCheckLogging,
     disallowHttp2BackendProtocol,
+    enforceWebsocketScaleIn,
 ];

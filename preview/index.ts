@@ -2,7 +2,14 @@
 // policy pack over its analyzer protocol. Its command (cli.ts) and the deploy pipeline's gate use it.
 export { previewOffline, PreviewOptions, PreviewResult } from "./preview";
 export { Diagnostic, Level, NotApplicable, PackError, PackInfo, PolicyConfigEntry, RunningPack } from "./analyzer";
-export { checkPolicyPackDir, loadPolicyConfigFile, resolvePolicyConfig } from "./policy-config";
+export {
+    checkPolicyPackDir,
+    loadPolicyConfigFile,
+    resolvePolicyConfig,
+    stackPolicyConfigDocument,
+    stackPolicySettings,
+    withStackPolicyConfig,
+} from "./policy-config";
 export { ProgramError } from "./program-error";
 export { ProgramRun, RecordedResource, runProgram, RunOptions } from "./program";
 export { renderHuman, renderOutputs, settingsOf, summarize, Summary, summaryLine } from "./render";

@@ -41,9 +41,10 @@ export function offlineMocks(gcpProject: string, options: { unknownAtPreview?: b
                     ? `${args.type.includes("cloudrunv2") ? "locations" : "regions"}/${location}`
                     : "global";
             if (options.unknownAtPreview) {
-                // As `pulumi preview` shows a create: the provider's Check fills the auto-name, while
-                // the id and every computed output stay unknown until the resource exists.
-                return { id: undefined, state: { ...inputs, name } };
+                // As `pulumi preview` shows a create: the provider's Check fills the auto-name and its
+                // plan the default project, while the id and every other computed output stay
+                // unknown until the resource exists.
+                return { id: undefined, state: { ...inputs, name, project: inputs.project ?? gcpProject } };
             }
             const id = `projects/${gcpProject}/${scope}/${collection}/${name}`;
             const state: Record<string, unknown> = {

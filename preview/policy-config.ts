@@ -1,8 +1,9 @@
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { Level, PackInfo, PolicyConfigEntry, PolicyInfo } from "./analyzer";
 import { UsageError } from "../cli/kit";
-import { isRecord } from "./stack-config";
+import { isRecord, loadStackConfig, StackConfig } from "./stack-config";
 
 const LEVELS: readonly Level[] = ["advisory", "mandatory", "remediate", "disabled"];
 
@@ -96,12 +97,59 @@ export function checkPolicyPackDir(dir: string, given: string): void {
     }
 }
 
+/** Pack settings a stack's own config decides: the pack judges the paths the stack really serves. */
+const STACK_SETTINGS = ["websocketPaths"] as const;
+
 /**
- * What the CLI sends in Configure: every policy at its level with its schema defaults, then the
- * `--policy-pack-config` file on top (`all` sets every level; a policy's entry is a level or an
- * object with `enforcementLevel` and its properties). Values are checked against each schema.
+ * The pack settings the stack's own config gives (its `websocketPaths`, with Pulumi.yaml's
+ * default when the stack sets none). A value the program would refuse is left out: the program's
+ * run reports it, naming the key.
  */
-export function resolvePolicyConfig(info: PackInfo, file?: string): Record<string, PolicyConfigEntry> {
+export function stackPolicySettings(stack: StackConfig): Record<string, unknown> {
+    const settings: Record<string, unknown> = {};
+    for (const key of STACK_SETTINGS) {
+        const raw = stack.config[`${stack.project}:${key}`];
+        let value: unknown;
+        try {
+            value = raw === undefined ? undefined : JSON.parse(raw);
+        } catch {
+            continue;
+        }
+        if (Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === "string")) {
+            settings[key] = value;
+        }
+    }
+    return settings;
+}
+
+/**
+ * The stack's settings as a `--policy-pack-config` document: each setting under every policy
+ * whose schema has it. The deploy pipeline hands this to the Pulumi CLI; `pulumi preview` users
+ * write the same by hand (docs/policies.md).
+ */
+export function stackPolicyConfigDocument(info: PackInfo, stack: StackConfig): Record<string, Record<string, unknown>> {
+    const settings = stackPolicySettings(stack);
+    const document: Record<string, Record<string, unknown>> = {};
+    for (const policy of info.policies) {
+        const mine = Object.entries(settings).filter(([key]) => policy.configSchema[key] !== undefined);
+        if (mine.length > 0) {
+            document[policy.name] = Object.fromEntries(mine);
+        }
+    }
+    return document;
+}
+
+/**
+ * What the CLI sends in Configure: every policy at its level with its schema defaults, the stack's
+ * own settings over them (`fromStack`, see stackPolicySettings), then the `--policy-pack-config`
+ * file on top (`all` sets every level; a policy's entry is a level or an object with
+ * `enforcementLevel` and its properties). Values are checked against each schema.
+ */
+export function resolvePolicyConfig(
+    info: PackInfo,
+    file?: string,
+    fromStack: Record<string, unknown> = {},
+): Record<string, PolicyConfigEntry> {
     const given = file ? loadPolicyConfigFile(file) : {};
     const names = info.policies.map((p) => p.name);
     for (const key of Object.keys(given)) {
@@ -118,7 +166,9 @@ export function resolvePolicyConfig(info: PackInfo, file?: string): Record<strin
     for (const policy of info.policies) {
         const properties: Record<string, unknown> = {};
         for (const [key, schema] of Object.entries(policy.configSchema)) {
-            if (schema.default !== undefined) {
+            if (fromStack[key] !== undefined) {
+                properties[key] = fromStack[key];
+            } else if (schema.default !== undefined) {
                 properties[key] = schema.default;
             }
         }
@@ -150,4 +200,52 @@ export function resolvePolicyConfig(info: PackInfo, file?: string): Record<strin
         result[policy.name] = { level: policyLevel, properties };
     }
     return result;
+}
+
+/**
+ * Runs `use` with the stack's own pack settings (see stackPolicyConfigDocument) in a
+ * `--policy-pack-config` file for the Pulumi CLI, removed afterwards. The pack is started once to
+ * learn which of its policies take which setting. When the file cannot be made (a stack file that
+ * does not parse, a pack that does not start), `use` gets undefined and `unavailable` the reason:
+ * a deploy or a rollback then runs with the pack's defaults rather than not at all.
+ */
+export async function withStackPolicyConfig<T>(
+    projectDir: string,
+    stackName: string,
+    packDir: string,
+    use: (file: string | undefined) => Promise<T>,
+    unavailable: (reason: string) => void = () => undefined,
+): Promise<T> {
+    let document: Record<string, Record<string, unknown>>;
+    try {
+        document = await stackPolicyDocumentOf(projectDir, stackName, packDir);
+    } catch (e) {
+        unavailable((e instanceof Error ? e.message : String(e)).split("\n")[0]);
+        return use(undefined);
+    }
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "websocket-lb-policy-"));
+    try {
+        const file = path.join(dir, "policy-config.json");
+        fs.writeFileSync(file, JSON.stringify(document, null, 2) + "\n");
+        return await use(file);
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+}
+
+async function stackPolicyDocumentOf(
+    projectDir: string,
+    stackName: string,
+    packDir: string,
+): Promise<Record<string, Record<string, unknown>>> {
+    // Loaded here: the commands that only read a config file start without the gRPC client.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { RunningPack } = require("./analyzer") as typeof import("./analyzer");
+    const stack = loadStackConfig({ projectDir, stack: stackName });
+    const pack = await RunningPack.start(packDir).ready;
+    try {
+        return stackPolicyConfigDocument(await pack.info(), stack);
+    } finally {
+        pack.stop();
+    }
 }

@@ -1,6 +1,6 @@
 import { InterruptedError, whenAborted } from "../cli/kit";
 import { Diagnostic, RunningPack } from "./analyzer";
-import { resolvePolicyConfig } from "./policy-config";
+import { resolvePolicyConfig, stackPolicySettings } from "./policy-config";
 import type * as programModule from "./program";
 import type { RecordedResource } from "./program";
 import { loadStackConfig } from "./stack-config";
@@ -84,7 +84,7 @@ export async function previewOffline(options: PreviewOptions): Promise<PreviewRe
         const programEnded = Date.now();
         pack = await unlessInterrupted(starting.ready, options.signal);
         const analysisStarted = Date.now();
-        const config = resolvePolicyConfig(await pack.info(), options.policyConfigFile);
+        const config = resolvePolicyConfig(await pack.info(), options.policyConfigFile, stackPolicySettings(stack));
         const configure = (p: RunningPack) =>
             p.configure(config, { project: stack.project, stack: stack.stack }).then(() => p);
         // A large stack's AnalyzeStack goes to a second process of the pack, started now: it judges

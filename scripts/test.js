@@ -38,6 +38,8 @@ const LONG_FIRST = [
     "test/validator/faults.test.ts",
     "test/deploy/interrupts.test.ts",
     "test/policies/pack.test.ts",
+    "test/policies/pack-verdicts.test.ts",
+    "test/preview/policy-config.test.ts",
     "test/deploy/zero-downtime.test.ts",
     "test/preview/pack-build.test.ts",
     "test/validator/scenarios.test.ts",

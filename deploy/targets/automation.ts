@@ -3,6 +3,7 @@ import * as os from "os";
 import * as path from "path";
 import { ConfigMap, LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { errorText } from "../../cli/kit";
+import { withStackPolicyConfig } from "../../preview";
 import { BackendConfig, CloudRunBackend, CONFIG_KEYS } from "../../infra/settings";
 import { CloudMonitoringSource, MetricsSource } from "../metrics";
 import { DeployChange, DeployTarget, Snapshot } from "../pipeline";
@@ -158,7 +159,11 @@ export class PulumiStackTarget implements DeployTarget {
                 change.images,
             );
         }
-        const result = await (await this.stack).preview({ policyPacks: [this.options.packDir], onOutput: this.output });
+        const stack = await this.stack;
+        // The pack judges the WebSocket paths this stack serves, as the offline gate did.
+        const result = await this.withPackSettings(this.options.projectDir, this.options.packDir, (configs) =>
+            stack.preview({ policyPacks: [this.options.packDir], policyPackConfigs: configs, onOutput: this.output }),
+        );
         return `changes: ${JSON.stringify(result.changeSummary)}`;
     }
 
@@ -166,16 +171,40 @@ export class PulumiStackTarget implements DeployTarget {
      * Runs `use` on this stack in a temporary worktree of `commit`: its program, its policy pack
      * and its Pulumi.<stack>.yaml, which may be edited there without touching the user's files.
      */
-    private inWorktree<T>(commit: string, use: (stack: Stack, packDir: string) => Promise<T>): Promise<T> {
+    private inWorktree<T>(
+        commit: string,
+        use: (stack: Stack, packDir: string, projectDir: string) => Promise<T>,
+    ): Promise<T> {
         const revision = this.options.revision!;
         return withWorktree(revision, commit, async (dir) => {
             const stack = await LocalWorkspace.selectStack({ stackName: this.options.stack, workDir: dir });
-            return use(stack, path.join(dir, path.relative(this.options.projectDir, this.options.packDir)));
+            return use(stack, path.join(dir, path.relative(this.options.projectDir, this.options.packDir)), dir);
         });
     }
 
-    private async upOn(stack: Stack, packDir: string): Promise<string> {
-        const result = await stack.up({ policyPacks: [packDir], onOutput: this.output });
+    /** Runs `use` with the `--policy-pack-config` files that give the pack this stack's own settings. */
+    private withPackSettings<T>(
+        projectDir: string,
+        packDir: string,
+        use: (configs: string[]) => Promise<T>,
+    ): Promise<T> {
+        return withStackPolicyConfig(
+            projectDir,
+            this.options.stack,
+            packDir,
+            (file) => use(file ? [file] : []),
+            (reason) =>
+                this.options.log(
+                    `    the pack judges its default settings: the stack's own are unavailable (${reason})`,
+                ),
+        );
+    }
+
+    /** `pulumi up` with the pack judging the WebSocket paths this commit's stack config serves. */
+    private async upOn(stack: Stack, packDir: string, projectDir: string): Promise<string> {
+        const result = await this.withPackSettings(projectDir, packDir, (configs) =>
+            stack.up({ policyPacks: [packDir], policyPackConfigs: configs, onOutput: this.output }),
+        );
         return `${result.summary.result}: ${JSON.stringify(result.summary.resourceChanges ?? {})}`;
     }
 
@@ -233,18 +262,18 @@ export class PulumiStackTarget implements DeployTarget {
      */
     async up(change: DeployChange): Promise<string> {
         const revision = this.options.revision;
-        const apply = async (stack: Stack, packDir: string) => {
+        const apply = async (stack: Stack, packDir: string, projectDir: string) => {
             const config = PulumiStackTarget.plainConfig(await stack.getAllConfig());
             await PulumiStackTarget.applyEdits(
                 stack,
                 backendPathEdits(config, withImages(config, this.options.project, change.images), this.options.project),
             );
-            return this.upOn(stack, packDir);
+            return this.upOn(stack, packDir, projectDir);
         };
         if (revision && revision.dirty.length === 0) {
             return this.inWorktree(revision.commit, apply);
         }
-        return apply(await this.stack, this.options.packDir);
+        return apply(await this.stack, this.options.packDir, this.options.projectDir);
     }
 
     /**
@@ -258,7 +287,7 @@ export class PulumiStackTarget implements DeployTarget {
             : "";
         if (snapshot.lastGoodCommit && this.options.revision) {
             const commit = snapshot.lastGoodCommit;
-            return this.inWorktree(commit, async (stack, packDir) => {
+            return this.inWorktree(commit, async (stack, packDir, projectDir) => {
                 const config = PulumiStackTarget.plainConfig(await stack.getAllConfig());
                 await PulumiStackTarget.applyEdits(
                     stack,
@@ -268,7 +297,7 @@ export class PulumiStackTarget implements DeployTarget {
                         this.options.project,
                     ),
                 );
-                return `program and config of commit ${commit.slice(0, 12)} (temporary worktree)${pinned}; ${await this.upOn(stack, packDir)}`;
+                return `program and config of commit ${commit.slice(0, 12)} (temporary worktree)${pinned}; ${await this.upOn(stack, packDir, projectDir)}`;
             });
         }
         const stack = await this.stack;
@@ -284,7 +313,7 @@ export class PulumiStackTarget implements DeployTarget {
             stack,
             backendPathEdits(snapshot.config, rollbackConfig(snapshot, this.options.project), this.options.project),
         );
-        return `no recorded good commit: config restored in place${pinned}, program of the checkout; ${await this.upOn(stack, this.options.packDir)}`;
+        return `no recorded good commit: config restored in place${pinned}, program of the checkout; ${await this.upOn(stack, this.options.packDir, this.options.projectDir)}`;
     }
 
     async recordGood(commit: string): Promise<string> {

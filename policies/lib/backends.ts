@@ -12,26 +12,36 @@ type Props = Record<string, unknown>;
 const REGIONAL_NEG = /\/regions\/[^/]+\/networkEndpointGroups\/[^/]+$/;
 
 /**
- * Whether a backend service, seen alone, is backed by serverless NEGs. Serverless NEGs are
- * regional and take no health check; an instance group or zonal NEG backend needs one. So a
- * backend whose groups are regional NEGs, or not yet known, and that has no health check is
- * serverless. The stack rules resolve the NEG resources themselves.
+ * Whether a backend service, seen alone, may be backed by serverless NEGs. Serverless NEGs are
+ * regional, so a backend whose every group is a regional NEG may be serverless whatever else it
+ * sets: a health check there is itself a mistake, which enforce-serverless-backend-limits reports
+ * at the stack phase, where the NEG's networkEndpointType is known. Advising timeoutSec or an
+ * affinity here would tell it to set what the API refuses on serverless backends. Groups not yet
+ * known (a new stack) count as serverless only without a health check, which an instance group or
+ * zonal NEG backend needs.
  */
 export function looksServerless(props: Props): boolean {
-    if (!isSet(props, "backends") || isSet(props, "healthChecks")) {
+    if (!isSet(props, "backends")) {
         return false;
     }
     const backends = peek(() => list(props.backends));
     if (backends === UNKNOWN) {
-        return true;
+        return !isSet(props, "healthChecks");
     }
     if (backends.length === 0) {
         return false;
     }
-    return backends.every((_, i) => {
-        const group = peek(() => list(props.backends)[i].group);
-        return group === UNKNOWN || (typeof group === "string" && REGIONAL_NEG.test(group));
-    });
+    // An index loop, not backends.map: remediation hands the rule its properties behind the
+    // SDK's secret-aware proxy, where map's species lookup throws on the array's constructor.
+    const groups: unknown[] = [];
+    for (let i = 0; i < backends.length; i++) {
+        groups.push(peek((): unknown => list(props.backends)[i].group));
+    }
+    const regionalNeg = (group: unknown) => typeof group === "string" && REGIONAL_NEG.test(group);
+    if (groups.every(regionalNeg)) {
+        return true;
+    }
+    return !isSet(props, "healthChecks") && groups.every((g) => g === UNKNOWN || regionalNeg(g));
 }
 
 /** A forwarding rule's scheme; the API's default is EXTERNAL. Backend services: lbKindOf in lb-kind.ts, whose default depends on scope. */

@@ -180,6 +180,18 @@ export const LOCALITY_POLICY_SCHEMES: readonly string[] = [
     "INTERNAL_SELF_MANAGED",
     "INTERNAL_MANAGED",
 ];
+/**
+ * Where `consistentHash` applies. Google's API text (compute.proto in @google-cloud/compute 7.8.0,
+ * `BackendService.consistent_hash`) names exactly two cases: a regional backend service with an
+ * HTTP-family protocol and `INTERNAL_MANAGED`, and a global one with `INTERNAL_SELF_MANAGED`;
+ * @pulumi/gcp 9.37 (compute/backendService.d.ts) names only the latter. No Google text we found
+ * says it applies to `EXTERNAL_MANAGED`, so the pack never advises it there.
+ */
+export const CONSISTENT_HASH_SCHEMES: Readonly<Record<"global" | "regional", readonly string[]>> = {
+    global: ["INTERNAL_SELF_MANAGED"],
+    regional: ["INTERNAL_MANAGED"],
+};
+
 /** Internal passthrough only; an external Application Load Balancer rejects it. */
 export const INTERNAL_ONLY_AFFINITIES: readonly string[] = ["CLIENT_IP_NO_DESTINATION"];
 
@@ -224,6 +236,31 @@ export function headerNameProblem(name: string): string | undefined {
     }
     return undefined;
 }
+
+/**
+ * Header names a URL map's `headerAction` may neither add nor remove: `Host` and `:authority`
+ * ("The header name must not be Host or authority", cloud.google.com/load-balancing/docs/https/custom-headers-regional
+ * and .../l7-internal/custom-headers, the URL-map pages Google publishes; the global external ALB's
+ * page, cloud.google.com/load-balancing/docs/https/custom-headers-global, sends URL-map header
+ * transformations to .../https/setting-up-global-traffic-mgmt#request-response-headers and lists the
+ * same name rules for backend services, so that the URL-map rule holds there too is inferred).
+ */
+export const URL_MAP_UNTOUCHABLE_HEADERS: readonly string[] = ["host", ":authority"];
+/**
+ * Hop-by-hop header families a URL map must not add: every `Proxy-*` header beside the names in
+ * FORBIDDEN_HEADER_NAMES. Google's custom-header pages name Proxy-Authorization and
+ * Proxy-Authenticate, which address the next proxy and not the origin (RFC 9110 sections 11.7.1
+ * and 11.7.2); that the whole prefix is refused is inferred.
+ */
+export const HOP_BY_HOP_PREFIXES: readonly string[] = ["proxy-"];
+/**
+ * Request headers the WebSocket opening handshake is made of: `Upgrade: websocket`,
+ * `Connection: Upgrade` and the `Sec-WebSocket-*` family (RFC 6455 section 4.1). A route that
+ * removes one of them before the backend sees the request turns the upgrade into a plain request,
+ * which the backend answers 400 or 426.
+ */
+export const WEBSOCKET_HANDSHAKE_HEADERS: readonly string[] = ["upgrade", "connection"];
+export const WEBSOCKET_HANDSHAKE_PREFIXES: readonly string[] = ["sec-websocket-"];
 
 /**
  * Why a URL-map path pattern is invalid, or undefined when it is valid: each path starts with
@@ -393,6 +430,23 @@ export function artifactRegistryProject(image: string): string | undefined {
     const match = /^[a-z0-9-]+-docker\.pkg\.dev\/([a-z][a-z0-9-]{4,28}[a-z0-9])\//.exec(image);
     return match ? match[1] : undefined;
 }
+
+/**
+ * A regional managed instance group's `updatePolicy.instanceRedistributionType` when unset:
+ * "PROACTIVE (default): The group attempts to maintain an even distribution of VM instances across
+ * zones in the region"; "NONE: For non-autoscaled groups, proactive redistribution is disabled"
+ * (compute.proto in @google-cloud/compute 7.8.0, `InstanceGroupManagerUpdatePolicy`). Evening out
+ * the zones deletes VMs in the fuller zone, and every socket they hold with them.
+ */
+export const DEFAULT_INSTANCE_REDISTRIBUTION = "PROACTIVE";
+/**
+ * An autoscaler without `autoscalingPolicy.scaleInControl` removes as many VMs as its
+ * recommendation drops; `scaleInControl` bounds how many it may remove (`maxScaledInReplicas`)
+ * within a window (`timeWindowSec`) (compute.proto in @google-cloud/compute 7.8.0,
+ * `AutoscalingPolicyScaleInControl`). A removed VM's sockets last only until the backend service's
+ * `connectionDrainingTimeoutSec` runs out (cloud.google.com/load-balancing/docs/enabling-connection-draining).
+ */
+export const SCALE_IN_CONTROL_FIELD = "scaleInControl";
 
 /**
  * `cloudrunv2.Service` defaults `deletionProtection` to true: a destroy that would delete the

@@ -16,13 +16,15 @@ export const T = {
     regionNetworkEndpointGroup: "gcp:compute/regionNetworkEndpointGroup:RegionNetworkEndpointGroup",
     sslPolicy: "gcp:compute/sSLPolicy:SSLPolicy",
     regionSslPolicy: "gcp:compute/regionSslPolicy:RegionSslPolicy",
+    regionInstanceGroupManager: "gcp:compute/regionInstanceGroupManager:RegionInstanceGroupManager",
+    instanceGroupManager: "gcp:compute/instanceGroupManager:InstanceGroupManager",
+    regionAutoscaler: "gcp:compute/regionAutoscaler:RegionAutoscaler",
+    autoscaler: "gcp:compute/autoscaler:Autoscaler",
     cloudRunV2Service: "gcp:cloudrunv2/service:Service",
     cloudRunService: "gcp:cloudrun/service:Service",
     healthCheck: "gcp:compute/healthCheck:HealthCheck",
     regionHealthCheck: "gcp:compute/regionHealthCheck:RegionHealthCheck",
     firewall: "gcp:compute/firewall:Firewall",
-    instanceGroupManager: "gcp:compute/instanceGroupManager:InstanceGroupManager",
-    regionInstanceGroupManager: "gcp:compute/regionInstanceGroupManager:RegionInstanceGroupManager",
     instanceGroup: "gcp:compute/instanceGroup:InstanceGroup",
     instanceTemplate: "gcp:compute/instanceTemplate:InstanceTemplate",
     regionInstanceTemplate: "gcp:compute/regionInstanceTemplate:RegionInstanceTemplate",
@@ -42,6 +44,8 @@ export const INSTANCE_GROUP_TYPES: readonly string[] = [
     T.instanceGroup,
 ];
 export const INSTANCE_TEMPLATE_TYPES: readonly string[] = [T.instanceTemplate, T.regionInstanceTemplate];
+export const MIG_TYPES: readonly string[] = [T.regionInstanceGroupManager, T.instanceGroupManager];
+export const AUTOSCALER_TYPES: readonly string[] = [T.regionAutoscaler, T.autoscaler];
 export const CLOUD_RUN_TYPES: readonly string[] = [T.cloudRunV2Service, T.cloudRunService];
 
 /** "gcp:compute/backendService:BackendService" -> "BackendService". */

@@ -1,6 +1,6 @@
 import { PolicyResource, StackValidationArgs } from "@pulumi/policy";
 import { pathMatches } from "./gcp-facts";
-import { list, Maybe, peek, record, routeTimeoutSeconds } from "./props";
+import { isSet, list, Maybe, peek, record, routeTimeoutSeconds } from "./props";
 import { referencedBy, schemeOf } from "./backends";
 import { lbKindOf } from "./lb-kind";
 import {
@@ -43,6 +43,8 @@ export interface Route {
     /** Reads the backend service reference; throws on unknown values, as the SDK's proxy does. */
     readonly service: () => unknown;
     readonly routeTimeoutSec?: number;
+    /** The paths a path rule lists, or a route rule's full-path and prefix matches. */
+    readonly paths?: readonly string[];
 }
 
 function routeRuleMatches(rule: Props, path: string): boolean {
@@ -123,7 +125,7 @@ export function resolveService(reference: Maybe<unknown>, candidates: PolicyReso
         return undefined;
     }
     const tail = reference.split("/").pop();
-    return candidates.find((c) => peek(() => c.props.name) === tail || c.name === tail);
+    return candidates.find((c) => peek((): unknown => c.props.name) === tail || c.name === tail);
 }
 
 /** Whether the URL map serves the classic scheme: through its backends or a forwarding rule in front. */
@@ -146,7 +148,9 @@ export function isClassic(map: PolicyResource, stack: PolicyResource[]): boolean
 export function allRoutes(map: Props): Route[] {
     const timeoutOf = (action: unknown) => routeTimeoutSeconds(record(action)?.timeout);
     const routes: Route[] = [];
-    if (map.defaultService !== undefined || record(map.defaultRouteAction) !== undefined) {
+    // isSet, not a read: on a new stack the default service is unknown, and whether a default
+    // route exists must not turn into the SDK's can't-run note.
+    if (isSet(map, "defaultService") || isSet(map, "defaultRouteAction")) {
         routes.push({
             where: "defaultService",
             service: () => map.defaultService,
@@ -164,6 +168,9 @@ export function allRoutes(map: Props): Route[] {
                 where: `pathMatchers[${m}].pathRules[${r}]`,
                 service: () => rule.service,
                 routeTimeoutSec: timeoutOf(rule.routeAction),
+                paths: Array.isArray(rule.paths)
+                    ? (rule.paths as unknown[]).filter((p): p is string => typeof p === "string")
+                    : [],
             });
         });
         list(matcher.routeRules).forEach((rule, r) => {
@@ -172,6 +179,9 @@ export function allRoutes(map: Props): Route[] {
                 where: `pathMatchers[${m}].routeRules[${r}]`,
                 service: () => rule.service ?? weighted(),
                 routeTimeoutSec: timeoutOf(rule.routeAction),
+                paths: list(rule.matchRules).flatMap((match) =>
+                    [match.fullPathMatch, match.prefixMatch].filter((p): p is string => typeof p === "string"),
+                ),
             });
         });
     });

@@ -8,7 +8,7 @@ import { patched } from "../lib/props";
 import { BACKEND_SERVICE_TYPES } from "../lib/types";
 
 const NOT_SERVERLESS =
-    "backed by serverless NEGs, which reject timeoutSec; enforce-serverless-backend-limits covers them";
+    "backed only by regional NEGs, which may be serverless and then reject timeoutSec; enforce-serverless-backend-limits judges it at the stack phase";
 // A proxy Network Load Balancer reads timeoutSec as an idle timeout and a passthrough one not as a
 // proxy timeout at all (compute.proto, `BackendService.timeout_sec`: "a different meaning depending
 // on the type of load balancer"; cloud.google.com/load-balancing/docs/backend-service, "Backend
@@ -31,7 +31,8 @@ export const enforceBackendTimeout: ResourceValidationPolicy = {
     description: `${JUDGES.application} that carry WebSockets must allow a connection to live at least minTimeoutSec seconds.`,
     enforcementLevel: "mandatory",
     severity: "critical",
-    remediationSteps: "Set timeoutSec to 86400 on the backend service.",
+    remediationSteps:
+        "Set timeoutSec on the backend service to at least minTimeoutSec; remediation sets it to exactly minTimeoutSec.",
     configSchema: schemaFor("minTimeoutSec"),
     validateResource: forTypes(BACKEND_SERVICE_TYPES, (args, report) => {
         const reason = notJudged(args);

@@ -23,24 +23,29 @@ function suggestion(allowed: readonly string[], kind: LbKind): string | undefine
     return ["GENERATED_COOKIE", "STRONG_COOKIE_AFFINITY", "HTTP_COOKIE", ...usable].find((a) => usable.includes(a));
 }
 
-function suggest(allowed: readonly string[], kind: LbKind): string {
+function suggest(allowed: readonly string[], kind: LbKind, ttlSec: number): string {
     const pick = suggestion(allowed, kind);
     if (!pick) {
         return `no affinity in allowedAffinities (${allowed.join(", ")}) works on loadBalancingScheme ${kind.scheme} (${kind.label}): change the pack's allowedAffinities or the scheme`;
     }
     return TTL_COOKIE_AFFINITIES.includes(pick)
-        ? `set sessionAffinity: "${pick}" with affinityCookieTtlSec: 86400`
+        ? `set sessionAffinity: "${pick}" with affinityCookieTtlSec: ${Math.min(ttlSec, MAX_AFFINITY_COOKIE_TTL_SEC)}`
         : `set sessionAffinity: "${pick}"`;
 }
 
 /** The one finding about the affinity value itself, if any. */
-function affinityFinding(affinity: string, kind: LbKind, allowed: readonly string[]): Finding | undefined {
+function affinityFinding(
+    affinity: string,
+    kind: LbKind,
+    allowed: readonly string[],
+    ttlSec: number,
+): Finding | undefined {
     if (HTTP_UNUSABLE_AFFINITIES.includes(affinity)) {
         return {
             property: "sessionAffinity",
             found: `${show(affinity)} on an HTTP(S) backend service (protocol ${kind.protocol})`,
             required: `an affinity HTTP(S) load balancing supports on loadBalancingScheme ${kind.scheme}: ${kind.affinities.join(", ")}`,
-            fix: suggest(allowed, kind),
+            fix: suggest(allowed, kind, ttlSec),
             why: INTERNAL_ONLY_AFFINITIES.includes(affinity)
                 ? `${affinity} exists only for internal passthrough load balancers`
                 : `the Compute API's sessionAffinity enum says ${affinity} cannot be used for HTTP(S) load balancing, so the API rejects the backend service`,
@@ -51,7 +56,7 @@ function affinityFinding(affinity: string, kind: LbKind, allowed: readonly strin
             property: "sessionAffinity",
             found: show(affinity),
             required: `one of ${allowed.join(", ")} (the pack's allowedAffinities)`,
-            fix: suggest(allowed, kind),
+            fix: suggest(allowed, kind, ttlSec),
             why: "this organisation's policy allows only those",
         };
     }
@@ -61,8 +66,8 @@ function affinityFinding(affinity: string, kind: LbKind, allowed: readonly strin
             found: `${show(affinity)} on loadBalancingScheme ${kind.scheme}`,
             required: `one of ${kind.affinities.join(", ")} on ${kind.classic ? "the classic scheme" : `the ${kind.label}`}`,
             fix: kind.classic
-                ? `${suggest(allowed, kind)}, or move to loadBalancingScheme EXTERNAL_MANAGED`
-                : suggest(allowed, kind),
+                ? `${suggest(allowed, kind, ttlSec)}, or move to loadBalancingScheme EXTERNAL_MANAGED`
+                : suggest(allowed, kind, ttlSec),
             why: kind.classic
                 ? `the classic EXTERNAL scheme supports only ${CLASSIC_AFFINITIES.join(", ")}`
                 : `the ${kind.label} does not support ${affinity}`,
@@ -85,12 +90,12 @@ function findings(
             property: "sessionAffinity",
             found: props.sessionAffinity === undefined ? "unset (NONE)" : show(affinity),
             required: `one of ${usable.join(", ") || "(none of allowedAffinities works on this scheme)"}`,
-            fix: suggest(settings.allowedAffinities, kind),
+            fix: suggest(settings.allowedAffinities, kind, settings.minAffinityTtlSec),
             why: STICKY,
         });
         return found;
     }
-    const wrong = affinityFinding(affinity, kind, settings.allowedAffinities);
+    const wrong = affinityFinding(affinity, kind, settings.allowedAffinities, settings.minAffinityTtlSec);
     if (wrong) {
         found.push(wrong);
     }
@@ -137,7 +142,7 @@ function notJudged(args: ResourceValidationArgs): string | undefined {
         return "not a backend service";
     }
     if (looksServerless(args.props)) {
-        return "backed by serverless NEGs, where load balancer affinity does not apply; use Cloud Run session affinity";
+        return "backed only by regional NEGs, which may be serverless, where load balancer affinity does not apply; enforce-serverless-backend-limits judges it at the stack phase";
     }
     return notApplicationReason(lbKindOf(args.type, args.props), "cookie affinity for WebSockets");
 }
@@ -147,7 +152,8 @@ export const enforceSessionAffinity: ResourceValidationPolicy = {
     description: `${JUDGES.application} that carry WebSockets must use a sticky session affinity that is allowed, that their kind of load balancer accepts, and whose cookie outlives the connection.`,
     enforcementLevel: "mandatory",
     severity: "high",
-    remediationSteps: "Set sessionAffinity to GENERATED_COOKIE and affinityCookieTtlSec to 86400.",
+    remediationSteps:
+        "Set sessionAffinity to GENERATED_COOKIE and affinityCookieTtlSec to at least minAffinityTtlSec; remediation does exactly that when GENERATED_COOKIE is allowed.",
     configSchema: schemaFor("allowedAffinities", "minAffinityTtlSec"),
     validateResource: forTypes(BACKEND_SERVICE_TYPES, (args, report) => {
         const reason = notJudged(args);

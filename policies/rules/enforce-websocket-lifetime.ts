@@ -12,6 +12,49 @@ interface Lifetime {
     readonly because: string;
 }
 
+interface Verdict {
+    /** Lifetimes under the minimum; empty when the route holds the socket. */
+    readonly lifetimes: Lifetime[];
+    /** Said after the lifetime when the service reference matched no backend of the stack. */
+    readonly note: string;
+}
+
+/**
+ * The route's lifetimes under the minimum, reading its service reference only when the answer
+ * depends on it. A route timeout under the minimum is too short whatever it reaches: every
+ * lifetime is at most the route's own timeout. Otherwise an unknown reference (a new stack at
+ * preview) is judged against every backend the map can reach: if all of them hold the socket, so
+ * does the route; if none does, it is too short whichever it is; only when some do and some do not
+ * is the reference read for real, which turns the rule into the SDK's "can't run during preview"
+ * note. A reference that names no backend of the stack fails closed against the short ones.
+ */
+function shortLifetimes(
+    route: Route,
+    candidates: PolicyResource[],
+    stack: PolicyResource[],
+    minTimeoutSec: number,
+): Verdict {
+    if (route.routeTimeoutSec !== undefined && route.routeTimeoutSec < minTimeoutSec) {
+        const seconds = route.routeTimeoutSec;
+        return { lifetimes: [{ seconds, because: `routeAction.timeout is ${seconds} s` }], note: "" };
+    }
+    const reference = peek(route.service);
+    const known = resolveService(reference, candidates);
+    const all = (known ? [known] : candidates).map((b) => lifetime(route, b, stack));
+    const lifetimes = all.filter((l) => l.seconds < minTimeoutSec);
+    // Unknown, and some backends would hold the socket while others would not: only the
+    // reference can tell, so it is read for real. When every one is short, the answer is known.
+    if (reference === UNKNOWN && lifetimes.length > 0 && lifetimes.length < all.length) {
+        route.service();
+    }
+    const note = known
+        ? ""
+        : reference === UNKNOWN
+          ? " (its service is not known until the stack exists, and no backend the map uses holds a WebSocket that long)"
+          : ` (its service ${JSON.stringify(reference)} matches no backend of the stack by name, so every backend the map uses was judged)`;
+    return { lifetimes, note };
+}
+
 /** The longest a WebSocket can live on a route to one backend service. */
 function lifetime(route: Route, backend: PolicyResource, stack: PolicyResource[]): Lifetime {
     const negs = serverlessNegsOf(backend, stack);
@@ -45,10 +88,14 @@ export const enforceWebsocketLifetime: StackValidationPolicy = {
     enforcementLevel: "mandatory",
     severity: "critical",
     remediationSteps:
-        "Route WebSocket paths to an instance-group or zonal-NEG backend with timeoutSec 86400 and a routeAction.timeout of 86400 s.",
+        "Route WebSocket paths to an instance-group or zonal-NEG backend whose timeoutSec is at least minTimeoutSec, and set the route's routeAction.timeout to at least the same; serverless backends end a WebSocket within an hour.",
     configSchema: schemaFor("minTimeoutSec", "websocketPaths"),
     validateStack: (args, report) => {
-        const { minTimeoutSec, websocketPaths } = settingsFrom(args.getConfig, "minTimeoutSec", "websocketPaths");
+        const { minTimeoutSec, websocketPaths } = settingsFrom(
+            () => args.getConfig(),
+            "minTimeoutSec",
+            "websocketPaths",
+        );
         const maps = routingMaps(args);
         for (const map of maps) {
             const candidates = servicesOf(map);
@@ -58,27 +105,15 @@ export const enforceWebsocketLifetime: StackValidationPolicy = {
             for (const path of websocketPaths) {
                 for (const found of routesFor(map.props, path)) {
                     const route = classic ? { ...found, routeTimeoutSec: undefined } : found;
-                    const reference = peek(route.service);
-                    const known = resolveService(reference, candidates);
-                    // When the reference is unknown (a new stack at preview) or names no backend
-                    // of the stack, judge every backend the map can reach: if all of them hold the
-                    // socket, so does this route. Otherwise an unknown reference is read for real,
-                    // which turns the rule into the SDK's "can't run during preview" note, and an
-                    // unmatched one fails closed against the short backends.
-                    const backends = known ? [known] : candidates;
-                    const short = backends
-                        .map((b) => lifetime(route, b, args.resources))
-                        .filter((l) => l.seconds < minTimeoutSec);
-                    if (short.length === 0) {
+                    const short = shortLifetimes(route, candidates, args.resources, minTimeoutSec);
+                    if (short.lifetimes.length === 0) {
                         continue;
                     }
-                    if (reference === UNKNOWN) {
-                        route.service();
-                    }
-                    const note = known
-                        ? ""
-                        : ` (its service ${JSON.stringify(reference)} matches no backend of the stack by name, so every backend the map uses was judged)`;
-                    const entry = findings.get(route.where) ?? { paths: [], lifetime: short[0], note };
+                    const entry = findings.get(route.where) ?? {
+                        paths: [],
+                        lifetime: short.lifetimes[0],
+                        note: short.note,
+                    };
                     entry.paths.push(path);
                     findings.set(route.where, entry);
                 }

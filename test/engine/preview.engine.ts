@@ -47,10 +47,10 @@ function realVerdicts(events: readonly EngineEvent[]): string[] {
     return [...new Set(verdicts(events).map(verdictKey))].sort();
 }
 
-/** The documented --policy-pack-config example, taken from docs/policies.md itself. */
-function readmePolicyConfig(dir: string): string {
-    const readme = fs.readFileSync(path.join(ROOT, "docs", "policies.md"), "utf8");
-    const match = /cat > policy-config\.json <<'JSON'\n([\s\S]*?)\nJSON\n/.exec(readme);
+/** The --policy-pack-config example of docs/policies.md (which the README is written from), taken from the page itself. */
+function documentedPolicyConfig(dir: string): string {
+    const page = fs.readFileSync(path.join(ROOT, "docs", "policies.md"), "utf8");
+    const match = /cat > policy-config\.json <<'JSON'\n([\s\S]*?)\nJSON\n/.exec(page);
     assert.ok(match, "docs/policies.md has no `cat > policy-config.json <<'JSON'` example");
     const file = path.join(dir, "policy-config.json");
     fs.writeFileSync(file, match[1]);
@@ -67,8 +67,9 @@ describe("engine: pulumi preview --policy-pack policies (real CLI, gcp stand-in)
             staging: path.join(ROOT, "Pulumi.staging.yaml"),
             production: path.join(ROOT, "Pulumi.production.yaml"),
             seed: SEED,
+            fresh: path.join(ROOT, "Pulumi.staging.yaml"),
         });
-        await ws.initStacks(["staging", "production", "seed"]);
+        await ws.initStacks(["staging", "production", "seed", "fresh"]);
     });
 
     after(() => ws?.remove());
@@ -102,6 +103,26 @@ describe("engine: pulumi preview --policy-pack policies (real CLI, gcp stand-in)
         });
     }
 
+    it("a brand-new stack with websocketTimeoutSec 30: the CLI fails the preview naming enforce-websocket-lifetime on the route, with no can't-run note", async () => {
+        const human = await ws.pulumi([
+            "preview",
+            "--stack",
+            "fresh",
+            "--config",
+            "websocket-lb:websocketTimeoutSec=30",
+            "--policy-pack",
+            POLICY_PACK,
+        ]);
+        assert.notEqual(human.code, 0, show(human));
+        assert.match(human.stdout, /\[mandatory\] \[severity: critical\]\s+enforce-websocket-lifetime/, show(human));
+        assert.match(
+            human.stdout,
+            /URLMap "chat-https": pathMatchers\[0\]\.pathRules\[0\] \(serving \/ws, \/ws\/\*, \/websocket, \/websocket\/\*\) is a WebSocket lifetime of 30 s: routeAction\.timeout is 30 s/,
+        );
+        assert.doesNotMatch(human.stdout + human.stderr, /can't run/);
+        assert.match(human.stdout + human.stderr, /preview failed/);
+    });
+
     it("the seed's broken settings: the CLI fails the preview naming enforce-backend-timeout and enforce-session-affinity", async () => {
         const human = await ws.pulumi(["preview", "--stack", "seed", "--policy-pack", POLICY_PACK]);
         assert.notEqual(human.code, 0, show(human));
@@ -130,7 +151,7 @@ describe("engine: pulumi preview --policy-pack policies (real CLI, gcp stand-in)
         assert.ok(realVerdicts(real.events).includes("mandatory enforce-session-affinity chat-api-backend"));
     });
 
-    it("--config backendTimeoutSec=30 fails naming enforce-backend-timeout; the README's --policy-pack-config remediates it instead", async () => {
+    it("--config backendTimeoutSec=30 fails naming enforce-backend-timeout; the documented --policy-pack-config remediates it instead", async () => {
         const flags = ["--stack", "staging", "--config", "websocket-lb:backendTimeoutSec=30"];
         const broken = await ws.previewWithEvents([...flags, "--policy-pack", POLICY_PACK]);
         assert.notEqual(broken.code, 0, show(broken));
@@ -143,8 +164,8 @@ describe("engine: pulumi preview --policy-pack policies (real CLI, gcp stand-in)
             offlineVerdicts(await offline(["--stack", "staging", "--config", "backendTimeoutSec=30"])),
         );
 
-        // README: enforce-backend-timeout at "remediate" sets timeoutSec to 86400 instead of failing.
-        const config = readmePolicyConfig(ws.root);
+        // docs/policies.md: enforce-backend-timeout at "remediate" sets timeoutSec to 86400 instead of failing.
+        const config = documentedPolicyConfig(ws.root);
         const fixed = await ws.previewWithEvents([
             ...flags,
             "--policy-pack",

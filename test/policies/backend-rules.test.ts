@@ -72,7 +72,11 @@ describe("policies: backend service rules", () => {
             );
         });
         it("leaves serverless-backed services to enforce-serverless-backend-limits", async () => {
-            await assertNotApplicable("enforce-backend-timeout", serverlessChain().backend, /serverless NEGs/);
+            await assertNotApplicable(
+                "enforce-backend-timeout",
+                serverlessChain().backend,
+                /regional NEGs, which may be serverless.*enforce-serverless-backend-limits/,
+            );
         });
         it("remediates by raising the timeout and touching nothing else", async () => {
             const fixed = await remediate(
@@ -372,7 +376,7 @@ describe("policies: backend service rules", () => {
                         changed(websocketBackend(), { sessionAffinity: "HTTP_COOKIE", localityLbPolicy: undefined }),
                     )
                 )[0],
-                /takes its settings from consistentHash/,
+                /HTTP_COOKIE hashes on a cookie or header, which only a hashing locality policy reads/,
             );
             assert.deepEqual(await violations("enforce-affinity-locality-policy", websocketBackend()), []);
             await assertNotApplicable(

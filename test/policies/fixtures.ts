@@ -1,3 +1,4 @@
+import { sdkProxy } from "../../policies/lib/sdk-proxy";
 import { T } from "../../policies/lib/types";
 import { TestResource } from "./harness";
 
@@ -210,4 +211,66 @@ export function compliantStack() {
 /** The stack with one resource replaced; links find resources by type and name, so they follow. */
 export function swap(all: TestResource[], from: TestResource, to: TestResource): TestResource[] {
     return all.map((r) => (r === from ? to : r));
+}
+
+/** The regional managed instance group behind websocketBackend() and its autoscaler, both compliant. */
+export function websocketGroup() {
+    const mig: TestResource = {
+        type: "gcp:compute/regionInstanceGroupManager:RegionInstanceGroupManager",
+        name: "chat-api-mig",
+        props: {
+            name: "chat-api",
+            region: "us-central1",
+            baseInstanceName: "chat-api",
+            namedPorts: [{ name: "http", port: 8080 }],
+            updatePolicy: {
+                type: "PROACTIVE",
+                minimalAction: "REPLACE",
+                instanceRedistributionType: "NONE",
+                maxSurgeFixed: 3,
+                maxUnavailableFixed: 0,
+            },
+        },
+    };
+    const autoscaler: TestResource = {
+        type: "gcp:compute/regionAutoscaler:RegionAutoscaler",
+        name: "chat-api-autoscaler",
+        props: {
+            region: "us-central1",
+            target: `${P}/regions/us-central1/instanceGroupManagers/chat-api`,
+            autoscalingPolicy: {
+                minReplicas: 2,
+                maxReplicas: 4,
+                scaleInControl: { maxScaledInReplicas: { fixed: 1 }, timeWindowSec: 3600 },
+            },
+        },
+        links: { target: [mig] },
+    };
+    // Google's health-check and proxy ranges to the serving port, on every instance of the network.
+    const firewall: TestResource = {
+        type: "gcp:compute/firewall:Firewall",
+        name: "chat-api-allow-google-proxies",
+        props: {
+            network: "default",
+            direction: "INGRESS",
+            sourceRanges: ["130.211.0.0/22", "35.191.0.0/16"],
+            allows: [{ protocol: "tcp", ports: ["8080"] }],
+        },
+    };
+    return { mig, autoscaler, firewall };
+}
+
+/** A value the engine cannot know at preview (a new stack's ids), as the Policy SDK sees it. */
+export const UNKNOWN_STRING = sdkProxy.unknownStringValue;
+
+/** The compliant stack as a brand-new stack's preview sees it: every backend service reference unknown. */
+export function newStack(s = compliantStack()): TestResource[] {
+    const unknown = (rule: Record<string, unknown>) => ({ ...rule, service: UNKNOWN_STRING });
+    const matchers = (s.map.props.pathMatchers as Array<Record<string, unknown>>).map((m) => ({
+        ...m,
+        defaultService: UNKNOWN_STRING,
+        pathRules: (m.pathRules as Array<Record<string, unknown>>).map(unknown),
+    }));
+    const map = changed(s.map, { defaultService: UNKNOWN_STRING, pathMatchers: matchers });
+    return swap(s.all, s.map, map);
 }

@@ -24,6 +24,7 @@ const CATALOGUE: Record<string, { level: string; stack: boolean }> = {
     "enforce-backend-timeout": { level: "mandatory", stack: false },
     "enforce-session-affinity": { level: "mandatory", stack: false },
     "disallow-invalid-custom-headers": { level: "mandatory", stack: false },
+    "disallow-invalid-header-actions": { level: "mandatory", stack: false },
     "enforce-serverless-backend-limits": { level: "mandatory", stack: true },
     "enforce-websocket-lifetime": { level: "mandatory", stack: true },
     "enforce-websocket-paths": { level: "mandatory", stack: false },
@@ -43,6 +44,7 @@ const CATALOGUE: Record<string, { level: string; stack: boolean }> = {
     "enforce-health-check-firewall": { level: "mandatory", stack: true },
     "enforce-health-check-logging": { level: "advisory", stack: true },
     "disallow-http2-backend-protocol": { level: "advisory", stack: false },
+    "enforce-websocket-scale-in": { level: "advisory", stack: true },
 };
 
 describe("policies: the pack", () => {
@@ -163,11 +165,47 @@ describe("policies: the pack", () => {
             assert.deepEqual(outcome, { violations: [], urns: [] });
         });
 
-        it("enforce-websocket-lifetime says it can't run when a reachable backend is short and the routing is unknown", async () => {
+        it("enforce-websocket-lifetime reports a new stack whose every reachable backend is short, without knowing which rule goes where", async () => {
             const ws = changed(websocketBackend(), { timeoutSec: 30 });
             const outcome = await runStackPolicy(policyNamed("enforce-websocket-lifetime") as StackValidationPolicy, [
                 ws,
                 mapWithUnknownServices(ws),
+            ]);
+            assert.equal(outcome.cantRun, undefined);
+            assert.equal(outcome.violations.length, 1);
+            assert.match(
+                outcome.violations[0],
+                /is a WebSocket lifetime of 30 s: .*its service is not known until the stack exists, and no backend the map uses holds a WebSocket that long/,
+            );
+        });
+
+        it("disallow-long-http-routes reports a new stack's plain route without a timeout when every backend the map uses waits too long", async () => {
+            const ws = websocketBackend();
+            const base = mapWithUnknownServices(ws);
+            const matcher = (base.props.pathMatchers as Array<Record<string, unknown>>)[0];
+            const map = changed(base, { pathMatchers: [{ ...matcher, defaultRouteAction: undefined }] });
+            const outcome = await runStackPolicy(policyNamed("disallow-long-http-routes") as StackValidationPolicy, [
+                ws,
+                map,
+            ]);
+            assert.equal(outcome.cantRun, undefined);
+            assert.equal(outcome.violations.length, 1);
+            assert.match(
+                outcome.violations[0],
+                /pathMatchers\[0\]\.defaultService is a route serving no WebSocket path that waits up to 86400 s: .*, as for every backend the map uses/,
+            );
+        });
+
+        it("enforce-websocket-lifetime says it can't run when one reachable backend is short, another is not, and the routing is unknown", async () => {
+            const ws = websocketBackend();
+            const auth = serverlessChain();
+            const map = changed(mapWithUnknownServices(ws), {}, { pathMatchers: [ws, auth.backend] });
+            const outcome = await runStackPolicy(policyNamed("enforce-websocket-lifetime") as StackValidationPolicy, [
+                ws,
+                auth.run,
+                auth.neg,
+                auth.backend,
+                map,
             ]);
             assert.deepEqual(outcome.violations, []);
             assert.match(
@@ -191,10 +229,16 @@ describe("policies: the pack", () => {
                 const run = await runStack(stack);
                 const { diagnostics, notApplicable } = await analyzeWithPack(pack, run.resources);
                 // Any can't-run note arrives as an advisory diagnostic, so it counts here too. RATE on
-                // the WebSocket backend is a trade-off the program accepts while IN_FLIGHT is Beta.
+                // the WebSocket backend is a trade-off the program accepts while IN_FLIGHT is Beta;
+                // its regional group redistributes and its autoscaler scales in unbounded, which the
+                // scale-in advisory names on the group and on the autoscaler.
                 assert.deepEqual(
-                    diagnostics.map((d) => `${d.level} ${d.policy}`),
-                    ["advisory disallow-websocket-rate-balancing"],
+                    diagnostics.map((d) => `${d.level} ${d.policy} ${d.urn.split("::").pop()}`),
+                    [
+                        "advisory disallow-websocket-rate-balancing chat-api-backend",
+                        "advisory enforce-websocket-scale-in chat-api-mig",
+                        "advisory enforce-websocket-scale-in chat-api-autoscaler",
+                    ],
                 );
                 // The rules did run: every policy applied to something in the stack.
                 const skipped = (policy: string, urn: string) =>

@@ -104,6 +104,20 @@ describe("preview: offline preview (the real command, the real pack in its own p
                         "connectionDrainingTimeoutSec=0",
                     ),
             ],
+            ["cut30", () => preview("--stack", "staging", "--config", "websocketTimeoutSec=30")],
+            [
+                "chatPaths",
+                () =>
+                    preview(
+                        "--stack",
+                        "staging",
+                        "--config",
+                        'websocketPaths=["/chat","/chat/*"]',
+                        "--config",
+                        "websocketTimeoutSec=30",
+                        "--json",
+                    ),
+            ],
             ["brokenPack", () => preview("--stack", "staging", "--policy-pack", brokenPack)],
             // One run, two proofs: the copied pack's changed level, and the config file's settings.
             [
@@ -166,19 +180,21 @@ describe("preview: offline preview (the real command, the real pack in its own p
                 result.stdout,
                 /chat-https {2}\[\/ws,\/ws\/\*,\/websocket,\/websocket\/\* \(route timeout 86400s\)/,
             );
-            // The two advisories are the Policy SDK's "can't run during preview" notes: as in the real
-            // `pulumi preview` of a new stack, the URL map's backend service ids are not known yet.
+            // A new stack's preview: the URL map's references are spelled from names known then, so
+            // every rule decides and none says it can't run. The advisories are the RATE trade-off
+            // and the scale-in advisory on the group and its autoscaler.
             assert.match(
                 result.stdout,
-                new RegExp(`Summary: ${stack === "staging" ? 48 : 50} resources, 0 mandatory violations, 2 advisories`),
+                new RegExp(`Summary: ${stack === "staging" ? 48 : 50} resources, 0 mandatory violations, 3 advisories`),
+            );
+            assert.doesNotMatch(result.stdout, /can't run/);
+            assert.match(
+                result.stdout,
+                /\[advisory\] disallow-websocket-rate-balancing {2}BackendService chat-api-backend/,
             );
             assert.match(
                 result.stdout,
-                /\[advisory\] enforce-websocket-lifetime {2}\(stack\)\n +can't run policy 'enforce-websocket-lifetime'/,
-            );
-            assert.match(
-                result.stdout,
-                /\[advisory\] disallow-long-http-routes {2}\(stack\)\n +can't run policy 'disallow-long-http-routes'/,
+                /\[advisory\] enforce-websocket-scale-in {2}RegionInstanceGroupManager chat-api-mig/,
             );
             assert.match(result.stdout, /\/api,\/api\/\* \(route timeout 30s\)/);
             // The stack's outputs, as pulumi preview prints them.
@@ -186,6 +202,34 @@ describe("preview: offline preview (the real command, the real pack in its own p
             assert.match(result.stdout, /^ {4}websocketUrls +: \{\n {8}"([a-z]+\.)?chat\.example\.com": \[$/m);
         });
     }
+
+    it("exits 1 naming enforce-websocket-lifetime on the route when the WebSocket route timeout is 30 s, as the staging incident report's cut", async () => {
+        const result = await runs.cut30;
+        assert.equal(result.code, 1, result.stderr);
+        assert.match(result.stdout, /\[mandatory\] enforce-websocket-lifetime {2}URLMap chat-https/);
+        assert.match(
+            result.stdout,
+            /pathMatchers\[0\]\.pathRules\[0\] \(serving \/ws, \/ws\/\*, \/websocket, \/websocket\/\*\) is a WebSocket lifetime of 30 s: routeAction\.timeout is 30 s/,
+        );
+        assert.doesNotMatch(result.stdout, /can't run/);
+    });
+
+    it("judges the stack's own websocketPaths: a stack serving /chat is checked at /chat, not at the default /ws", async () => {
+        const result = await runs.chatPaths;
+        assert.equal(result.code, 1, result.stderr);
+        const doc = JSON.parse(result.stdout) as {
+            diagnostics: Array<{ policy: string; level: string; message: string }>;
+        };
+        const mandatory = doc.diagnostics.filter((d) => d.level === "mandatory");
+        assert.deepEqual(
+            mandatory.map((d) => d.policy),
+            ["enforce-websocket-lifetime"],
+        );
+        assert.match(
+            mandatory[0].message,
+            /pathRules\[0\] \(serving \/chat, \/chat\/\*\) is a WebSocket lifetime of 30 s/,
+        );
+    });
 
     it("exits 1 naming enforce-backend-timeout when the backend timeout is set to 30", async () => {
         const result = await runs.human;
@@ -200,12 +244,16 @@ describe("preview: offline preview (the real command, the real pack in its own p
         const found = diagnostics(result)
             .map((d) => `${d.level} ${d.policy}`)
             .sort();
+        // The staging incident report's 30 s cut is a mandatory lifetime violation even on a new
+        // stack: the route's own timeout decides it, whatever backend it reaches.
         assert.deepEqual(found, [
-            "advisory disallow-long-http-routes",
+            "advisory disallow-websocket-rate-balancing",
             "advisory enforce-connection-draining",
-            "advisory enforce-websocket-lifetime",
+            "advisory enforce-websocket-scale-in",
+            "advisory enforce-websocket-scale-in",
             "mandatory enforce-backend-timeout",
             "mandatory enforce-session-affinity",
+            "mandatory enforce-websocket-lifetime",
         ]);
     });
 
@@ -218,10 +266,10 @@ describe("preview: offline preview (the real command, the real pack in its own p
             resources: unknown[];
             diagnostics: Array<{ level: string }>;
         };
-        assert.deepEqual(doc.summary, { resources: 48, mandatory: 1, advisory: 3 });
+        assert.deepEqual(doc.summary, { resources: 48, mandatory: 1, advisory: 4 });
         assert.equal(doc.resources.length, doc.summary.resources);
         assert.equal(doc.diagnostics.filter((d) => d.level === "mandatory").length, doc.summary.mandatory);
-        assert.match(human.stdout, /Summary: 48 resources, 1 mandatory violation, 3 advisories$/m);
+        assert.match(human.stdout, /Summary: 48 resources, 1 mandatory violation, 4 advisories$/m);
         assert.equal((human.stdout.match(/^ {4}\[mandatory\]/gm) ?? []).length, doc.summary.mandatory);
         assert.equal((human.stdout.match(/^ {4}\[advisory\]/gm) ?? []).length, doc.summary.advisory);
     });
@@ -239,13 +287,17 @@ describe("preview: offline preview (the real command, the real pack in its own p
     it("passes --policy-pack-config levels and settings to the pack", async () => {
         const result = await runs.advisoryPack;
         // Draining 0 would be an advisory, but the file disables the policy; a 3600 s affinity
-        // cookie passes the 1800 s minimum set in the file. The lifetime and plain-route rules
-        // cannot run at preview (unknown service ids).
+        // cookie passes the 1800 s minimum set in the file.
         assert.deepEqual(
             diagnostics(result)
                 .map((d) => d.policy)
                 .sort(),
-            ["disallow-long-http-routes", "enforce-backend-timeout", "enforce-websocket-lifetime"],
+            [
+                "disallow-websocket-rate-balancing",
+                "enforce-backend-timeout",
+                "enforce-websocket-scale-in",
+                "enforce-websocket-scale-in",
+            ],
         );
     });
 

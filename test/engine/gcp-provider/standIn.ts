@@ -259,6 +259,11 @@ export class GcpStandIn implements provider.Provider {
             // suffix gives the new resource a name of its own: here, the next free suffix.
             inputs.name = typeof olds?.name === "string" ? olds.name : this.freeName(urn, type, inputs, name);
         }
+        if (spec.selfLink && inputs.project === undefined && this.config.project) {
+            // The real provider's plan fills the provider's default project (inferred from its plan
+            // output), so a new resource's project is known at preview, as its auto-name is.
+            inputs.project = this.config.project;
+        }
         const failures: provider.CheckFailure[] = [];
         if (
             typeof inputs.name === "string" &&
