@@ -4,6 +4,7 @@ import { disallowClassicAdvancedRouting } from "./rules/disallow-classic-advance
 import { disallowDuplicateProxyHeaders } from "./rules/disallow-duplicate-proxy-headers";
 import { disallowExcessiveTimeout } from "./rules/disallow-excessive-timeout";
 import { disallowInvalidCustomHeaders } from "./rules/disallow-invalid-custom-headers";
+import { disallowRetiredFunctionRuntime } from "./rules/disallow-retired-function-runtime";
 import { disallowLongHttpRoutes } from "./rules/disallow-long-http-routes";
 import { disallowWebsocketRateBalancing } from "./rules/disallow-websocket-rate-balancing";
 import { enforceAffinityLocalityPolicy } from "./rules/enforce-affinity-locality-policy";
@@ -29,6 +30,7 @@ export const policies: Policies = [
     enforceWebsocketBackendProtocol,
     disallowClassicAdvancedRouting,
     enforceHttpsOnly,
+    disallowRetiredFunctionRuntime,
     disallowExcessiveTimeout,
     enforceConnectionDraining,
     disallowAffinityWithUtilization,

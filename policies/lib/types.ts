@@ -18,6 +18,7 @@ export const T = {
     regionSslPolicy: "gcp:compute/regionSslPolicy:RegionSslPolicy",
     cloudRunV2Service: "gcp:cloudrunv2/service:Service",
     cloudRunService: "gcp:cloudrun/service:Service",
+    cloudFunctionV2: "gcp:cloudfunctionsv2/function:Function",
 } as const;
 
 export const BACKEND_SERVICE_TYPES: readonly string[] = [T.backendService, T.regionBackendService];

@@ -39,6 +39,7 @@ const CATALOGUE: Record<string, { level: string; stack: boolean }> = {
     "disallow-long-http-routes": { level: "advisory", stack: true },
     "disallow-duplicate-proxy-headers": { level: "advisory", stack: false },
     "disallow-websocket-rate-balancing": { level: "advisory", stack: true },
+    "disallow-retired-function-runtime": { level: "mandatory", stack: false },
 };
 
 describe("policies: the pack", () => {
@@ -143,7 +144,7 @@ describe("policies: the pack", () => {
                 ws,
                 mapWithUnknownServices(ws),
             ]);
-            assert.deepEqual(outcome, { violations: [], urns: [] });
+            assert.deepEqual(outcome, { violations: [], urns: [], levels: [] });
         });
 
         it("enforce-websocket-lifetime says it can't run when a reachable backend is short and the routing is unknown", async () => {
