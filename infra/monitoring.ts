@@ -135,7 +135,7 @@ function createLogMetrics(
  * https://cloud.google.com/logging/docs/logs-based-metrics, where a metric's series are labelled
  * with the monitored resource of the entries it counts).
  */
-export const LB_LOG_RESOURCE_TYPE = "http_load_balancer";
+const LB_LOG_RESOURCE_TYPE = "http_load_balancer";
 
 /**
  * A user metric's filter, with the resource type Monitoring requires: "The filter must specify

@@ -23,7 +23,6 @@ export {
     FUNCTION_BUILD_ROLES,
     FUNCTION_RUNTIME,
     FUNCTION_RUNTIMES,
-    FunctionRuntime,
     runtimeStage,
     FORBIDDEN_HEADER_PREFIXES,
     headerNameProblem,

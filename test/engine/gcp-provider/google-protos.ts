@@ -29,7 +29,7 @@ export interface ProtoFacts {
 }
 
 /** Fields whose comments the refusals quote (refusals.ts). */
-export const QUOTED_FIELDS: readonly string[] = [
+const QUOTED_FIELDS: readonly string[] = [
     "google.cloud.compute.v1.BackendService.affinity_cookie_ttl_sec",
     "google.cloud.compute.v1.BackendService.strong_session_affinity_cookie",
     "google.cloud.compute.v1.BackendService.health_checks",
@@ -98,7 +98,7 @@ function listedInComment(comment: string | null): string[] {
 }
 
 /** Parses the protos and extracts the facts (seconds: the cache makes it once). */
-export function parseProtoFacts(): ProtoFacts {
+function parseProtoFacts(): ProtoFacts {
     const root = new protobuf.Root();
     const dirs = includeDirs();
     root.resolvePath = (_origin, target) =>
