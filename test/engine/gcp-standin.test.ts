@@ -1,7 +1,10 @@
 import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
 import { GcpStandIn } from "./gcp-provider/standIn";
 import { enumProblems, valuesAt } from "./gcp-provider/enum-checks";
-import { protoFacts } from "./gcp-provider/google-protos";
+import { protoFacts, protoFactsFile } from "./gcp-provider/google-protos";
 import { ENUM_FIELDS, NOT_ENUMS } from "./gcp-provider/proto-map";
 import { ProgramRun, runStack } from "../helpers/stack";
 
@@ -263,6 +266,44 @@ describe("engine: the gcp stand-in refuses what Google's API definitions refuse"
                     `pathMatchers\\[0\\]\\.routeRules\\[0\\]\\.headerAction\\.requestHeadersToAdds\\[0\\]\\.headerName': '${name}'.*custom-headers-global`,
                 ),
             );
+        }
+    });
+});
+
+describe("engine: the stand-in's cache of Google's proto facts", function () {
+    this.timeout(120_000);
+    it("reads the cache when it is whole, and parses the protos again when the file was cut short", () => {
+        const facts = protoFacts();
+        const file = protoFactsFile();
+        assert.ok(fs.existsSync(file), "a cache file");
+        const whole = fs.readFileSync(file, "utf8");
+        // A second process (a new CLI command) reads the same facts from the file.
+        const child = spawnSync(
+            process.execPath,
+            [
+                "-r",
+                "./cli/register.js",
+                "-e",
+                `console.log(JSON.stringify(require("./test/engine/gcp-provider/google-protos").protoFacts()).length)`,
+            ],
+            { cwd: path.join(__dirname, "..", ".."), encoding: "utf8" },
+        );
+        assert.equal(child.stdout.trim(), String(JSON.stringify(facts).length), child.stderr);
+        fs.writeFileSync(file, whole.slice(0, 100));
+        try {
+            const again = spawnSync(
+                process.execPath,
+                [
+                    "-r",
+                    "./cli/register.js",
+                    "-e",
+                    `console.log(Object.keys(require("./test/engine/gcp-provider/google-protos").protoFacts().enums).length)`,
+                ],
+                { cwd: path.join(__dirname, "..", ".."), encoding: "utf8" },
+            );
+            assert.equal(again.stdout.trim(), String(Object.keys(facts.enums).length), again.stderr);
+        } finally {
+            fs.writeFileSync(file, whole);
         }
     });
 });

@@ -139,20 +139,35 @@ function cacheKey(): string {
 
 let loaded: ProtoFacts | undefined;
 
+/** The cache file for the protos and mapping of this checkout. */
+export function protoFactsFile(): string {
+    return path.join(CACHE_DIR, `gcp-proto-facts-${cacheKey()}.json`);
+}
+
 /** The facts, from the cache file when it matches, else parsed and cached. */
 export function protoFacts(): ProtoFacts {
     if (loaded) {
         return loaded;
     }
-    const file = path.join(CACHE_DIR, `gcp-proto-facts-${cacheKey()}.json`);
+    const file = protoFactsFile();
     if (fs.existsSync(file)) {
-        loaded = JSON.parse(fs.readFileSync(file, "utf8")) as ProtoFacts;
-        return loaded;
+        try {
+            loaded = JSON.parse(fs.readFileSync(file, "utf8")) as ProtoFacts;
+            return loaded;
+        } catch {
+            // A cache file cut short (a killed process, a full disk) is parsed again below.
+        }
     }
     loaded = parseProtoFacts();
     fs.mkdirSync(CACHE_DIR, { recursive: true });
     const tmp = `${file}.${process.pid}.tmp`;
     fs.writeFileSync(tmp, JSON.stringify(loaded));
     fs.renameSync(tmp, file);
+    // Facts of older protos or mappings are never read again.
+    for (const stale of fs.readdirSync(CACHE_DIR).filter((f) => /^gcp-proto-facts-[0-9a-f]+\.json$/.test(f))) {
+        if (path.join(CACHE_DIR, stale) !== file) {
+            fs.rmSync(path.join(CACHE_DIR, stale), { force: true });
+        }
+    }
     return loaded;
 }
