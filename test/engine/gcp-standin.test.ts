@@ -174,7 +174,7 @@ describe("engine: the gcp stand-in refuses what Google's API definitions refuse"
         );
     });
 
-    it("refuses an alert filter without a resource type, in the filter or the denominator, quoting alert.proto", async () => {
+    it("refuses an alert filter without a resource type, and a denominator filter without a metric type, each quoting its own alert.proto comment", async () => {
         const condition = (filter: string, denominatorFilter?: string) => ({
             combiner: "OR",
             displayName: "x",
@@ -185,12 +185,18 @@ describe("engine: the gcp stand-in refuses what Google's API definitions refuse"
                 },
             ],
         });
-        const good = 'metric.type="logging.googleapis.com/user/m" AND resource.type="http_load_balancer"';
+        const metricOnly = 'metric.type="logging.googleapis.com/user/m"';
+        const good = `${metricOnly} AND resource.type="http_load_balancer"`;
         const p = standIn();
-        await p.create(urn(T.alert, "ok"), condition(good, good));
+        // The denominator may leave the resource type out: alert.proto makes it optional there.
+        await p.create(urn(T.alert, "ok"), condition(good, metricOnly));
         assert.match(
-            await refusal(p, T.alert, "bad", condition(good, 'metric.type="logging.googleapis.com/user/m"')),
-            /conditions\[0\]\.conditionThreshold\.denominatorFilter had an invalid value .*The filter must specify the metric type and the resource type\..*alert\.proto/,
+            await refusal(p, T.alert, "bad", condition(metricOnly, good)),
+            /conditions\[0\]\.conditionThreshold\.filter had an invalid value .*The filter must specify the metric type and the resource type\..*alert\.proto \(AlertPolicy\.Condition\.MetricThreshold\.filter\)/,
+        );
+        assert.match(
+            await refusal(p, T.alert, "bad-denominator", condition(good, 'resource.type="http_load_balancer"')),
+            /denominatorFilter had an invalid value .*The filter must specify the metric type and optionally may contain restrictions on resource type.*denominator_filter/,
         );
     });
 

@@ -115,19 +115,23 @@ export function uptimeCheckRules(props: Props): Problem[] {
     return problems;
 }
 
+/**
+ * A condition's filter must name the metric type and the resource type; its denominator filter
+ * only the metric type ("optionally may contain restrictions on resource type"): each field's
+ * own comment in alert.proto.
+ */
 export function alertPolicyRules(props: Props): Problem[] {
     const threshold = "google.monitoring.v3.AlertPolicy.Condition.MetricThreshold";
-    return ["filter", "denominatorFilter"].flatMap((key) =>
+    const rules = [
+        { key: "filter", field: "filter", needs: [/\bmetric\.type\s*=/, /\bresource\.type\s*=/] },
+        { key: "denominatorFilter", field: "denominator_filter", needs: [/\bmetric\.type\s*=/] },
+    ];
+    return rules.flatMap(({ key, field, needs }) =>
         valuesAt(props, `conditions[].conditionThreshold.${key}`)
-            .filter(
-                ({ value }) =>
-                    typeof value !== "string" ||
-                    !/\bmetric\.type\s*=/.test(value) ||
-                    !/\bresource\.type\s*=/.test(value),
-            )
+            .filter(({ value }) => typeof value !== "string" || !needs.every((n) => n.test(value)))
             .map(({ at, value }) => ({
-                message: `Field ${at} had an invalid value of ${JSON.stringify(value)}: ${quote(`${threshold}.filter`, /must specify the metric type/)}`,
-                source: `${ALERT_PROTO} (AlertPolicy.Condition.MetricThreshold.${key === "filter" ? "filter" : "denominator_filter"})`,
+                message: `Field ${at} had an invalid value of ${JSON.stringify(value)}: ${quote(`${threshold}.${field}`, /must specify the metric type/)}`,
+                source: `${ALERT_PROTO} (AlertPolicy.Condition.MetricThreshold.${field})`,
             })),
     );
 }
