@@ -34,7 +34,7 @@ export function createCloudRunBackend(
                 timeout: `${backend.requestTimeoutSec}s`,
                 sessionAffinity: true,
                 scaling: { minInstanceCount: backend.minInstances, maxInstanceCount: backend.maxInstances },
-                serviceAccount: reader?.email,
+                serviceAccount: reader?.account.email,
                 containers: [
                     { image: backend.image, ports: { containerPort: backend.port }, envs: cloudRunEnvs(backend) },
                 ],
@@ -44,8 +44,10 @@ export function createCloudRunBackend(
                 ? [{ type: "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION", revision: backend.pinnedRevision, percent: 100 }]
                 : [{ type: "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST", percent: 100 }],
         },
-        // Cloud Run resolves secret references when an instance starts: the grants come first.
-        { parent, dependsOn: reader ? [reader] : [] },
+        // "During service deployment, Cloud Run checks all the secrets you use" against the
+        // account that runs the container (https://cloud.google.com/run/docs/configuring/services/secrets,
+        // "How secrets are checked"): the grants come first, not only the account.
+        { parent, dependsOn: reader ? [reader.account, ...reader.grants] : [] },
     );
 
     // Requests arrive through the load balancer without Google identity tokens.

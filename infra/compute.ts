@@ -201,7 +201,10 @@ export function createInstanceGroup(
             // Pinned so the surge below is known: a regional group's fixed surge must be 0 or at least its zone count.
             distributionPolicyZones: [...backend.zones],
             // Surge before removing, never drop capacity: open WebSockets drain off old instances.
+            // NONE: the group never deletes a VM just to even out its zones (PROACTIVE, the
+            // default, does), which would cut every socket it holds.
             updatePolicy: {
+                instanceRedistributionType: "NONE",
                 type: "PROACTIVE",
                 minimalAction: "REPLACE",
                 replacementMethod: "SUBSTITUTE",
@@ -212,7 +215,27 @@ export function createInstanceGroup(
         { parent },
     );
 
-    new compute.RegionAutoscaler(
+    createAutoscaler(name, backend, group, parent);
+
+    return {
+        groups: [group.instanceGroup],
+        healthCheck: check,
+        rate: { maxRatePerInstance: backend.maxRatePerInstance },
+        portName: SERVING_PORT_NAME,
+    };
+}
+
+/**
+ * The group's autoscaler, on CPU. Each VM it removes cuts the sockets it holds once connection
+ * draining ends, so scale-in is throttled (scaleInControl, from config).
+ */
+function createAutoscaler(
+    name: string,
+    backend: InstanceGroupBackend,
+    group: compute.RegionInstanceGroupManager,
+    parent: pulumi.Resource,
+): compute.RegionAutoscaler {
+    return new compute.RegionAutoscaler(
         `${name}-autoscaler`,
         {
             region: backend.region,
@@ -222,17 +245,14 @@ export function createInstanceGroup(
                 maxReplicas: backend.maxReplicas,
                 cooldownPeriod: 120,
                 cpuUtilization: { target: backend.targetCpuUtilization },
+                scaleInControl: {
+                    maxScaledInReplicas: { fixed: backend.scaleInMaxReplicas },
+                    timeWindowSec: backend.scaleInWindowSec,
+                },
             },
         },
         { parent },
     );
-
-    return {
-        groups: [group.instanceGroup],
-        healthCheck: check,
-        rate: { maxRatePerInstance: backend.maxRatePerInstance },
-        portName: SERVING_PORT_NAME,
-    };
 }
 
 /** A `groups` backend: existing instance groups or zonal NEGs (GKE standalone NEGs) and a health check. */

@@ -312,6 +312,15 @@ function parseBackend(v: Validator, key: string, name: string, spec: unknown): B
                     `${at}.targetCpuUtilization`,
                     optional(spec.targetCpuUtilization, 0.6),
                 ),
+                // One VM an hour by default: a VM holds day-long sockets, each removal cuts them.
+                scaleInMaxReplicas: v.integer(
+                    `${at}.scaleInMaxReplicas`,
+                    optional(spec.scaleInMaxReplicas, 1),
+                    0,
+                    1000,
+                ),
+                // The window is the autoscaler's look-back; up to an hour (inferred from the console's scale-in controls).
+                scaleInWindowSec: v.integer(`${at}.scaleInWindowSec`, optional(spec.scaleInWindowSec, 3600), 60, 3600),
                 maxRatePerInstance: v.integer(
                     `${at}.maxRatePerInstance`,
                     optional(spec.maxRatePerInstance, 1000),

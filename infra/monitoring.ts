@@ -128,8 +128,22 @@ function createLogMetrics(
     };
 }
 
+/**
+ * The monitored resource type the load balancer's request logs are written against
+ * (https://cloud.google.com/load-balancing/docs/https/https-logging-monitoring, "Viewing logs":
+ * resource type http_load_balancer), which a log-based metric's series carry (inferred from
+ * https://cloud.google.com/logging/docs/logs-based-metrics, where a metric's series are labelled
+ * with the monitored resource of the entries it counts).
+ */
+const LB_LOG_RESOURCE_TYPE = "http_load_balancer";
+
+/**
+ * A user metric's filter, with the resource type Monitoring requires: "The filter must specify
+ * the metric type and the resource type" (google/monitoring/v3/alert.proto in
+ * @google-cloud/monitoring, AlertPolicy.Condition.MetricThreshold.filter).
+ */
 const userMetric = (metric: logging.Metric) =>
-    pulumi.interpolate`metric.type="logging.googleapis.com/user/${metric.name}"`;
+    pulumi.interpolate`metric.type="logging.googleapis.com/user/${metric.name}" AND resource.type="${LB_LOG_RESOURCE_TYPE}"`;
 const PER_MINUTE = [{ alignmentPeriod: "60s", perSeriesAligner: "ALIGN_DELTA", crossSeriesReducer: "REDUCE_SUM" }];
 const RATE_PER_MINUTE = [{ alignmentPeriod: "60s", perSeriesAligner: "ALIGN_RATE", crossSeriesReducer: "REDUCE_SUM" }];
 
@@ -156,6 +170,7 @@ function createAlerts(
         percent: number,
         aggregations: typeof PER_MINUTE,
         runbookStep: string,
+        uses: logging.Metric[] = [],
     ) =>
         new monitoring.AlertPolicy(
             `${name}-${suffix}`,
@@ -183,7 +198,8 @@ function createAlerts(
                     content: `${displayName} is above ${percent}%. Runbook: ${RUNBOOK}, ${runbookStep}.`,
                 },
             },
-            opts,
+            // A new log-based metric can take minutes before alert policies accept it (terraform-provider-google #11102).
+            { ...opts, dependsOn: uses },
         );
 
     const lbRequests = lbRequestsFilter(urlMapName);
@@ -207,6 +223,7 @@ function createAlerts(
             monitoringSettings.alertHandshakeFailurePercent,
             PER_MINUTE,
             "step 2 (handshake failures: validate with ws-validate, then roll back)",
+            [metrics.upgradeFailures, metrics.upgradeAttempts],
         ),
         connectionFailures: ratioAlert(
             "connectionFailures",
@@ -217,16 +234,17 @@ function createAlerts(
             monitoringSettings.alertConnectionFailurePercent,
             PER_MINUTE,
             "step 3 (connection failures: check the backend group and firewall)",
+            [metrics.connectionFailures, metrics.upgradeAttempts],
         ),
         timeoutErrors: new monitoring.AlertPolicy(
             `${name}-alert-lb-timeouts`,
             {
-                displayName: "Load balancer timeout errors",
+                displayName: "Load balancer backend timeouts (HTTP requests)",
                 combiner: "OR",
                 severity: "WARNING",
                 conditions: [
                     {
-                        displayName: `backend timeouts above ${monitoringSettings.alertTimeoutErrorsPerMinute} per minute for 5 minutes`,
+                        displayName: `requests timed out at the backend above ${monitoringSettings.alertTimeoutErrorsPerMinute} per minute for 5 minutes`,
                         conditionThreshold: {
                             filter: userMetric(metrics.timeoutErrors),
                             // ALIGN_RATE yields per second; the setting is per minute.
@@ -242,10 +260,12 @@ function createAlerts(
                     mimeType: "text/markdown",
                     content:
                         `More than ${monitoringSettings.alertTimeoutErrorsPerMinute} requests a minute end with statusDetails backend_timeout: ` +
-                        `the backend timed out while generating a response (a 504 for plain HTTP). Runbook: ${RUNBOOK}, step 4 (timeout errors: find the slow backend and route).`,
+                        `the backend did not answer within its route's or backend service's timeout (a 504 to the client): a slow or undersized backend. ` +
+                        `It does not count WebSockets closed at the end of their lifetime (no Google doc says those are marked backend_timeout). ` +
+                        `Runbook: ${RUNBOOK}, step 4 (timeout errors: find the slow backend and route, then its capacity).`,
                 },
             },
-            opts,
+            { ...opts, dependsOn: [metrics.timeoutErrors] },
         ),
     };
 }

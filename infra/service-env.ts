@@ -160,15 +160,17 @@ export function grantSecretAccess(
     );
 }
 
+export interface SecretReader {
+    readonly account: serviceaccount.Account;
+    /** Its accessor grants: what a Cloud Run service must wait for (Cloud Run checks them when it creates a revision). */
+    readonly grants: secretmanager.SecretIamMember[];
+}
+
 /**
  * A service account for a backend that reads secrets, allowed to read exactly those and nothing
  * else. Undefined when it reads none (the backend keeps its default identity).
  */
-export function secretReader(
-    name: string,
-    settings: ServiceEnv,
-    parent: pulumi.Resource,
-): serviceaccount.Account | undefined {
+export function secretReader(name: string, settings: ServiceEnv, parent: pulumi.Resource): SecretReader | undefined {
     const secrets = secretsOf(settings);
     if (secrets.length === 0) {
         return undefined;
@@ -181,8 +183,7 @@ export function secretReader(
         },
         { parent },
     );
-    grantSecretAccess(name, settings, account.email, parent);
-    return account;
+    return { account, grants: grantSecretAccess(name, settings, account.email, parent) };
 }
 
 /** Cloud Run's native env: plain values, and secret references resolved by Cloud Run at start. */

@@ -41,6 +41,12 @@ export interface InstanceGroupBackend extends BackendCommon, ServiceEnv {
     readonly minReplicas: number;
     readonly maxReplicas: number;
     readonly targetCpuUtilization: number;
+    /**
+     * The autoscaler's scaleInControl: at most this many VMs removed within scaleInWindowSec
+     * (0: it never scales in), so a quieter hour does not cut the day-long sockets of many VMs at once.
+     */
+    readonly scaleInMaxReplicas: number;
+    readonly scaleInWindowSec: number;
     readonly maxRatePerInstance: number;
     /** Existing VPC network: a name, or a self link for a shared VPC host project's network. */
     readonly network: string;
@@ -97,6 +103,8 @@ export const BACKEND_FIELDS = {
         "minReplicas",
         "maxReplicas",
         "targetCpuUtilization",
+        "scaleInMaxReplicas",
+        "scaleInWindowSec",
         "maxRatePerInstance",
         "network",
         "subnetwork",

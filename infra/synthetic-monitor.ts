@@ -3,11 +3,14 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as cloudfunctionsv2 from "@pulumi/gcp/cloudfunctionsv2";
+import * as logging from "@pulumi/gcp/logging";
 import * as monitoring from "@pulumi/gcp/monitoring";
+import * as projects from "@pulumi/gcp/projects";
 import * as secretmanager from "@pulumi/gcp/secretmanager";
 import * as serviceaccount from "@pulumi/gcp/serviceaccount";
 import * as storage from "@pulumi/gcp/storage";
 import { importsOf, transpile } from "../cli/typescript-cache";
+import { FUNCTION_BUILD_ROLES, FUNCTION_RUNTIME } from "../policies/facts";
 import { RUNBOOK } from "./monitoring";
 import { SyntheticMonitorSettings } from "./settings";
 
@@ -22,8 +25,12 @@ export const PROJECT_DIR = path.resolve(__dirname, "..");
 /** The module whose export the entry file hands to Google's synthetics SDK. */
 const HANDLER = "validator/synthetic-monitor.ts";
 const ENTRY_POINT = "chatSynthetic";
-/** The runtime of the provider's synthetic monitor example (uptimeCheckConfig.d.ts). */
-const RUNTIME = "nodejs20";
+/**
+ * The field of the structured log line the function writes when a run fails, and its value: what
+ * the chat-degradation metric counts. The SDK's own answer cannot be counted on (see ENTRY_JS).
+ */
+export const FAILED_RUN_FIELD = "chatSyntheticRun";
+export const FAILED_RUN_VALUE = "failed";
 /** The SDK and the framework the function needs besides the validator's own dependencies. */
 const FUNCTION_DEPENDENCIES = {
     "@google-cloud/functions-framework": "5.0.5",
@@ -35,18 +42,44 @@ export interface SyntheticMonitor {
     readonly bucket: storage.Bucket;
     readonly source: storage.BucketObject;
     readonly serviceAccount: serviceaccount.Account;
+    /** The identity Cloud Build builds the function as, with the roles FUNCTION_BUILD_ROLES lists. */
+    readonly buildAccount: serviceaccount.Account;
+    readonly buildRoles: projects.IAMMember[];
     readonly function: cloudfunctionsv2.Function;
+    /** Failed runs, from the function's own log line. */
+    readonly failedRuns: logging.Metric;
     readonly uptimeCheck: monitoring.UptimeCheckConfig;
     readonly alert: monitoring.AlertPolicy;
 }
 
-/** The entry file: Google's SDK runs the check and answers Cloud Monitoring with its result. */
+/**
+ * The entry file: Google's SDK runs the check and answers Cloud Monitoring with its result. The
+ * SDK answers HTTP 200 whether the check passed or not (only `synthetic_generic_result_v1.ok`
+ * differs; test/validator/synthetic-monitor.test.ts runs it against a failing chat server), and
+ * synthetics-sdk-nodejs #157 reports check_passed staying at 100 % on failures. So a failed run
+ * also writes one structured log line, severity ERROR, that a log-based metric counts: Cloud Run
+ * turns a JSON line on stdout into a structured entry with its `severity`
+ * (https://cloud.google.com/run/docs/logging, "Writing structured logs").
+ */
 const ENTRY_JS = `// Built by infra/synthetic-monitor.ts. The synthetics SDK turns a resolved check into a passed
-// run and a thrown error into a failed one, with its message.
+// run and a thrown error into a failed one, with its message; a failed run is also logged as one
+// structured line, which the chat-degradation alert counts.
 const functions = require("@google-cloud/functions-framework");
 const { runSyntheticHandler } = require("@google-cloud/synthetics-sdk-api");
 const { syntheticCheck } = require("./validator/synthetic-monitor");
-functions.http(${JSON.stringify(ENTRY_POINT)}, runSyntheticHandler(syntheticCheck));
+async function checkAndRecord(args) {
+    try {
+        await syntheticCheck(args);
+    } catch (e) {
+        console.log(JSON.stringify({
+            severity: "ERROR",
+            message: e instanceof Error ? e.message : String(e),
+            ${FAILED_RUN_FIELD}: ${JSON.stringify(FAILED_RUN_VALUE)},
+        }));
+        throw e;
+    }
+}
+functions.http(${JSON.stringify(ENTRY_POINT)}, runSyntheticHandler(checkAndRecord));
 `;
 
 /** The TypeScript files HANDLER needs, following relative imports. */
@@ -114,18 +147,12 @@ export function functionSourceFiles(
     return files;
 }
 
-/**
- * The synthetic monitor. `channels` are where its alert goes: for now the load balancer's
- * monitoring channels; per-team routes (the business team's) plug in here.
- */
-export function createSyntheticMonitor(
+/** The function's source: a private bucket and the zip of functionSourceFiles, named by its content. */
+function createFunctionSource(
     name: string,
     settings: SyntheticMonitorSettings,
-    targetUrl: string,
-    channels: readonly pulumi.Input<string>[],
-    parent: pulumi.Resource,
-): SyntheticMonitor {
-    const opts = { parent };
+    opts: { parent: pulumi.Resource },
+): { bucket: storage.Bucket; source: storage.BucketObject } {
     const files = functionSourceFiles(settings);
     // The object's name carries the content hash, so a change to the validator or the scenario
     // redeploys the function (a new storageSource), instead of updating a file nobody rebuilds.
@@ -158,34 +185,35 @@ export function createSyntheticMonitor(
         },
         opts,
     );
-    const serviceAccount = new serviceaccount.Account(
-        `${name}-synthetic`,
-        {
-            accountId: `${name}-synthetic-monitor`.slice(0, 30),
-            displayName: "Chat synthetic monitor (runs validator/scenarios checks)",
-        },
-        opts,
-    );
-    const tokenAccess = settings.tokenSecret
-        ? new secretmanager.SecretIamMember(
-              `${name}-synthetic-token`,
-              {
-                  secretId: settings.tokenSecret,
-                  role: "roles/secretmanager.secretAccessor",
-                  member: pulumi.interpolate`serviceAccount:${serviceAccount.email}`,
-              },
-              opts,
-          )
-        : undefined;
+    return { bucket, source };
+}
+
+/**
+ * The synthetic monitor. `channels` are where its alert goes: the business team's channels
+ * when alert routes are set, else every monitoring channel.
+ */
+export function createSyntheticMonitor(
+    name: string,
+    settings: SyntheticMonitorSettings,
+    targetUrl: string,
+    channels: readonly pulumi.Input<string>[],
+    parent: pulumi.Resource,
+): SyntheticMonitor {
+    const opts = { parent };
+    const { bucket, source } = createFunctionSource(name, settings, opts);
+    const { serviceAccount, tokenAccess } = createRunIdentity(name, settings, opts);
+    const build = createBuildIdentity(name, opts);
     const fn = new cloudfunctionsv2.Function(
         `${name}-synthetic`,
         {
             location: settings.region,
             description: `Chat checks (${settings.scenario}) against ${targetUrl}, run by the uptime check ${name}-synthetic`,
             buildConfig: {
-                runtime: RUNTIME,
+                runtime: FUNCTION_RUNTIME,
                 entryPoint: ENTRY_POINT,
                 source: { storageSource: { bucket: bucket.name, object: source.name } },
+                // Its own build identity: a new project's default Cloud Build account may lack the roles.
+                serviceAccount: build.account.name,
             },
             serviceConfig: {
                 maxInstanceCount: 1,
@@ -209,7 +237,7 @@ export function createSyntheticMonitor(
                     : undefined,
             },
         },
-        { ...opts, dependsOn: tokenAccess ? [tokenAccess] : [] },
+        { ...opts, dependsOn: [...build.roles, ...(tokenAccess ? [tokenAccess] : [])] },
     );
     const uptimeCheck = new monitoring.UptimeCheckConfig(
         `${name}-synthetic`,
@@ -223,11 +251,103 @@ export function createSyntheticMonitor(
         },
         opts,
     );
-    // A monitor created through the API needs its own alert policy on the uptime_check/check_passed
-    // metric of the Cloud Run resource the function runs on; the console's default alerts after two
-    // or more consecutive failures (cloud.google.com/monitoring/synthetic-monitors/create, "About
-    // synthetic monitors"). Two failing periods in a row, then, so one lost run does not page. The
-    // resource type name cloud_run_revision is inferred from "the Cloud Run resource".
+    const { failedRuns, alert } = createChatDegradationAlert(name, settings, targetUrl, fn, channels, opts);
+    return {
+        bucket,
+        source,
+        serviceAccount,
+        buildAccount: build.account,
+        buildRoles: build.roles,
+        function: fn,
+        failedRuns,
+        uptimeCheck,
+        alert,
+    };
+}
+
+/** The identity the function runs as, allowed to read the chat token when there is one. */
+function createRunIdentity(
+    name: string,
+    settings: SyntheticMonitorSettings,
+    opts: { parent: pulumi.Resource },
+): { serviceAccount: serviceaccount.Account; tokenAccess?: secretmanager.SecretIamMember } {
+    const serviceAccount = new serviceaccount.Account(
+        `${name}-synthetic`,
+        {
+            accountId: `${name}-synthetic-monitor`.slice(0, 30),
+            displayName: "Chat synthetic monitor (runs validator/scenarios checks)",
+        },
+        opts,
+    );
+    const tokenAccess = settings.tokenSecret
+        ? new secretmanager.SecretIamMember(
+              `${name}-synthetic-token`,
+              {
+                  secretId: settings.tokenSecret,
+                  role: "roles/secretmanager.secretAccessor",
+                  member: pulumi.interpolate`serviceAccount:${serviceAccount.email}`,
+              },
+              opts,
+          )
+        : undefined;
+    return { serviceAccount, tokenAccess };
+}
+
+/** A service account for the function's build, with exactly the roles the build needs. */
+function createBuildIdentity(
+    name: string,
+    opts: { parent: pulumi.Resource },
+): { account: serviceaccount.Account; roles: projects.IAMMember[] } {
+    const account = new serviceaccount.Account(
+        `${name}-synthetic-build`,
+        {
+            accountId: `${name}-synthetic-build`.slice(0, 30),
+            displayName: "Builds the chat synthetic monitor's function (Cloud Build)",
+        },
+        opts,
+    );
+    const roles = FUNCTION_BUILD_ROLES.map(
+        (role) =>
+            new projects.IAMMember(
+                `${name}-synthetic-build-${role
+                    .replace(/^roles\//, "")
+                    .replace(/\./g, "-")
+                    .toLowerCase()}`,
+                { project: account.project, role, member: account.member },
+                opts,
+            ),
+    );
+    return { account, roles };
+}
+
+/**
+ * The chat-degradation alert, on a signal that changes when the checks fail: the count of the
+ * function's failed-run log lines (ENTRY_JS), from the Cloud Run revision the function runs on.
+ * A Cloud Run function's logs carry resource.type cloud_run_revision with its service's name in
+ * resource.labels.service_name (https://cloud.google.com/run/docs/logging, "Resource types";
+ * that the service is named after the function is inferred from how Cloud Run functions are
+ * deployed). The metric's series carry that resource type, which the alert filter names
+ * (Monitoring MetricThreshold.filter must name the metric type and the resource type). Two
+ * failed runs within two periods fire it, so one lost run does not page.
+ */
+function createChatDegradationAlert(
+    name: string,
+    settings: SyntheticMonitorSettings,
+    targetUrl: string,
+    fn: cloudfunctionsv2.Function,
+    channels: readonly pulumi.Input<string>[],
+    opts: { parent: pulumi.Resource },
+): { failedRuns: logging.Metric; alert: monitoring.AlertPolicy } {
+    const failedRuns = new logging.Metric(
+        `${name}-chat-synthetic-failures`,
+        {
+            description: "Failed runs of the chat synthetic monitor (its function's failed-run log line)",
+            filter: pulumi.interpolate`resource.type="cloud_run_revision" AND resource.labels.service_name="${fn.name}" AND jsonPayload.${FAILED_RUN_FIELD}="${FAILED_RUN_VALUE}"`,
+            metricDescriptor: { metricKind: "DELTA", valueType: "INT64", unit: "1" },
+        },
+        opts,
+    );
+    const window = 2 * settings.periodSec;
     const alert = new monitoring.AlertPolicy(
         `${name}-alert-chat-degradation`,
         {
@@ -237,19 +357,19 @@ export function createSyntheticMonitor(
             userLabels: { audience: "business-operations" },
             conditions: [
                 {
-                    displayName: `synthetic chat checks failing for ${2 * settings.periodSec} s`,
+                    displayName: `synthetic chat checks failed twice within ${window} s`,
                     conditionThreshold: {
-                        filter: pulumi.interpolate`metric.type="monitoring.googleapis.com/uptime_check/check_passed" AND metric.label.check_id="${uptimeCheck.uptimeCheckId}" AND resource.type="cloud_run_revision"`,
+                        filter: pulumi.interpolate`metric.type="logging.googleapis.com/user/${failedRuns.name}" AND resource.type="cloud_run_revision"`,
                         aggregations: [
                             {
-                                alignmentPeriod: `${settings.periodSec}s`,
-                                perSeriesAligner: "ALIGN_COUNT_FALSE",
+                                alignmentPeriod: `${window}s`,
+                                perSeriesAligner: "ALIGN_DELTA",
                                 crossSeriesReducer: "REDUCE_SUM",
                             },
                         ],
                         comparison: "COMPARISON_GT",
-                        thresholdValue: 0,
-                        duration: `${2 * settings.periodSec}s`,
+                        thresholdValue: 1,
+                        duration: "0s",
                     },
                 },
             ],
@@ -262,7 +382,8 @@ export function createSyntheticMonitor(
                     `\`npm run validate -- --url ${targetUrl} --scenario ${settings.scenario}\`. Runbook: ${RUNBOOK}.`,
             },
         },
-        opts,
+        // A new log-based metric can take minutes before alert policies accept it (terraform-provider-google #11102).
+        { ...opts, dependsOn: [failedRuns] },
     );
-    return { bucket, source, serviceAccount, function: fn, uptimeCheck, alert };
+    return { failedRuns, alert };
 }

@@ -6,6 +6,7 @@ import { disallowHttp2BackendProtocol } from "./rules/disallow-http2-backend-pro
 import { disallowExcessiveTimeout } from "./rules/disallow-excessive-timeout";
 import { disallowInvalidCustomHeaders } from "./rules/disallow-invalid-custom-headers";
 import { disallowInvalidHeaderActions } from "./rules/disallow-invalid-header-actions";
+import { disallowRetiredFunctionRuntime } from "./rules/disallow-retired-function-runtime";
 import { disallowLongHttpRoutes } from "./rules/disallow-long-http-routes";
 import { disallowWebsocketRateBalancing } from "./rules/disallow-websocket-rate-balancing";
 import { enforceAffinityLocalityPolicy } from "./rules/enforce-affinity-locality-policy";
@@ -38,6 +39,7 @@ export const policies: Policies = [
     enforceHttpsOnly,
     enforceUniqueNamedPorts,
     enforceHealthCheckFirewall,
+    disallowRetiredFunctionRuntime,
     disallowExcessiveTimeout,
     enforceConnectionDraining,
     disallowAffinityWithUtilization,

@@ -45,6 +45,7 @@ const LONG_FIRST = [
     "test/validator/scenarios.test.ts",
     "test/validator/report-html.test.ts",
     "test/validator/synthetic-monitor.test.ts",
+    "test/engine/gcp-standin.test.ts",
 ];
 
 /** .mocharc.json, the options every run of the suite uses. */

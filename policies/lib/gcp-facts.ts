@@ -453,3 +453,58 @@ export const SCALE_IN_CONTROL_FIELD = "scaleInControl";
  * service fails until it is false (@pulumi/gcp 9.37 cloudrunv2/service.d.ts, field `deletionProtection`).
  */
 export const CLOUD_RUN_DELETION_PROTECTION_DEFAULT = true;
+
+/** One language runtime of Cloud Run functions, with the dates its support ends. */
+export interface FunctionRuntime {
+    /** The runtime ID, as `buildConfig.runtime` takes it and as a Cloud Run base image path ends. */
+    readonly id: string;
+    /** First day of the deprecation period: creating and redeploying still work (YYYY-MM-DD, UTC). */
+    readonly deprecated?: string;
+    /** First day of the decommission period: Google refuses to create or redeploy a function on it. */
+    readonly decommissioned?: string;
+}
+
+/**
+ * The Node.js rows of Google's runtime support schedule for Cloud Run functions, formerly Cloud
+ * Functions (2nd gen) (https://cloud.google.com/run/docs/runtimes/function-runtimes, "Runtime
+ * support schedule"). What the dates mean: during deprecation a runtime still creates and
+ * redeploys; after decommission it does neither (https://cloud.google.com/functions/docs/runtime-support,
+ * "Runtime lifecycle"). nodejs26 is listed as Preview, with no dates yet. Runtimes of other
+ * languages are not listed here: the pack calls them unknown rather than guess their dates.
+ */
+export const FUNCTION_RUNTIMES: readonly FunctionRuntime[] = [
+    { id: "nodejs26" },
+    { id: "nodejs24", deprecated: "2028-04-30", decommissioned: "2028-10-31" },
+    { id: "nodejs22", deprecated: "2027-04-30", decommissioned: "2027-10-31" },
+    { id: "nodejs20", deprecated: "2026-04-30", decommissioned: "2026-10-30" },
+    { id: "nodejs18", deprecated: "2025-04-30", decommissioned: "2025-10-30" },
+];
+
+/** Where a runtime stands on a day (YYYY-MM-DD, UTC): the stage its dates put it in, or unknown. */
+export function runtimeStage(id: string, day: string): "supported" | "deprecated" | "decommissioned" | "unknown" {
+    const runtime = FUNCTION_RUNTIMES.find((r) => r.id === id);
+    if (!runtime) {
+        return "unknown";
+    }
+    if (runtime.decommissioned !== undefined && day >= runtime.decommissioned) {
+        return "decommissioned";
+    }
+    return runtime.deprecated !== undefined && day >= runtime.deprecated ? "deprecated" : "supported";
+}
+
+/**
+ * The runtime the program builds its own functions on: the GA Node.js row above whose
+ * decommission is furthest away.
+ */
+export const FUNCTION_RUNTIME = "nodejs24";
+
+/**
+ * The roles a function's own build service account needs (https://cloud.google.com/functions/docs/securing/build-custom-sa,
+ * "Grant permissions"): build logs, the built image in Artifact Registry, and reading the source
+ * object from Cloud Storage. New projects' default Cloud Build account may lack them (same page).
+ */
+export const FUNCTION_BUILD_ROLES: readonly string[] = [
+    "roles/logging.logWriter",
+    "roles/artifactregistry.writer",
+    "roles/storage.objectViewer",
+];

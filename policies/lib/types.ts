@@ -28,6 +28,7 @@ export const T = {
     instanceGroup: "gcp:compute/instanceGroup:InstanceGroup",
     instanceTemplate: "gcp:compute/instanceTemplate:InstanceTemplate",
     regionInstanceTemplate: "gcp:compute/regionInstanceTemplate:RegionInstanceTemplate",
+    cloudFunctionV2: "gcp:cloudfunctionsv2/function:Function",
 } as const;
 
 export const BACKEND_SERVICE_TYPES: readonly string[] = [T.backendService, T.regionBackendService];

@@ -27,10 +27,10 @@ describe("engine: pulumi up, stack output, up again, destroy on staging (real CL
     it("pulumi up --yes with the pack creates every resource; the pack passes at update too", async () => {
         const up = await ws.pulumi(["up", "--yes", "--stack", "staging", "--policy-pack", POLICY_PACK]);
         assert.equal(up.code, 0, show(up));
-        assert.match(up.stdout, /\+ 48 created/);
+        assert.match(up.stdout, /\+ 53 created/);
         assert.match(up.stdout, /websocket-lb-policies@v0\.1\.0 \(local: .*policies\)/);
-        // 46 custom resources exist in the pretend cloud (the stack and the component are not in it).
-        assert.equal(Object.keys(ws.cloud()).length, 46);
+        // 51 custom resources exist in the pretend cloud (the stack and the component are not in it).
+        assert.equal(Object.keys(ws.cloud()).length, 51);
     });
 
     it("pulumi stack output --json has what the README and the validator read", async () => {
@@ -70,14 +70,47 @@ describe("engine: pulumi up, stack output, up again, destroy on staging (real CL
             POLICY_PACK,
         ]);
         assert.equal(up.code, 0, show(up));
-        assert.match(up.stdout, /48 unchanged/);
+        assert.match(up.stdout, /53 unchanged/);
     });
 
     it("pulumi destroy --yes deletes everything it created", async () => {
         const destroy = await ws.pulumi(["destroy", "--yes", "--stack", "staging"]);
         assert.equal(destroy.code, 0, show(destroy));
-        assert.match(destroy.stdout, /- 48 deleted/);
+        assert.match(destroy.stdout, /- 53 deleted/);
         assert.deepEqual(ws.cloud(), {});
+    });
+});
+
+describe("engine: a first pulumi up of the production stack, paging by team (real CLI, gcp stand-in)", function () {
+    this.timeout(900_000);
+    let ws: Workspace;
+
+    before(async function () {
+        requireTools(this);
+        ws = Workspace.create("production", { production: path.join(ROOT, "Pulumi.production.yaml") });
+        await ws.initStacks(["production"]);
+    });
+
+    after(() => ws?.remove());
+
+    it("pulumi up --yes with the pack and the PagerDuty key creates every resource the stand-in's Google rules accept", async () => {
+        const key = await ws.pulumi([
+            "config",
+            "set",
+            "--secret",
+            "--stack",
+            "production",
+            "pagerDutyServiceKeys",
+            JSON.stringify({ operations: "engine-tier-pagerduty-key" }),
+        ]);
+        assert.equal(key.code, 0, show(key));
+        const up = await ws.pulumi(["up", "--yes", "--stack", "production", "--policy-pack", POLICY_PACK]);
+        assert.equal(up.code, 0, show(up));
+        assert.match(up.stdout, /\+ 60 created/);
+        const types = Object.values(ws.cloud());
+        assert.equal(types.length, 58);
+        assert.equal(types.filter((t) => t === "gcp:monitoring/notificationChannel:NotificationChannel").length, 6);
+        assert.equal(types.filter((t) => t === "gcp:pubsub/topic:Topic").length, 1);
     });
 });
 

@@ -65,7 +65,7 @@ describe("infrastructure: alerts page by team (alertRoutes)", () => {
             "HTTP 5xx ratio": ops,
             "WebSocket connection failure ratio": ops,
             "WebSocket handshake failure ratio": ops,
-            "Load balancer timeout errors": ["WebSocket LB infrastructure: infra@example.com"],
+            "Load balancer backend timeouts (HTTP requests)": ["WebSocket LB infrastructure: infra@example.com"],
             "Chat functionality degradation": ["WebSocket LB business: business@example.com"],
         });
         assert.equal(
@@ -127,10 +127,11 @@ describe("infrastructure: alerts page by team (alertRoutes)", () => {
         }
     });
 
-    it("fails with a clear message when a team pages PagerDuty without a key", async () => {
-        await assert.rejects(
-            runStack("staging", [`alertRoutes=${JSON.stringify({ operations: ["pagerduty"] })}`]),
-            /alertRoutes\.operations lists pagerduty, but the secret pagerDutyServiceKeys is not set/,
-        );
+    it("previews a PagerDuty route without its key (a checkout, a pull request), with a secret stand-in key; pulumi up stops on it (engine tier)", async () => {
+        const preview = await runStack("staging", [`alertRoutes=${JSON.stringify({ operations: ["pagerduty"] })}`]);
+        const [pd] = ofType(preview, CHANNEL).filter((c) => p(c).type === "pagerduty");
+        const key = p(pd).sensitiveLabels.serviceKey;
+        assert.equal(key[SECRET_SIG], "1b47061264138c4ac30d75fd1eb44270");
+        assert.equal(key.value, "(set at deploy)");
     });
 });

@@ -53,6 +53,16 @@ describe("infrastructure: invalid configuration stops the program before any res
             [/websocketTimeoutSec is 172800; allowed: an integer from 0 to 86400/],
         ],
         [
+            "scale-in controls out of bounds",
+            [
+                `backends=${JSON.stringify({ api: { kind: "instanceGroup", websocket: true, image: "i:1", region: "us-central1", scaleInMaxReplicas: -1, scaleInWindowSec: 86400 } })}`,
+            ],
+            [
+                /backends\.api\.scaleInMaxReplicas is -1; allowed: an integer from 0 to 1000/,
+                /backends\.api\.scaleInWindowSec is 86400; allowed: an integer from 60 to 3600/,
+            ],
+        ],
+        [
             "a negative affinity TTL",
             ["sessionAffinityTtlSec=-1"],
             [/sessionAffinityTtlSec is -1; allowed: an integer from 0 to 1209600/],

@@ -20,10 +20,47 @@ const ALERT = "gcp:monitoring/alertPolicy:AlertPolicy";
 const DASHBOARD = "gcp:monitoring/dashboard:Dashboard";
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 
-const EXPECTED = {
-    staging: { emails: ["chat-staging-alerts@example.com"], webhook: false, errors5xx: 0.05 },
-    production: { emails: ["chat-oncall@example.com", "chat-platform@example.com"], webhook: true, errors5xx: 0.02 },
+/** The channels each alert pages, by channel display name: staging has no routes, so every alert pages every channel. */
+const STAGING_CHANNELS = ["WebSocket LB alerts: chat-staging-alerts@example.com"];
+const PRODUCTION_TEAMS = {
+    operations: ["WebSocket LB operations: PagerDuty", "WebSocket LB operations: chat-oncall@example.com"],
+    infrastructure: [
+        "WebSocket LB infrastructure: chat-platform@example.com",
+        "WebSocket LB infrastructure: paging webhook",
+    ],
+    business: ["WebSocket LB business: Pub/Sub business-alerts", "WebSocket LB business: chat-business@example.com"],
 };
+
+const EXPECTED = {
+    staging: {
+        errors5xx: 0.05,
+        pages: {
+            "alert-5xx": STAGING_CHANNELS,
+            "alert-ws-handshake": STAGING_CHANNELS,
+            "alert-ws-connection": STAGING_CHANNELS,
+            "alert-lb-timeouts": STAGING_CHANNELS,
+            "alert-chat-degradation": STAGING_CHANNELS,
+        },
+    },
+    production: {
+        errors5xx: 0.02,
+        // The runbook's paging: operations for 5xx, handshakes and connections; infrastructure for
+        // timeouts; business for chat degradation.
+        pages: {
+            "alert-5xx": PRODUCTION_TEAMS.operations,
+            "alert-ws-handshake": PRODUCTION_TEAMS.operations,
+            "alert-ws-connection": PRODUCTION_TEAMS.operations,
+            "alert-lb-timeouts": PRODUCTION_TEAMS.infrastructure,
+            "alert-chat-degradation": PRODUCTION_TEAMS.business,
+        },
+    },
+};
+const LB_METRICS = [
+    "chat-lb-timeout-errors",
+    "chat-ws-connection-failures",
+    "chat-ws-upgrade-attempts",
+    "chat-ws-upgrade-failures",
+];
 
 /** The Logging-query regex as JavaScript sees it (the filter string escapes backslashes). */
 function regexOf(filter: string): RegExp {
@@ -40,17 +77,12 @@ for (const [stack, expected] of Object.entries(EXPECTED)) {
             run = await runStack(stack);
         });
 
-        it("creates a notification channel per email, and the paging webhook where configured", () => {
-            const channels = ofType(run, CHANNEL);
-            assert.deepEqual(
-                channels.filter((c) => p(c).type === "email").map((c) => p(c).labels.email_address),
-                expected.emails,
-            );
-            const webhooks = channels.filter((c) => p(c).type === "webhook_basicauth");
-            assert.equal(webhooks.length, expected.webhook ? 1 : 0);
-            if (expected.webhook) {
-                assert.equal(p(webhooks[0]).labels.url, "https://paging.example.com/hooks/chat-production");
-            }
+        it("creates the channels the stack's routes name, or one per email without routes", () => {
+            const names = ofType(run, CHANNEL)
+                .map((c) => String(p(c).displayName))
+                .sort();
+            const all = [...new Set(Object.values(expected.pages).flat())].sort();
+            assert.deepEqual(names, all);
         });
 
         it("counts WebSocket upgrades, failed upgrades and failed connections, and every request's backend timeouts, from this load balancer's request logs", () => {
@@ -72,12 +104,7 @@ for (const [stack, expected] of Object.entries(EXPECTED)) {
                 ofType(run, METRIC)
                     .map((m) => m.name)
                     .sort(),
-                [
-                    "chat-lb-timeout-errors",
-                    "chat-ws-connection-failures",
-                    "chat-ws-upgrade-attempts",
-                    "chat-ws-upgrade-failures",
-                ],
+                [...LB_METRICS, "chat-chat-synthetic-failures"].sort(),
             );
             const regex = regexOf(filter("ws-upgrade-attempts"));
             for (const url of [
@@ -101,10 +128,8 @@ for (const [stack, expected] of Object.entries(EXPECTED)) {
             }
         });
 
-        it("alerts on the 5xx ratio, handshake and connection failure ratios, and the rate of load balancer timeout errors, each over 5 minutes, to every channel, each naming its runbook step", () => {
-            const channelIds = ofType(run, CHANNEL)
-                .map((c) => c.id)
-                .sort();
+        it("alerts on the 5xx ratio, handshake and connection failure ratios, and the rate of load balancer timeout errors, each over 5 minutes, to its team's channels, each naming its runbook step", () => {
+            const byId = new Map(ofType(run, CHANNEL).map((c) => [c.id, String(p(c).displayName)]));
             const alert = (name: string) => p(named(run, ALERT, `chat-${name}`));
             const threshold = (name: string) => alert(name).conditions[0].conditionThreshold;
             assert.equal(threshold("alert-5xx").thresholdValue, expected.errors5xx);
@@ -116,38 +141,72 @@ for (const [stack, expected] of Object.entries(EXPECTED)) {
             assert.equal(threshold("alert-ws-handshake").thresholdValue, 0.1);
             assert.equal(threshold("alert-ws-connection").thresholdValue, 0.05);
             const metricName = (name: string) => named(run, METRIC, `chat-${name}`).id.split("/").pop();
-            assert.equal(
-                threshold("alert-ws-handshake").filter,
-                `metric.type="logging.googleapis.com/user/${metricName("ws-upgrade-failures")}"`,
-            );
-            assert.equal(
-                threshold("alert-ws-handshake").denominatorFilter,
-                `metric.type="logging.googleapis.com/user/${metricName("ws-upgrade-attempts")}"`,
-            );
+            // Monitoring: "The filter must specify the metric type and the resource type".
+            const userMetric = (name: string) =>
+                `metric.type="logging.googleapis.com/user/${metricName(name)}" AND resource.type="http_load_balancer"`;
+            assert.equal(threshold("alert-ws-handshake").filter, userMetric("ws-upgrade-failures"));
+            assert.equal(threshold("alert-ws-handshake").denominatorFilter, userMetric("ws-upgrade-attempts"));
+            assert.equal(threshold("alert-ws-connection").filter, userMetric("ws-connection-failures"));
+            assert.equal(threshold("alert-ws-connection").denominatorFilter, userMetric("ws-upgrade-attempts"));
             for (const name of ["alert-5xx", "alert-ws-handshake", "alert-ws-connection", "alert-lb-timeouts"]) {
                 assert.equal(threshold(name).duration, "300s");
                 assert.equal(threshold(name).comparison, "COMPARISON_GT");
             }
-            assert.equal(alert("alert-lb-timeouts").displayName, "Load balancer timeout errors");
+            assert.equal(alert("alert-lb-timeouts").displayName, "Load balancer backend timeouts (HTTP requests)");
             // A rate, not any single event: 5 a minute is 5/60 a second under ALIGN_RATE.
             assert.equal(threshold("alert-lb-timeouts").thresholdValue, 5 / 60);
             assert.equal(threshold("alert-lb-timeouts").aggregations[0].perSeriesAligner, "ALIGN_RATE");
-            assert.equal(
-                threshold("alert-lb-timeouts").filter,
-                `metric.type="logging.googleapis.com/user/${metricName("lb-timeout-errors")}"`,
+            assert.equal(threshold("alert-lb-timeouts").filter, userMetric("lb-timeout-errors"));
+            // Described for what it counts: slow backends, never the WebSocket cut it cannot see.
+            assert.match(
+                alert("alert-lb-timeouts").documentation.content,
+                /did not answer within its route's or backend service's timeout/,
             );
-            assert.doesNotMatch(alert("alert-lb-timeouts").documentation.content, /WebSocket|cut/i);
+            assert.match(
+                alert("alert-lb-timeouts").documentation.content,
+                /does not count WebSockets closed at the end of their lifetime/,
+            );
             for (const [name, step] of [
                 ["alert-5xx", 1],
                 ["alert-ws-handshake", 2],
                 ["alert-ws-connection", 3],
                 ["alert-lb-timeouts", 4],
             ] as const) {
-                assert.deepEqual([...alert(name).notificationChannels].sort(), channelIds);
                 assert.match(
                     alert(name).documentation.content,
                     new RegExp(`Runbook: docs/configuration\\.md#runbook, step ${step} `),
                 );
+            }
+            for (const [name, channels] of Object.entries(expected.pages)) {
+                assert.deepEqual(
+                    (alert(name).notificationChannels as string[]).map((id) => byId.get(id) ?? id).sort(),
+                    [...channels].sort(),
+                    name,
+                );
+            }
+        });
+
+        it("names the resource type in every alert filter, and orders each alert after the log-based metrics it reads", () => {
+            const metrics = new Map(ofType(run, METRIC).map((m) => [m.id.split("/").pop(), m.urn]));
+            for (const alert of ofType(run, ALERT)) {
+                for (const condition of p(alert).conditions as Props[]) {
+                    for (const filter of [
+                        condition.conditionThreshold.filter,
+                        condition.conditionThreshold.denominatorFilter,
+                    ]) {
+                        if (filter === undefined) {
+                            continue;
+                        }
+                        assert.match(filter, /\bresource\.type="[a-z_]+"/, `${alert.name}: ${filter}`);
+                        const user = /logging\.googleapis\.com\/user\/([^"]+)"/.exec(filter)?.[1];
+                        if (user) {
+                            assert.ok(
+                                alert.dependencies.includes(metrics.get(user)!),
+                                `${alert.name} depends on ${user}`,
+                            );
+                        }
+                    }
+                }
             }
         });
 

@@ -57,6 +57,14 @@ describe("infrastructure: backends with env and secretEnv (mock runtime)", () =>
             grants.map((g) => [p(g).secretId, p(g).role]),
             [["projects/shared-secrets/secrets/oauth-client", "roles/secretmanager.secretAccessor"]],
         );
+        // Cloud Run checks the account's access to each secret when it creates the revision: the
+        // service waits for the grants, not only for the account.
+        for (const grant of grants) {
+            assert.ok(
+                service.dependencies.includes(grant.urn),
+                `the service waits for the grant on ${p(grant).secretId}`,
+            );
+        }
     });
 
     const grantsTo = (account: RecordedResource) =>
@@ -97,8 +105,10 @@ describe("infrastructure: backends with env and secretEnv (mock runtime)", () =>
         const plain = await runStack("staging", [
             `backends=${JSON.stringify({ api: { ...api, secretEnv: undefined }, auth: { ...auth, secretEnv: undefined } })}`,
         ]);
-        // Besides the synthetic monitor's own account (it reads its token secret), only the VMs'.
-        const accounts = ofType(plain, ACCOUNT).filter((a) => p(a).accountId !== "chat-synthetic-monitor");
+        // Besides the synthetic monitor's own accounts (it reads its token secret; its build), only the VMs'.
+        const accounts = ofType(plain, ACCOUNT).filter(
+            (a) => !["chat-synthetic-monitor", "chat-synthetic-build"].includes(String(p(a).accountId)),
+        );
         assert.deepEqual(
             accounts.map((a) => p(a).accountId),
             ["lb-api-vm"],

@@ -202,6 +202,13 @@ for (const [stack, expected] of Object.entries(EXPECTED)) {
             // A regional group's fixed surge must be 0 or at least its zone count: exactly the count.
             assert.equal(mig.updatePolicy.maxSurgeFixed, 3);
             assert.equal(mig.updatePolicy.maxUnavailableFixed, 0);
+            // Neither the group nor the autoscaler removes VMs holding day-long sockets at will:
+            // no rebalancing across zones, and at most one VM scaled in an hour by default.
+            assert.equal(mig.updatePolicy.instanceRedistributionType, "NONE");
+            assert.deepEqual(scaler.autoscalingPolicy.scaleInControl, {
+                maxScaledInReplicas: { fixed: 1 },
+                timeWindowSec: 3600,
+            });
             const firewall = inputs(named(run, TYPES.firewall, "chat-api-allow-google-proxies"));
             assert.deepEqual(firewall.sourceRanges, ["130.211.0.0/22", "35.191.0.0/16"]);
             assert.deepEqual(firewall.allows, [{ protocol: "tcp", ports: ["8080"] }]);
@@ -341,6 +348,15 @@ describe("infrastructure: network and egress settings", () => {
         const mig = named(run, TYPES.mig, "chat-api-mig").inputs as Props;
         assert.deepEqual(mig.distributionPolicyZones, ["us-east1-b", "us-east1-c", "us-east1-d"]);
         assert.equal(mig.updatePolicy.maxSurgeFixed, 3);
+    });
+
+    it("takes the autoscaler's scale-in control from config: 0 stops scale-in, the window is the autoscaler's look-back", async () => {
+        const run = await runStack("staging", [backends({ scaleInMaxReplicas: 0, scaleInWindowSec: 600 })]);
+        const scaler = named(run, TYPES.autoscaler, "chat-api-autoscaler").inputs as Props;
+        assert.deepEqual(scaler.autoscalingPolicy.scaleInControl, {
+            maxScaledInReplicas: { fixed: 0 },
+            timeWindowSec: 600,
+        });
     });
 
     it("derives the surge from configured zones", async () => {

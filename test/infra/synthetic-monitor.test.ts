@@ -3,6 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { ProgramError, ProgramRun, RecordedResource } from "../../preview";
+import { FUNCTION_BUILD_ROLES, FUNCTION_RUNTIME, runtimeStage } from "../../policies/facts";
 import { dependedOnBy, named, ofType, PROJECT_DIR, runStack } from "../helpers/stack";
 
 type Props = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -15,12 +16,24 @@ const T = {
     channel: "gcp:monitoring/notificationChannel:NotificationChannel",
     secretAccess: "gcp:secretmanager/secretIamMember:SecretIamMember",
     account: "gcp:serviceaccount/account:Account",
+    metric: "gcp:logging/metric:Metric",
+    projectIam: "gcp:projects/iAMMember:IAMMember",
 };
 const p = (r: RecordedResource) => r.inputs as Props;
 
 const EXPECTED = {
-    staging: { url: "wss://staging.chat.example.com", channels: 1 },
-    production: { url: "wss://chat.example.com", channels: 3 },
+    // Staging has no alert routes: every channel. Production routes chat degradation to business.
+    staging: {
+        url: "wss://staging.chat.example.com",
+        channels: ["WebSocket LB alerts: chat-staging-alerts@example.com"],
+    },
+    production: {
+        url: "wss://chat.example.com",
+        channels: [
+            "WebSocket LB business: Pub/Sub business-alerts",
+            "WebSocket LB business: chat-business@example.com",
+        ],
+    },
 };
 
 for (const [stack, expected] of Object.entries(EXPECTED)) {
@@ -54,7 +67,7 @@ for (const [stack, expected] of Object.entries(EXPECTED)) {
             const pkg = JSON.parse(assets["package.json"].text) as { dependencies: Record<string, string> };
             assert.equal(pkg.dependencies["@google-cloud/synthetics-sdk-api"], "0.7.0");
             assert.ok(pkg.dependencies.ws && pkg.dependencies.yaml && pkg.dependencies.ajv);
-            assert.match(assets["index.js"].text, /runSyntheticHandler\(syntheticCheck\)/);
+            assert.match(assets["index.js"].text, /runSyntheticHandler\(checkAndRecord\)/);
         });
 
         it("declares a 2nd gen function on that source, pointed at the stack's first domain, reading the chat token from Secret Manager", () => {
@@ -81,27 +94,56 @@ for (const [stack, expected] of Object.entries(EXPECTED)) {
             );
         });
 
-        it("runs it every minute as an uptime check's synthetic monitor, and alerts the monitoring channels on its failures", () => {
+        it("builds on a runtime Google still supports today, as its own build service account with the roles the build needs", () => {
+            const fn = named(run, T.fn, "chat-synthetic");
+            assert.equal(p(fn).buildConfig.runtime, FUNCTION_RUNTIME);
+            assert.equal(runtimeStage(p(fn).buildConfig.runtime, new Date().toISOString().slice(0, 10)), "supported");
+            const build = named(run, T.account, "chat-synthetic-build");
+            assert.deepEqual(
+                dependedOnBy(run, fn, "buildConfig")
+                    .filter((r) => r.type === T.account)
+                    .map((r) => r.urn),
+                [build.urn],
+                "buildConfig.serviceAccount is the build account's name",
+            );
+            const roles = ofType(run, T.projectIam).filter((r) =>
+                dependedOnBy(run, r, "member").some((a) => a.urn === build.urn),
+            );
+            assert.deepEqual(roles.map((r) => p(r).role).sort(), [...FUNCTION_BUILD_ROLES].sort());
+            for (const role of roles) {
+                assert.ok(fn.dependencies.includes(role.urn), `the function waits for ${p(role).role}`);
+            }
+        });
+
+        it("runs it every minute as an uptime check's synthetic monitor, and alerts on its failed runs, counted from the function's own log line", () => {
             const fn = named(run, T.fn, "chat-synthetic");
             const uptime = named(run, T.uptime, "chat-synthetic");
             assert.equal(p(uptime).period, "60s");
             assert.equal(p(uptime).syntheticMonitor.cloudFunctionV2.name, fn.id);
+            const metric = named(run, T.metric, "chat-chat-synthetic-failures");
+            assert.match(
+                p(metric).filter,
+                /^resource\.type="cloud_run_revision" AND resource\.labels\.service_name="[^"]+" AND jsonPayload\.chatSyntheticRun="failed"$/,
+            );
+            assert.ok(metric.dependencies.includes(fn.urn), "the metric reads this function's logs");
             const alert = named(run, T.alert, "chat-alert-chat-degradation");
             assert.equal(p(alert).displayName, "Chat functionality degradation");
             const [condition] = p(alert).conditions;
-            assert.match(
+            assert.equal(
                 condition.conditionThreshold.filter,
-                /^metric\.type="monitoring\.googleapis\.com\/uptime_check\/check_passed" AND metric\.label\.check_id="[^"]+" AND resource\.type="cloud_run_revision"$/,
+                `metric.type="logging.googleapis.com/user/${metric.id.split("/").pop()}" AND resource.type="cloud_run_revision"`,
             );
+            // Two failed runs within two periods: one lost run does not page.
+            assert.deepEqual(condition.conditionThreshold.aggregations, [
+                { alignmentPeriod: "120s", perSeriesAligner: "ALIGN_DELTA", crossSeriesReducer: "REDUCE_SUM" },
+            ]);
+            assert.equal(condition.conditionThreshold.thresholdValue, 1);
+            assert.ok(alert.dependencies.includes(metric.urn));
+            const names = new Map(ofType(run, T.channel).map((c) => [c.id, String(p(c).displayName)]));
             assert.deepEqual(
-                dependedOnBy(run, alert, "conditions").map((r) => r.urn),
-                [uptime.urn],
-                "the filter names this uptime check's id",
+                (p(alert).notificationChannels as string[]).map((id) => names.get(id)).sort(),
+                [...expected.channels].sort(),
             );
-            assert.equal(condition.conditionThreshold.duration, "120s");
-            const channelIds = ofType(run, T.channel).map((c) => c.id);
-            assert.equal(channelIds.length, expected.channels);
-            assert.deepEqual([...p(alert).notificationChannels].sort(), [...channelIds].sort());
         });
     });
 }

@@ -20,6 +20,8 @@ export interface Outcome {
     readonly violations: string[];
     /** urn each violation was reported against (stack policies). */
     readonly urns: (string | undefined)[];
+    /** The level of each violation: the policy's own, unless the rule reported one of its own. */
+    readonly levels: EnforcementLevel[];
     readonly notApplicable?: string;
     /** The SDK's "can't run during preview" note, when a rule read an unknown value. */
     readonly cantRun?: string;
@@ -62,18 +64,27 @@ async function capture(
 ): Promise<Outcome> {
     const violations: string[] = [];
     const urns: (string | undefined)[] = [];
+    const levels: EnforcementLevel[] = [];
     try {
-        await run((message, urn) => {
-            violations.push(message);
-            urns.push(urn);
+        // As the SDK's reportViolation: a string, or an object carrying its own level and urn.
+        await run((message: string | { message: string; urn?: string; enforcementLevel?: EnforcementLevel }, urn) => {
+            const info = typeof message === "string" ? { message, urn } : message;
+            violations.push(info.message);
+            urns.push(info.urn);
+            levels.push(info.enforcementLevel ?? levelOf(policy));
         });
-        return { violations, urns };
+        return { violations, urns, levels };
     } catch (e) {
         if (e instanceof NotApplicableError) {
-            return { violations, urns, notApplicable: e.reason };
+            return { violations, urns, levels, notApplicable: e.reason };
         }
         if (e instanceof sdkProxy.UnknownValueError) {
-            return { violations, urns, cantRun: `can't run policy '${policy.name}' during preview: ${e.message}` };
+            return {
+                violations,
+                urns,
+                levels,
+                cantRun: `can't run policy '${policy.name}' during preview: ${e.message}`,
+            };
         }
         throw e;
     }

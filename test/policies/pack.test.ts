@@ -45,6 +45,7 @@ const CATALOGUE: Record<string, { level: string; stack: boolean }> = {
     "enforce-health-check-logging": { level: "advisory", stack: true },
     "disallow-http2-backend-protocol": { level: "advisory", stack: false },
     "enforce-websocket-scale-in": { level: "advisory", stack: true },
+    "disallow-retired-function-runtime": { level: "mandatory", stack: false },
 };
 
 describe("policies: the pack", () => {
@@ -162,7 +163,7 @@ describe("policies: the pack", () => {
                 ws,
                 mapWithUnknownServices(ws),
             ]);
-            assert.deepEqual(outcome, { violations: [], urns: [] });
+            assert.deepEqual(outcome, { violations: [], urns: [], levels: [] });
         });
 
         it("enforce-websocket-lifetime reports a new stack whose every reachable backend is short, without knowing which rule goes where", async () => {
@@ -234,11 +235,7 @@ describe("policies: the pack", () => {
                 // scale-in advisory names on the group and on the autoscaler.
                 assert.deepEqual(
                     diagnostics.map((d) => `${d.level} ${d.policy} ${d.urn.split("::").pop()}`),
-                    [
-                        "advisory disallow-websocket-rate-balancing chat-api-backend",
-                        "advisory enforce-websocket-scale-in chat-api-mig",
-                        "advisory enforce-websocket-scale-in chat-api-autoscaler",
-                    ],
+                    ["advisory disallow-websocket-rate-balancing chat-api-backend"],
                 );
                 // The rules did run: every policy applied to something in the stack.
                 const skipped = (policy: string, urn: string) =>

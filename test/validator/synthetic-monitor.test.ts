@@ -1,9 +1,11 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
+import * as http from "http";
+import type { AddressInfo } from "net";
 import * as os from "os";
 import * as path from "path";
 import * as vm from "vm";
-import { functionSourceFiles, PROJECT_DIR } from "../../infra/synthetic-monitor";
+import { FAILED_RUN_FIELD, FAILED_RUN_VALUE, functionSourceFiles, PROJECT_DIR } from "../../infra/synthetic-monitor";
 import { SyntheticMonitorSettings } from "../../infra/settings";
 import { ChatServer, startChatServer } from "./chat-server";
 
@@ -115,6 +117,104 @@ describe("synthetic monitor: the function's handler, run from its built source a
             runChatChecks({}, { info: () => undefined, error: () => undefined }),
             /^ChatCheckFailed: WS_VALIDATE_URL "": expected the ws:\/\/ or wss:\/\/ base URL to check$/,
         );
+    });
+
+    /**
+     * The entry file with Google's real synthetics SDK (@google-cloud/synthetics-sdk-api 0.7.0, the
+     * version the function ships) behind a loopback HTTP server. The functions framework is
+     * Express: the SDK's handler calls `req.get(header)` and `res.send(result)`, and Express
+     * answers an object with its JSON and the status already set (200 unless changed); this
+     * adapter does the same. Lines the entry file logs are collected.
+     */
+    async function serveEntry(): Promise<{ url: string; logged: string[]; close(): Promise<void> }> {
+        const registered: Record<string, (req: unknown, res: unknown) => Promise<void>> = {};
+        const logged: string[] = [];
+        const stubs: Record<string, unknown> = {
+            "@google-cloud/functions-framework": {
+                http: (name: string, handler: (req: unknown, res: unknown) => Promise<void>) =>
+                    (registered[name] = handler),
+            },
+        };
+        const entry = fs.readFileSync(path.join(dir, "index.js"), "utf8");
+        const sandboxRequire = (id: string) =>
+            id in stubs
+                ? stubs[id]
+                : require(id.startsWith(".") ? path.join(dir, id) : require.resolve(id, { paths: [dir] }));
+        const sandboxConsole = { log: (line: string) => logged.push(line), error: (line: string) => logged.push(line) };
+        vm.runInNewContext(`(function (require) {${entry}\n})`, { console: sandboxConsole })(sandboxRequire);
+        const handler = registered.chatSynthetic;
+        const server = http.createServer((req, res) => {
+            const expressReq = { get: (name: string) => req.headers[name.toLowerCase()] };
+            const expressRes = {
+                send: (body: unknown) => {
+                    res.setHeader("content-type", "application/json");
+                    res.end(JSON.stringify(body));
+                },
+            };
+            handler(expressReq, expressRes).catch((e: unknown) => {
+                res.statusCode = 500;
+                res.end(String(e));
+            });
+        });
+        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+        return {
+            url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+            logged,
+            close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+        };
+    }
+
+    async function withEnv<T>(vars: Record<string, string>, run: () => Promise<T>): Promise<T> {
+        const saved = { ...process.env };
+        Object.assign(process.env, vars);
+        try {
+            return await run();
+        } finally {
+            for (const key of Object.keys(vars)) {
+                if (saved[key] === undefined) {
+                    delete process.env[key];
+                } else {
+                    process.env[key] = saved[key];
+                }
+            }
+        }
+    }
+
+    it("Google's SDK answers 200 for a failed check as for a passed one; only the body's ok and the entry's log line tell them apart", async () => {
+        const healthy = await startChatServer({ token: TOKEN });
+        const failing = await startChatServer({ token: TOKEN, acceptWithoutToken: true });
+        servers.push(healthy, failing);
+        const entry = await serveEntry();
+        try {
+            const call = async (server: { url: string }) =>
+                withEnv(env(server), async () => {
+                    const response = await fetch(entry.url, {
+                        method: "POST",
+                        headers: { "Synthetic-Execution-Id": "run-1" },
+                    });
+                    const body = (await response.json()) as {
+                        synthetic_generic_result_v1?: { ok?: boolean; generic_error?: { error_message?: string } };
+                    };
+                    return { status: response.status, result: body.synthetic_generic_result_v1 };
+                });
+            const passed = await call(healthy);
+            assert.equal(passed.status, 200);
+            assert.equal(passed.result?.ok, true);
+            assert.deepEqual(entry.logged, [], "a passed run writes no failed-run line");
+            const failed = await call(failing);
+            // What synthetics-sdk-nodejs #157 reports, seen here: HTTP 200 for a failed check.
+            assert.equal(failed.status, 200);
+            assert.equal(failed.result?.ok, false);
+            assert.match(failed.result?.generic_error?.error_message ?? "", /1 of 8 chat checks failed/);
+            // The signal the chat-degradation alert counts: one structured line, severity ERROR.
+            assert.equal(entry.logged.length, 1);
+            const line = JSON.parse(entry.logged[0]) as Record<string, string>;
+            assert.equal(line.severity, "ERROR");
+            assert.equal(line[FAILED_RUN_FIELD], FAILED_RUN_VALUE);
+            assert.match(line.message, /upgrade without a token is refused/);
+        } finally {
+            await entry.close();
+        }
     });
 
     it("the entry file hands syntheticCheck to the SDK's runSyntheticHandler under the entry point the function declares", async () => {

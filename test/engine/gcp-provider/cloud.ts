@@ -15,10 +15,10 @@ export interface CloudRecord {
  * concurrently but within one process, and every write is synchronous, so the file stays whole.
  */
 export class Cloud {
-    private readonly records: Map<string, CloudRecord>;
+    private readonly byId: Map<string, CloudRecord>;
 
     constructor(private readonly file: string | undefined) {
-        this.records = new Map(
+        this.byId = new Map(
             file && fs.existsSync(file)
                 ? Object.entries(JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, CloudRecord>)
                 : [],
@@ -30,16 +30,21 @@ export class Cloud {
     }
 
     get(id: string): CloudRecord | undefined {
-        return this.records.get(id);
+        return this.byId.get(id);
+    }
+
+    /** Every resource, for rules that look across them (who may read a secret). */
+    records(): CloudRecord[] {
+        return [...this.byId.values()];
     }
 
     put(id: string, record: CloudRecord): void {
-        this.records.set(id, record);
+        this.byId.set(id, record);
         this.save();
     }
 
     remove(id: string): void {
-        this.records.delete(id);
+        this.byId.delete(id);
         this.save();
     }
 
@@ -49,7 +54,7 @@ export class Cloud {
         }
         fs.mkdirSync(path.dirname(this.file), { recursive: true });
         const tmp = `${this.file}.${process.pid}.tmp`;
-        fs.writeFileSync(tmp, JSON.stringify(Object.fromEntries(this.records), null, 2));
+        fs.writeFileSync(tmp, JSON.stringify(Object.fromEntries(this.byId), null, 2));
         fs.renameSync(tmp, this.file);
     }
 }

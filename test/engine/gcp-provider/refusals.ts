@@ -1,12 +1,27 @@
 import { FORBIDDEN_HEADER_NAMES, FORBIDDEN_HEADER_PREFIXES } from "../../../policies/facts";
 import { Cloud } from "./cloud";
+import { enumProblems, Problem } from "./enum-checks";
+import {
+    alertPolicyRules,
+    backendServiceRules,
+    cloudRunRules,
+    functionRules,
+    regionalGroupRules,
+    uptimeCheckRules,
+    urlMapHeaderRules,
+} from "./google-rules";
 
 /**
- * What the Google APIs refuse at create or update time (gcp-websocket-facts), checked on the
- * stand-in's create and update so that a program bug fails `pulumi up` the way it would against
- * Google. Preview is left to the policy pack, as with the real provider, which cannot know these
+ * What the Google APIs refuse at create or update time, checked on the stand-in's create and
+ * update so that a program bug fails `pulumi up` the way it would against Google: every enum value
+ * against Google's protos (enum-checks.ts), the rules of google-rules.ts, and these. Each names its
+ * source. Preview is left to the policy pack, as with the real provider, which cannot know these
  * API rules at plan time.
  */
+
+const CUSTOM_HEADERS_DOC = "https://cloud.google.com/load-balancing/docs/https/custom-headers-global";
+const SERVERLESS_NEGS_DOC = "https://cloud.google.com/load-balancing/docs/negs/serverless-neg-concepts";
+const CLASSIC_ROUTING_DOC = "https://cloud.google.com/load-balancing/docs/url-map-concepts";
 
 type Props = Record<string, unknown>;
 
@@ -51,31 +66,33 @@ function headerProblems(field: string, entries: unknown): string[] {
     return problems;
 }
 
-function backendServiceProblems(props: Props, cloud: Cloud): string[] {
-    const problems = [
+function backendServiceProblems(props: Props, cloud: Cloud): Problem[] {
+    const problems: Problem[] = [
         ...headerProblems("resource.customRequestHeaders", props.customRequestHeaders),
         ...headerProblems("resource.customResponseHeaders", props.customResponseHeaders),
-    ];
+    ].map((message) => ({ message, source: CUSTOM_HEADERS_DOC }));
+    const serverless = list(props.backends).some((b) => {
+        const group = isRecord(b) && typeof b.group === "string" ? cloud.get(normalizeRef(b.group)) : undefined;
+        return (
+            group?.type === "gcp:compute/regionNetworkEndpointGroup:RegionNetworkEndpointGroup" &&
+            group.props.networkEndpointType === "SERVERLESS"
+        );
+    });
     if (props.timeoutSec !== undefined) {
-        const serverless = list(props.backends).some((b) => {
-            const group = isRecord(b) && typeof b.group === "string" ? cloud.get(normalizeRef(b.group)) : undefined;
-            return (
-                group?.type === "gcp:compute/regionNetworkEndpointGroup:RegionNetworkEndpointGroup" &&
-                group.props.networkEndpointType === "SERVERLESS"
-            );
-        });
         if (serverless) {
-            problems.push(
-                "Timeout sec is not supported for a backend service with Serverless network endpoint groups.",
-            );
+            problems.push({
+                message: "Timeout sec is not supported for a backend service with Serverless network endpoint groups.",
+                source: SERVERLESS_NEGS_DOC,
+            });
         }
         if (typeof props.timeoutSec === "number" && (props.timeoutSec < 1 || props.timeoutSec > 2_147_483_647)) {
-            problems.push(
-                `Invalid value for field 'resource.timeoutSec': '${props.timeoutSec}'. Must be between 1 and 2147483647.`,
-            );
+            problems.push({
+                message: `Invalid value for field 'resource.timeoutSec': '${props.timeoutSec}'. Must be between 1 and 2147483647.`,
+                source: "@google-cloud/compute/build/protos/google/cloud/compute/v1/compute.proto (BackendService.timeout_sec, int32)",
+            });
         }
     }
-    return problems;
+    return [...problems, ...backendServiceRules(props, serverless)];
 }
 
 /** Every backend service a URL map sends traffic to. */
@@ -141,33 +158,52 @@ function advancedRouting(map: Props): string[] {
     return found;
 }
 
-function urlMapProblems(props: Props, cloud: Cloud): string[] {
+function urlMapProblems(props: Props, cloud: Cloud): Problem[] {
+    const headers = urlMapHeaderRules(props);
     const classic = referencedServices(props).filter((ref) => {
         const service = cloud.get(ref);
         // The API's default scheme for a backend service is EXTERNAL (classic).
         return service !== undefined && (service.props.loadBalancingScheme ?? "EXTERNAL") === "EXTERNAL";
     });
-    if (classic.length === 0) {
-        return [];
-    }
-    const advanced = advancedRouting(props);
+    const advanced = classic.length === 0 ? [] : advancedRouting(props);
     return advanced.length === 0
-        ? []
+        ? headers
         : [
-              `URL map uses features not supported by the classic load balancing scheme EXTERNAL (backend service ${classic[0]}): ` +
-                  `${advanced.join("; ")}. Only routeAction.urlRewrite is supported there, and headerAction is not supported at any level.`,
+              ...headers,
+              {
+                  message:
+                      `URL map uses features not supported by the classic load balancing scheme EXTERNAL (backend service ${classic[0]}): ` +
+                      `${advanced.join("; ")}. Only routeAction.urlRewrite is supported there, and headerAction is not supported at any level.`,
+                  source: CLASSIC_ROUTING_DOC,
+              },
           ];
 }
 
 /** The API's 400 for these inputs, or undefined when it would accept them. */
-export function apiRefusal(type: string, props: Props, cloud: Cloud): string | undefined {
-    let problems: string[] = [];
-    if (type === "gcp:compute/backendService:BackendService") {
-        problems = backendServiceProblems(props, cloud);
-    } else if (type === "gcp:compute/uRLMap:URLMap") {
-        problems = urlMapProblems(props, cloud);
-    }
+export function apiRefusal(type: string, props: Props, cloud: Cloud, project: string): string | undefined {
+    const problems = [...enumProblems(type, props), ...typeProblems(type, props, cloud, project)];
     return problems.length === 0
         ? undefined
-        : `googleapi: Error 400: ${problems.join(" ")}, invalid (refused by the gcp stand-in, as the Compute API refuses it)`;
+        : `googleapi: Error 400: ${problems.map((p) => `${p.message} [source: ${p.source}]`).join(" ")}, invalid (refused by the gcp stand-in, as Google's API refuses it)`;
+}
+
+function typeProblems(type: string, props: Props, cloud: Cloud, project: string): Problem[] {
+    switch (type) {
+        case "gcp:compute/backendService:BackendService":
+            return backendServiceProblems(props, cloud);
+        case "gcp:compute/uRLMap:URLMap":
+            return urlMapProblems(props, cloud);
+        case "gcp:compute/regionInstanceGroupManager:RegionInstanceGroupManager":
+            return regionalGroupRules(props);
+        case "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig":
+            return uptimeCheckRules(props);
+        case "gcp:monitoring/alertPolicy:AlertPolicy":
+            return alertPolicyRules(props);
+        case "gcp:cloudfunctionsv2/function:Function":
+            return functionRules(props, cloud, project);
+        case "gcp:cloudrunv2/service:Service":
+            return cloudRunRules(props, cloud, project);
+        default:
+            return [];
+    }
 }

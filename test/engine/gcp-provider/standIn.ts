@@ -308,7 +308,7 @@ export class GcpStandIn implements provider.Provider {
         if (this.cloud.get(id)) {
             throw new Error(`googleapi: Error 409: The resource '${id}' already exists, alreadyExists`);
         }
-        const refusal = apiRefusal(type, inputs, this.cloud);
+        const refusal = apiRefusal(type, inputs, this.cloud, this.project(inputs));
         if (refusal) {
             throw new Error(refusal);
         }
@@ -328,7 +328,7 @@ export class GcpStandIn implements provider.Provider {
 
     async update(id: string, urn: string, olds: Props, news: Props): Promise<provider.UpdateResult> {
         const { type } = parseUrn(urn);
-        const refusal = apiRefusal(type, news, this.cloud);
+        const refusal = apiRefusal(type, news, this.cloud, this.project(news));
         if (refusal) {
             throw new Error(refusal);
         }
@@ -347,7 +347,21 @@ export class GcpStandIn implements provider.Provider {
         this.cloud.remove(id);
     }
 
-    async invoke(token: string): Promise<provider.InvokeResult> {
+    async invoke(token: string, inputs: Props): Promise<provider.InvokeResult> {
+        if (token === "gcp:organizations/getProject:getProject") {
+            // The provider's answer for the configured project (organizations/getProject.d.ts: GetProjectResult).
+            const project = typeof inputs.projectId === "string" ? inputs.projectId : this.project({});
+            return {
+                outputs: {
+                    id: `projects/${project}`,
+                    projectId: project,
+                    name: project,
+                    number: numericId(project, 12),
+                    labels: {},
+                    effectiveLabels: {},
+                },
+            };
+        }
         throw new Error(
             `the gcp stand-in has no answer for the function ${token}; add one to test/engine/gcp-provider/standIn.ts`,
         );
