@@ -160,6 +160,11 @@ describe("engine: the component package from a Pulumi YAML program (real CLI, YA
     before(async function () {
         requireTools(this);
         skipWithoutYamlHost(this);
+        // The YAML host caches the package's schema beside component/, keyed by the folder's
+        // time, which edits under infra/ do not change: start from an inference, not a cache.
+        for (const stale of fs.readdirSync(ROOT).filter((f) => /^schema-websocket-lb.*\.json$/.test(f))) {
+            fs.rmSync(path.join(ROOT, stale));
+        }
         yaml = Workspace.fromFixture("yaml", YAML_EXAMPLE, {});
         // `pulumi package add` writes the packages entry: start from a program without one.
         const file = path.join(yaml.dir, "Pulumi.yaml");
