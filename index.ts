@@ -3,12 +3,12 @@ import { readSettings, WebSocketLoadBalancer } from "./infra";
 // Settings are read and validated before any resource exists: a bad value stops here.
 const settings = readSettings();
 
-const lb = new WebSocketLoadBalancer("chat", settings);
+const lb = WebSocketLoadBalancer.fromSettings("chat", settings);
 
 export const ipAddress = lb.ipAddress;
 export const websocketUrls = lb.websocketUrls;
 export const backendServiceNames = lb.backendServiceNames;
-export const urlMapName = lb.urlMap.name;
+export const urlMapName = lb.urlMapName;
 export const cloudRunRevisions = lb.cloudRunRevisions;
 /** The deploy pipeline reads this rule's request_count (5xx rate) from Cloud Monitoring. */
-export const httpsForwardingRuleName = lb.frontend.httpsRule.name;
+export const httpsForwardingRuleName = lb.httpsForwardingRuleName;

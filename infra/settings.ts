@@ -210,3 +210,155 @@ export type BackendConfig = Partial<
 
 /** Config keys (in the project's namespace) that other parts read or write. */
 export const CONFIG_KEYS = { backends: "backends" } as const satisfies Record<string, keyof LoadBalancerSettings>;
+
+// The component's arguments, as another program passes them (a Pulumi YAML program through the
+// component package, or TypeScript). They mirror the stack's config keys one for one, and are
+// typed only with what Pulumi's schema inference (@pulumi/pulumi/provider/experimental) can
+// describe: no unions but enumerations written as `as const` objects, mutable arrays, string-keyed
+// maps, interfaces. infra/component-args.ts validates them with the stack's own config checks.
+
+/** Session affinity of the non-serverless backend services. */
+export const SessionAffinity = {
+    NONE: "NONE",
+    CLIENT_IP: "CLIENT_IP",
+    GENERATED_COOKIE: "GENERATED_COOKIE",
+    STRONG_COOKIE_AFFINITY: "STRONG_COOKIE_AFFINITY",
+} as const;
+export type SessionAffinity = (typeof SessionAffinity)[keyof typeof SessionAffinity];
+
+/** EXTERNAL_MANAGED: global external Application Load Balancer; EXTERNAL: the classic one. */
+export const LoadBalancingSchemeArg = {
+    EXTERNAL_MANAGED: "EXTERNAL_MANAGED",
+    EXTERNAL: "EXTERNAL",
+} as const;
+export type LoadBalancingSchemeArg = (typeof LoadBalancingSchemeArg)[keyof typeof LoadBalancingSchemeArg];
+
+/** What runs a backend: a managed instance group, existing groups or NEGs, or a Cloud Run service. */
+export const BackendKind = {
+    instanceGroup: "instanceGroup",
+    groups: "groups",
+    cloudRun: "cloudRun",
+} as const;
+export type BackendKind = (typeof BackendKind)[keyof typeof BackendKind];
+
+/** How instances without external IPs reach Artifact Registry. */
+export const Egress = { nat: "nat", privateGoogleAccess: "privateGoogleAccess", none: "none" } as const;
+export type Egress = (typeof Egress)[keyof typeof Egress];
+
+// Plain `as const` objects (schema inference reads no `satisfies`); these hold each one to the
+// settings type it stands for, so the build fails when a value is added to one and not the other.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const enumsMatch: [
+    Same<SessionAffinity, ProgramAffinity>,
+    Same<LoadBalancingSchemeArg, LoadBalancingScheme>,
+    Same<BackendKind, BackendSettings["kind"]>,
+    Same<Egress, EgressMode>,
+] = [true, true, true, true];
+void enumsMatch;
+
+/** A header the URL map adds to every request. */
+export interface RequestHeaderArgs {
+    name: string;
+    value: string;
+    /** true overwrites a header already on the request. */
+    replace: boolean;
+}
+
+/** A Secret Manager reference a backend reads into an environment variable. */
+export interface SecretRefArgs {
+    /** Secret id in this project, or projects/P/secrets/S. */
+    secret: string;
+    /** "latest" or a version number; default latest. */
+    version?: string;
+}
+
+/**
+ * One backend. `kind` decides which of the other fields apply (see docs/configuration.md); a
+ * field of another kind is refused, as in the stack's config.
+ */
+export interface BackendArgs {
+    kind: BackendKind;
+    /** Paths routed to this backend besides the WebSocket paths. */
+    paths?: string[];
+    /** Exactly one backend sets true: it also serves websocketPaths and the default route. */
+    websocket?: boolean;
+    image?: string;
+    region?: string;
+    port?: number;
+    healthCheckPath?: string;
+    machineType?: string;
+    minReplicas?: number;
+    maxReplicas?: number;
+    targetCpuUtilization?: number;
+    maxRatePerInstance?: number;
+    network?: string;
+    subnetwork?: string;
+    egress?: Egress;
+    subnetCidr?: string;
+    zones?: string[];
+    groups?: string[];
+    portName?: string;
+    maxRatePerEndpoint?: number;
+    requestTimeoutSec?: number;
+    minInstances?: number;
+    maxInstances?: number;
+    pinnedRevision?: string;
+    /** Plain environment variables of the container. */
+    env?: Record<string, string>;
+    /** Environment variables read from Secret Manager. */
+    secretEnv?: Record<string, SecretRefArgs>;
+}
+
+/** The chat checks Cloud Monitoring runs every period. */
+export interface SyntheticMonitorArgs {
+    /** Default true when the block is given. */
+    enabled?: boolean;
+    /** 60, 300, 600 or 900. */
+    periodSec?: number;
+    region?: string;
+    scenario?: string;
+    tokenSecret?: string;
+}
+
+/**
+ * Arguments of the WebSocketLoadBalancer component: the stack's config keys, with the same
+ * defaults (Pulumi.yaml) and the same checks. Only `domains` and `backends` are required.
+ */
+export interface WebSocketLoadBalancerArgs {
+    /** Host names served over HTTPS with a Google-managed certificate. */
+    domains: string[];
+    /** Backend name to its settings; exactly one sets websocket: true. */
+    backends: Record<string, BackendArgs>;
+    /** timeoutSec of every non-serverless backend service: a WebSocket's longest life (1 to 86400). */
+    backendTimeoutSec?: number;
+    sessionAffinity?: SessionAffinity;
+    /** Affinity cookie lifetime in seconds (0 is a session cookie). */
+    sessionAffinityTtlSec?: number;
+    /** Route timeout of the WebSocket paths; 0: none, the backend's timeoutSec applies. */
+    websocketTimeoutSec?: number;
+    /** Route timeout of every other path and the default route; 0: none. */
+    httpTimeoutSec?: number;
+    /** Cloud Run services refuse deletion while true. */
+    deletionProtection?: boolean;
+    /** URL-map paths routed to the WebSocket backend. */
+    websocketPaths?: string[];
+    loadBalancingScheme?: LoadBalancingSchemeArg;
+    /** Seconds open connections may finish on a backend being removed (0 to 3600). */
+    connectionDrainingTimeoutSec?: number;
+    requestHeaders?: RequestHeaderArgs[];
+    /** Email addresses that receive the alerts. */
+    alertEmails?: string[];
+    /** https URL of a paging webhook; empty for none. */
+    pagingWebhookUrl?: string;
+    /** The paging webhook's token; pass it as a secret. */
+    pagingWebhookToken?: pulumi.Input<string>;
+    alert5xxPercent?: number;
+    alertHandshakeFailurePercent?: number;
+    alertConnectionFailurePercent?: number;
+    alertTimeoutErrorsPerMinute?: number;
+    /** Team (operations, infrastructure, business) to its channels: "email:ADDRESS", "webhook", "pagerduty", "pubsub". */
+    alertRoutes?: Record<string, string[]>;
+    /** Team to PagerDuty service key; pass it as a secret. */
+    pagerDutyServiceKeys?: pulumi.Input<Record<string, string>>;
+    syntheticMonitor?: SyntheticMonitorArgs;
+}

@@ -10,6 +10,9 @@
 #                                      every version query), so this installs a launcher for ours,
 #                                      tools/pulumi-language-nodejs/main.ts, which runs programs and
 #                                      packs through @pulumi/pulumi's own cmd/run entry points.
+#   .tools/bin/pulumi-language-yaml    Pulumi YAML's language host, from github.com/pulumi/pulumi-yaml
+#                                      (cmd/pulumi-language-yaml) pinned in tools/pulumi-language-yaml/go.mod;
+#                                      the engine tier's YAML program consumes the component package
 #   .tools/pulumi-home/plugins/resource-gcp-v9.37.0
 #                                      the gcp stand-in (test/engine/gcp-provider), installed with
 #                                      `pulumi plugin install resource gcp 9.37.0 --file`
@@ -77,6 +80,23 @@ chmod +x "$BIN/pulumi-language-nodejs.new"
 mv -f "$BIN/pulumi-language-nodejs.new" "$BIN/pulumi-language-nodejs"
 echo "pulumi-language-nodejs tools/pulumi-language-nodejs" > "$BIN/pulumi-language-nodejs.stamp"
 say "installed the language host launcher ($BIN/pulumi-language-nodejs)"
+
+# --- Pulumi YAML's language host ----------------------------------------------------------------
+YAML_WRAPPER="$ROOT/tools/pulumi-language-yaml"
+YAML_VERSION="$(awk '{ if ($1 == "require") $1 = ""; $0 = $0 } $1 == "github.com/pulumi/pulumi-yaml" && $2 ~ /^v/ { print $2; exit }' "$YAML_WRAPPER/go.mod")"
+[ -n "$YAML_VERSION" ] || die "tools/pulumi-language-yaml/go.mod does not require github.com/pulumi/pulumi-yaml"
+YAML_STAMP="pulumi-language-yaml $YAML_VERSION $GO_VERSION $(sha256sum "$YAML_WRAPPER/go.sum" | cut -c1-16)"
+if stamp_ok "$BIN/pulumi-language-yaml" "$YAML_STAMP"; then
+    say "pulumi-language-yaml $YAML_VERSION already built ($BIN/pulumi-language-yaml)"
+else
+    fetch_or_die "$YAML_WRAPPER" "github.com/pulumi/pulumi-yaml@$YAML_VERSION"
+    say "building pulumi-language-yaml $YAML_VERSION with $GO_VERSION (cold: a few minutes on 2 cores; cached afterwards)"
+    started=$SECONDS
+    (cd "$YAML_WRAPPER" && $NICE go build -o "$BIN/pulumi-language-yaml" github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml) \
+        || die "go build of github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml@$YAML_VERSION failed (output above)"
+    echo "$YAML_STAMP" > "$BIN/pulumi-language-yaml.stamp"
+    say "built pulumi-language-yaml $YAML_VERSION in $((SECONDS - started)) s"
+fi
 
 # --- the gcp stand-in, installed as resource plugin gcp 9.37.0 ----------------------------------
 PLUGIN_SRC="$BUILD/gcp-standin"

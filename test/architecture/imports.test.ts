@@ -7,6 +7,7 @@ import { ROOT } from "../helpers/cli";
 // parts listed for it (and packages). A new arrow either belongs in the table or is a mistake.
 const MAY_IMPORT: Record<string, readonly string[]> = {
     "index.ts": ["infra"],
+    component: ["infra"],
     infra: ["policies/facts.ts", "cli/suggest.ts", "cli/typescript-cache.js"],
     policies: [],
     cli: [],

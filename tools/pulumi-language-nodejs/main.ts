@@ -183,6 +183,36 @@ function runPlugin(call: grpc.ServerWritableStream<lang.RunPluginRequest, lang.R
     });
 }
 
+/**
+ * InstallDependencies: `pulumi package add` asks it for a component package's folder before it
+ * starts the package. This host installs nothing itself: the project's dependencies come from
+ * `npm ci` at the repository root, and a folder that cannot resolve @pulumi/pulumi is refused
+ * with the command that fixes it, instead of a provider that fails to start later.
+ */
+function installDependencies(
+    call: grpc.ServerWritableStream<lang.InstallDependenciesRequest, lang.InstallDependenciesResponse>,
+): void {
+    const dir = call.request.getInfo()?.getProgramDirectory() || call.request.getDirectory();
+    try {
+        const sdk = require.resolve("@pulumi/pulumi/package.json", { paths: [dir] });
+        call.write(
+            new lang.InstallDependenciesResponse().setStdout(
+                Buffer.from(`dependencies of ${dir} already installed (@pulumi/pulumi from ${path.dirname(sdk)})\n`),
+            ),
+        );
+        call.end();
+    } catch {
+        call.destroy(
+            Object.assign(
+                new Error(
+                    `the dependencies of ${dir} are not installed: run npm ci in the repository that holds it, then try again`,
+                ),
+                { code: grpc.status.FAILED_PRECONDITION },
+            ),
+        );
+    }
+}
+
 function main(argv: string[]): void {
     const engineAddress = argv.filter((a) => !a.startsWith("-")).pop() ?? "";
     const server = new grpc.Server({ "grpc.max_receive_message_length": 400 * 1024 * 1024 });
@@ -213,6 +243,7 @@ function main(argv: string[]): void {
             );
         },
         runPlugin,
+        installDependencies,
     });
     server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, port) => {
         if (err) {
