@@ -109,6 +109,54 @@ function policySettings(): string {
     return table(["setting", "type", "default", "bounds", "read by"], rows);
 }
 
+/** The pack's README catalogue: what another team installing the package reads first. */
+function packCatalogue(): string {
+    const { policies: list } = require("../policies/policies") as { policies: Policy[] };
+    return table(
+        ["policy", "default level", "settings", "what it requires"],
+        list.map((p) => [
+            `\`${p.name}\``,
+            p.enforcementLevel ?? "advisory",
+            Object.keys(p.configSchema?.properties ?? {})
+                .map((k) => `\`${k}\``)
+                .join(", ") || "—",
+            p.description,
+        ]),
+    );
+}
+
+/** Every setting of the pack's shared schema (`policies/lib/config.ts`), with its meaning. */
+function packSettings(): string {
+    const { SETTINGS } = require("../policies/lib/config") as { SETTINGS: Record<string, SchemaProperty> };
+    return table(
+        ["setting", "type", "default", "meaning"],
+        Object.entries(SETTINGS).map(([key, s]) => [
+            `\`${key}\``,
+            s.type === "array"
+                ? `list of ${s.items?.type ?? "any"}`
+                : `${s.type}${s.minimum === undefined ? "" : ` ≥ ${s.minimum}`}`,
+            `\`${JSON.stringify(s.default)}\``,
+            s.description,
+        ]),
+    );
+}
+
+/** A `--policy-pack-config` file that states every policy's default level and settings. */
+function packConfigComplete(): string {
+    const { policies: list } = require("../policies/policies") as { policies: Policy[] };
+    const config: Record<string, Record<string, unknown>> = {};
+    for (const p of list) {
+        const entry: Record<string, unknown> = { enforcementLevel: p.enforcementLevel ?? "advisory" };
+        for (const [key, s] of Object.entries((p.configSchema?.properties ?? {}) as Record<string, SchemaProperty>)) {
+            if (s.default !== undefined) {
+                entry[key] = s.default;
+            }
+        }
+        config[p.name] = entry;
+    }
+    return ["```json", JSON.stringify(config, null, 2), "```"].join("\n");
+}
+
 /** A command's own `--help` text, as it prints it. */
 function usage(modulePath: string): () => string {
     return () => {
@@ -136,6 +184,9 @@ function failureCodes(): string {
 }
 
 const GENERATORS: Record<string, () => string> = {
+    "pack-catalogue": packCatalogue,
+    "pack-settings": packSettings,
+    "pack-config-complete": packConfigComplete,
     "failure-codes": failureCodes,
     configuration,
     policies,
@@ -159,13 +210,13 @@ export function regenerate(file: string, text: string): string {
     });
 }
 
-/** README.md and every Markdown file under docs/. */
+/** README.md, the pack's own README and every Markdown file under docs/. */
 export function documentFiles(): string[] {
     const docs = fs
         .readdirSync(path.join(ROOT, "docs"))
         .filter((f) => f.endsWith(".md"))
         .map((f) => `docs/${f}`);
-    return ["README.md", ...docs.sort()];
+    return ["README.md", "policies/README.md", ...docs.sort()];
 }
 
 /** The files whose generated parts differ from the code; written unless `check`. */
