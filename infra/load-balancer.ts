@@ -4,6 +4,7 @@ import { Backend, createBackends } from "./backends";
 import { LoadBalancerSettings } from "./settings";
 import { createFrontend, Frontend } from "./frontend";
 import { createMonitoring, Monitoring } from "./monitoring";
+import { createSecurityPolicy } from "./security";
 import { createSyntheticMonitor, SyntheticMonitor } from "./synthetic-monitor";
 import { createUrlMap } from "./urlmap";
 
@@ -14,6 +15,8 @@ import { createUrlMap } from "./urlmap";
  */
 export class WebSocketLoadBalancer extends pulumi.ComponentResource {
     readonly backends: readonly Backend[];
+    /** The Cloud Armor policy on every backend service, unless cloudArmor.enabled is false. */
+    readonly securityPolicy?: compute.SecurityPolicy;
     readonly urlMap: compute.URLMap;
     readonly frontend: Frontend;
     readonly monitoring: Monitoring;
@@ -28,7 +31,8 @@ export class WebSocketLoadBalancer extends pulumi.ComponentResource {
 
     constructor(name: string, settings: LoadBalancerSettings, opts?: pulumi.ComponentResourceOptions) {
         super("websocket-lb:index:WebSocketLoadBalancer", name, {}, opts);
-        this.backends = createBackends(name, settings, this);
+        this.securityPolicy = createSecurityPolicy(name, settings, this);
+        this.backends = createBackends(name, settings, this, this.securityPolicy?.selfLink);
         this.urlMap = createUrlMap(name, settings, [...this.backends], this);
         this.frontend = createFrontend(name, settings, this.urlMap, this);
         this.monitoring = createMonitoring(name, settings, this.urlMap.name, this);

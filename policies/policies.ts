@@ -9,6 +9,7 @@ import { disallowWebsocketRateBalancing } from "./rules/disallow-websocket-rate-
 import { enforceAffinityLocalityPolicy } from "./rules/enforce-affinity-locality-policy";
 import { enforceBackendLogging } from "./rules/enforce-backend-logging";
 import { enforceBackendTimeout } from "./rules/enforce-backend-timeout";
+import { enforceCloudArmor } from "./rules/enforce-cloud-armor";
 import { enforceConnectionDraining } from "./rules/enforce-connection-draining";
 import { enforceHttpsOnly } from "./rules/enforce-https-only";
 import { enforceModernTls } from "./rules/enforce-modern-tls";
@@ -16,6 +17,7 @@ import { enforceServerlessBackendLimits } from "./rules/enforce-serverless-backe
 import { enforceSessionAffinity } from "./rules/enforce-session-affinity";
 import { enforceWebsocketBackendProtocol } from "./rules/enforce-websocket-backend-protocol";
 import { enforceWebsocketLifetime } from "./rules/enforce-websocket-lifetime";
+import { enforceWebsocketOriginCheck } from "./rules/enforce-websocket-origin-check";
 import { enforceWebsocketPaths } from "./rules/enforce-websocket-paths";
 
 /** Every policy of the pack, mandatory ones first. Tests import this; only index.ts serves it. */
@@ -38,4 +40,6 @@ export const policies: Policies = [
     disallowLongHttpRoutes,
     disallowDuplicateProxyHeaders,
     disallowWebsocketRateBalancing,
+    enforceCloudArmor,
+    enforceWebsocketOriginCheck,
 ];

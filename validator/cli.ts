@@ -31,6 +31,7 @@ import {
 import { chatFlags, CHAT_FLAGS, CHAT_USAGE } from "./scenario";
 import { renderReport, reportJson, METRICS, thresholdsFrom } from "./report";
 import { validate } from "./run";
+import { securityFlags, SECURITY_FLAGS, SECURITY_USAGE } from "./security-flags";
 
 const D = VALIDATION_DEFAULTS;
 
@@ -70,6 +71,7 @@ options:
       --handshake-timeout SEC (default ${D.handshakeTimeoutMs / 1000})
       --message-timeout SEC   per echo (default ${D.messageTimeoutMs / 1000})
 ${CHAT_USAGE}
+${SECURITY_USAGE}
   -j, --json                  print the full report as JSON (only JSON on stdout)
       --report FILE           also write the JSON report to FILE
       --report-html FILE      also write a self-contained HTML report with charts to FILE
@@ -160,6 +162,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
                 help: { type: "boolean", short: "h" },
                 version: { type: "boolean" },
                 ...CHAT_FLAGS,
+                ...SECURITY_FLAGS,
             },
             true,
         );
@@ -197,8 +200,9 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
                 `--url ${values.url} has a path (${urlPath}) and --endpoints is set too; give the base URL with --endpoints, or the one path in --url`,
             );
         }
-        // Scenarios and the affinity check replace the default probes unless --endpoints asks for them.
-        const defaultEndpoints = chat.replacesProbes ? "" : DEFAULT_ENDPOINTS.join(",");
+        const security = securityFlags(values, urlPath ?? values.endpoints?.split(",")[0]?.trim() ?? DEFAULT_ENDPOINTS[0]);
+        // Scenarios, the affinity check and the security checks replace the default probes unless --endpoints asks for them.
+        const defaultEndpoints = chat.replacesProbes || security.replacesProbes ? "" : DEFAULT_ENDPOINTS.join(",");
         const endpoints =
             urlPath !== undefined
                 ? [urlPath]
@@ -206,7 +210,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
                       .split(",")
                       .map((e) => e.trim())
                       .filter(Boolean);
-        if ((endpoints.length === 0 && !chat.replacesProbes) || endpoints.some((e) => !e.startsWith("/"))) {
+        if ((endpoints.length === 0 && !chat.replacesProbes && !security.replacesProbes) || endpoints.some((e) => !e.startsWith("/"))) {
             throw new FlagError(
                 `--endpoints ${JSON.stringify(values.endpoints)}: expected paths starting with /, comma-separated`,
             );
@@ -293,6 +297,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
             onPhase: (name, detail) => progress.phase(name, detail),
             scenario: chat.scenario,
             affinity: chat.affinity,
+            security,
         }).finally(() => progress.finish());
         const paint = painter(io.color === true && !values["no-color"] && !values.json);
         io.out(values.json ? reportJson(report) : colourReport(renderReport(report), paint));

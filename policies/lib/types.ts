@@ -15,6 +15,7 @@ export const T = {
     regionTargetHttpsProxy: "gcp:compute/regionTargetHttpsProxy:RegionTargetHttpsProxy",
     regionNetworkEndpointGroup: "gcp:compute/regionNetworkEndpointGroup:RegionNetworkEndpointGroup",
     sslPolicy: "gcp:compute/sSLPolicy:SSLPolicy",
+    securityPolicy: "gcp:compute/securityPolicy:SecurityPolicy",
     regionSslPolicy: "gcp:compute/regionSslPolicy:RegionSslPolicy",
     cloudRunV2Service: "gcp:cloudrunv2/service:Service",
     cloudRunService: "gcp:cloudrun/service:Service",

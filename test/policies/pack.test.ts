@@ -39,6 +39,8 @@ const CATALOGUE: Record<string, { level: string; stack: boolean }> = {
     "disallow-long-http-routes": { level: "advisory", stack: true },
     "disallow-duplicate-proxy-headers": { level: "advisory", stack: false },
     "disallow-websocket-rate-balancing": { level: "advisory", stack: true },
+    "enforce-cloud-armor": { level: "advisory", stack: false },
+    "enforce-websocket-origin-check": { level: "advisory", stack: true },
 };
 
 describe("policies: the pack", () => {

@@ -170,7 +170,7 @@ describe("preview: offline preview (the real command, the real pack in its own p
             // `pulumi preview` of a new stack, the URL map's backend service ids are not known yet.
             assert.match(
                 result.stdout,
-                new RegExp(`Summary: ${stack === "staging" ? 48 : 50} resources, 0 mandatory violations, 2 advisories`),
+                new RegExp(`Summary: ${stack === "staging" ? 49 : 51} resources, 0 mandatory violations, 2 advisories`),
             );
             assert.match(
                 result.stdout,
@@ -218,10 +218,10 @@ describe("preview: offline preview (the real command, the real pack in its own p
             resources: unknown[];
             diagnostics: Array<{ level: string }>;
         };
-        assert.deepEqual(doc.summary, { resources: 48, mandatory: 1, advisory: 3 });
+        assert.deepEqual(doc.summary, { resources: 49, mandatory: 1, advisory: 3 });
         assert.equal(doc.resources.length, doc.summary.resources);
         assert.equal(doc.diagnostics.filter((d) => d.level === "mandatory").length, doc.summary.mandatory);
-        assert.match(human.stdout, /Summary: 48 resources, 1 mandatory violation, 3 advisories$/m);
+        assert.match(human.stdout, /Summary: 49 resources, 1 mandatory violation, 3 advisories$/m);
         assert.equal((human.stdout.match(/^ {4}\[mandatory\]/gm) ?? []).length, doc.summary.mandatory);
         assert.equal((human.stdout.match(/^ {4}\[advisory\]/gm) ?? []).length, doc.summary.advisory);
     });
