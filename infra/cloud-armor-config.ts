@@ -76,17 +76,36 @@ function parseRateLimit(v: Validator, key: string, value: unknown): HandshakeRat
     const action = v.oneOf(`${key}.action`, spec.action ?? d.action, RATE_LIMIT_ACTIONS);
     const intervalSec = spec.intervalSec ?? d.intervalSec;
     if (typeof intervalSec !== "number" || !RATE_LIMIT_INTERVALS_SEC.includes(intervalSec)) {
-        v.fail(`${key}.intervalSec`, intervalSec, `allowed: ${RATE_LIMIT_INTERVALS_SEC.join(", ")} (Cloud Armor's intervals)`);
+        v.fail(
+            `${key}.intervalSec`,
+            intervalSec,
+            `allowed: ${RATE_LIMIT_INTERVALS_SEC.join(", ")} (Cloud Armor's intervals)`,
+        );
     }
     const exceedStatus = spec.exceedStatus ?? d.exceedStatus;
     if (typeof exceedStatus !== "number" || !RATE_LIMIT_EXCEED_STATUSES.includes(exceedStatus)) {
-        v.fail(`${key}.exceedStatus`, exceedStatus, `allowed: ${RATE_LIMIT_EXCEED_STATUSES.join(", ")} (429 is the one clients retry on)`);
+        v.fail(
+            `${key}.exceedStatus`,
+            exceedStatus,
+            `allowed: ${RATE_LIMIT_EXCEED_STATUSES.join(", ")} (429 is the one clients retry on)`,
+        );
     }
     return {
-        count: v.integer(`${key}.count`, spec.count ?? d.count, 1, RATE_LIMIT_MAX_COUNT[action], ` (Cloud Armor's bound for ${action})`),
+        count: v.integer(
+            `${key}.count`,
+            spec.count ?? d.count,
+            1,
+            RATE_LIMIT_MAX_COUNT[action],
+            ` (Cloud Armor's bound for ${action})`,
+        ),
         intervalSec: intervalSec as number,
         action,
-        banDurationSec: v.integer(`${key}.banDurationSec`, spec.banDurationSec ?? d.banDurationSec, 1, MAX_BAN_DURATION_SEC),
+        banDurationSec: v.integer(
+            `${key}.banDurationSec`,
+            spec.banDurationSec ?? d.banDurationSec,
+            1,
+            MAX_BAN_DURATION_SEC,
+        ),
         exceedStatus: exceedStatus as number,
     };
 }

@@ -78,15 +78,13 @@ export function securityRules(armor: CloudArmorSettings, websocketPaths: readonl
                 banDurationSec: limit.action === "rate_based_ban" ? limit.banDurationSec : undefined,
             },
         },
-        ...armor.wafRules.map(
-            (set, i): Rule => ({
-                priority: PRIORITY.waf + i,
-                description: `${set} on plain HTTP paths`,
-                action: "deny(403)",
-                // Not on the WebSocket paths: there Cloud Armor would judge the upgrade only.
-                match: expression(`evaluatePreconfiguredWaf('${set}') && !${onWebsocketPaths}`),
-            }),
-        ),
+        ...armor.wafRules.map((set, i): Rule => ({
+            priority: PRIORITY.waf + i,
+            description: `${set} on plain HTTP paths`,
+            action: "deny(403)",
+            // Not on the WebSocket paths: there Cloud Armor would judge the upgrade only.
+            match: expression(`evaluatePreconfiguredWaf('${set}') && !${onWebsocketPaths}`),
+        })),
     ];
     return [
         ...rules.map((rule) => ({ ...rule, preview: armor.preview || undefined })),

@@ -200,7 +200,10 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
                 `--url ${values.url} has a path (${urlPath}) and --endpoints is set too; give the base URL with --endpoints, or the one path in --url`,
             );
         }
-        const security = securityFlags(values, urlPath ?? values.endpoints?.split(",")[0]?.trim() ?? DEFAULT_ENDPOINTS[0]);
+        const security = securityFlags(
+            values,
+            urlPath ?? values.endpoints?.split(",")[0]?.trim() ?? DEFAULT_ENDPOINTS[0],
+        );
         // Scenarios, the affinity check and the security checks replace the default probes unless --endpoints asks for them.
         const defaultEndpoints = chat.replacesProbes || security.replacesProbes ? "" : DEFAULT_ENDPOINTS.join(",");
         const endpoints =
@@ -210,7 +213,10 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
                       .split(",")
                       .map((e) => e.trim())
                       .filter(Boolean);
-        if ((endpoints.length === 0 && !chat.replacesProbes && !security.replacesProbes) || endpoints.some((e) => !e.startsWith("/"))) {
+        if (
+            (endpoints.length === 0 && !chat.replacesProbes && !security.replacesProbes) ||
+            endpoints.some((e) => !e.startsWith("/"))
+        ) {
             throw new FlagError(
                 `--endpoints ${JSON.stringify(values.endpoints)}: expected paths starting with /, comma-separated`,
             );

@@ -57,8 +57,7 @@ function rateLimit(value: string): { count: number; windowSec: number } {
 
 /** The checks asked for, on `path`; every flag is checked before anything runs. */
 export function securityFlags(values: Values, path: string): SecurityChecks & { readonly replacesProbes: boolean } {
-    const text = (name: keyof typeof SECURITY_FLAGS) =>
-        typeof values[name] === "string" ? (values[name] as string) : undefined;
+    const text = (name: keyof typeof SECURITY_FLAGS) => (typeof values[name] === "string" ? values[name] : undefined);
     const allowed = text("check-origin");
     if (allowed !== undefined && !/^https?:\/\/[^/\s?#]+$/.test(allowed)) {
         throw new FlagError(
@@ -78,6 +77,10 @@ export function securityFlags(values: Values, path: string): SecurityChecks & { 
     const rate =
         limit === undefined
             ? undefined
-            : { path, ...rateLimit(limit), expectStatus: status("rate-limit-status", values["rate-limit-status"], 429) };
+            : {
+                  path,
+                  ...rateLimit(limit),
+                  expectStatus: status("rate-limit-status", values["rate-limit-status"], 429),
+              };
     return { origin, rateLimit: rate, replacesProbes: origin !== undefined || rate !== undefined };
 }

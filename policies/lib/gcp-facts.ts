@@ -339,9 +339,14 @@ export const RATE_LIMIT_EXCEED_STATUSES: readonly number[] = [403, 404, 429, 502
  * `rateLimitThreshold.intervalSec` values the API takes (https://cloud.google.com/armor/docs/rate-limiting-overview,
  * thresholds; the same list is what public Terraform modules validate against).
  */
-export const RATE_LIMIT_INTERVALS_SEC: readonly number[] = [10, 30, 60, 120, 180, 240, 300, 600, 900, 1200, 1800, 2700, 3600];
+export const RATE_LIMIT_INTERVALS_SEC: readonly number[] = [
+    10, 30, 60, 120, 180, 240, 300, 600, 900, 1200, 1800, 2700, 3600,
+];
 /** `rateLimitThreshold.count` bounds: throttle 1 to 1,000,000, rate_based_ban 1 to 10,000 (rate-limiting overview). */
-export const RATE_LIMIT_MAX_COUNT: Readonly<Record<RateLimitAction, number>> = { throttle: 1_000_000, rate_based_ban: 10_000 };
+export const RATE_LIMIT_MAX_COUNT: Readonly<Record<RateLimitAction, number>> = {
+    throttle: 1_000_000,
+    rate_based_ban: 10_000,
+};
 /**
  * A rule's advanced match is a Cloud Armor custom rules language expression (a subset of CEL) of at
  * most five subexpressions; `request.headers` is a map keyed by the lower-case header name, so a

@@ -15,7 +15,9 @@ export const enforceCloudArmor: ResourceValidationPolicy = {
         "Create a gcp.compute.SecurityPolicy of type CLOUD_ARMOR (the program does, from the cloudArmor config key) and set securityPolicy on every backend service; to make this rule block, configure its enforcementLevel to mandatory.",
     validateResource: forTypes([T.backendService], (args, report) => {
         if (schemeOf(args.props) !== "EXTERNAL_MANAGED") {
-            args.notApplicable("applies to EXTERNAL_MANAGED backend services (the global external Application Load Balancer)");
+            args.notApplicable(
+                "applies to EXTERNAL_MANAGED backend services (the global external Application Load Balancer)",
+            );
         }
         // An unknown reference (a policy created in the same update) counts as set.
         if (!isSet(args.props, "securityPolicy")) {

@@ -11,7 +11,8 @@ type Props = Record<string, unknown>;
 
 /** Every string a rule compares the Origin header with, as in `request.headers['origin'].matches('...')`. */
 function originPatterns(expression: string): string[] {
-    const reads = /request\.headers\['origin'\]\s*(?:\.\s*(?:matches|contains|startsWith|endsWith)\s*\(|==|!=)\s*'([^']*)'/g;
+    const reads =
+        /request\.headers\['origin'\]\s*(?:\.\s*(?:matches|contains|startsWith|endsWith)\s*\(|==|!=)\s*'([^']*)'/g;
     return [...expression.matchAll(reads)].map((m) => m[1]);
 }
 
@@ -26,12 +27,14 @@ function policyOf(backend: PolicyResource, stack: PolicyResource[]): PolicyResou
     if (linked) {
         return linked;
     }
-    const reference = peek(() => backend.props.securityPolicy);
+    const reference = peek<unknown>(() => backend.props.securityPolicy);
     if (typeof reference !== "string") {
         return undefined;
     }
     const name = lastSegment(reference);
-    return stack.find((r) => r.type === T.securityPolicy && (peek(() => r.props.name) === name || r.name === name));
+    return stack.find(
+        (r) => r.type === T.securityPolicy && (peek<unknown>(() => r.props.name) === name || r.name === name),
+    );
 }
 
 interface Finding {
@@ -44,7 +47,7 @@ interface Finding {
 
 /** What is wrong with a WebSocket backend's policy: preview rules, no Origin rule, or a wildcard one. */
 function findings(policy: PolicyResource): Finding[] {
-    const rules = list(peek(() => policy.props.rules));
+    const rules = list(peek<unknown>(() => policy.props.rules));
     const found: Finding[] = [];
     rules.forEach((rule, i) => {
         if (rule.preview === true) {
@@ -91,7 +94,7 @@ export const enforceWebsocketOriginCheck: StackValidationPolicy = {
         "Set cloudArmor.allowedOrigins to the exact origins the chat is served from and cloudArmor.preview to false; the program writes a deny(403) rule on request.headers['origin'] for the WebSocket paths.",
     configSchema: schemaFor("websocketPaths"),
     validateStack: (args, report) => {
-        const { websocketPaths } = settingsFrom(args.getConfig, "websocketPaths");
+        const { websocketPaths } = settingsFrom(() => args.getConfig<Record<string, unknown>>(), "websocketPaths");
         const judged = new Set<PolicyResource>();
         for (const map of routingMaps(args)) {
             for (const { known } of websocketRoutes(map, websocketPaths)) {

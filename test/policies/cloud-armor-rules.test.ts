@@ -42,7 +42,10 @@ describe("policies: Cloud Armor rules", () => {
             const classic = changed(websocketBackend(), { loadBalancingScheme: "EXTERNAL" });
             assert.match((await runResourcePolicy(armorRule, classic)).notApplicable ?? "", /EXTERNAL_MANAGED/);
             const other: TestResource = { type: T.sslPolicy, name: "tls", props: {} };
-            assert.match((await runResourcePolicy(armorRule, other)).notApplicable ?? "", /applies only to BackendService/);
+            assert.match(
+                (await runResourcePolicy(armorRule, other)).notApplicable ?? "",
+                /applies only to BackendService/,
+            );
         });
         it("is advisory unless the pack's config makes it mandatory", () => {
             assert.equal(armorRule.enforcementLevel, "advisory");
@@ -75,7 +78,10 @@ describe("policies: Cloud Armor rules", () => {
             });
             const outcome = await originViolations(all);
             assert.equal(outcome.violations.length, 1);
-            assert.match(outcome.violations[0], /rules\[0\]\.match\.expr\.expression is an Origin allowlist with a wildcard \("\^https:\/\/\.\*\$"\)/);
+            assert.match(
+                outcome.violations[0],
+                /rules\[0\]\.match\.expr\.expression is an Origin allowlist with a wildcard \("\^https:\/\/\.\*\$"\)/,
+            );
         });
         it("does not mistake the WebSocket path pattern's .* for a wildcard origin", async () => {
             // The compliant rule's path regex holds `/ws/.*`; only what Origin is compared with counts.
@@ -88,7 +94,10 @@ describe("policies: Cloud Armor rules", () => {
             const outcome = await originViolations(all);
             assert.equal(outcome.violations.length, 2);
             assert.match(outcome.violations[0], /rules\[0\]\.preview is true on "deny\(403\)" \(priority 1000\)/);
-            assert.match(outcome.violations[1], /rules\[1\]\.preview is true on "throttle" \(priority 2000\).*enforces nothing/);
+            assert.match(
+                outcome.violations[1],
+                /rules\[1\]\.preview is true on "throttle" \(priority 2000\).*enforces nothing/,
+            );
         });
         it("leaves a WebSocket backend with no policy to enforce-cloud-armor", async () => {
             const s = compliantStack();

@@ -75,6 +75,9 @@ describe("preview: offline preview (the real command, the real pack in its own p
             }),
         );
 
+        const armorConfig = path.join(scratch("config"), "armor-mandatory.json");
+        fs.writeFileSync(armorConfig, JSON.stringify({ "enforce-cloud-armor": "mandatory" }));
+
         const queue: Array<[string, () => Promise<CliResult>]> = [
             ["staging", () => preview("--stack", "staging")],
             ["production", () => preview("--stack", "production")],
@@ -105,6 +108,19 @@ describe("preview: offline preview (the real command, the real pack in its own p
                     ),
             ],
             ["brokenPack", () => preview("--stack", "staging", "--policy-pack", brokenPack)],
+            [
+                "armorMandatory",
+                () =>
+                    preview(
+                        "--stack",
+                        "staging",
+                        "--config",
+                        "cloudArmor=false",
+                        "--policy-pack-config",
+                        armorConfig,
+                        "--json",
+                    ),
+            ],
             // One run, two proofs: the copied pack's changed level, and the config file's settings.
             [
                 "advisoryPack",
@@ -246,6 +262,17 @@ describe("preview: offline preview (the real command, the real pack in its own p
                 .map((d) => d.policy)
                 .sort(),
             ["disallow-long-http-routes", "enforce-backend-timeout", "enforce-websocket-lifetime"],
+        );
+    });
+
+    it("blocks backends without Cloud Armor once the config makes enforce-cloud-armor mandatory", async () => {
+        const result = await runs.armorMandatory;
+        assert.equal(result.code, 1, result.stderr);
+        const armor = diagnostics(result).filter((d) => d.policy === "enforce-cloud-armor");
+        assert.deepEqual(
+            armor.map((d) => d.level),
+            ["mandatory", "mandatory", "mandatory"],
+            "one per backend service: api, auth and frontend",
         );
     });
 

@@ -76,8 +76,12 @@ describe("validator: --check-origin and --check-rate-limit against an nginx fron
             `bit at ${rate.limitBitAt} after ${rate.elapsedSec} s`,
         );
         assert.deepEqual(run.report!.endpoints, [], "the security checks replace the default probes");
-        const text = await validate(["--url", nginx.url, "--check-origin", armor.allowedOrigins[0]]);
-        assert.match(text.out, /origin \/ws: pass: Origin https:\/\/cross-site\.invalid refused with 403, https:\/\/staging\.chat\.example\.com accepted/);
+        // A fresh front: this one's limit is spent, and it would refuse the allowed Origin with 429.
+        const text = await validate(["--url", (await front(armor)).url, "--check-origin", armor.allowedOrigins[0]]);
+        assert.match(
+            text.out,
+            /origin \/ws: pass: Origin https:\/\/cross-site\.invalid refused with 403, https:\/\/staging\.chat\.example\.com accepted/,
+        );
     });
 
     it("fails each check against a front without the limits, each with its own code", async () => {
@@ -89,7 +93,12 @@ describe("validator: --check-origin and --check-rate-limit against an nginx fron
         assert.equal(rate.code, 1);
         assert.deepEqual(codes(rate.report), ["RATE_LIMIT_NOT_ENFORCED"]);
         assert.equal(rate.report!.security![0].handshakes, limit.count * 2 + 2);
-        assert.match(rate.report!.failures[0].message, new RegExp(`all ${limit.count * 2 + 2} handshakes were accepted against a declared limit of ${limit.count} per ${limit.intervalSec} s`));
+        assert.match(
+            rate.report!.failures[0].message,
+            new RegExp(
+                `all ${limit.count * 2 + 2} handshakes were accepted against a declared limit of ${limit.count} per ${limit.intervalSec} s`,
+            ),
+        );
     });
 
     it("fails a refusal with another status than the policy's, and an allowed Origin that is refused", async () => {
@@ -97,7 +106,15 @@ describe("validator: --check-origin and --check-rate-limit against an nginx fron
         const rate = await validate(["--url", nginx.url, "--check-rate-limit", "3/60s", "--json"]);
         assert.deepEqual(codes(rate.report), ["RATE_LIMIT_WRONG_STATUS"]);
         assert.match(rate.report!.failures[0].message, /handshake 4 was refused with 503, expected 429/);
-        const other = await validate(["--url", nginx.url, "--check-origin", "https://other.example.com", "--origin-status", "401", "--json"]);
+        const other = await validate([
+            "--url",
+            nginx.url,
+            "--check-origin",
+            "https://other.example.com",
+            "--origin-status",
+            "401",
+            "--json",
+        ]);
         assert.deepEqual(codes(other.report), ["ORIGIN_WRONG_STATUS", "ORIGIN_ALLOWED_REFUSED"]);
     });
 
@@ -106,8 +123,14 @@ describe("validator: --check-origin and --check-rate-limit against an nginx fron
             [["--check-rate-limit", "lots"], /--check-rate-limit "lots": expected N\/WINDOW/],
             [["--check-rate-limit", "0/60s"], /N handshakes from 1 to 10000/],
             [["--check-rate-limit", "20/2h"], /expected N\/WINDOW/],
-            [["--check-origin", "https://chat.example.com/app"], /--check-origin "https:\/\/chat\.example\.com\/app": expected an origin/],
-            [["--check-origin", "https://a.example.com", "--origin-status", "200"], /--origin-status "200": expected an HTTP error status from 400 to 599/],
+            [
+                ["--check-origin", "https://chat.example.com/app"],
+                /--check-origin "https:\/\/chat\.example\.com\/app": expected an origin/,
+            ],
+            [
+                ["--check-origin", "https://a.example.com", "--origin-status", "200"],
+                /--origin-status "200": expected an HTTP error status from 400 to 599/,
+            ],
         ] as const) {
             const run = await validate(["--url", "ws://127.0.0.1:9", ...args]);
             assert.equal(run.code, 2, run.err);

@@ -159,7 +159,10 @@ export async function checkRateLimit(
     const declared = `${check.count} per ${check.windowSec} s`;
     const failures: Failure[] = [];
     if (!refused) {
-        const slow = elapsedSec > check.windowSec ? `; they took ${elapsedSec.toFixed(1)} s, longer than the window, so the rate stayed under the limit` : "";
+        const slow =
+            elapsedSec > check.windowSec
+                ? `; they took ${elapsedSec.toFixed(1)} s, longer than the window, so the rate stayed under the limit`
+                : "";
         if (!options.signal?.aborted) {
             failures.push(
                 failure(

@@ -1,4 +1,10 @@
-import { FORBIDDEN_HEADER_NAMES, FORBIDDEN_HEADER_PREFIXES } from "../../../policies/facts";
+import {
+    FORBIDDEN_HEADER_NAMES,
+    FORBIDDEN_HEADER_PREFIXES,
+    RATE_LIMIT_ACTIONS,
+    RATE_LIMIT_EXCEED_STATUSES,
+    RATE_LIMIT_INTERVALS_SEC,
+} from "../../../policies/facts";
 import { Cloud } from "./cloud";
 
 /**
@@ -159,6 +165,43 @@ function urlMapProblems(props: Props, cloud: Cloud): string[] {
           ];
 }
 
+/**
+ * Security policy rules the API refuses: a rate-based action without rateLimitOptions, or
+ * rateLimitOptions on any other action (`@pulumi/gcp` types/input.d.ts, `SecurityPolicyRule.rateLimitOptions`),
+ * an exceed status outside deny(403|404|429|502), an interval outside Cloud Armor's list.
+ */
+function securityPolicyProblems(props: Props): string[] {
+    const problems: string[] = [];
+    const rateActions: readonly string[] = RATE_LIMIT_ACTIONS;
+    list(props.rules).forEach((rule, i) => {
+        const r = isRecord(rule) ? rule : {};
+        const where = `resource.rules[${i}]`;
+        const options = isRecord(r.rateLimitOptions) ? r.rateLimitOptions : undefined;
+        const rateBased = rateActions.includes(String(r.action));
+        if (rateBased !== (options !== undefined)) {
+            problems.push(
+                `Invalid value for field '${where}.rateLimitOptions': rate limit options must be set exactly when the action is throttle or rate_based_ban (action ${JSON.stringify(r.action)}).`,
+            );
+        }
+        if (!options) {
+            return;
+        }
+        const exceed = /^deny\((\d{3})\)$/.exec(String(options.exceedAction));
+        if (!exceed || !RATE_LIMIT_EXCEED_STATUSES.includes(Number(exceed[1]))) {
+            problems.push(
+                `Invalid value for field '${where}.rateLimitOptions.exceedAction': ${JSON.stringify(options.exceedAction)}.`,
+            );
+        }
+        const threshold = isRecord(options.rateLimitThreshold) ? options.rateLimitThreshold : {};
+        if (!RATE_LIMIT_INTERVALS_SEC.includes(Number(threshold.intervalSec))) {
+            problems.push(
+                `Invalid value for field '${where}.rateLimitOptions.rateLimitThreshold.intervalSec': ${JSON.stringify(threshold.intervalSec)}.`,
+            );
+        }
+    });
+    return problems;
+}
+
 /** The API's 400 for these inputs, or undefined when it would accept them. */
 export function apiRefusal(type: string, props: Props, cloud: Cloud): string | undefined {
     let problems: string[] = [];
@@ -166,6 +209,8 @@ export function apiRefusal(type: string, props: Props, cloud: Cloud): string | u
         problems = backendServiceProblems(props, cloud);
     } else if (type === "gcp:compute/uRLMap:URLMap") {
         problems = urlMapProblems(props, cloud);
+    } else if (type === "gcp:compute/securityPolicy:SecurityPolicy") {
+        problems = securityPolicyProblems(props);
     }
     return problems.length === 0
         ? undefined

@@ -153,6 +153,7 @@ export class GcpStandIn implements provider.Provider {
                 outs.expireTime = "";
                 break;
             case "gcp:compute/sSLPolicy:SSLPolicy":
+            case "gcp:compute/securityPolicy:SecurityPolicy":
                 outs.fingerprint = hash(JSON.stringify(inputs), 12);
                 outs.enabledFeatures = [];
                 break;
