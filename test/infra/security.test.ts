@@ -1,5 +1,7 @@
 import { strict as assert } from "assert";
 import { pathsRegex, originsRegex } from "../../infra/security";
+import { Cloud } from "../engine/gcp-provider/cloud";
+import { apiRefusal } from "../engine/gcp-provider/refusals";
 import { dependedOnBy, ofType, ProgramError, runStack, TYPES } from "../helpers/stack";
 
 interface RuleInput {
@@ -75,6 +77,31 @@ describe("infrastructure: the Cloud Armor policy", () => {
             assert.equal(p.adaptiveProtectionConfig !== undefined, stack === "production");
         });
     }
+
+    it("is a shape the engine tier's stand-in accepts, which refuses the shapes the API refuses", async () => {
+        const run = await runStack("production");
+        const policy = ofType(run, SECURITY_POLICY)[0].inputs as unknown as PolicyInput;
+        const refusal = (rules: RuleInput[]) => apiRefusal(SECURITY_POLICY, { ...policy, rules }, new Cloud(undefined));
+        assert.equal(refusal(policy.rules), undefined);
+        const limit = policy.rules[1];
+        assert.match(
+            refusal([{ ...limit, rateLimitOptions: undefined }]) ?? "",
+            /rules\[0\]\.rateLimitOptions': rate limit options must be set exactly when the action is throttle or rate_based_ban/,
+        );
+        assert.match(
+            refusal([{ ...limit, rateLimitOptions: { ...limit.rateLimitOptions, exceedAction: "deny(418)" } }]) ?? "",
+            /exceedAction': "deny\(418\)"/,
+        );
+        assert.match(
+            refusal([
+                {
+                    ...limit,
+                    rateLimitOptions: { ...limit.rateLimitOptions, rateLimitThreshold: { count: 1, intervalSec: 45 } },
+                },
+            ]) ?? "",
+            /intervalSec': 45/,
+        );
+    });
 
     it("is left out, with securityPolicy unset everywhere, when cloudArmor is false", async () => {
         const run = await runStack("staging", ["cloudArmor=false"]);

@@ -153,9 +153,11 @@ export class GcpStandIn implements provider.Provider {
                 outs.expireTime = "";
                 break;
             case "gcp:compute/sSLPolicy:SSLPolicy":
-            case "gcp:compute/securityPolicy:SecurityPolicy":
                 outs.fingerprint = hash(JSON.stringify(inputs), 12);
                 outs.enabledFeatures = [];
+                break;
+            case "gcp:compute/securityPolicy:SecurityPolicy":
+                outs.fingerprint = hash(JSON.stringify(inputs), 12);
                 break;
             case "gcp:compute/targetHttpsProxy:TargetHttpsProxy":
             case "gcp:compute/targetHttpProxy:TargetHttpProxy":
