@@ -27,7 +27,7 @@ const LIMIT_KEYS = ["count", "intervalSec", "action", "banDurationSec", "exceedS
 const ORIGIN = /^https?:\/\/[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$/;
 
 /** Handshakes per client IP a minute that a chat client reconnecting on every network change stays under. */
-export const HANDSHAKE_RATE_LIMIT_DEFAULTS: HandshakeRateLimit = {
+const HANDSHAKE_RATE_LIMIT_DEFAULTS: HandshakeRateLimit = {
     count: 120,
     intervalSec: 60,
     action: "throttle",

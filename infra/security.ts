@@ -11,10 +11,10 @@ import { CloudArmorSettings, LoadBalancerSettings } from "./settings";
 type Rule = gcpInputs.compute.SecurityPolicyRule;
 
 /** Rule priorities: lower runs first, and the first rule that matches decides. */
-export const PRIORITY = { origin: 1000, rateLimit: 2000, waf: 3000 } as const;
+const PRIORITY = { origin: 1000, rateLimit: 2000, waf: 3000 } as const;
 
 /** The status an upgrade from a foreign Origin gets. */
-export const ORIGIN_DENY_STATUS = 403;
+const ORIGIN_DENY_STATUS = 403;
 
 /** A regular expression (RE2, PCRE alike) matching a literal text. */
 function literal(text: string): string {

@@ -349,12 +349,10 @@ export const RATE_LIMIT_MAX_COUNT: Readonly<Record<RateLimitAction, number>> = {
 };
 /**
  * A rule's advanced match is a Cloud Armor custom rules language expression (a subset of CEL) of at
- * most five subexpressions; `request.headers` is a map keyed by the lower-case header name, so a
- * browser's Origin is `request.headers['origin']`
+ * most five subexpressions (the program's longest has three); `request.headers` is a map keyed by
+ * the lower-case header name, so a browser's Origin is `request.headers['origin']`
  * (https://cloud.google.com/armor/docs/rules-language-reference).
  */
-export const MAX_RULE_SUBEXPRESSIONS = 5;
-/** The rules language's header reads: the key is the lower-case header name (rules-language-reference). */
 export const ORIGIN_HEADER_EXPRESSION = "request.headers['origin']";
 /**
  * Preconfigured WAF rule sets (OWASP CRS 3.3) by name, used as

@@ -127,7 +127,7 @@ export async function checkOrigin(
 }
 
 /** Handshakes past the limit a check sends before it calls the limit absent: "about N" allows for the edge's counting. */
-export function rateLimitBudget(count: number): number {
+function rateLimitBudget(count: number): number {
     return count * 2 + 2;
 }
 
