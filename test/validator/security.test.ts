@@ -8,7 +8,7 @@ import { EchoServer, startEchoServer } from "../../validator";
 import { Report } from "../../validator/report";
 import { ROOT } from "../helpers/cli";
 import { nginxFront } from "./nginx-front";
-import { Closable, hasBinary } from "./servers";
+import { Closable, hasBinary, silentServer } from "./servers";
 
 /** The settings a stack declares, parsed by the program's own parser. */
 function stackSettings(stack: string): LoadBalancerSettings {
@@ -116,6 +116,25 @@ describe("validator: --check-origin and --check-rate-limit against an nginx fron
             "--json",
         ]);
         assert.deepEqual(codes(other.report), ["ORIGIN_WRONG_STATUS", "ORIGIN_ALLOWED_REFUSED"]);
+    });
+
+    it("reports a front that never answers with the handshake's own code, not a verdict on the limit", async () => {
+        const silent = await silentServer();
+        fronts.push(silent);
+        const run = await validate([
+            "--url",
+            silent.url,
+            "--check-rate-limit",
+            "5/60s",
+            "--check-origin",
+            armor.allowedOrigins[0],
+            "--handshake-timeout",
+            "1",
+            "--json",
+        ]);
+        assert.equal(run.code, 1);
+        assert.deepEqual(codes(run.report), ["HANDSHAKE_TIMEOUT", "HANDSHAKE_TIMEOUT", "HANDSHAKE_TIMEOUT"]);
+        assert.equal(run.report!.security![1].handshakes, 1, "the rate check stops at the first handshake that fails");
     });
 
     it("refuses bad flags in one line before any work", async () => {

@@ -109,7 +109,10 @@ export async function checkOrigin(
     }
     const allowed = await handshake(url, options, check.allowedOrigin, closing);
     await Promise.all(closing);
-    if (!allowed.ok) {
+    if (!allowed.ok && allowed.failure.evidence.status === undefined) {
+        // No HTTP answer at all: the transport's own code says more than a verdict on Origin.
+        failures.push(allowed.failure);
+    } else if (!allowed.ok) {
         failures.push(
             failure(
                 "ORIGIN_ALLOWED_REFUSED",
