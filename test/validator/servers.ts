@@ -221,23 +221,6 @@ http {
     return startNginx(dir, port, conf);
 }
 
-/** An echo server that speaks only the given subprotocol and admits only the given Origin (403 otherwise). */
-export function protocolServer(subprotocol: string, origin: string): Promise<Closable> {
-    const server = http.createServer();
-    const wss = new WebSocketServer({
-        noServer: true,
-        handleProtocols: (offered) => (offered.has(subprotocol) ? subprotocol : false),
-    });
-    server.on("upgrade", (req, socket: net.Socket, head) => {
-        if (req.headers.origin !== origin) {
-            socket.end("HTTP/1.1 403 Forbidden\r\nContent-Length: 18\r\nConnection: close\r\n\r\norigin not allowed");
-            return;
-        }
-        wss.handleUpgrade(req, socket, head, (ws) => ws.on("message", (d, binary) => ws.send(d, { binary })));
-    });
-    return listen(server);
-}
-
 /** Runs nginx on a config written for `port` (paths under `dir`), until close. */
 export async function startNginx(dir: string, port: number, conf: string): Promise<Closable> {
     const child = spawn("nginx", ["-c", conf, "-p", dir], { stdio: ["ignore", "ignore", "pipe"] });
@@ -260,4 +243,21 @@ export async function startNginx(dir: string, port: number, conf: string): Promi
                 setTimeout(() => child.kill("SIGKILL"), 2000).unref();
             }),
     };
+}
+
+/** An echo server that speaks only the given subprotocol and admits only the given Origin (403 otherwise). */
+export function protocolServer(subprotocol: string, origin: string): Promise<Closable> {
+    const server = http.createServer();
+    const wss = new WebSocketServer({
+        noServer: true,
+        handleProtocols: (offered) => (offered.has(subprotocol) ? subprotocol : false),
+    });
+    server.on("upgrade", (req, socket: net.Socket, head) => {
+        if (req.headers.origin !== origin) {
+            socket.end("HTTP/1.1 403 Forbidden\r\nContent-Length: 18\r\nConnection: close\r\n\r\norigin not allowed");
+            return;
+        }
+        wss.handleUpgrade(req, socket, head, (ws) => ws.on("message", (d, binary) => ws.send(d, { binary })));
+    });
+    return listen(server);
 }
