@@ -43,6 +43,7 @@ function groupBackendService(
     groups: BackendGroups,
     settings: LoadBalancerSettings,
     parent: pulumi.Resource,
+    securityPolicy: pulumi.Input<string> | undefined,
 ): compute.BackendService {
     return new compute.BackendService(
         name,
@@ -53,6 +54,7 @@ function groupBackendService(
             portName: groups.portName,
             healthChecks: groups.healthCheck.id,
             logConfig: LOGGING,
+            securityPolicy,
             ...websocketHoldingArgs(settings),
             // RATE, not UTILIZATION: affinity with UTILIZATION breaks stickiness (gcpdiag lb/BP/2026_001).
             backends: groups.groups.map((group) => ({
@@ -66,8 +68,17 @@ function groupBackendService(
     );
 }
 
-/** One backend service per configured backend, with the compute or service behind it. */
-export function createBackends(name: string, settings: LoadBalancerSettings, parent: pulumi.Resource): Backend[] {
+/**
+ * One backend service per configured backend, with the compute or service behind it, each under
+ * the stack's security policy: Cloud Armor protects serverless NEG backends too
+ * (https://cloud.google.com/armor/docs/security-policy-overview).
+ */
+export function createBackends(
+    name: string,
+    settings: LoadBalancerSettings,
+    parent: pulumi.Resource,
+    securityPolicy?: pulumi.Input<string>,
+): Backend[] {
     const egress = createEgress(
         name,
         settings.backends.filter((b): b is InstanceGroupBackend => b.kind === "instanceGroup"),
@@ -80,7 +91,7 @@ export function createBackends(name: string, settings: LoadBalancerSettings, par
                 const groups = createInstanceGroup(stem, backend, egress.networks.get(backend.name) ?? {}, parent);
                 return {
                     settings: backend,
-                    service: groupBackendService(`${stem}-backend`, backend, groups, settings, parent),
+                    service: groupBackendService(`${stem}-backend`, backend, groups, settings, parent, securityPolicy),
                 };
             }
             case "groups":
@@ -92,6 +103,7 @@ export function createBackends(name: string, settings: LoadBalancerSettings, par
                         useExistingGroups(stem, backend, parent),
                         settings,
                         parent,
+                        securityPolicy,
                     ),
                 };
             case "cloudRun": {
@@ -105,6 +117,7 @@ export function createBackends(name: string, settings: LoadBalancerSettings, par
                         protocol: "HTTPS",
                         loadBalancingScheme: settings.loadBalancingScheme,
                         logConfig: LOGGING,
+                        securityPolicy,
                         backends: [{ group: serverless.neg.id }],
                     },
                     { parent, dependsOn: [serverless.service] },

@@ -15,6 +15,7 @@ import {
 } from "../policies/facts";
 import { didYouMean } from "../cli/suggest";
 import { parseAlertRoutes } from "./alert-routes";
+import { parseCloudArmor } from "./cloud-armor-config";
 import { cidrRange, isRecord, parseJson, Validator } from "./config-checks";
 import { parseServiceEnv } from "./service-env";
 import {
@@ -600,6 +601,7 @@ export function parseSettings(read: RawConfigReader, namespace: string): LoadBal
     };
 
     const syntheticMonitor = parseSyntheticMonitor(v, v.key("syntheticMonitor"), get("syntheticMonitor"), backends);
+    const cloudArmor = parseCloudArmor(v, get("cloudArmor"), domains);
 
     if (v.problems.length > 0) {
         throw new ConfigError(v.problems);
@@ -619,6 +621,7 @@ export function parseSettings(read: RawConfigReader, namespace: string): LoadBal
         backends,
         monitoring,
         syntheticMonitor,
+        cloudArmor,
     });
 }
 

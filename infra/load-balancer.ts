@@ -5,12 +5,15 @@ import { settingsFromArgs } from "./component-args";
 import { LoadBalancerSettings, WebSocketLoadBalancerArgs } from "./settings";
 import { createFrontend, Frontend } from "./frontend";
 import { createMonitoring, Monitoring } from "./monitoring";
+import { createSecurityPolicy } from "./security";
 import { createSyntheticMonitor, SyntheticMonitor } from "./synthetic-monitor";
 import { createUrlMap } from "./urlmap";
 
 /** The resources a load balancer is made of, for the stack program and tests (not outputs of the package). */
 interface Parts {
     readonly backends: readonly Backend[];
+    /** The Cloud Armor policy on every backend service, unless cloudArmor.enabled is false. */
+    readonly securityPolicy?: compute.SecurityPolicy;
     readonly urlMap: compute.URLMap;
     readonly frontend: Frontend;
     readonly monitoring: Monitoring;
@@ -60,7 +63,8 @@ export class WebSocketLoadBalancer extends pulumi.ComponentResource {
         // Validated before anything is registered: bad arguments create nothing.
         const settings = presetSettings.get(args) ?? settingsFromArgs(args, name);
         super("websocket-lb:index:WebSocketLoadBalancer", name, {}, opts);
-        const backends = createBackends(name, settings, this);
+        const securityPolicy = createSecurityPolicy(name, settings, this);
+        const backends = createBackends(name, settings, this, securityPolicy?.selfLink);
         const urlMap = createUrlMap(name, settings, [...backends], this);
         const frontend = createFrontend(name, settings, urlMap, this);
         const monitoring = createMonitoring(name, settings, urlMap.name, this);
@@ -78,7 +82,7 @@ export class WebSocketLoadBalancer extends pulumi.ComponentResource {
                 this,
             );
         }
-        partsOf.set(this, { backends, urlMap, frontend, monitoring, syntheticMonitor });
+        partsOf.set(this, { backends, securityPolicy, urlMap, frontend, monitoring, syntheticMonitor });
 
         this.ipAddress = this.frontend.address.address;
         this.websocketUrls = Object.fromEntries(
@@ -112,6 +116,10 @@ export class WebSocketLoadBalancer extends pulumi.ComponentResource {
 
     get backends(): readonly Backend[] {
         return this.parts.backends;
+    }
+
+    get securityPolicy(): compute.SecurityPolicy | undefined {
+        return this.parts.securityPolicy;
     }
 
     get urlMap(): compute.URLMap {

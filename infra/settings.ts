@@ -1,6 +1,6 @@
 // Types only: the offline preview reads this file before it loads the SDK (its pack starts first).
 import type * as pulumi from "@pulumi/pulumi";
-import { EgressMode, LoadBalancingScheme } from "../policies/facts";
+import { EgressMode, LoadBalancingScheme, RateLimitAction } from "../policies/facts";
 import type { AlertRoutes } from "./alert-routes";
 import type { ServiceEnv } from "./service-env";
 
@@ -183,6 +183,32 @@ export interface SyntheticMonitorSettings {
     readonly tokenSecret: string;
 }
 
+/** The handshake rate limit per client IP on the WebSocket paths (infra/security.ts). */
+export interface HandshakeRateLimit {
+    readonly count: number;
+    readonly intervalSec: number;
+    readonly action: RateLimitAction;
+    /** rate_based_ban only: how long a client stays banned once over the limit. */
+    readonly banDurationSec: number;
+    /** The status a refused handshake gets: deny(STATUS). */
+    readonly exceedStatus: number;
+}
+
+/** The Cloud Armor policy every backend service carries (infra/security.ts). */
+export interface CloudArmorSettings {
+    readonly enabled: boolean;
+    /** Origins (scheme://host[:port]) a browser may open a WebSocket from; default: https:// of each domain. */
+    readonly allowedOrigins: readonly string[];
+    /** Upgrades without an Origin header (non-browser clients) pass; false refuses them too. */
+    readonly allowMissingOrigin: boolean;
+    readonly handshakeRateLimit: HandshakeRateLimit;
+    /** Preconfigured WAF rule sets, evaluated on every path but the WebSocket paths. */
+    readonly wafRules: readonly string[];
+    /** Every rule only logs what it would do: for rolling the policy out, never for keeping. */
+    readonly preview: boolean;
+    readonly adaptiveProtection: boolean;
+}
+
 export interface LoadBalancerSettings {
     readonly backendTimeoutSec: number;
     readonly sessionAffinity: ProgramAffinity;
@@ -201,6 +227,7 @@ export interface LoadBalancerSettings {
     readonly backends: readonly BackendSettings[];
     readonly monitoring: MonitoringSettings;
     readonly syntheticMonitor: SyntheticMonitorSettings;
+    readonly cloudArmor: CloudArmorSettings;
 }
 
 /** A backend as it is written in config, before parsing: what a rollback edits and writes back. */

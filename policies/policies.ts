@@ -12,6 +12,7 @@ import { disallowWebsocketRateBalancing } from "./rules/disallow-websocket-rate-
 import { enforceAffinityLocalityPolicy } from "./rules/enforce-affinity-locality-policy";
 import { enforceBackendLogging } from "./rules/enforce-backend-logging";
 import { enforceBackendTimeout } from "./rules/enforce-backend-timeout";
+import { enforceCloudArmor } from "./rules/enforce-cloud-armor";
 import { enforceConnectionDraining } from "./rules/enforce-connection-draining";
 import { enforceHealthCheckFirewall } from "./rules/enforce-health-check-firewall";
 import { enforceHealthCheckLogging } from "./rules/enforce-health-check-logging";
@@ -22,6 +23,7 @@ import { enforceSessionAffinity } from "./rules/enforce-session-affinity";
 import { enforceUniqueNamedPorts } from "./rules/enforce-unique-named-ports";
 import { enforceWebsocketBackendProtocol } from "./rules/enforce-websocket-backend-protocol";
 import { enforceWebsocketLifetime } from "./rules/enforce-websocket-lifetime";
+import { enforceWebsocketOriginCheck } from "./rules/enforce-websocket-origin-check";
 import { enforceWebsocketPaths } from "./rules/enforce-websocket-paths";
 import { enforceWebsocketScaleIn } from "./rules/enforce-websocket-scale-in";
 
@@ -52,4 +54,6 @@ export const policies: Policies = [
     enforceHealthCheckLogging,
     disallowHttp2BackendProtocol,
     enforceWebsocketScaleIn,
+    enforceCloudArmor,
+    enforceWebsocketOriginCheck,
 ];

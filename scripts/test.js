@@ -46,6 +46,8 @@ const LONG_FIRST = [
     "test/validator/report-html.test.ts",
     "test/validator/synthetic-monitor.test.ts",
     "test/engine/gcp-standin.test.ts",
+    "test/infra/security.test.ts",
+    "test/validator/security.test.ts",
 ];
 
 /** .mocharc.json, the options every run of the suite uses. */

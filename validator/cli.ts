@@ -32,7 +32,8 @@ import {
     resolveEnvironment,
     Target,
 } from "./core";
-import { chatFlags, ChatOptions, CHAT_FLAGS, CHAT_USAGE } from "./scenario";
+import { chatFlags, CHAT_FLAGS, CHAT_USAGE } from "./scenario";
+import { securityFlags, SECURITY_FLAGS, SECURITY_USAGE } from "./security-flags";
 import { renderReport, Report, reportJson, METRICS, thresholdsFrom } from "./report";
 import { validate } from "./run";
 
@@ -77,6 +78,7 @@ options:
       --handshake-timeout SEC (default ${D.handshakeTimeoutMs / 1000}, 0.01 to 3600)
       --message-timeout SEC   per echo (default ${D.messageTimeoutMs / 1000}, 0.01 to 3600)
 ${CHAT_USAGE}
+${SECURITY_USAGE}
   -j, --json                  print the full report as JSON (only JSON on stdout)
       --report FILE           also write the JSON report to FILE
       --report-html FILE      also write a self-contained HTML report with charts to FILE
@@ -141,6 +143,7 @@ const FLAGS = {
     help: { type: "boolean", short: "h" },
     version: { type: "boolean" },
     ...CHAT_FLAGS,
+    ...SECURITY_FLAGS,
 } as const;
 
 type Values = ReturnType<typeof parseFlags<typeof FLAGS>>["values"];
@@ -271,17 +274,24 @@ function targetArg(values: Values, positionals: string[]): TargetArg {
     return target;
 }
 
-/** The endpoints to probe: the URL's path, --endpoints, or the defaults (none when a chat check replaces them). */
-function endpointsOf(values: Values, target: TargetArg, chat: ChatOptions): string[] {
-    // A path in the URL is the endpoint to probe; with --endpoints too it would be ambiguous.
+/** The path a URL target names, if any; with --endpoints too it would be ambiguous. */
+function urlPathOf(values: Values, target: TargetArg): string | undefined {
     const urlPath = target.url === undefined ? undefined : urlEndpoint(target.url);
     if (urlPath !== undefined && values.endpoints !== undefined) {
         throw new FlagError(
             `${target.from} ${target.url} has a path (${urlPath}) and --endpoints is set too; give the base URL with --endpoints, or the one path in the URL`,
         );
     }
-    // Scenarios and the affinity check replace the default probes unless --endpoints asks for them.
-    const defaultEndpoints = chat.replacesProbes ? "" : DEFAULT_ENDPOINTS.join(",");
+    return urlPath;
+}
+
+/**
+ * The endpoints to probe: the URL's path, --endpoints, or the defaults (none when a chat or
+ * security check replaces them).
+ */
+function endpointsOf(values: Values, urlPath: string | undefined, replacesProbes: boolean): string[] {
+    // Scenarios, the affinity check and the security checks replace the default probes unless --endpoints asks for them.
+    const defaultEndpoints = replacesProbes ? "" : DEFAULT_ENDPOINTS.join(",");
     const endpoints =
         urlPath !== undefined
             ? [urlPath]
@@ -289,7 +299,7 @@ function endpointsOf(values: Values, target: TargetArg, chat: ChatOptions): stri
                   .split(",")
                   .map((e) => e.trim())
                   .filter(Boolean);
-    if ((endpoints.length === 0 && !chat.replacesProbes) || endpoints.some((e) => !e.startsWith("/"))) {
+    if ((endpoints.length === 0 && !replacesProbes) || endpoints.some((e) => !e.startsWith("/"))) {
         throw new FlagError(
             `--endpoints ${JSON.stringify(values.endpoints)}: expected paths starting with /, comma-separated`,
         );
@@ -351,7 +361,10 @@ function planRun(values: Values, positionals: string[], env: NodeJS.ProcessEnv) 
     }
     const target = targetArg(values, positionals);
     const chat = chatFlags(values, env);
-    const endpoints = endpointsOf(values, target, chat);
+    const urlPath = urlPathOf(values, target);
+    // The security checks run on the first endpoint: the URL's path, the first of --endpoints, or /ws.
+    const security = securityFlags(values, urlPath ?? values.endpoints?.split(",")[0]?.trim() ?? DEFAULT_ENDPOINTS[0]);
+    const endpoints = endpointsOf(values, urlPath, chat.replacesProbes || security.replacesProbes);
     const options = probeOptionsOf(values, env);
     const load =
         values.connections === undefined
@@ -361,7 +374,7 @@ function planRun(values: Values, positionals: string[], env: NodeJS.ProcessEnv) 
         ? { intervalSec: numberOf(values, "interval"), durationSec: numberOf(values, "duration") }
         : undefined;
     checkOutputs(values);
-    return { target, chat, endpoints, options, load, monitorTimes };
+    return { target, chat, security, endpoints, options, load, monitorTimes };
 }
 type Plan = ReturnType<typeof planRun>;
 
@@ -398,6 +411,7 @@ async function runPlan(plan: Plan, target: Target, values: Values, io: CliIo): P
         onPhase: (name, detail) => progress.phase(name, detail),
         scenario: plan.chat.scenario,
         affinity: plan.chat.affinity,
+        security: plan.security,
     }).finally(() => progress.finish());
 }
 

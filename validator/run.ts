@@ -1,4 +1,5 @@
 import type { AffinityOptions, AffinityResult, Scenario, ScenarioResult } from "./scenario";
+import type { SecurityChecks } from "./security-flags";
 import { plural } from "../cli/suggest";
 import {
     Failure,
@@ -13,6 +14,9 @@ import {
     probeEndpoint,
     ProbeOptions,
     percentile,
+    checkOrigin,
+    checkRateLimit,
+    SecurityCheckResult,
 } from "./core";
 import { evaluate, Evaluation, Metric, parseThreshold, Report, SCENARIO_DEFAULT_THRESHOLD, Threshold } from "./report";
 
@@ -33,6 +37,8 @@ export interface ValidateOptions extends ProbeOptions {
     readonly scenario?: Scenario;
     /** The affinity check (--affinity N); a broken affinity fails the run. */
     readonly affinity?: AffinityOptions;
+    /** The edge's defences (--check-origin, --check-rate-limit); a failed one fails the run. */
+    readonly security?: SecurityChecks;
     /** First Ctrl-C: every phase stops at its next safe point and the report says so (exit 130). */
     readonly signal?: AbortSignal;
     /** Second Ctrl-C: stop waiting for handshakes in flight; every socket is ended at once. */
@@ -176,7 +182,8 @@ async function validateWith(options: ValidateOptions & { readonly sockets: Socke
             ? await (await import("./scenario/affinity")).checkAffinity(options.baseUrl, options.affinity, options)
             : undefined;
 
-    // Read after every phase: a Ctrl-C during the scenario or the affinity check interrupts the run too.
+    const security = await securityChecks(options, signal);
+    // Read after every phase: a Ctrl-C during the scenario, the affinity or the security checks interrupts the run too.
     const interrupted = signal?.aborted === true;
     const metrics = metricsOf(endpoints, load, monitor);
     if (scenario) {
@@ -190,6 +197,7 @@ async function validateWith(options: ValidateOptions & { readonly sockets: Socke
     const failures = [
         ...endpoints.flatMap((e) => e.failures.map((f) => ({ ...f, endpoint: e.endpoint }))),
         ...(affinity?.failures.map((f) => ({ ...f, endpoint: affinity.path })) ?? []),
+        ...security.flatMap((c) => c.failures.map((f) => ({ ...f, endpoint: c.path }))),
     ];
     const failed = failures.length > 0 || thresholds.some((t) => t.passed === false);
     return {
@@ -201,6 +209,7 @@ async function validateWith(options: ValidateOptions & { readonly sockets: Socke
         monitor,
         scenario,
         affinity,
+        security: security.length > 0 ? security : undefined,
         metrics,
         thresholds,
         failures,
@@ -208,4 +217,20 @@ async function validateWith(options: ValidateOptions & { readonly sockets: Socke
         exitCode: interrupted ? 130 : failed ? 1 : 0,
         interrupted: interrupted ? true : undefined,
     };
+}
+
+/** The Origin check, then the rate limit: the rate limit's refusals would spoil the Origin check's 101. */
+async function securityChecks(
+    options: ValidateOptions & { readonly sockets: SocketPool },
+    signal: AbortSignal | undefined,
+): Promise<SecurityCheckResult[]> {
+    const results: SecurityCheckResult[] = [];
+    const connect = { ...options, signal };
+    if (options.security?.origin && !signal?.aborted) {
+        results.push(await checkOrigin(options.baseUrl, options.security.origin, connect));
+    }
+    if (options.security?.rateLimit && !signal?.aborted) {
+        results.push(await checkRateLimit(options.baseUrl, options.security.rateLimit, connect));
+    }
+    return results;
 }

@@ -508,3 +508,70 @@ export const FUNCTION_BUILD_ROLES: readonly string[] = [
     "roles/artifactregistry.writer",
     "roles/storage.objectViewer",
 ];
+// Cloud Armor. A backend security policy (type CLOUD_ARMOR) filters the HTTP requests the global
+// external Application Load Balancer sends to a backend service, whatever is behind it: instance
+// groups, zonal NEGs and serverless NEGs (Cloud Run) alike
+// (https://cloud.google.com/armor/docs/security-policy-overview, "The backends to the backend
+// service can be any of the following"; serverless NEGs are protected "when traffic is routed
+// through a load balancer").
+
+/** Security policy type that attaches to a backend service (`@pulumi/gcp` compute/securityPolicy.d.ts, `type`). */
+export const BACKEND_SECURITY_POLICY_TYPE = "CLOUD_ARMOR";
+/**
+ * Rule actions of a security policy rule (compute.proto in @google-cloud/compute,
+ * `SecurityPolicyRule.action`): allow, deny(STATUS), rate_based_ban, redirect, throttle.
+ */
+export const RATE_LIMIT_ACTIONS = ["throttle", "rate_based_ban"] as const;
+export type RateLimitAction = (typeof RATE_LIMIT_ACTIONS)[number];
+/**
+ * Statuses a rate limit's `exceedAction` may deny with: `deny(STATUS)`, STATUS 403, 404, 429 or 502
+ * (`@pulumi/gcp` types/input.d.ts, `SecurityPolicyRuleRateLimitOptions.exceedAction`); Google
+ * recommends 429 (https://cloud.google.com/armor/docs/rate-limiting-overview).
+ */
+export const RATE_LIMIT_EXCEED_STATUSES: readonly number[] = [403, 404, 429, 502];
+/**
+ * `rateLimitThreshold.intervalSec` values the API takes (https://cloud.google.com/armor/docs/rate-limiting-overview,
+ * thresholds; the same list is what public Terraform modules validate against).
+ */
+export const RATE_LIMIT_INTERVALS_SEC: readonly number[] = [
+    10, 30, 60, 120, 180, 240, 300, 600, 900, 1200, 1800, 2700, 3600,
+];
+/** `rateLimitThreshold.count` bounds: throttle 1 to 1,000,000, rate_based_ban 1 to 10,000 (rate-limiting overview). */
+export const RATE_LIMIT_MAX_COUNT: Readonly<Record<RateLimitAction, number>> = {
+    throttle: 1_000_000,
+    rate_based_ban: 10_000,
+};
+/**
+ * A rule's advanced match is a Cloud Armor custom rules language expression (a subset of CEL) of at
+ * most five subexpressions (the program's longest has three); `request.headers` is a map keyed by
+ * the lower-case header name, so a browser's Origin is `request.headers['origin']`
+ * (https://cloud.google.com/armor/docs/rules-language-reference).
+ */
+export const ORIGIN_HEADER_EXPRESSION = "request.headers['origin']";
+/**
+ * Preconfigured WAF rule sets (OWASP CRS 3.3) by name, used as
+ * `evaluatePreconfiguredWaf('NAME')` (https://cloud.google.com/armor/docs/waf-rules,
+ * https://cloud.google.com/armor/docs/configure-waf).
+ */
+export const PRECONFIGURED_WAF_RULES: readonly string[] = [
+    "sqli-v33-stable",
+    "xss-v33-stable",
+    "lfi-v33-stable",
+    "rfi-v33-stable",
+    "rce-v33-stable",
+    "methodenforcement-v33-stable",
+    "scannerdetection-v33-stable",
+    "protocolattack-v33-stable",
+    "php-v33-stable",
+    "sessionfixation-v33-stable",
+    "java-v33-stable",
+    "nodejs-v33-stable",
+];
+/** The priority of a security policy's default rule, matching every source range `*` (`@pulumi/gcp` compute/securityPolicy.d.ts example, "default rule"). */
+export const DEFAULT_RULE_PRIORITY = 2_147_483_647;
+// What Cloud Armor sees of a WebSocket, inferred: its rules match HTTP request attributes
+// (rules-language-reference) and after the 101 the connection carries WebSocket frames, not
+// requests, so only the upgrade request is evaluated; no rule sees a message, and a rate limit
+// counts handshakes, not messages. No Google page found says anything about frames either way.
+// A rule with `preview: true` enforces nothing, its matches are only logged (`@pulumi/gcp`
+// types/input.d.ts, `SecurityPolicyRule.preview`).

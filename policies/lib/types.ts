@@ -15,6 +15,7 @@ export const T = {
     regionTargetHttpsProxy: "gcp:compute/regionTargetHttpsProxy:RegionTargetHttpsProxy",
     regionNetworkEndpointGroup: "gcp:compute/regionNetworkEndpointGroup:RegionNetworkEndpointGroup",
     sslPolicy: "gcp:compute/sSLPolicy:SSLPolicy",
+    securityPolicy: "gcp:compute/securityPolicy:SecurityPolicy",
     regionSslPolicy: "gcp:compute/regionSslPolicy:RegionSslPolicy",
     regionInstanceGroupManager: "gcp:compute/regionInstanceGroupManager:RegionInstanceGroupManager",
     instanceGroupManager: "gcp:compute/instanceGroupManager:InstanceGroupManager",

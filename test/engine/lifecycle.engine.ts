@@ -27,10 +27,10 @@ describe("engine: pulumi up, stack output, up again, destroy on staging (real CL
     it("pulumi up --yes with the pack creates every resource; the pack passes at update too", async () => {
         const up = await ws.pulumi(["up", "--yes", "--stack", "staging", "--policy-pack", POLICY_PACK]);
         assert.equal(up.code, 0, show(up));
-        assert.match(up.stdout, /\+ 53 created/);
+        assert.match(up.stdout, /\+ 54 created/);
         assert.match(up.stdout, /websocket-lb-policies@v0\.1\.0 \(local: .*policies\)/);
-        // 51 custom resources exist in the pretend cloud (the stack and the component are not in it).
-        assert.equal(Object.keys(ws.cloud()).length, 51);
+        // 52 custom resources exist in the pretend cloud (the stack and the component are not in it).
+        assert.equal(Object.keys(ws.cloud()).length, 52);
     });
 
     it("pulumi stack output --json has what the README and the validator read", async () => {
@@ -70,13 +70,13 @@ describe("engine: pulumi up, stack output, up again, destroy on staging (real CL
             POLICY_PACK,
         ]);
         assert.equal(up.code, 0, show(up));
-        assert.match(up.stdout, /53 unchanged/);
+        assert.match(up.stdout, /54 unchanged/);
     });
 
     it("pulumi destroy --yes deletes everything it created", async () => {
         const destroy = await ws.pulumi(["destroy", "--yes", "--stack", "staging"]);
         assert.equal(destroy.code, 0, show(destroy));
-        assert.match(destroy.stdout, /- 53 deleted/);
+        assert.match(destroy.stdout, /- 54 deleted/);
         assert.deepEqual(ws.cloud(), {});
     });
 });

@@ -133,10 +133,66 @@ export function websocketUrlMap(
     };
 }
 
+/** The Cloud Armor policy the program writes from the cloudArmor defaults (infra/security.ts). */
+export function armorPolicy(): TestResource {
+    const wsPaths = "request.path.matches('^(/ws|/ws/.*|/websocket|/websocket/.*)$')";
+    return {
+        type: T.securityPolicy,
+        name: "chat-armor",
+        props: {
+            name: "chat-armor-3c4d5e6",
+            type: "CLOUD_ARMOR",
+            rules: [
+                {
+                    priority: 1000,
+                    action: "deny(403)",
+                    match: {
+                        expr: {
+                            expression: `${wsPaths} && has(request.headers['origin']) && !request.headers['origin'].matches('^(https://chat\\\\.example\\\\.com)$')`,
+                        },
+                    },
+                },
+                {
+                    priority: 2000,
+                    action: "throttle",
+                    match: { expr: { expression: wsPaths } },
+                    rateLimitOptions: {
+                        conformAction: "allow",
+                        exceedAction: "deny(429)",
+                        enforceOnKey: "IP",
+                        rateLimitThreshold: { count: 120, intervalSec: 60 },
+                    },
+                },
+                {
+                    priority: 3000,
+                    action: "deny(403)",
+                    match: { expr: { expression: `evaluatePreconfiguredWaf('sqli-v33-stable') && !${wsPaths}` } },
+                },
+                {
+                    priority: 2147483647,
+                    action: "allow",
+                    match: { versionedExpr: "SRC_IPS_V1", config: { srcIpRanges: ["*"] } },
+                },
+            ],
+        },
+    };
+}
+
+/** A backend service under a security policy, linked to it as the program's would be. */
+export function armored(backend: TestResource, armor: TestResource): TestResource {
+    return changed(
+        backend,
+        { securityPolicy: `${P}/global/securityPolicies/${String(armor.props.name)}` },
+        { ...backend.links, securityPolicy: [armor] },
+    );
+}
+
 /** The whole compliant load balancer the program builds, as hand-written resources. */
 export function compliantStack() {
-    const ws = websocketBackend();
-    const auth = serverlessChain();
+    const armor = armorPolicy();
+    const ws = armored(websocketBackend(), armor);
+    const chain = serverlessChain();
+    const auth = { ...chain, backend: armored(chain.backend, armor) };
     const map = websocketUrlMap(ws, [{ paths: ["/auth", "/auth/*"], backend: auth.backend }]);
     const sslPolicy: TestResource = {
         type: T.sslPolicy,
@@ -193,6 +249,7 @@ export function compliantStack() {
         links: { target: [httpProxy] },
     };
     const all = [
+        armor,
         ws,
         auth.run,
         auth.neg,
@@ -205,7 +262,7 @@ export function compliantStack() {
         httpProxy,
         httpRule,
     ];
-    return { ws, auth, map, sslPolicy, httpsProxy, httpsRule, redirectMap, httpProxy, httpRule, all };
+    return { armor, ws, auth, map, sslPolicy, httpsProxy, httpsRule, redirectMap, httpProxy, httpRule, all };
 }
 
 /** The stack with one resource replaced; links find resources by type and name, so they follow. */

@@ -46,6 +46,8 @@ const CATALOGUE: Record<string, { level: string; stack: boolean }> = {
     "disallow-http2-backend-protocol": { level: "advisory", stack: false },
     "enforce-websocket-scale-in": { level: "advisory", stack: true },
     "disallow-retired-function-runtime": { level: "mandatory", stack: false },
+    "enforce-cloud-armor": { level: "advisory", stack: false },
+    "enforce-websocket-origin-check": { level: "advisory", stack: true },
 };
 
 describe("policies: the pack", () => {

@@ -75,6 +75,9 @@ describe("preview: offline preview (the real command, the real pack in its own p
             }),
         );
 
+        const armorConfig = path.join(scratch("config"), "armor-mandatory.json");
+        fs.writeFileSync(armorConfig, JSON.stringify({ "enforce-cloud-armor": "mandatory" }));
+
         const queue: Array<[string, () => Promise<CliResult>]> = [
             ["staging", () => preview("--stack", "staging")],
             ["production", () => preview("--stack", "production")],
@@ -119,6 +122,19 @@ describe("preview: offline preview (the real command, the real pack in its own p
                     ),
             ],
             ["brokenPack", () => preview("--stack", "staging", "--policy-pack", brokenPack)],
+            [
+                "armorMandatory",
+                () =>
+                    preview(
+                        "--stack",
+                        "staging",
+                        "--config",
+                        "cloudArmor=false",
+                        "--policy-pack-config",
+                        armorConfig,
+                        "--json",
+                    ),
+            ],
             // One run, two proofs: the copied pack's changed level, and the config file's settings.
             [
                 "advisoryPack",
@@ -185,7 +201,7 @@ describe("preview: offline preview (the real command, the real pack in its own p
             // and the scale-in advisory on the group and its autoscaler.
             assert.match(
                 result.stdout,
-                new RegExp(`Summary: ${stack === "staging" ? 53 : 60} resources, 0 mandatory violations, 1 advisory`),
+                new RegExp(`Summary: ${stack === "staging" ? 54 : 61} resources, 0 mandatory violations, 1 advisory`),
             );
             assert.doesNotMatch(result.stdout, /can't run/);
             assert.match(
@@ -262,10 +278,10 @@ describe("preview: offline preview (the real command, the real pack in its own p
             resources: unknown[];
             diagnostics: Array<{ level: string }>;
         };
-        assert.deepEqual(doc.summary, { resources: 53, mandatory: 1, advisory: 2 });
+        assert.deepEqual(doc.summary, { resources: 54, mandatory: 1, advisory: 2 });
         assert.equal(doc.resources.length, doc.summary.resources);
         assert.equal(doc.diagnostics.filter((d) => d.level === "mandatory").length, doc.summary.mandatory);
-        assert.match(human.stdout, /Summary: 53 resources, 1 mandatory violation, 2 advisories$/m);
+        assert.match(human.stdout, /Summary: 54 resources, 1 mandatory violation, 2 advisories$/m);
         assert.equal((human.stdout.match(/^ {4}\[mandatory\]/gm) ?? []).length, doc.summary.mandatory);
         assert.equal((human.stdout.match(/^ {4}\[advisory\]/gm) ?? []).length, doc.summary.advisory);
     });
@@ -289,6 +305,17 @@ describe("preview: offline preview (the real command, the real pack in its own p
                 .map((d) => d.policy)
                 .sort(),
             ["disallow-websocket-rate-balancing", "enforce-backend-timeout"],
+        );
+    });
+
+    it("blocks backends without Cloud Armor once the config makes enforce-cloud-armor mandatory", async () => {
+        const result = await runs.armorMandatory;
+        assert.equal(result.code, 1, result.stderr);
+        const armor = diagnostics(result).filter((d) => d.policy === "enforce-cloud-armor");
+        assert.deepEqual(
+            armor.map((d) => d.level),
+            ["mandatory", "mandatory", "mandatory"],
+            "one per backend service: api, auth and frontend",
         );
     });
 

@@ -27,6 +27,13 @@ export interface ChatServerOptions {
     readonly token?: string;
     /** Broken auth: upgrades without the token are accepted anyway. */
     readonly acceptWithoutToken?: boolean;
+    /**
+     * Origins whose upgrades pass, as the edge's Origin rule lets them (infra/security.ts): one
+     * with another Origin is refused with 403, one without Origin passes. Default: none.
+     */
+    readonly allowedOrigins?: readonly string[];
+    /** A broken edge: upgrades from any Origin are accepted. */
+    readonly acceptForeignOrigin?: boolean;
     /** Milliseconds between agent events (default 2). */
     readonly eventDelayMs?: number;
     /** Sends the agent events in this order instead (names from AGENT_EVENTS). */
@@ -74,6 +81,11 @@ export function startChatServer(options: ChatServerOptions = {}): Promise<ChatSe
         const path = (req.url ?? "/").split("?")[0];
         if (!PATHS.includes(path)) {
             socket.end("HTTP/1.1 404 Not Found\r\nContent-Length: 8\r\nConnection: close\r\n\r\nno route");
+            return;
+        }
+        const origin = req.headers.origin;
+        if (origin !== undefined && !options.acceptForeignOrigin && !(options.allowedOrigins ?? []).includes(origin)) {
+            socket.end("HTTP/1.1 403 Forbidden\r\nContent-Length: 14\r\nConnection: close\r\n\r\nforeign origin");
             return;
         }
         if (options.token && req.headers.authorization !== `Bearer ${options.token}` && !options.acceptWithoutToken) {

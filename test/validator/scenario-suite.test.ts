@@ -23,6 +23,7 @@ describe("validator --scenario: the shipped example suite against the local chat
                 ["connect /websocket", 1, 0],
                 ["echo", 1, 0],
                 ["upgrade without a token is refused", 1, 0],
+                ["upgrade from a foreign Origin is refused", 1, 0],
                 ["agent events in order within 100 ms", 1, 0],
                 ["hold 40 s past the old 30 s cut", 1, 0],
                 ["ping pong", 1, 0],

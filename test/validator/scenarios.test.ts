@@ -143,6 +143,12 @@ checks:
         assert.equal(f.status, 101);
         assert.match(f.message, /accepted \(101\), expected HTTP 403/);
 
+        const edgeless = await chat({ acceptForeignOrigin: true });
+        const cswsh = await validate(["--url", edgeless.url, "--scenario", CHAT_YAML_SHORT, "--json"]);
+        const [o] = check(cswsh, "upgrade from a foreign Origin is refused").failures;
+        assert.equal(o.code, "UNEXPECTED_STATUS");
+        assert.equal(o.status, 101);
+
         const strict = await chat();
         const file = scenarioFile(
             `checks: [{ name: wrong token, steps: [{ connect: { headers: { Authorization: "Bearer nope" } } }] }]`,

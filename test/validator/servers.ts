@@ -152,7 +152,7 @@ export function tlsEchoServer(cert: Buffer, key: Buffer): Promise<Closable> {
     return listen(server, "wss");
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
     return new Promise((resolve) => {
         const s = net.createServer().listen(0, "127.0.0.1", () => {
             const { port } = s.address() as net.AddressInfo;
@@ -218,6 +218,11 @@ http {
 }
 `,
     );
+    return startNginx(dir, port, conf);
+}
+
+/** Runs nginx on a config written for `port` (paths under `dir`), until close. */
+export async function startNginx(dir: string, port: number, conf: string): Promise<Closable> {
     const child = spawn("nginx", ["-c", conf, "-p", dir], { stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
     child.stderr!.on("data", (c: Buffer) => (stderr += c.toString()));

@@ -72,7 +72,7 @@ describe("synthetic monitor: the function's handler, run from its built source a
         servers.push(server);
         const lines: string[] = [];
         await runChatChecks(env(server), { info: (m) => lines.push(m), error: (m) => lines.push(m) });
-        assert.equal(lines.length, 8, lines.join("\n"));
+        assert.equal(lines.length, 9, lines.join("\n"));
         assert.ok(
             lines.every((l) => l.startsWith("ok ")),
             lines.join("\n"),
@@ -89,7 +89,7 @@ describe("synthetic monitor: the function's handler, run from its built source a
                 assert.equal(e.name, "ChatCheckFailed");
                 assert.match(
                     e.message,
-                    /^1 of 8 chat checks failed against ws:\/\/127\.0\.0\.1:\d+: upgrade without a token is refused: step 1 \(connect, line \d+\) UNEXPECTED_STATUS: the upgrade of \/ws was accepted \(101\), expected HTTP 403/,
+                    /^1 of 9 chat checks failed against ws:\/\/127\.0\.0\.1:\d+: upgrade without a token is refused: step 1 \(connect, line \d+\) UNEXPECTED_STATUS: the upgrade of \/ws was accepted \(101\), expected HTTP 403/,
                 );
                 return true;
             },
@@ -108,7 +108,7 @@ describe("synthetic monitor: the function's handler, run from its built source a
         await gone.close();
         await assert.rejects(
             runChatChecks(env(gone), { info: () => undefined, error: () => undefined }),
-            /8 of 8 chat checks failed .*CONNECTION_REFUSED/,
+            /9 of 9 chat checks failed .*CONNECTION_REFUSED/,
         );
     });
 

@@ -29,6 +29,11 @@ export const FAILURE_CODES = {
     AFFINITY_NO_COOKIE: "the 101 response set no affinity cookie",
     AFFINITY_NO_BACKEND_ID: "a response did not name its backend where --backend-id looks",
     AFFINITY_BROKEN: "a reconnection that sent the affinity cookie reached another backend",
+    ORIGIN_NOT_REFUSED: "an upgrade sent with a foreign Origin was accepted (101)",
+    ORIGIN_WRONG_STATUS: "an upgrade sent with a foreign Origin was refused, but with another status than expected",
+    ORIGIN_ALLOWED_REFUSED: "an upgrade sent with the allowed Origin was not accepted",
+    RATE_LIMIT_NOT_ENFORCED: "handshakes from one source well past the declared limit were all accepted",
+    RATE_LIMIT_WRONG_STATUS: "handshakes past the limit were refused, but with another status than expected",
 } as const;
 
 export type FailureCode = keyof typeof FAILURE_CODES;

@@ -10,3 +10,11 @@ export type { MonitorProbe, MonitorResult } from "./monitor";
 export { Diagnosis, EndpointResult, endpointUrl, HoldMode, HoldResult, probeEndpoint, ProbeOptions } from "./probe";
 export { distribution, Distribution, percentile, round } from "./stats";
 export { checkBaseUrl, resolveEnvironment, Target } from "./targets";
+export {
+    checkOrigin,
+    checkRateLimit,
+    FOREIGN_ORIGIN,
+    OriginCheckOptions,
+    RateLimitCheckOptions,
+    SecurityCheckResult,
+} from "./security";

@@ -1,7 +1,7 @@
 // What a run found: the shape every rendering reads and `--json` writes. It lives with the reports,
 // which read it; run.ts builds it.
 import type { AffinityResult, ScenarioResult } from "../scenario";
-import type { EndpointResult, Failure, LoadResult, MonitorResult } from "../core";
+import type { EndpointResult, Failure, LoadResult, MonitorResult, SecurityCheckResult } from "../core";
 import type { Evaluation, Metric } from "./thresholds";
 
 export interface Report {
@@ -13,6 +13,8 @@ export interface Report {
     readonly monitor?: MonitorResult;
     readonly scenario?: ScenarioResult;
     readonly affinity?: AffinityResult;
+    /** --check-origin and --check-rate-limit, in the order they ran. */
+    readonly security?: SecurityCheckResult[];
     readonly metrics: Partial<Record<Metric, number>>;
     readonly thresholds: Evaluation[];
     readonly failures: Array<Failure & { endpoint?: string }>;

@@ -67,6 +67,12 @@ function scenarioLines(report: Report): string[] {
             "",
         );
     }
+    for (const check of report.security ?? []) {
+        lines.push(`${check.check} ${check.path}: ${check.verdict}: ${check.summary}`);
+    }
+    if (report.security?.length) {
+        lines.push("");
+    }
     return lines;
 }
 

@@ -1,4 +1,10 @@
-import { FORBIDDEN_HEADER_NAMES, FORBIDDEN_HEADER_PREFIXES } from "../../../policies/facts";
+import {
+    FORBIDDEN_HEADER_NAMES,
+    FORBIDDEN_HEADER_PREFIXES,
+    RATE_LIMIT_ACTIONS,
+    RATE_LIMIT_EXCEED_STATUSES,
+    RATE_LIMIT_INTERVALS_SEC,
+} from "../../../policies/facts";
 import { Cloud } from "./cloud";
 import { enumProblems, Problem } from "./enum-checks";
 import {
@@ -179,6 +185,43 @@ function urlMapProblems(props: Props, cloud: Cloud): Problem[] {
           ];
 }
 
+/**
+ * Security policy rules the API refuses: a rate-based action without rateLimitOptions, or
+ * rateLimitOptions on any other action (`@pulumi/gcp` types/input.d.ts, `SecurityPolicyRule.rateLimitOptions`),
+ * an exceed status outside deny(403|404|429|502), an interval outside Cloud Armor's list.
+ */
+function securityPolicyProblems(props: Props): string[] {
+    const problems: string[] = [];
+    const rateActions: readonly string[] = RATE_LIMIT_ACTIONS;
+    list(props.rules).forEach((rule, i) => {
+        const r = isRecord(rule) ? rule : {};
+        const where = `resource.rules[${i}]`;
+        const options = isRecord(r.rateLimitOptions) ? r.rateLimitOptions : undefined;
+        const rateBased = rateActions.includes(String(r.action));
+        if (rateBased !== (options !== undefined)) {
+            problems.push(
+                `Invalid value for field '${where}.rateLimitOptions': rate limit options must be set exactly when the action is throttle or rate_based_ban (action ${JSON.stringify(r.action)}).`,
+            );
+        }
+        if (!options) {
+            return;
+        }
+        const exceed = /^deny\((\d{3})\)$/.exec(String(options.exceedAction));
+        if (!exceed || !RATE_LIMIT_EXCEED_STATUSES.includes(Number(exceed[1]))) {
+            problems.push(
+                `Invalid value for field '${where}.rateLimitOptions.exceedAction': ${JSON.stringify(options.exceedAction)}.`,
+            );
+        }
+        const threshold = isRecord(options.rateLimitThreshold) ? options.rateLimitThreshold : {};
+        if (!RATE_LIMIT_INTERVALS_SEC.includes(Number(threshold.intervalSec))) {
+            problems.push(
+                `Invalid value for field '${where}.rateLimitOptions.rateLimitThreshold.intervalSec': ${JSON.stringify(threshold.intervalSec)}.`,
+            );
+        }
+    });
+    return problems;
+}
+
 /** The API's 400 for these inputs, or undefined when it would accept them. */
 export function apiRefusal(type: string, props: Props, cloud: Cloud, project: string): string | undefined {
     const problems = [...enumProblems(type, props), ...typeProblems(type, props, cloud, project)];
@@ -203,6 +246,11 @@ function typeProblems(type: string, props: Props, cloud: Cloud, project: string)
             return functionRules(props, cloud, project);
         case "gcp:cloudrunv2/service:Service":
             return cloudRunRules(props, cloud, project);
+        case "gcp:compute/securityPolicy:SecurityPolicy":
+            return securityPolicyProblems(props).map((message) => ({
+                message,
+                source: "https://cloud.google.com/armor/docs/rate-limiting-overview; @pulumi/gcp types/input.d.ts SecurityPolicyRule",
+            }));
         default:
             return [];
     }

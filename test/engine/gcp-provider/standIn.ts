@@ -156,6 +156,9 @@ export class GcpStandIn implements provider.Provider {
                 outs.fingerprint = hash(JSON.stringify(inputs), 12);
                 outs.enabledFeatures = [];
                 break;
+            case "gcp:compute/securityPolicy:SecurityPolicy":
+                outs.fingerprint = hash(JSON.stringify(inputs), 12);
+                break;
             case "gcp:compute/targetHttpsProxy:TargetHttpsProxy":
             case "gcp:compute/targetHttpProxy:TargetHttpProxy":
                 outs.proxyId = Number(numericId(urn, 15));

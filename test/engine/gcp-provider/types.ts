@@ -79,6 +79,7 @@ export const TYPES: Readonly<Record<string, TypeSpec>> = {
         ["managed", "type"],
     ),
     "gcp:compute/sSLPolicy:SSLPolicy": compute("sslPolicies", "global", ["fingerprint", "enabledFeatures"]),
+    "gcp:compute/securityPolicy:SecurityPolicy": compute("securityPolicies", "global", ["fingerprint"]),
     "gcp:compute/targetHttpsProxy:TargetHttpsProxy": compute("targetHttpsProxies", "global", ["proxyId"]),
     "gcp:compute/targetHttpProxy:TargetHttpProxy": compute("targetHttpProxies", "global", ["proxyId"]),
     "gcp:compute/globalForwardingRule:GlobalForwardingRule": compute(
