@@ -7,7 +7,9 @@ import { AnalyzerClient, AnalyzerService } from "@pulumi/pulumi/proto/analyzer_g
 import * as proto from "@pulumi/pulumi/proto/analyzer_pb";
 import { buildPackIfStale } from "./pack-build";
 import type { RecordedResource } from "./program";
-import { encodeAnalyzeRequest, encodeAnalyzeStackRequest, encodeStruct } from "./wire";
+import { fastPathOn } from "./fast-paths";
+import * as wire from "./wire";
+import { publicWire } from "./wire-public";
 
 export type Level = "advisory" | "mandatory" | "remediate" | "disabled";
 
@@ -311,6 +313,9 @@ interface Remediated {
  * answers, so this process encodes it while the pack works; diagnostics come in resource order,
  * the stack's last.
  */
+/** The request encoder: the hand-written one, or google-protobuf's when that fast path is off. */
+const { encodeAnalyzeRequest, encodeAnalyzeStackRequest, encodeStruct } = fastPathOn("wire") ? wire : publicWire;
+
 async function analyzeAll(
     pack: RunningPack,
     resources: readonly RecordedResource[],

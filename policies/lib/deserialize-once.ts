@@ -8,10 +8,11 @@
 //
 // Shared between policies, so no policy may change it: validations only read (the pack's own
 // test harness fails any rule that changes the properties it was given). Remediation asks with
-// `true` (it may change and return them) and always gets a fresh conversion, as before.
+// `true` (it may change and return them) and always gets a fresh conversion.
 //
 // The SDK reads the function through its module's exports at every call, so replacing the export
-// is enough. If a later SDK no longer has it there, the pack runs as the SDK made it.
+// is enough. If a later SDK no longer has it there, the pack says so in one line and runs as the
+// SDK made it.
 
 interface DeserializeModule {
     deserializeProperties(outputsStruct: object, proxySecrets: boolean): Record<string, unknown>;
@@ -22,7 +23,15 @@ export function deserializeOnce(): () => void {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const sdk = require("@pulumi/policy/deserialize") as Partial<DeserializeModule>;
     const original = sdk.deserializeProperties;
-    if (typeof original !== "function") {
+    // Switched off by the preview's WEBSOCKET_LB_NO_FAST_PATH (preview/fast-paths.ts) to measure it.
+    const off = (process.env.WEBSOCKET_LB_NO_FAST_PATH ?? "").split(",").map((s) => s.trim());
+    if (off.includes("all") || off.includes("deserialize-once")) {
+        return () => undefined;
+    }
+    if (typeof original !== "function" || original.length !== 2) {
+        process.stderr.write(
+            "websocket-lb-policies: fast path deserialize-once is off: @pulumi/policy/deserialize no longer exports deserializeProperties(struct, proxySecrets)\n",
+        );
         return () => undefined;
     }
     // Keyed by the request's properties message: gone with the request.

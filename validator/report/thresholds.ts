@@ -23,7 +23,7 @@ export interface Threshold {
     readonly source: string;
 }
 
-/** The seed system's bars. */
+/** The bars of the staging incident report. */
 export const DEFAULT_THRESHOLDS = [
     "handshake_success_rate>=0.95",
     "connection_success_rate>=0.98",

@@ -19,8 +19,6 @@ export const SCHEMA_FILE = path.join(__dirname, "..", "scenarios", "scenario.sch
 /** A scenario file that cannot be used: one line naming the file, the line and the problem. */
 export class ScenarioError extends UsageError {}
 
-export type { CloseStep, ConnectStep, ExpectStep, PingStep, SendStep, SleepStep, Step, StepKind } from "./steps";
-
 export interface Check {
     readonly name: string;
     readonly line: number;
@@ -37,7 +35,7 @@ export interface Scenario {
 }
 
 /** A step's deadline when the file gives none. */
-export const DEFAULT_STEP_WITHIN_MS = 5000;
+const DEFAULT_STEP_WITHIN_MS = 5000;
 
 let compiled: ReturnType<Ajv["compile"]> | undefined;
 function schemaValidator(): ReturnType<Ajv["compile"]> {

@@ -27,7 +27,7 @@ export interface Steps {
 export type StepKind = keyof Steps;
 export type Step = Steps[StepKind];
 
-export const STEPS: { readonly [K in StepKind]: StepDefinition<Steps[K]> } = {
+const STEPS: { readonly [K in StepKind]: StepDefinition<Steps[K]> } = {
     connect,
     send,
     expect,
@@ -41,5 +41,4 @@ export function definitionOf<K extends StepKind>(kind: K): StepDefinition<Steps[
     return STEPS[kind];
 }
 
-export type { CloseStep, ConnectStep, ExpectStep, PingStep, SendStep, SleepStep };
 export type { ScenarioRunOptions, StepFailure, StepParse, StepRun } from "./step";

@@ -77,7 +77,7 @@ export interface StepRun {
     closedEarly(closed: Closed, expected: string): StepFailure;
 }
 
-export type Outcome = Promise<StepFailure | undefined>;
+type Outcome = Promise<StepFailure | undefined>;
 
 /** A kind of step that works on its own (it opens a connection, or needs none). */
 export interface Standalone<S> {
