@@ -7,9 +7,7 @@ import { AnalyzerClient, AnalyzerService } from "@pulumi/pulumi/proto/analyzer_g
 import * as proto from "@pulumi/pulumi/proto/analyzer_pb";
 import { buildPackIfStale } from "./pack-build";
 import type { RecordedResource } from "./program";
-import { fastPathOn } from "./fast-paths";
-import * as wire from "./wire";
-import { publicWire } from "./wire-public";
+import { encodeAnalyzeRequest, encodeAnalyzeStackRequest, encodeStruct } from "./wire";
 
 export type Level = "advisory" | "mandatory" | "remediate" | "disabled";
 
@@ -299,10 +297,10 @@ export interface AnalysisResult {
     readonly notApplicable: NotApplicable[];
 }
 
-/** One resource as the pack judges it: its inputs after remediation, encoded once (a Struct's bytes) for Analyze and AnalyzeStack. */
+/** One resource as the pack judges it: its inputs after remediation, made a Struct once for Analyze and AnalyzeStack. */
 interface Remediated {
     readonly resource: RecordedResource;
-    readonly properties: Buffer;
+    readonly properties: Struct;
     readonly remediations: Diagnostic[];
 }
 
@@ -313,9 +311,6 @@ interface Remediated {
  * answers, so this process encodes it while the pack works; diagnostics come in resource order,
  * the stack's last.
  */
-/** The request encoder: the hand-written one, or google-protobuf's when that fast path is off. */
-const { encodeAnalyzeRequest, encodeAnalyzeStackRequest, encodeStruct } = fastPathOn("wire") ? wire : publicWire;
-
 async function analyzeAll(
     pack: RunningPack,
     resources: readonly RecordedResource[],
@@ -354,7 +349,7 @@ async function analyzeAll(
     return { diagnostics, notApplicable };
 }
 
-/** Remediate, when a policy remediates; the properties are encoded here once for every later request. */
+/** Remediate, when a policy remediates; the properties become a Struct here once for every later request. */
 async function remediateOne(pack: RunningPack, resource: RecordedResource): Promise<Remediated> {
     const remediations: Diagnostic[] = [];
     let properties = encodeStruct(resource.inputs);
