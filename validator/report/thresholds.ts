@@ -13,8 +13,7 @@ export const METRICS = {
 } as const;
 export type Metric = keyof typeof METRICS;
 
-const OPERATORS = ["<=", ">=", "<", ">"] as const;
-type Operator = (typeof OPERATORS)[number];
+type Operator = "<=" | ">=" | "<" | ">";
 
 export interface Threshold {
     readonly metric: Metric;
