@@ -38,6 +38,8 @@ export default tseslint.config(
         files: ["**/*.js", "**/*.mjs"],
         ...tseslint.configs.disableTypeChecked,
         languageOptions: {
+            // disableTypeChecked's own parserOptions (no project service) kept: these are not in tsconfig.
+            ...tseslint.configs.disableTypeChecked.languageOptions,
             sourceType: "commonjs",
             globals: {
                 require: "readonly",
@@ -48,9 +50,10 @@ export default tseslint.config(
                 Buffer: "readonly",
                 setTimeout: "readonly",
                 clearTimeout: "readonly",
+                setImmediate: "readonly",
                 exports: "writable",
             },
         },
-        rules: { "@typescript-eslint/no-require-imports": "off" },
+        rules: { ...tseslint.configs.disableTypeChecked.rules, "@typescript-eslint/no-require-imports": "off" },
     },
 );

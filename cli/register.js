@@ -1,4 +1,5 @@
 // Preload for running the project's TypeScript: `node -r ./cli/register.js some/file.ts`.
 // See typescript-cache.js.
 "use strict";
-require("./typescript-cache").register();
+const { register } = require("./typescript-cache");
+register();

@@ -147,6 +147,13 @@ function register() {
         return;
     }
     registered = true;
+    // The two parts of Node's module loader this relies on; were they to change, ts-node (a
+    // well-kept loader, slower to start: docs/benchmarks.md) loads the TypeScript instead.
+    if (typeof Module._extensions?.[".js"] !== "function" || typeof Module.prototype._compile !== "function") {
+        process.stderr.write("note: Node's Module._extensions is not as expected; TypeScript is loaded by ts-node\n");
+        require("ts-node").register({ transpileOnly: true });
+        return;
+    }
     // For benchmarks that compare against a start without it.
     const noCompileCache = process.env.WEBSOCKET_LB_NO_COMPILE_CACHE === "1";
     if (!process.env.NODE_COMPILE_CACHE && !noCompileCache) {

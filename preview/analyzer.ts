@@ -297,10 +297,10 @@ export interface AnalysisResult {
     readonly notApplicable: NotApplicable[];
 }
 
-/** One resource as the pack judges it: its inputs after remediation, encoded once (a Struct's bytes) for Analyze and AnalyzeStack. */
+/** One resource as the pack judges it: its inputs after remediation, made a Struct once for Analyze and AnalyzeStack. */
 interface Remediated {
     readonly resource: RecordedResource;
-    readonly properties: Buffer;
+    readonly properties: Struct;
     readonly remediations: Diagnostic[];
 }
 
@@ -349,7 +349,7 @@ async function analyzeAll(
     return { diagnostics, notApplicable };
 }
 
-/** Remediate, when a policy remediates; the properties are encoded here once for every later request. */
+/** Remediate, when a policy remediates; the properties become a Struct here once for every later request. */
 async function remediateOne(pack: RunningPack, resource: RecordedResource): Promise<Remediated> {
     const remediations: Diagnostic[] = [];
     let properties = encodeStruct(resource.inputs);

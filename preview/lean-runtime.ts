@@ -1,27 +1,32 @@
 import * as pulumi from "@pulumi/pulumi";
+import { fastPathUnavailable } from "./fast-paths";
 
 /**
  * The offline preview's two savings inside the Pulumi SDK, switched on only while it runs a
  * program (runProgram) and switched off again after. Both replace an export of an SDK module the
  * rest of the SDK calls through the module object (`debuggable_1.debuggablePromise(...)`,
  * `rpc_1.transferProperties(...)` in its compiled JavaScript), so the replacement reaches every
- * caller. The SDK version is pinned (package.json); test/preview/lean-runtime.test.ts runs the same
+ * caller. The SDK version is pinned (package.json), and the shape they rely on is checked at start-up
+ * (a notice, and the SDK's own functions, when it differs); test/preview/lean-runtime.test.ts runs the same
  * stack with and without them and holds the two previews equal.
  *
- * What they were worth at 1,000 backends (2,030 resources) on the 2-core machine: README,
- * Benchmarks, fourth session.
+ * What they are worth at 1,000 backends (2,030 resources): docs/benchmarks.md.
  */
 
 type Resolver = (value: unknown, isKnown: boolean, isSecret: boolean, deps?: unknown[], err?: Error) => void;
 
 interface Debuggable {
-    debuggablePromise<T>(p: Promise<T>, ctx: unknown): Promise<T>;
+    debuggablePromise: <T>(p: Promise<T>, ctx: unknown) => Promise<T>;
 }
 interface Rpc {
-    transferProperties(onto: pulumi.Resource, label: string, props: Record<string, unknown>): Record<string, Resolver>;
+    transferProperties: (
+        onto: pulumi.Resource,
+        label: string,
+        props: Record<string, unknown>,
+    ) => Record<string, Resolver>;
 }
 interface Errors {
-    isGrpcError(err: Error): boolean;
+    isGrpcError: (err: Error) => boolean;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -31,17 +36,27 @@ const rpc = require("@pulumi/pulumi/runtime/rpc") as Rpc;
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const errors = require("@pulumi/pulumi/errors") as Errors;
 
-for (const [module, name, value] of [
-    ["runtime/debuggable", "debuggablePromise", debuggable.debuggablePromise],
-    ["runtime/rpc", "transferProperties", rpc.transferProperties],
-    ["errors", "isGrpcError", errors.isGrpcError],
-] as const) {
-    if (typeof value !== "function") {
-        throw new Error(
-            `@pulumi/pulumi/${module} no longer exports ${name}; preview/lean-runtime.ts needs updating for this SDK`,
-        );
+/**
+ * What the two replacements rely on, checked once at start-up: the three SDK functions they
+ * replace or call, and OutputImpl's five-argument constructor. Undefined when all is as the pinned
+ * SDK has it; otherwise what differs, and the program runs on the SDK's own functions.
+ */
+const shapeProblem = ((): string | undefined => {
+    for (const [module, name, value] of [
+        ["runtime/debuggable", "debuggablePromise", debuggable.debuggablePromise],
+        ["runtime/rpc", "transferProperties", rpc.transferProperties],
+        ["errors", "isGrpcError", errors.isGrpcError],
+    ] as const) {
+        if (typeof value !== "function") {
+            return `@pulumi/pulumi/${module} no longer exports ${name}`;
+        }
     }
-}
+    const OutputClass = pulumi.Output as unknown as { length: number; name: string };
+    if (OutputClass.name !== "OutputImpl" || OutputClass.length !== 5) {
+        return "@pulumi/pulumi's Output is no longer the five-argument OutputImpl";
+    }
+    return undefined;
+})();
 
 /**
  * `debuggablePromise` labels each of the SDK's promises, takes a stack trace for it and chains two
@@ -111,7 +126,7 @@ function hold(onto: pulumi.Resource, k: string, value: unknown): void {
  * Output's own. A program reads a few of them. This one defines each property as a getter that
  * makes the same Output on first read (and then stays a plain property holding it), settled at
  * once if the registration has already returned; a property never read is never made. What the
- * program reads, and when each value is known, is as before.
+ * program reads, and when each value is known, is the SDK's own.
  */
 function lazyTransferProperties(
     onto: pulumi.Resource,
@@ -171,6 +186,10 @@ let originals:
  */
 export async function withLeanRuntime<T>(body: () => Promise<T>, enabled = true): Promise<T> {
     if (!enabled) {
+        return body();
+    }
+    if (shapeProblem !== undefined) {
+        fastPathUnavailable("lean-runtime", `${shapeProblem}; the program runs on the SDK's own functions`);
         return body();
     }
     if (active++ === 0) {

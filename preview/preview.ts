@@ -1,5 +1,6 @@
 import { InterruptedError, whenAborted } from "../cli/kit";
 import { Diagnostic, RunningPack } from "./analyzer";
+import { fastPathNotices } from "./fast-paths";
 import { resolvePolicyConfig, stackPolicySettings } from "./policy-config";
 import type * as programModule from "./program";
 import type { RecordedResource } from "./program";
@@ -14,7 +15,7 @@ export interface PreviewResult {
     readonly timings: PreviewTimings;
 }
 
-export interface PreviewTimings {
+interface PreviewTimings {
     /** Loading the SDK, then the program under the mock runtime to its last registration. */
     readonly programMs: number;
     /** The pack's process, from its start to serving (by the pack's own clock). */
@@ -75,6 +76,7 @@ export async function previewOffline(options: PreviewOptions): Promise<PreviewRe
     try {
         const programStarted = Date.now();
         // Loaded only now: the SDK takes a while to load, and the pack's start need not wait for it.
+        // eslint-disable-next-line @typescript-eslint/no-require-imports -- synchronous, at this point and no sooner
         const { runProgram } = require("./program") as typeof programModule;
         // Ids and computed outputs unknown, as the real `pulumi preview` of a new stack has them.
         // (Analyzing each resource as it registers, as the engine does, was tried: the SDK's
@@ -98,7 +100,7 @@ export async function previewOffline(options: PreviewOptions): Promise<PreviewRe
         const diagnostics = await unlessInterrupted(pack.analyze(run.resources, { stackPack }), options.signal);
         return {
             stack: stack.stack,
-            notices: stack.notices,
+            notices: [...stack.notices, ...fastPathNotices()],
             resources: run.resources,
             diagnostics,
             outputs: run.outputs,

@@ -1,6 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { fastPathOn } from "./fast-paths";
 import { withLeanRuntime } from "./lean-runtime";
 import { offlineMocks } from "./mocks";
 import { ProgramError } from "./program-error";
@@ -249,7 +250,7 @@ async function runOnce(
                     await settings.waitForRPCs();
                     return shownOutputs(exports);
                 }),
-            options.leanRuntime ?? true,
+            options.leanRuntime ?? fastPathOn("lean-runtime"),
         );
     } catch (e) {
         throw new ProgramError(e, resources, programLocation(e, stack.projectDir));

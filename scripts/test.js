@@ -33,6 +33,7 @@ const LONG_FIRST = [
     "test/deploy/pipeline.test.ts",
     "test/deploy/triggers.test.ts",
     "test/preview/cli.test.ts",
+    "test/preview/fast-paths.test.ts",
     "test/deploy/triggers-5xx.test.ts",
     "test/validator/validator.test.ts",
     "test/validator/faults.test.ts",

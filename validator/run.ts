@@ -1,8 +1,7 @@
-import type { AffinityOptions, AffinityResult, Scenario, ScenarioResult } from "./scenario";
+import type { AffinityOptions, Scenario } from "./scenario";
 import type { SecurityChecks } from "./security-flags";
 import { plural } from "../cli/suggest";
 import {
-    Failure,
     HANDSHAKE_FAILURES,
     SocketPool,
     runLoad,
@@ -18,7 +17,7 @@ import {
     checkRateLimit,
     SecurityCheckResult,
 } from "./core";
-import { evaluate, Evaluation, Metric, parseThreshold, Report, SCENARIO_DEFAULT_THRESHOLD, Threshold } from "./report";
+import { evaluate, Metric, parseThreshold, Report, SCENARIO_DEFAULT_THRESHOLD, Threshold } from "./report";
 
 export interface ValidateOptions extends ProbeOptions {
     readonly baseUrl: string;
@@ -114,78 +113,67 @@ export async function validate(options: ValidateOptions): Promise<Report> {
     }
 }
 
-async function validateWith(options: ValidateOptions & { readonly sockets: SocketPool }): Promise<Report> {
-    const started = Date.now();
-    const signal = options.signal ?? options.monitor?.signal;
-    const phase = options.onPhase ?? (() => undefined);
+type RunOptions = ValidateOptions & { readonly sockets: SocketPool; readonly signal?: AbortSignal };
+type Urls = { endpoint: string; url: string }[];
+
+async function probePhase(options: RunOptions, phase: Phase): Promise<EndpointResult[]> {
     // A monitor is for watching now: its first line must not wait behind a 40 s hold.
-    const probeOptions = { ...options, signal, holdSec: options.monitor ? 0 : options.holdSec };
+    const probeOptions = { ...options, holdSec: options.monitor ? 0 : options.holdSec };
     const holdStarted = Date.now();
+    const held = () => Math.floor(Math.min(probeOptions.holdSec, (Date.now() - holdStarted) / 1000));
     phase(
         `probe ${options.endpoints.join(",")}`,
-        probeOptions.holdSec > 0
-            ? () =>
-                  `hold ${Math.floor(Math.min(probeOptions.holdSec, (Date.now() - holdStarted) / 1000))}/${probeOptions.holdSec} s`
-            : undefined,
+        probeOptions.holdSec > 0 ? () => `hold ${held()}/${probeOptions.holdSec} s` : undefined,
     );
-    const endpoints = await Promise.all(options.endpoints.map((e) => probeEndpoint(options.baseUrl, e, probeOptions)));
-    const urls = options.endpoints.map((endpoint) => ({ endpoint, url: endpointUrl(options.baseUrl, endpoint) }));
-    let loadCounts: LoadCounts = { opened: 0, held: 0, requested: options.load?.connections ?? 0 };
-    if (options.load && !signal?.aborted) {
-        phase("load", () => `${loadCounts.opened}/${loadCounts.requested} opened, ${loadCounts.held} held`);
-    }
-    const load =
-        options.load && !signal?.aborted
-            ? await runLoad(
-                  urls.map((u) => u.url),
-                  {
-                      ...options,
-                      signal,
-                      connections: options.load.connections,
-                      rate: options.load.rate,
-                      holdSec: options.holdSec,
-                      onProgress: (c) => (loadCounts = c),
-                  },
-              )
-            : undefined;
-    let monitorCounts = { probes: 0, failed: 0 };
-    if (options.monitor && !signal?.aborted) {
-        phase("monitor", () => `${plural(monitorCounts.probes, "probe")}, ${monitorCounts.failed} failed`);
-    }
-    const monitor =
-        options.monitor && !signal?.aborted
-            ? await (
-                  await import("./core/monitor")
-              ).runMonitor(urls, {
-                  ...options,
-                  ...options.monitor,
-                  signal,
-                  print: (line) => {
-                      monitorCounts = {
-                          probes: monitorCounts.probes + 1,
-                          failed: monitorCounts.failed + (/ FAIL /.test(line) ? 1 : 0),
-                      };
-                      options.monitor!.print(line);
-                  },
-              })
-            : undefined;
+    return Promise.all(options.endpoints.map((e) => probeEndpoint(options.baseUrl, e, probeOptions)));
+}
 
-    // An interrupted run skips what it has not started, as the other phases do. The monitor, the
-    // scenario and the affinity check are loaded when a run asks for them: a load run's memory is
-    // what it measures against a plain client, and every module under ts-node costs some.
-    const scenario =
-        options.scenario && !signal?.aborted
-            ? await (await import("./scenario/run")).runScenario(options.scenario, options.baseUrl, options)
-            : undefined;
-    const affinity =
-        options.affinity && !signal?.aborted
-            ? await (await import("./scenario/affinity")).checkAffinity(options.baseUrl, options.affinity, options)
-            : undefined;
+async function loadPhase(options: RunOptions, urls: Urls, phase: Phase): Promise<LoadResult | undefined> {
+    if (!options.load || options.signal?.aborted) {
+        return undefined;
+    }
+    let counts: LoadCounts = { opened: 0, held: 0, requested: options.load.connections };
+    phase("load", () => `${counts.opened}/${counts.requested} opened, ${counts.held} held`);
+    return runLoad(
+        urls.map((u) => u.url),
+        {
+            ...options,
+            connections: options.load.connections,
+            rate: options.load.rate,
+            holdSec: options.holdSec,
+            onProgress: (c) => (counts = c),
+        },
+    );
+}
 
-    const security = await securityChecks(options, signal);
-    // Read after every phase: a Ctrl-C during the scenario, the affinity or the security checks interrupts the run too.
-    const interrupted = signal?.aborted === true;
-    const metrics = metricsOf(endpoints, load, monitor);
+async function monitorPhase(options: RunOptions, urls: Urls, phase: Phase): Promise<MonitorResult | undefined> {
+    const monitor = options.monitor;
+    if (!monitor || options.signal?.aborted) {
+        return undefined;
+    }
+    let counts = { probes: 0, failed: 0 };
+    phase("monitor", () => `${plural(counts.probes, "probe")}, ${counts.failed} failed`);
+    const { runMonitor } = await import("./core/monitor");
+    return runMonitor(urls, {
+        ...options,
+        ...monitor,
+        signal: options.signal,
+        print: (line) => {
+            counts = { probes: counts.probes + 1, failed: counts.failed + (/ FAIL /.test(line) ? 1 : 0) };
+            monitor.print(line);
+        },
+    });
+}
+
+type Phase = NonNullable<ValidateOptions["onPhase"]>;
+
+/** The run's verdict over everything it measured. */
+function judge(
+    options: RunOptions,
+    measured: Pick<Report, "endpoints" | "load" | "monitor" | "scenario" | "affinity" | "security">,
+): Pick<Report, "metrics" | "thresholds" | "failures" | "verdict"> {
+    const { endpoints, scenario, affinity, security } = measured;
+    const metrics = metricsOf(endpoints, measured.load, measured.monitor);
     if (scenario) {
         metrics.check_success_rate = scenario.successRate;
     }
@@ -197,33 +185,51 @@ async function validateWith(options: ValidateOptions & { readonly sockets: Socke
     const failures = [
         ...endpoints.flatMap((e) => e.failures.map((f) => ({ ...f, endpoint: e.endpoint }))),
         ...(affinity?.failures.map((f) => ({ ...f, endpoint: affinity.path })) ?? []),
-        ...security.flatMap((c) => c.failures.map((f) => ({ ...f, endpoint: c.path }))),
+        ...(security ?? []).flatMap((c) => c.failures.map((f) => ({ ...f, endpoint: c.path }))),
     ];
     const failed = failures.length > 0 || thresholds.some((t) => t.passed === false);
+    return { metrics, thresholds, failures, verdict: failed ? "fail" : "pass" };
+}
+
+async function validateWith(given: ValidateOptions & { readonly sockets: SocketPool }): Promise<Report> {
+    const started = Date.now();
+    const options: RunOptions = { ...given, signal: given.signal ?? given.monitor?.signal };
+    const signal = options.signal;
+    const phase = options.onPhase ?? (() => undefined);
+    const endpoints = await probePhase(options, phase);
+    const urls = options.endpoints.map((endpoint) => ({ endpoint, url: endpointUrl(options.baseUrl, endpoint) }));
+    const load = await loadPhase(options, urls, phase);
+    const monitor = await monitorPhase(options, urls, phase);
+
+    // An interrupted run skips what it has not started, as the other phases do. The monitor, the
+    // scenario and the affinity check are loaded when a run asks for them: a load run's memory is
+    // what it measures against a plain client, and every module costs some.
+    const scenario =
+        options.scenario && !signal?.aborted
+            ? await (await import("./scenario/run")).runScenario(options.scenario, options.baseUrl, options)
+            : undefined;
+    const affinity =
+        options.affinity && !signal?.aborted
+            ? await (await import("./scenario/affinity")).checkAffinity(options.baseUrl, options.affinity, options)
+            : undefined;
+    const checks = await securityChecks(options, signal);
+    // Read after every phase: a Ctrl-C during the scenario, the affinity or the security checks interrupts the run too.
+    const interrupted = signal?.aborted === true;
+    const measured = { endpoints, load, monitor, scenario, affinity, security: checks.length > 0 ? checks : undefined };
+    const verdict = judge(options, measured);
     return {
         target: { url: options.baseUrl, source: options.source },
         startedAt: new Date(started).toISOString(),
         durationSec: (Date.now() - started) / 1000,
-        endpoints,
-        load,
-        monitor,
-        scenario,
-        affinity,
-        security: security.length > 0 ? security : undefined,
-        metrics,
-        thresholds,
-        failures,
-        verdict: failed ? "fail" : "pass",
-        exitCode: interrupted ? 130 : failed ? 1 : 0,
+        ...measured,
+        ...verdict,
+        exitCode: interrupted ? 130 : verdict.verdict === "fail" ? 1 : 0,
         interrupted: interrupted ? true : undefined,
     };
 }
 
 /** The Origin check, then the rate limit: the rate limit's refusals would spoil the Origin check's 101. */
-async function securityChecks(
-    options: ValidateOptions & { readonly sockets: SocketPool },
-    signal: AbortSignal | undefined,
-): Promise<SecurityCheckResult[]> {
+async function securityChecks(options: RunOptions, signal: AbortSignal | undefined): Promise<SecurityCheckResult[]> {
     const results: SecurityCheckResult[] = [];
     const connect = { ...options, signal };
     if (options.security?.origin && !signal?.aborted) {

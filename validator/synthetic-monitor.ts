@@ -19,16 +19,16 @@ export const SYNTHETIC_ENV = {
     scenario: "WS_VALIDATE_SCENARIO",
 } as const;
 
-export const DEFAULT_SYNTHETIC_SCENARIO = "scenarios/chat.yaml";
+const DEFAULT_SYNTHETIC_SCENARIO = "scenarios/chat.yaml";
 
 /** The subset of the SDK's winston logger the check writes to. */
-export interface SyntheticLogger {
+interface SyntheticLogger {
     info(message: string): unknown;
     error(message: string): unknown;
 }
 
 /** A failed monitor run; its message lists each failed check with its evidence. */
-export class ChatCheckFailed extends Error {
+class ChatCheckFailed extends Error {
     constructor(
         message: string,
         readonly result?: ScenarioResult,
@@ -82,7 +82,11 @@ export async function runChatChecks(
     return result;
 }
 
-/** The function the synthetics SDK runs: the environment of the Cloud Function, its logger. */
+/**
+ * The function the synthetics SDK runs: the environment of the Cloud Function, its logger. Called
+ * by the function's entry file, which infra/synthetic-monitor.ts writes.
+ * @public
+ */
 export async function syntheticCheck(args: { logger?: SyntheticLogger }): Promise<void> {
     await runChatChecks(process.env, args.logger ?? console);
 }

@@ -3,8 +3,6 @@
 
 /** Backend service `timeoutSec` when unset (compute REST reference, `timeoutSec`). */
 export const DEFAULT_BACKEND_TIMEOUT_SEC = 30;
-/** Largest `timeoutSec` the API accepts. */
-export const MAX_API_TIMEOUT_SEC = 2_147_483_647;
 /** Google advises against more (GFE restarts; gcpdiag lb/BP/2025_002). */
 export const RECOMMENDED_MAX_TIMEOUT_SEC = 86_400;
 /** Cloud Run ends a request, and so a WebSocket, at its request timeout; this is its ceiling. */
@@ -359,17 +357,6 @@ export const LB_SET_REQUEST_HEADERS: readonly string[] = [
     "x-forwarded-proto",
     "x-cloud-trace-context",
 ];
-
-/**
- * `defaultRouteAction` may sit beside `defaultService` on a URL map and on a path matcher, as long
- * as it holds no `weightedBackendServices` (@pulumi/gcp 9.37 compute/urlmap.d.ts, field
- * `defaultRouteAction`: "if defaultService is set, defaultRouteAction cannot contain any
- * weightedBackendServices"). Its `timeout` overrides the backend's for the default route, as
- * `routeAction.timeout` does for a path rule (compute REST reference, `HttpRouteAction.timeout`).
- */
-export const DEFAULT_ROUTE_TAKES_TIMEOUT = true;
-/** Non-WebSocket route timeout the program sets by default: the backend service API's own default (`timeoutSec`, 30 s). */
-export const DEFAULT_HTTP_ROUTE_TIMEOUT_SEC = DEFAULT_BACKEND_TIMEOUT_SEC;
 
 /**
  * Zones of some regions, for the default `distributionPolicyZones` of a regional managed instance

@@ -14,5 +14,19 @@ interface ProxyModule {
     unknownObjectValue: string;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- the module has no typings to import
 export const sdkProxy = require("@pulumi/policy/proxy") as ProxyModule;
+
+// The SDK has no public way to tell an unknown from a value, so there is no public path to fall
+// back to: a pack that cannot tell them apart would misjudge, so it refuses to load instead.
+for (const [name, type] of [
+    ["UnknownValueError", "function"],
+    ["unknownCheckingProxy", "function"],
+    ["getSpecialProxyTarget", "string"],
+] as const) {
+    if (typeof sdkProxy[name] !== type) {
+        throw new Error(
+            `@pulumi/policy/proxy no longer exports ${name} (a ${type}); policies/lib/sdk-proxy.ts needs updating`,
+        );
+    }
+}

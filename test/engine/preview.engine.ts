@@ -14,7 +14,7 @@ import {
     Workspace,
 } from "./harness";
 
-const SEED = path.join(ROOT, "test", "preview", "fixtures", "Pulumi.seed-broken.yaml");
+const INCIDENT = path.join(ROOT, "test", "preview", "fixtures", "Pulumi.incident-broken.yaml");
 
 interface OfflineDoc {
     readonly resources: Array<{ type: string; name: string }>;
@@ -66,10 +66,10 @@ describe("engine: pulumi preview --policy-pack policies (real CLI, gcp stand-in)
         ws = Workspace.create("preview", {
             staging: path.join(ROOT, "Pulumi.staging.yaml"),
             production: path.join(ROOT, "Pulumi.production.yaml"),
-            seed: SEED,
+            incident: INCIDENT,
             fresh: path.join(ROOT, "Pulumi.staging.yaml"),
         });
-        await ws.initStacks(["staging", "production", "seed", "fresh"]);
+        await ws.initStacks(["staging", "production", "incident", "fresh"]);
     });
 
     after(() => ws?.remove());
@@ -123,8 +123,8 @@ describe("engine: pulumi preview --policy-pack policies (real CLI, gcp stand-in)
         assert.match(human.stdout + human.stderr, /preview failed/);
     });
 
-    it("the seed's broken settings: the CLI fails the preview naming enforce-backend-timeout and enforce-session-affinity", async () => {
-        const human = await ws.pulumi(["preview", "--stack", "seed", "--policy-pack", POLICY_PACK]);
+    it("the incident report's broken settings: the CLI fails the preview naming enforce-backend-timeout and enforce-session-affinity", async () => {
+        const human = await ws.pulumi(["preview", "--stack", "incident", "--policy-pack", POLICY_PACK]);
         assert.notEqual(human.code, 0, show(human));
         assert.match(
             human.stdout,
@@ -139,10 +139,10 @@ describe("engine: pulumi preview --policy-pack policies (real CLI, gcp stand-in)
         assert.match(human.stdout + human.stderr, /preview failed/);
     });
 
-    it("the seed's broken settings: the same resources and verdicts as the offline preview", async () => {
+    it("the incident report's broken settings: the same resources and verdicts as the offline preview", async () => {
         const [real, off] = [
-            await ws.previewWithEvents(["--stack", "seed", "--policy-pack", POLICY_PACK]),
-            await offline(["--stack", "seed", "--stack-file", SEED]),
+            await ws.previewWithEvents(["--stack", "incident", "--policy-pack", POLICY_PACK]),
+            await offline(["--stack", "incident", "--stack-file", INCIDENT]),
         ];
         assert.notEqual(real.code, 0, show(real));
         assert.deepEqual(steppedResources(real.events), offlineResources(off));

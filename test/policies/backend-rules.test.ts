@@ -233,7 +233,7 @@ describe("policies: backend service rules", () => {
     describe("disallow-invalid-custom-headers", () => {
         const check = (headers: unknown, property = "customRequestHeaders") =>
             violations("disallow-invalid-custom-headers", changed(websocketBackend(), { [property]: headers }));
-        it("rejects Connection: upgrade and Upgrade: websocket, the seed's naive fix", async () => {
+        it("rejects Connection: upgrade and Upgrade: websocket, the incident's naive fix", async () => {
             const found = await check(["Connection: upgrade", "Upgrade: websocket"]);
             assert.equal(found.length, 2);
             assert.match(

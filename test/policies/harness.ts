@@ -145,9 +145,8 @@ export function runResourcePolicy(
 }
 
 /**
- * Fails a validation that changed the properties it was given: the pack hands every policy the
- * same converted properties (policies/lib/deserialize-once.ts), so one policy's change would be
- * what the next one reads.
+ * Fails a validation that changed the properties it was given: a validation only judges; a
+ * change belongs in a remediation, which returns it.
  */
 function leftAlone(policy: Policy, resource: TestResource, props: object): void {
     const seen = (props as Record<string, unknown>)[sdkProxy.getSpecialProxyTarget];

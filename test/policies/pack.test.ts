@@ -280,9 +280,9 @@ describe("policies: the pack", () => {
             );
         });
 
-        it("rejects each of the seed system's broken settings with the expected policy", async () => {
+        it("rejects each of the staging incident's broken settings with the expected policy", async () => {
             const s = compliantStack();
-            // The seed: backend timeout 30 s, affinity NONE, Connection/Upgrade custom headers, a
+            // The incident's system: backend timeout 30 s, affinity NONE, Connection/Upgrade custom headers, a
             // route timeout on a classic EXTERNAL map, and timeoutSec on a serverless backend.
             const ws = changed(s.ws, {
                 loadBalancingScheme: "EXTERNAL",

@@ -134,7 +134,7 @@ describe("policies: stack rules", () => {
             const ws = changed(s.ws, { loadBalancingScheme: "EXTERNAL" });
             return { s, all: swap(s.all, s.ws, ws) };
         }
-        it("rejects the route timeout and header action of the seed's classic EXTERNAL map", async () => {
+        it("rejects the route timeout and header action of the incident report's classic EXTERNAL map", async () => {
             const { all } = classic();
             const outcome = await violations("disallow-classic-advanced-routing", all);
             assert.deepEqual(

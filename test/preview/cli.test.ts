@@ -4,7 +4,7 @@ import * as path from "path";
 import { childrenOf, CliResult, eventually, isRunning, ROOT, runPreview, startTs } from "../helpers/cli";
 
 const preview = (...args: string[]) => runPreview(args);
-const SEED = path.join(__dirname, "fixtures", "Pulumi.seed-broken.yaml");
+const INCIDENT = path.join(__dirname, "fixtures", "Pulumi.incident-broken.yaml");
 
 /** A scratch folder inside the project, so a copied pack still finds the root node_modules. */
 function scratch(name: string): string {
@@ -81,7 +81,7 @@ describe("preview: offline preview (the real command, the real pack in its own p
         const queue: Array<[string, () => Promise<CliResult>]> = [
             ["staging", () => preview("--stack", "staging")],
             ["production", () => preview("--stack", "production")],
-            ["seed", () => preview("--stack", "seed", "--stack-file", SEED, "--json")],
+            ["incident", () => preview("--stack", "incident", "--stack-file", INCIDENT, "--json")],
             [
                 "json",
                 () =>
@@ -252,8 +252,8 @@ describe("preview: offline preview (the real command, the real pack in its own p
         assert.match(result.stdout, /timeoutSec is 30; required: at least 86400/);
     });
 
-    it("exits 1 on the seed's broken settings with each expected policy", async () => {
-        const result = await runs.seed;
+    it("exits 1 on the incident report's broken settings with each expected policy", async () => {
+        const result = await runs.incident;
         assert.equal(result.code, 1, result.stderr);
         const found = diagnostics(result)
             .map((d) => `${d.level} ${d.policy}`)

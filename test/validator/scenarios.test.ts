@@ -160,6 +160,19 @@ checks:
         assert.deepEqual(g.received, ["token missing"]);
     });
 
+    it("fails a step after a connect that was refused as expected: there is no connection to use", async () => {
+        const server = await chat();
+        const file = scenarioFile(
+            `checks: [{ name: refused then send, steps: [{ connect: { status: 403 } }, { send: { text: hi } }] }]`,
+        );
+        const run = await validate(["--url", server.url, "--scenario", file, "--json"]);
+        assert.equal(run.code, 1);
+        const [f] = check(run, "refused then send").failures;
+        assert.equal(f.kind, "send");
+        assert.equal(f.step, 2);
+        assert.match(f.message, /a send step needs an open connection, and no connect step before it opened one/);
+    });
+
     it("fails a ping that gets no pong within its deadline", async () => {
         const server = await chat({ noPong: true });
         const file = scenarioFile(

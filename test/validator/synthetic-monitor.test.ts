@@ -205,7 +205,7 @@ describe("synthetic monitor: the function's handler, run from its built source a
             // What synthetics-sdk-nodejs #157 reports, seen here: HTTP 200 for a failed check.
             assert.equal(failed.status, 200);
             assert.equal(failed.result?.ok, false);
-            assert.match(failed.result?.generic_error?.error_message ?? "", /1 of 8 chat checks failed/);
+            assert.match(failed.result?.generic_error?.error_message ?? "", /1 of 9 chat checks failed/);
             // The signal the chat-degradation alert counts: one structured line, severity ERROR.
             assert.equal(entry.logged.length, 1);
             const line = JSON.parse(entry.logged[0]) as Record<string, string>;

@@ -7,7 +7,7 @@ import { METRICS } from "./thresholds";
 // endpoint's hold outcomes, the monitor timeline (each probe, the rolling failure rate against its
 // threshold) and, from a caller such as the deploy pipeline, phases drawn as bands and as a
 // timeline of their own. Hand-written SVG rather than a charting library: four simple charts
-// fit in about 300 lines, need no dependency to pin or audit, and render with no script and no
+// fit in about 300 lines, need no dependency to pin or review, and render with no script and no
 // network fetch (the page's Content-Security-Policy forbids any).
 
 /** A span of time drawn as a band on the timeline, such as a deploy phase. */

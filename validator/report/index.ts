@@ -6,7 +6,6 @@ export { HtmlPhase, HtmlReportExtras, renderReportHtml } from "./html";
 export {
     DEFAULT_THRESHOLDS,
     evaluate,
-    Evaluation,
     Metric,
     METRICS,
     parseThreshold,

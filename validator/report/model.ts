@@ -29,7 +29,7 @@ export interface Report {
 export function reportJson(report: object): string {
     return JSON.stringify(
         report,
-        (key, value) => (key === "samples" || key === "handshakeSamples" ? undefined : value),
+        (key, value: unknown) => (key === "samples" || key === "handshakeSamples" ? undefined : value),
         2,
     );
 }

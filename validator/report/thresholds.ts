@@ -13,8 +13,7 @@ export const METRICS = {
 } as const;
 export type Metric = keyof typeof METRICS;
 
-const OPERATORS = ["<=", ">=", "<", ">"] as const;
-type Operator = (typeof OPERATORS)[number];
+type Operator = "<=" | ">=" | "<" | ">";
 
 export interface Threshold {
     readonly metric: Metric;
@@ -23,7 +22,7 @@ export interface Threshold {
     readonly source: string;
 }
 
-/** The seed system's bars. */
+/** The bars of the staging incident report. */
 export const DEFAULT_THRESHOLDS = [
     "handshake_success_rate>=0.95",
     "connection_success_rate>=0.98",

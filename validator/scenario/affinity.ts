@@ -1,6 +1,8 @@
 import WebSocket from "ws";
 import { FlagError } from "../../cli/kit";
 import { Failure, failure, closeSocket, ConnectOptions, openSocket, SocketPool, endpointUrl } from "../core";
+import { rawText } from "./connection";
+import { fieldAt } from "./template";
 
 // Session affinity, checked from outside: take the load balancer's affinity cookie from a 101,
 // reconnect with it and see whether every reconnection reaches the same backend; then reconnect
@@ -59,15 +61,6 @@ interface Visit {
     readonly failure?: Failure;
 }
 
-function fieldAt(value: unknown, path: string): unknown {
-    return path
-        .split(".")
-        .reduce<unknown>(
-            (v, part) => (typeof v === "object" && v !== null ? (v as Record<string, unknown>)[part] : undefined),
-            value,
-        );
-}
-
 /** One connection: which backend answered, and the cookies its 101 set. */
 async function visit(url: string, source: BackendIdSource, options: Options, cookie?: string): Promise<Visit> {
     let first: Promise<string | undefined> = Promise.resolve(undefined);
@@ -84,7 +77,7 @@ async function visit(url: string, source: BackendIdSource, options: Options, coo
                 const timer = setTimeout(() => resolve(undefined), options.messageTimeoutMs);
                 ws.once("message", (data: WebSocket.RawData) => {
                     clearTimeout(timer);
-                    resolve(data.toString());
+                    resolve(rawText(data));
                 });
                 ws.once("close", () => {
                     clearTimeout(timer);
@@ -107,7 +100,12 @@ async function visit(url: string, source: BackendIdSource, options: Options, coo
             const text = await first;
             try {
                 const value = text === undefined ? undefined : fieldAt(JSON.parse(text), source.path);
-                backend = value === undefined || value === null ? undefined : String(value);
+                backend =
+                    value === undefined || value === null
+                        ? undefined
+                        : typeof value === "string"
+                          ? value
+                          : JSON.stringify(value);
             } catch {
                 backend = undefined;
             }
@@ -121,6 +119,70 @@ async function visit(url: string, source: BackendIdSource, options: Options, coo
 const describeSource = (s: BackendIdSource) =>
     s.kind === "header" ? `response header ${s.name}` : `field ${s.path} of the first message`;
 
+/** `count` connections, with the cookie if given: the backend of each that opened, and the failures of the rest. */
+async function reconnect(
+    url: string,
+    affinity: AffinityOptions,
+    options: Options,
+    cookie?: string,
+): Promise<{ backends: string[]; failures: Failure[] }> {
+    const backends: string[] = [];
+    const failures: Failure[] = [];
+    for (let i = 0; i < affinity.reconnects; i++) {
+        const v = await visit(url, affinity.backendId, options, cookie);
+        if (v.failure) {
+            failures.push(v.failure);
+        } else {
+            backends.push(v.backend ?? "(unnamed)");
+        }
+    }
+    return { backends, failures };
+}
+
+type Base = Pick<AffinityResult, "path" | "cookieName" | "withCookie" | "withoutCookie">;
+
+/** The verdict once the reconnections with the cookie are in. */
+function sticky(
+    base: Base & { setCookie: string; firstBackend: string },
+    withCookie: string[],
+    failures: Failure[],
+    spread: string,
+): AffinityResult {
+    const { cookieName, firstBackend } = base;
+    const strays = withCookie.filter((b) => b !== firstBackend);
+    if (strays.length > 0) {
+        const broken = failure(
+            "AFFINITY_BROKEN",
+            `${strays.length} of ${withCookie.length} reconnection(s) that sent ${cookieName} reached another backend than ${firstBackend}: ${JSON.stringify(withCookie)}`,
+            { expected: firstBackend, received: strays.join(", ") },
+        );
+        return {
+            ...base,
+            withCookie,
+            verdict: "not-sticky",
+            summary: `${broken.message}; ${spread}`,
+            failures: [broken, ...failures],
+        };
+    }
+    const spreadNote =
+        Object.keys(base.withoutCookie).length <= 1 ? " (only one backend answered, so stickiness is unproven)" : "";
+    return {
+        ...base,
+        withCookie,
+        verdict: failures.length > 0 ? "error" : "sticky",
+        summary: `all ${withCookie.length} reconnection(s) with ${cookieName} reached ${firstBackend}; ${spread}${spreadNote}`,
+        failures,
+    };
+}
+
+function countBy(names: readonly string[]): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const name of names) {
+        counts[name] = (counts[name] ?? 0) + 1;
+    }
+    return counts;
+}
+
 /** Runs the affinity check on one path of a base URL. */
 export async function checkAffinity(
     baseUrl: string,
@@ -131,12 +193,8 @@ export async function checkAffinity(
     const base = { path: affinity.path, cookieName: affinity.cookieName, withCookie: [], withoutCookie: {} };
     const first = await visit(url, affinity.backendId, options);
     if (first.failure) {
-        return {
-            ...base,
-            verdict: "error",
-            summary: `the first connection failed: ${first.failure.message}`,
-            failures: [first.failure],
-        };
+        const summary = `the first connection failed: ${first.failure.message}`;
+        return { ...base, verdict: "error", summary, failures: [first.failure] };
     }
     if (first.backend === undefined) {
         const f = failure(
@@ -148,16 +206,8 @@ export async function checkAffinity(
     const setCookie = first.setCookie.find((c) => c.startsWith(`${affinity.cookieName}=`));
 
     // Without the cookie: how many backends answer at all (one means stickiness proves nothing).
-    const withoutCookie: Record<string, number> = {};
-    const failures: Failure[] = [];
-    for (let i = 0; i < affinity.reconnects; i++) {
-        const v = await visit(url, affinity.backendId, options);
-        if (v.failure) {
-            failures.push(v.failure);
-            continue;
-        }
-        withoutCookie[v.backend ?? "(unnamed)"] = (withoutCookie[v.backend ?? "(unnamed)"] ?? 0) + 1;
-    }
+    const without = await reconnect(url, affinity, options);
+    const withoutCookie = countBy(without.backends);
     const spread = `without the cookie ${affinity.reconnects} connection(s) reached ${Object.keys(withoutCookie).length} backend(s) ${JSON.stringify(withoutCookie)}`;
     if (!setCookie) {
         const names = first.setCookie.map((c) => c.split("=")[0]);
@@ -171,53 +221,14 @@ export async function checkAffinity(
             firstBackend: first.backend,
             verdict: "no-cookie",
             summary: `${f.message}; ${spread}`,
-            failures: [f, ...failures],
+            failures: [f, ...without.failures],
         };
     }
-
-    const cookie = setCookie.split(";")[0];
-    const withCookie: string[] = [];
-    for (let i = 0; i < affinity.reconnects; i++) {
-        const v = await visit(url, affinity.backendId, options, cookie);
-        if (v.failure) {
-            failures.push(v.failure);
-            continue;
-        }
-        withCookie.push(v.backend ?? "(unnamed)");
-    }
-    const strays = withCookie.filter((b) => b !== first.backend);
-    const spreadNote =
-        Object.keys(withoutCookie).length <= 1 ? " (only one backend answered, so stickiness is unproven)" : "";
-    if (strays.length > 0) {
-        failures.unshift(
-            failure(
-                "AFFINITY_BROKEN",
-                `${strays.length} of ${withCookie.length} reconnection(s) that sent ${affinity.cookieName} reached another backend than ${first.backend}: ${JSON.stringify(withCookie)}`,
-                {
-                    expected: first.backend,
-                    received: strays.join(", "),
-                },
-            ),
-        );
-        return {
-            ...base,
-            setCookie,
-            firstBackend: first.backend,
-            withCookie,
-            withoutCookie,
-            verdict: "not-sticky",
-            summary: `${failures[0].message}; ${spread}`,
-            failures,
-        };
-    }
-    return {
-        ...base,
-        setCookie,
-        firstBackend: first.backend,
-        withCookie,
-        withoutCookie,
-        verdict: failures.length > 0 ? "error" : "sticky",
-        summary: `all ${withCookie.length} reconnection(s) with ${affinity.cookieName} reached ${first.backend}; ${spread}${spreadNote}`,
-        failures,
-    };
+    const withCookie = await reconnect(url, affinity, options, setCookie.split(";")[0]);
+    return sticky(
+        { ...base, setCookie, firstBackend: first.backend, withoutCookie },
+        withCookie.backends,
+        [...without.failures, ...withCookie.failures],
+        spread,
+    );
 }

@@ -33,14 +33,15 @@ export interface ChatOptions {
 type Values = Partial<Record<keyof typeof CHAT_FLAGS, string | boolean | Array<string | boolean>>>;
 
 export function chatFlags(values: Values, env: NodeJS.ProcessEnv): ChatOptions {
-    const text = (name: keyof typeof CHAT_FLAGS) =>
-        typeof values[name] === "string" ? (values[name] as string) : undefined;
+    const text = (name: keyof typeof CHAT_FLAGS) => (typeof values[name] === "string" ? values[name] : undefined);
     // The scenario loader (and ajv and yaml with it) only for --scenario, and synchronously, so
     // the flags are still checked in one go before anything starts.
+    const scenarioFile = text("scenario");
     const scenario =
-        text("scenario") === undefined
+        scenarioFile === undefined
             ? undefined
-            : (require("./parse") as typeof import("./parse")).loadScenario(text("scenario")!, env);
+            : // eslint-disable-next-line @typescript-eslint/no-require-imports -- synchronous, and only for --scenario
+              (require("./parse") as typeof import("./parse")).loadScenario(scenarioFile, env);
     const affinityPath = text("affinity-path") ?? DEFAULT_ENDPOINTS[0];
     if (!affinityPath.startsWith("/")) {
         throw new FlagError(`--affinity-path ${JSON.stringify(affinityPath)}: expected a path starting with /`);

@@ -4,7 +4,10 @@ import * as fs from "fs";
 import * as path from "path";
 import type { Node } from "yaml";
 import { UsageError } from "../../cli/kit";
-import { MAX_WAIT_SEC } from "../core";
+import { boundedDurationMs } from "./duration";
+import { definitionOf, type Step, type StepKind, type StepParse } from "./steps";
+import type { At, Raw } from "./steps/step";
+import { stringsIn, TEMPLATE } from "./template";
 
 // A scenario file: named checks, each a list of steps on one connection, in the manner of k6 and
 // Artillery scripts. The file is checked against the published JSON Schema on load, then for what
@@ -15,55 +18,6 @@ export const SCHEMA_FILE = path.join(__dirname, "..", "scenarios", "scenario.sch
 
 /** A scenario file that cannot be used: one line naming the file, the line and the problem. */
 export class ScenarioError extends UsageError {}
-
-interface Located {
-    /** 1-based line of the step in the scenario file, for failure reports. */
-    readonly line: number;
-}
-
-export interface ConnectStep extends Located {
-    readonly kind: "connect";
-    readonly path: string;
-    readonly headers: Readonly<Record<string, string>>;
-    readonly subprotocol?: string;
-    readonly origin?: string;
-    /** The HTTP status the upgrade must get: 101, or say 403 for a client without a token. */
-    readonly status: number;
-    readonly withinMs: number;
-}
-export interface SendStep extends Located {
-    readonly kind: "send";
-    readonly text?: string;
-    readonly json?: unknown;
-}
-export interface ExpectStep extends Located {
-    readonly kind: "expect";
-    readonly json?: Readonly<Record<string, unknown>>;
-    readonly match?: Readonly<Record<string, RegExp>>;
-    readonly text?: string;
-    readonly count: number;
-    readonly none: boolean;
-    readonly strict: boolean;
-    readonly capture: Readonly<Record<string, string>>;
-    readonly withinMs: number;
-}
-export interface SleepStep extends Located {
-    readonly kind: "sleep";
-    readonly ms: number;
-}
-export interface PingStep extends Located {
-    readonly kind: "ping";
-    readonly withinMs: number;
-}
-export interface CloseStep extends Located {
-    readonly kind: "close";
-    readonly code?: number;
-    readonly reason?: string;
-    readonly expect?: number;
-    readonly withinMs: number;
-}
-export type Step = ConnectStep | SendStep | ExpectStep | SleepStep | PingStep | CloseStep;
-export type StepKind = Step["kind"];
 
 export interface Check {
     readonly name: string;
@@ -81,28 +35,14 @@ export interface Scenario {
 }
 
 /** A step's deadline when the file gives none. */
-export const DEFAULT_STEP_WITHIN_MS = 5000;
-
-const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000 };
-
-export function durationMs(text: string): number {
-    const match = /^([0-9]+(?:\.[0-9]+)?)(ms|s|m)$/.exec(text);
-    if (!match) {
-        throw new Error(`not a duration: ${text}`);
-    }
-    return Number(match[1]) * UNITS[match[2]];
-}
-
-/** `{{name}}` in a string: uuid, now, sent.FIELD or a captured variable. */
-export const TEMPLATE = /\{\{\s*([A-Za-z_][A-Za-z0-9_.]*)\s*\}\}/g;
-
-type Raw = Record<string, unknown>;
+const DEFAULT_STEP_WITHIN_MS = 5000;
 
 let compiled: ReturnType<Ajv["compile"]> | undefined;
 function schemaValidator(): ReturnType<Ajv["compile"]> {
     if (!compiled) {
         // Loaded on first use: the command line imports this room for its flags, and a run without
         // --scenario should not pay for the schema compiler and the YAML parser at start.
+        // eslint-disable-next-line @typescript-eslint/no-require-imports -- see above
         const AjvClass = (require("ajv") as { default: typeof Ajv }).default;
         const ajv = new AjvClass({ allErrors: false, verbose: true, strict: true });
         compiled = ajv.compile(JSON.parse(fs.readFileSync(SCHEMA_FILE, "utf8")) as object);
@@ -151,8 +91,17 @@ function schemaProblem(error: ErrorObject): { segments: (string | number)[]; mes
     }
 }
 
-/** Parses and checks a scenario's text; `file` names it in errors; `env` fills `${VAR}` in headers. */
-export function parseScenario(text: string, file: string, env: NodeJS.ProcessEnv): Scenario {
+/** A parsed YAML document with the lines of its nodes. */
+interface Document {
+    readonly file: string;
+    readonly data: unknown;
+    /** The line of the node at a path; for a key that is not there, its parent's line. */
+    readonly lineAt: (segments: At) => number;
+    readonly fail: (segments: At, message: string) => never;
+}
+
+function parseYaml(text: string, file: string): Document {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use, as the schema compiler is
     const { isMap, isNode, LineCounter, parseDocument } = require("yaml") as typeof import("yaml");
     const lineCounter = new LineCounter();
     const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
@@ -161,8 +110,7 @@ export function parseScenario(text: string, file: string, env: NodeJS.ProcessEnv
         const e = doc.errors[0];
         throw new ScenarioError(`${file}:${lineOf(e.pos[0])}: not valid YAML or JSON: ${e.message.split("\n")[0]}`);
     }
-    /** The line of the node at a path; for a key that is not there, its parent's line. */
-    const lineAt = (segments: readonly (string | number)[]): number => {
+    const lineAt = (segments: At): number => {
         for (let n = segments.length; n >= 0; n--) {
             const node = n === 0 ? doc.contents : doc.getIn(segments.slice(0, n), true);
             if (n < segments.length && isMap(node)) {
@@ -180,173 +128,131 @@ export function parseScenario(text: string, file: string, env: NodeJS.ProcessEnv
         }
         return 1;
     };
-    const fail = (segments: readonly (string | number)[], message: string): never => {
+    const fail = (segments: At, message: string): never => {
         throw new ScenarioError(`${file}:${lineAt(segments)}: ${where(segments)}: ${message}`);
     };
+    return { file, data: doc.toJS(), lineAt, fail };
+}
 
-    const data: unknown = doc.toJS();
-    const validateSchema = schemaValidator();
-    if (!validateSchema(data)) {
-        const { segments, message } = schemaProblem(validateSchema.errors![0]);
-        fail(segments, message);
-    }
-    const raw = data as Raw;
+/** What every check of a file shares: its defaults, and how to report a problem. */
+interface FileContext {
+    readonly doc: Document;
+    readonly defaults: Raw;
+    readonly defaultWithin: number;
+    readonly defaultHeaders: Readonly<Record<string, string>>;
+    readonly expandHeaders: (headers: Record<string, string>, at: At) => Record<string, string>;
+}
+
+function fileContext(doc: Document, raw: Raw, env: NodeJS.ProcessEnv): FileContext {
     const defaults = (raw.defaults ?? {}) as Raw;
-    /** A duration within MAX_WAIT_SEC, or the file's error naming where it is and what is allowed. */
-    const bounded = (text: unknown, at: (string | number)[]): number => {
-        const ms = durationMs(text as string);
-        if (ms > MAX_WAIT_SEC * 1000) {
-            fail(at, `${JSON.stringify(text)}: expected a duration up to ${MAX_WAIT_SEC / 60}m (${MAX_WAIT_SEC} s)`);
-        }
-        return ms;
-    };
-    const defaultWithin =
-        defaults.within === undefined ? DEFAULT_STEP_WITHIN_MS : bounded(defaults.within, ["defaults", "within"]);
-
-    const expandHeaders = (headers: Record<string, string>, at: (string | number)[]): Record<string, string> =>
+    const expandHeaders = (headers: Record<string, string>, at: At): Record<string, string> =>
         Object.fromEntries(
             Object.entries(headers).map(([name, value]) => [
                 name,
                 value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, variable: string) => {
                     const found = env[variable];
-                    if (found === undefined) {
-                        fail([...at, name], `environment variable ${variable} is not set`);
-                    }
-                    return found!;
+                    return found ?? doc.fail([...at, name], `environment variable ${variable} is not set`);
                 }),
             ]),
         );
-    const defaultHeaders = defaults.headers
-        ? expandHeaders(defaults.headers as Record<string, string>, ["defaults", "headers"])
-        : {};
+    return {
+        doc,
+        defaults,
+        defaultWithin:
+            defaults.within === undefined
+                ? DEFAULT_STEP_WITHIN_MS
+                : boundedDurationMs(defaults.within, ["defaults", "within"], doc.fail),
+        defaultHeaders: defaults.headers
+            ? expandHeaders(defaults.headers as Record<string, string>, ["defaults", "headers"])
+            : {},
+        expandHeaders,
+    };
+}
 
-    const names = new Set<string>();
-    const checks = (raw.checks as Raw[]).map((check, c): Check => {
-        const name = check.name as string;
-        if (names.has(name)) {
-            fail(["checks", c, "name"], `${JSON.stringify(name)}: another check has this name; names must be unique`);
-        }
-        names.add(name);
-        const captured = new Set<string>();
-        let connected = false;
-        const checkTemplates = (value: unknown, at: (string | number)[], sentSoFar: boolean) => {
-            const strings: string[] = [];
-            const walk = (v: unknown) => {
-                if (typeof v === "string") {
-                    strings.push(v);
-                } else if (Array.isArray(v)) {
-                    v.forEach(walk);
-                } else if (typeof v === "object" && v !== null) {
-                    Object.values(v).forEach(walk);
-                }
-            };
-            walk(value);
-            for (const s of strings) {
+/** The parse state of one check, which each step reads and moves on. */
+function checkContext(file: FileContext): Omit<StepParse, "at" | "line" | "withinMs"> {
+    const captured = new Set<string>();
+    const state = {
+        defaults: file.defaults,
+        defaultHeaders: file.defaultHeaders,
+        sent: false,
+        connected: false,
+        captured,
+        fail: file.doc.fail,
+        expandHeaders: file.expandHeaders,
+        checkTemplates(value: unknown, at: At): void {
+            for (const s of stringsIn(value)) {
                 for (const [, variable] of s.matchAll(TEMPLATE)) {
                     const known =
                         variable === "uuid" ||
                         variable === "now" ||
-                        (variable.startsWith("sent.") && sentSoFar) ||
+                        (variable.startsWith("sent.") && state.sent) ||
                         captured.has(variable);
                     if (!known) {
-                        fail(
+                        file.doc.fail(
                             at,
                             `{{${variable}}} is neither uuid, now, sent.FIELD after a send, nor a variable captured by an earlier step (captured so far: ${[...captured].join(", ") || "none"})`,
                         );
                     }
                 }
             }
-        };
-        let sent = false;
-        const steps = (check.steps as Raw[]).map((step, s): Step => {
-            const at: (string | number)[] = ["checks", c, "steps", s];
-            const [kind, body] = Object.entries(step)[0] as [StepKind, unknown];
-            const line = lineAt(at);
-            const b = (body ?? {}) as Raw;
-            const within = b.within === undefined ? defaultWithin : bounded(b.within, [...at, kind, "within"]);
-            if (kind !== "connect" && kind !== "sleep" && !connected) {
-                fail([...at, kind], `a ${kind} step needs a connection: put a connect step before it`);
-            }
-            switch (kind) {
-                case "connect": {
-                    connected = true;
-                    const own = b.headers
-                        ? expandHeaders(b.headers as Record<string, string>, [...at, kind, "headers"])
-                        : {};
-                    return {
-                        kind,
-                        line,
-                        path: (b.path ?? defaults.path ?? "/ws") as string,
-                        headers: { ...(b.noDefaultHeaders ? {} : defaultHeaders), ...own },
-                        subprotocol: (b.subprotocol ?? defaults.subprotocol) as string | undefined,
-                        origin: (b.origin ?? defaults.origin) as string | undefined,
-                        status: (b.status ?? 101) as number,
-                        withinMs: within,
-                    };
-                }
-                case "send":
-                    checkTemplates(b, [...at, kind], sent);
-                    sent = true;
-                    return { kind, line, text: b.text as string | undefined, json: b.json };
-                case "expect": {
-                    if (b.none && (b.json || b.match || b.text !== undefined || b.count || b.capture)) {
-                        fail(
-                            [...at, kind, "none"],
-                            "none (a quiet period) takes only within; it cannot be combined with json, match, text, count or capture",
-                        );
-                    }
-                    checkTemplates(b.json, [...at, kind, "json"], sent);
-                    checkTemplates(b.text, [...at, kind, "text"], sent);
-                    const match: Record<string, RegExp> = {};
-                    for (const [field, pattern] of Object.entries((b.match ?? {}) as Record<string, string>)) {
-                        try {
-                            match[field] = new RegExp(pattern);
-                        } catch (e) {
-                            fail(
-                                [...at, kind, "match", field],
-                                `${JSON.stringify(pattern)} is not a regular expression (${(e as Error).message})`,
-                            );
-                        }
-                    }
-                    for (const variable of Object.keys((b.capture ?? {}) as Raw)) {
-                        captured.add(variable);
-                    }
-                    return {
-                        kind,
-                        line,
-                        json: b.json as Record<string, unknown> | undefined,
-                        match: b.match ? match : undefined,
-                        text: b.text as string | undefined,
-                        count: (b.count ?? 1) as number,
-                        none: b.none === true,
-                        strict: b.strict === true,
-                        capture: (b.capture ?? {}) as Record<string, string>,
-                        withinMs: within,
-                    };
-                }
-                case "sleep":
-                    return { kind, line, ms: bounded(body, [...at, kind]) };
-                case "ping":
-                    return { kind, line, withinMs: within };
-                case "close":
-                    connected = false;
-                    return {
-                        kind,
-                        line,
-                        code: b.code as number | undefined,
-                        reason: b.reason as string | undefined,
-                        expect: b.expect as number | undefined,
-                        withinMs: within,
-                    };
-            }
-        });
-        return {
-            name,
-            line: lineAt(["checks", c]),
-            repeat: (check.repeat ?? 1) as number,
-            parallel: (check.parallel ?? 1) as number,
-            steps,
-        };
+        },
+    };
+    return state;
+}
+
+function parseStep(step: Raw, at: At, file: FileContext, check: ReturnType<typeof checkContext>): Step {
+    const [kind, body] = Object.entries(step)[0] as [StepKind, unknown];
+    const definition = definitionOf(kind);
+    if (definition.needsConnection && !check.connected) {
+        file.doc.fail([...at, kind], `a ${kind} step needs a connection: put a connect step before it`);
+    }
+    const within = (body as Raw | null)?.within;
+    const line = file.doc.lineAt(at);
+    const context: StepParse = Object.assign(check, {
+        at: [...at, kind],
+        line,
+        withinMs:
+            within === undefined
+                ? file.defaultWithin
+                : boundedDurationMs(within, [...at, kind, "within"], file.doc.fail),
+    });
+    return { kind, line, ...definition.parse(body, context) } as Step;
+}
+
+function parseCheck(check: Raw, c: number, file: FileContext): Check {
+    const state = checkContext(file);
+    const steps = (check.steps as Raw[]).map((step, s) => parseStep(step, ["checks", c, "steps", s], file, state));
+    return {
+        name: check.name as string,
+        line: file.doc.lineAt(["checks", c]),
+        repeat: (check.repeat ?? 1) as number,
+        parallel: (check.parallel ?? 1) as number,
+        steps,
+    };
+}
+
+/** Parses and checks a scenario's text; `file` names it in errors; `env` fills `${VAR}` in headers. */
+export function parseScenario(text: string, file: string, env: NodeJS.ProcessEnv): Scenario {
+    const doc = parseYaml(text, file);
+    const validateSchema = schemaValidator();
+    if (!validateSchema(doc.data) && validateSchema.errors) {
+        const { segments, message } = schemaProblem(validateSchema.errors[0]);
+        doc.fail(segments, message);
+    }
+    const raw = doc.data as Raw;
+    const context = fileContext(doc, raw, env);
+    const names = new Set<string>();
+    const checks = (raw.checks as Raw[]).map((check, c): Check => {
+        const name = check.name as string;
+        if (names.has(name)) {
+            doc.fail(
+                ["checks", c, "name"],
+                `${JSON.stringify(name)}: another check has this name; names must be unique`,
+            );
+        }
+        names.add(name);
+        return parseCheck(check, c, context);
     });
     return { file, parallel: (raw.parallel ?? 1) as number, checks };
 }

@@ -4,8 +4,8 @@ import { sdkProxy } from "../../policies/lib/sdk-proxy";
 import { changed, compliantStack, serverlessChain, swap, T, websocketBackend, websocketUrlMap } from "./fixtures";
 import { levelOf, policyNamed, runResourcePolicy, runStackPolicy, TestResource, urnOf } from "./harness";
 
-// Policies added by the line-by-line API audit (issue 11): each starts from the compliant stack
-// and breaks one property.
+// The rules drawn from Google Cloud's API reference for backends, routes and proxy headers: each
+// starts from the compliant stack and breaks one property.
 
 const stackRule = (name: string) => policyNamed(name) as StackValidationPolicy;
 const resourceRule = (name: string) => policyNamed(name) as ResourceValidationPolicy;
@@ -20,7 +20,7 @@ async function stackViolations(name: string, resources: TestResource[], config =
     return outcome.violations;
 }
 
-describe("policies: audit rules (issue 11)", () => {
+describe("policies: backend protocol, serverless limits, HTTP routes, proxy headers, rate balancing", () => {
     describe("enforce-websocket-backend-protocol (mandatory)", () => {
         it("passes HTTP, HTTPS and an unset protocol (the API's HTTP) on the WebSocket backend", async () => {
             for (const protocol of ["HTTP", "HTTPS", undefined]) {

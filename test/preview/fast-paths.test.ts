@@ -1,0 +1,53 @@
+import { strict as assert } from "assert";
+import * as path from "path";
+import { FAST_PATHS, NO_FAST_PATH_ENV } from "../../preview/fast-paths";
+import { CliResult, runPreview } from "../helpers/cli";
+
+// The preview's fast paths into other libraries' internals (preview/fast-paths.ts) buy time only:
+// with every one of them off, on the libraries' public paths, the offline preview must report the
+// same resources and the same verdicts.
+
+const INCIDENT = path.join(__dirname, "fixtures", "Pulumi.incident-broken.yaml");
+
+interface Judged {
+    resources: string[];
+    diagnostics: string[];
+    outputs: string;
+    summary: string;
+}
+
+/** The preview's --json answer in a form that does not depend on the order registrations arrived in. */
+function judged(result: CliResult): Judged {
+    assert.ok(result.code === 0 || result.code === 1, `preview exited ${result.code}: ${result.stderr}`);
+    const json = JSON.parse(result.stdout) as {
+        resources: unknown[];
+        diagnostics: unknown[];
+        outputs: unknown;
+        summary: unknown;
+    };
+    return {
+        resources: json.resources.map((r) => JSON.stringify(r)).sort(),
+        diagnostics: json.diagnostics.map((d) => JSON.stringify(d)).sort(),
+        outputs: JSON.stringify(json.outputs),
+        summary: JSON.stringify(json.summary),
+    };
+}
+
+describe("preview: every fast path off gives the same resources and verdicts", function () {
+    this.timeout(300_000);
+
+    for (const [stack, args] of [
+        ["staging", ["--stack", "staging"]],
+        ["the incident's broken settings", ["--stack", "incident", "--stack-file", INCIDENT]],
+    ] as const) {
+        it(`${stack}: ${FAST_PATHS.join(", ")} off`, async () => {
+            const [on, off] = await Promise.all([
+                runPreview([...args, "--json"]),
+                runPreview([...args, "--json"], { env: { [NO_FAST_PATH_ENV]: "all" } }),
+            ]);
+            const fast = judged(on);
+            assert.ok(fast.resources.length > 0 && fast.diagnostics.length > 0, "the preview judged something");
+            assert.deepEqual(judged(off), fast);
+        });
+    }
+});
