@@ -127,10 +127,32 @@ describe("infrastructure: alerts page by team (alertRoutes)", () => {
         }
     });
 
-    it("fails with a clear message when a team pages PagerDuty without a key", async () => {
+    it("a team paging PagerDuty without a key is a config error, not a program bug", async () => {
         await assert.rejects(
             runStack("staging", [`alertRoutes=${JSON.stringify({ operations: ["pagerduty"] })}`]),
-            /alertRoutes\.operations lists pagerduty, but the secret pagerDutyServiceKeys is not set/,
+            (e: Error) =>
+                e instanceof ProgramError &&
+                /invalid configuration:\n {2}- websocket-lb:alertRoutes\.operations is "pagerduty"; the pagerduty channel needs the secret pagerDutyServiceKeys, which is not set/.test(
+                    e.message,
+                ) &&
+                !/program bug|alert-routes\.ts/.test(e.message),
+        );
+    });
+
+    it("a PagerDuty key set for another team only is a config error naming the team", async () => {
+        const stack = loadStackConfig({
+            projectDir: PROJECT_DIR,
+            stack: "staging",
+            overrides: [`alertRoutes=${JSON.stringify({ business: ["pagerduty"] })}`],
+        });
+        const key = "websocket-lb:pagerDutyServiceKeys";
+        await assert.rejects(
+            runProgram({
+                ...stack,
+                config: { ...stack.config, [key]: JSON.stringify({ operations: "pd-ops-key" }) },
+                secretKeys: [...stack.secretKeys, key],
+            }),
+            /alertRoutes\.business is "pagerduty"; the pagerduty channel needs a key for business in the secret pagerDutyServiceKeys/,
         );
     });
 });
