@@ -70,9 +70,22 @@ function seconds(name: string, value: string | undefined, fallback: number): num
     return numberFlag(name, value, fallback, { allowZero: true, what: "number of seconds" });
 }
 
-/** A percentage flag (`10` or `10%`) as a fraction. */
+/** A percentage flag (`10` or `10%`), from 0 to 100, as a fraction. */
 function percent(name: string, value: string | undefined, fallback: number): number {
-    return numberFlag(name, value?.replace(/%$/, ""), fallback * 100, { allowZero: true, what: "percentage" }) / 100;
+    const pct = numberFlag(name, value?.replace(/%$/, ""), fallback * 100, { allowZero: true, what: "percentage" });
+    if (pct > 100) {
+        throw new FlagError(`--${name} ${JSON.stringify(value)}: expected a percentage from 0 to 100`);
+    }
+    return pct / 100;
+}
+
+/** `--endpoints`: comma-separated paths, as validate takes them; none at all would validate nothing. */
+function endpointsFlag(value: string | undefined): string[] {
+    const endpoints = (value ?? DEFAULT_ENDPOINTS.join(",")).split(",").filter(Boolean);
+    if (endpoints.length === 0 || endpoints.some((e) => !e.startsWith("/"))) {
+        throw new FlagError(`--endpoints ${JSON.stringify(value)}: expected paths starting with /, comma-separated`);
+    }
+    return endpoints;
 }
 
 /** `--image api=REF` flags as backend name to image. */
@@ -158,7 +171,7 @@ export async function main(argv: string[], io: DeployIo): Promise<number> {
         const stackConfig = loadStackConfig({ projectDir, stack: values.stack });
         // On a terminal, a live line with the running phase's elapsed time (stderr; none in pipes).
         const progress = new Progress(io.status);
-        const endpoints = (values.endpoints ?? DEFAULT_ENDPOINTS.join(",")).split(",").filter(Boolean);
+        const endpoints = endpointsFlag(values.endpoints);
         const localProgram = values["local-program"] ? path.resolve(values["local-program"]) : undefined;
         // The checkout whose commit is deployed and recorded: the stand-in's program, or this project.
         const revision = sourceRevision(targetKind === "local" && localProgram ? localProgram : projectDir);
@@ -203,6 +216,7 @@ export async function main(argv: string[], io: DeployIo): Promise<number> {
             revision,
             reportFile: values.report,
             signal: io.signal,
+            force: io.force,
             log: (line: string) => {
                 io.out(line);
                 // The pipeline logs "▶ phase" as each phase starts: the live line follows it.
@@ -250,8 +264,9 @@ export async function main(argv: string[], io: DeployIo): Promise<number> {
         for (const failure of writeFailures) {
             io.err(`error: ${failure}`);
         }
-        if (report.exitCode === EXIT.rollbackFailed) {
-            io.err(`error: deploy of ${values.stack} failed and so did the rollback; see the steps above`);
+        const failure = failureLine(values.stack, report);
+        if (failure) {
+            io.err(failure);
         }
         if (report.outcome === "interrupted") {
             io.err(
@@ -263,6 +278,25 @@ export async function main(argv: string[], io: DeployIo): Promise<number> {
         return reportError(io, e, { usage: USAGE });
     } finally {
         await standIn?.stop();
+    }
+}
+
+/**
+ * The one `error:` line on stderr for a deploy that did not deploy, whatever the phases printed
+ * on stdout: scripts and people reading stderr alone learn what happened.
+ */
+function failureLine(stack: string, report: PipelineReport): string | undefined {
+    const failed = report.phases.filter((p) => p.status === "failed").at(-1);
+    const why = failed ? `${failed.name}: ${failed.detail.split("\n")[0]}` : "";
+    switch (report.outcome) {
+        case "not-started":
+            return `error: deploy of ${stack} did not start, nothing was changed; ${why}`;
+        case "rolled-back":
+            return `error: deploy of ${stack} failed and was rolled back to its previous state; ${report.fired ? describeTrigger(report.fired) : why}`;
+        case "rollback-failed":
+            return `error: deploy of ${stack} failed and so did the rollback; see the steps above`;
+        default:
+            return undefined;
     }
 }
 

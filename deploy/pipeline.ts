@@ -1,4 +1,4 @@
-import { errorText, EXIT } from "../cli/kit";
+import { errorText, EXIT, sleep } from "../cli/kit";
 import { plural } from "../cli/suggest";
 import { Report, validate, ValidateOptions } from "../validator";
 import { MetricsSource } from "./metrics";
@@ -82,6 +82,8 @@ export interface PipelineOptions {
     readonly reportFile?: string;
     /** Ctrl-C: stop at the next safe point (never during `up`). */
     readonly signal?: AbortSignal;
+    /** A second Ctrl-C: validations end their sockets at once instead of waiting for them. */
+    readonly force?: AbortSignal;
     readonly log: (line: string) => void;
 }
 
@@ -198,12 +200,23 @@ class PipelineRun {
         return t;
     }
 
+    /**
+     * A validation that Ctrl-C stops (its hold included), except the one after a rollback: that
+     * one proves the rollback, and the report must not claim a rollback it did not prove.
+     */
     private async validateNow(key: string): Promise<Report | undefined> {
         const endpoint = await this.target.endpoint();
         if (!endpoint) {
             return undefined;
         }
-        const result = await validate({ ...this.options.validation, baseUrl: endpoint.url, source: endpoint.source });
+        const interruptible = key !== "after-rollback";
+        const result = await validate({
+            ...this.options.validation,
+            baseUrl: endpoint.url,
+            source: endpoint.source,
+            signal: interruptible ? this.options.signal : undefined,
+            force: interruptible ? this.options.force : undefined,
+        });
         this.validations[key] = result;
         return result;
     }
@@ -245,6 +258,9 @@ class PipelineRun {
     async baseline(): Promise<void> {
         await this.phase("baseline validation (recorded, not a gate)", async () => {
             const result = await this.validateNow("baseline");
+            if (this.interrupted) {
+                return { status: "skipped", detail: "interrupted: the hold was stopped, nothing recorded" };
+            }
             return {
                 status: result ? "recorded" : "skipped",
                 detail: result ? describe(result) : "no endpoint yet (new stack)",
@@ -349,7 +365,7 @@ class PipelineRun {
                         detail: `still failing after ${attempt} attempts and ${timeoutSec} s: ${result ? describe(result) : "no endpoint"}`,
                     };
                 }
-                await new Promise((resolve) => setTimeout(resolve, wait));
+                await sleep(wait, this.options.signal);
                 wait = Math.min(wait * 2, 30_000);
             }
         });
@@ -367,6 +383,10 @@ class PipelineRun {
     async postDeployValidation(): Promise<boolean> {
         this.markPhase("post-deploy validation");
         const ok = await this.validationPhase("post-deploy validation", "post-deploy");
+        if (this.interrupted) {
+            // Stopped, not judged: a cut-short hold is no validation failure.
+            return false;
+        }
         this.trigger({
             trigger: "validation",
             fired: !ok,

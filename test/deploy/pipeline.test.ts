@@ -241,6 +241,22 @@ describe("deploy: the pipeline against the local stand-in (real validator, real 
         assert.deepEqual(err, ["interrupted: interrupted before up: nothing was changed"]);
     });
 
+    it("a phase that fails before up: the timeline on stdout, and one error line on stderr naming it", async () => {
+        const out: string[] = [];
+        const err: string[] = [];
+        const { repo } = ProgramRepo.create({});
+        // A cut of 0 s is a config the stand-in's preview refuses.
+        const code = await main(
+            ["--stack", "staging", "--target", "local", "--local-program", repo.dir, "--local-cut-after", "0"],
+            { out: (t) => out.push(t), err: (t) => err.push(t), pack },
+        );
+        assert.equal(code, 2, out.join("\n"));
+        assert.match(out.join("\n"), /NOT-STARTED \(exit 2\)/);
+        assert.deepEqual(err, [
+            "error: deploy of staging did not start, nothing was changed; preview with the policy pack: standin:cutAfterSec is 0; allowed: a positive number of seconds or null",
+        ]);
+    });
+
     it("refuses a checkout with uncommitted changes unless --allow-dirty: exit 2, nothing touched", async () => {
         const { repo } = ProgramRepo.create({});
         repo.write({ echo: false });
