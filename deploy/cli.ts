@@ -40,6 +40,8 @@ options:
       --interval SEC               watch probe interval (default ${WATCH_DEFAULTS.intervalSec})
       --max-handshake-failure PCT  roll back above this handshake failure rate (default ${WATCH_DEFAULTS.maxHandshakeFailureRate * 100})
       --max-5xx-increase PCT       roll back above this 5xx rate rise over the baseline (default ${WATCH_DEFAULTS.max5xxIncrease * 100})
+      --no-5xx-trigger             deploy without the 5xx trigger (no Google credentials to read it);
+                                   without this flag, unreadable metrics stop the deploy before up
       --keep N                     connections held open through the deploy (default 20; 0: none)
       --propagation-timeout SEC    how long the new config may take to serve (default 300)
       --hold SEC                   validation hold (default ${VALIDATION_DEFAULTS.holdSec})
@@ -127,6 +129,7 @@ export async function main(argv: string[], io: DeployIo): Promise<number> {
             interval: { type: "string" },
             "max-handshake-failure": { type: "string" },
             "max-5xx-increase": { type: "string" },
+            "no-5xx-trigger": { type: "boolean" },
             keep: { type: "string" },
             "propagation-timeout": { type: "string" },
             hold: { type: "string" },
@@ -210,6 +213,7 @@ export async function main(argv: string[], io: DeployIo): Promise<number> {
                     WATCH_DEFAULTS.maxHandshakeFailureRate,
                 ),
                 max5xxIncrease: percent("max-5xx-increase", values["max-5xx-increase"], WATCH_DEFAULTS.max5xxIncrease),
+                no5xxTrigger: values["no-5xx-trigger"] === true,
             },
             keep: { connections: keep, probeIntervalMs: 1000 },
             change: { images: parseImages(values.image ?? []) },

@@ -41,6 +41,11 @@ export interface DeployTarget {
     recordGood(commit: string): Promise<string>;
     /** Where this stack's HTTP 5xx rate is read; undefined when it has none. */
     metrics(): Promise<MetricsSource | undefined>;
+    /**
+     * The source the watch window will read, for a credentials check before `up`: what
+     * `metrics()` gives once the stack exists (a new stack has no outputs yet to find it by).
+     */
+    signalSource(): Promise<MetricsSource | undefined>;
     /** The base URL to validate, once the stack exists. */
     endpoint(): Promise<{ url: string; source: string } | undefined>;
 }
@@ -284,7 +289,32 @@ class PipelineRun {
         return saved.status === "ok" ? saved.value : undefined;
     }
 
-    /** 4b. Zero downtime is measured from before `up`: connections held, new ones probed. */
+    /**
+     * 4b. Every signal a rollback trigger reads must be readable before `up`: a watch window
+     * that cannot read the 5xx rate would only find out after the change.
+     */
+    async signals(): Promise<boolean> {
+        if (this.options.watch.no5xxTrigger || this.options.watch.durationSec <= 0) {
+            return true;
+        }
+        // A source that cannot fail to read (the stand-in's own counts) needs no phase.
+        const source = await this.target.signalSource().catch(() => undefined);
+        const check = source?.checkCredentials?.bind(source);
+        if (!source || !check) {
+            return true;
+        }
+        const done = await this.phase("signal sources readable", async () => {
+            try {
+                await check();
+            } catch (e) {
+                throw new Error(`${errorText(e)}; or deploy knowingly without the 5xx trigger: --no-5xx-trigger`);
+            }
+            return { status: "ok", detail: `${source.description}: credentials found` };
+        }).finally(() => source.close?.());
+        return done.status !== "failed";
+    }
+
+    /** 4c. Zero downtime is measured from before `up`: connections held, new ones probed. */
     async startKeeper(): Promise<void> {
         const { connections, probeIntervalMs } = this.options.keep;
         const endpoint = await this.target.endpoint();
@@ -322,7 +352,7 @@ class PipelineRun {
         }
     }
 
-    /** 4c. Apply the change. A failure is the seed's "service deploy failure". */
+    /** 4d. Apply the change. A failure is the staging incident report's "service deploy failure". */
     async up(): Promise<boolean> {
         this.upStartedAt = Date.now();
         this.markPhase("up");
@@ -452,10 +482,10 @@ class PipelineRun {
             const handshake = this.trigger(
                 handshakeTrigger(result.monitor?.probes ?? [], settings.maxHandshakeFailureRate),
             );
-            const source = await this.target.metrics();
+            const source = settings.no5xxTrigger ? undefined : await this.target.metrics();
             const http5xx = this.trigger(
                 await http5xxTrigger(
-                    source,
+                    settings.no5xxTrigger ? "off" : source,
                     { start: new Date(upAt - length), end: new Date(upAt) },
                     { start: started, end: ended },
                     settings.max5xxIncrease,
@@ -639,7 +669,7 @@ export async function runPipeline(
     if (run.interrupted) {
         return stoppedBeforeUp();
     }
-    if (!snapshot) {
+    if (!snapshot || !(await run.signals())) {
         return run.report("not-started", DEPLOY_EXIT.notStarted);
     }
     try {

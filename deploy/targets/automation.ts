@@ -302,6 +302,19 @@ export class PulumiStackTarget implements DeployTarget {
             : undefined;
     }
 
+    /** Cloud Monitoring in gcp:project, whether or not the forwarding rule exists yet (a new stack). */
+    async signalSource(): Promise<MetricsSource | undefined> {
+        const stack = await this.stack;
+        const rule = (await stack.outputs()).httpsForwardingRuleName?.value;
+        const project = (await stack.getAllConfig())["gcp:project"]?.value;
+        return project
+            ? new CloudMonitoringSource({
+                  project,
+                  forwardingRuleName: typeof rule === "string" ? rule : "the-stack-s-https-forwarding-rule",
+              })
+            : undefined;
+    }
+
     async endpoint(): Promise<{ url: string; source: string } | undefined> {
         const url = endpointFromOutputs(await (await this.stack).outputs());
         return url ? { url, source: `stack ${this.options.stack} outputs` } : undefined;

@@ -211,6 +211,9 @@ export class LocalStandIn implements DeployTarget {
     }
 
     async metrics(): Promise<MetricsSource> {
+        if (this.metricsOverride) {
+            return this.metricsOverride;
+        }
         return {
             description: "the local stand-in's own counts of its users' HTTP requests",
             requestCounts: async (window) => {
@@ -218,6 +221,13 @@ export class LocalStandIn implements DeployTarget {
                 return { requests, errors5xx };
             },
         };
+    }
+
+    /** Tests swap in a source of their own (one that cannot be read, say). */
+    metricsOverride?: MetricsSource;
+
+    signalSource(): Promise<MetricsSource | undefined> {
+        return this.metrics();
     }
 
     async endpoint(): Promise<{ url: string; source: string } | undefined> {

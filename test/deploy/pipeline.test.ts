@@ -1,6 +1,5 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { RunningPack } from "../../preview";
 import { main } from "../../deploy/cli";
@@ -9,7 +8,7 @@ import { PipelineReport, renderTimeline, runPipeline } from "../../deploy/pipeli
 import { backendPathEdits, endpointFromOutputs, rollbackConfig, withImages } from "../../deploy/targets/automation";
 import { LocalStandIn, StandInConfig } from "../../deploy/targets/stand-in";
 import { ROOT } from "../helpers/cli";
-import { options, ProgramRepo } from "./fixtures";
+import { options, ProgramRepo, temporaryDir } from "./fixtures";
 
 const PACK_DIR = path.join(ROOT, "policies");
 
@@ -145,7 +144,7 @@ describe("deploy: the pipeline against the local stand-in (real validator, real 
     });
 
     it("the gate is the real offline preview: a mandatory violation in the stack fails it", async () => {
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gate-"));
+        const dir = temporaryDir("gate-");
         fs.copyFileSync(path.join(ROOT, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
         fs.writeFileSync(
             path.join(dir, "Pulumi.staging.yaml"),
@@ -169,7 +168,7 @@ describe("deploy: the pipeline against the local stand-in (real validator, real 
         const out: string[] = [];
         const err: string[] = [];
         const { repo, commit } = ProgramRepo.create({});
-        const reportFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "deploy-")), "report.json");
+        const reportFile = path.join(temporaryDir("deploy-"), "report.json");
         const progress: string[] = [];
         const code = await main(
             [

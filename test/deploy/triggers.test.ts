@@ -4,7 +4,7 @@ import * as path from "path";
 import { renderTimeline, runPipeline } from "../../deploy/pipeline";
 import { sourceRevision, withWorktree } from "../../deploy/revisions";
 import { PROGRAM_FILE } from "../../deploy/targets/stand-in-backend";
-import { git, options, ProgramRepo } from "./fixtures";
+import { git, options, ProgramRepo, temporaryDir } from "./fixtures";
 import { passedGate, standInSuite, statuses, watch } from "./stand-in-suite";
 
 // The seed's rollback triggers, each on its own against the stand-in, with program revisions in
@@ -23,7 +23,7 @@ describe("deploy: the git revisions a rollback returns to (real temporary reposi
         repo.write({ echo: false });
         fs.writeFileSync(path.join(repo.dir, "new.txt"), "x");
         assert.deepEqual(sourceRevision(repo.dir)?.dirty, [` M ${PROGRAM_FILE}`, "?? new.txt"]);
-        assert.equal(sourceRevision(fs.mkdtempSync("/tmp/not-a-repo-")), undefined);
+        assert.equal(sourceRevision(temporaryDir("not-a-repo-")), undefined);
     });
 
     it("runs from a temporary worktree of an old commit, leaving the checkout as it was, and removes it even when the work throws", async () => {

@@ -91,6 +91,7 @@ describe("engine: the deploy pipeline's pulumi target (Automation API) on a loca
     let ws: Workspace;
     let lb: https.Server | undefined;
     let certFile: string;
+    let lbDir: string | undefined;
     const savedEnv = { ...process.env };
     const log: string[] = [];
 
@@ -115,6 +116,7 @@ describe("engine: the deploy pipeline's pulumi target (Automation API) on a loca
         assert.equal(first.code, 0, show(first));
 
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "engine-lb-"));
+        lbDir = dir;
         certFile = path.join(dir, "cert.pem");
         const keyFile = path.join(dir, "key.pem");
         execFileSync(
@@ -153,6 +155,9 @@ describe("engine: the deploy pipeline's pulumi target (Automation API) on a loca
             await new Promise((resolve) => lb!.close(resolve));
         }
         ws?.remove();
+        if (lbDir) {
+            fs.rmSync(lbDir, { recursive: true, force: true });
+        }
     });
 
     function options(image: string): PipelineOptions {
