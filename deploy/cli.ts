@@ -1,3 +1,4 @@
+import * as fs from "fs";
 import * as path from "path";
 import {
     checkOutputPath,
@@ -47,11 +48,13 @@ options:
       --hold SEC                   validation hold (default ${VALIDATION_DEFAULTS.holdSec})
       --endpoints LIST             validation endpoints (default ${DEFAULT_ENDPOINTS.join(",")})
       --threshold EXPR             validation threshold override (repeatable)
-      --policy-pack DIR            the pack (default policies)
+      --project DIR                the Pulumi project to deploy (default: this checkout)
+      --policy-pack DIR            the pack (default: the project's policies)
       --local-cut-before SEC       local target: the cut before the deploy (default 30)
       --local-cut-after SEC|none   local target: the cut the deploy applies (default none)
       --local-program DIR          local target: a git checkout whose stand-in.json is the program
-      --report FILE                write the JSON report to FILE
+      --report FILE                write the JSON report to FILE (and, for a Pulumi stack, the state
+                                   before up to FILE.state-before-up.json, 0600)
       --report-html FILE           write a self-contained HTML report with charts to FILE
       --no-color                   no colour even on a terminal (NO_COLOR=1 does the same)
   -h, --help                       show this help
@@ -88,6 +91,20 @@ function endpointsFlag(value: string | undefined): string[] {
         throw new FlagError(`--endpoints ${JSON.stringify(value)}: expected paths starting with /, comma-separated`);
     }
     return endpoints;
+}
+
+/** `--project DIR`: a folder with a Pulumi.yaml; by default this checkout. */
+function projectFlag(value: string | undefined): string {
+    if (value === undefined) {
+        return path.resolve(__dirname, "..");
+    }
+    const dir = path.resolve(value);
+    if (!fs.existsSync(path.join(dir, "Pulumi.yaml"))) {
+        throw new FlagError(
+            `--project ${value}: has no Pulumi.yaml; expected a Pulumi project folder (default: this checkout)`,
+        );
+    }
+    return dir;
 }
 
 /** `--image api=REF` flags as backend name to image. */
@@ -136,6 +153,7 @@ export async function main(argv: string[], io: DeployIo): Promise<number> {
             endpoints: { type: "string" },
             threshold: { type: "string", multiple: true },
             "policy-pack": { type: "string" },
+            project: { type: "string" },
             "local-cut-before": { type: "string" },
             "local-cut-after": { type: "string" },
             "local-program": { type: "string" },
@@ -160,7 +178,7 @@ export async function main(argv: string[], io: DeployIo): Promise<number> {
         if (targetKind !== "pulumi" && targetKind !== "local") {
             throw new FlagError(`--target ${JSON.stringify(targetKind)}: allowed: pulumi, local`);
         }
-        const projectDir = path.resolve(__dirname, "..");
+        const projectDir = projectFlag(values.project);
         const packDir = path.resolve(values["policy-pack"] ?? path.join(projectDir, "policies"));
         checkPolicyPackDir(packDir, values["policy-pack"] ?? "policies");
         // Output paths are checked before any work: a finished deploy must not end in "cannot write".
@@ -248,6 +266,8 @@ export async function main(argv: string[], io: DeployIo): Promise<number> {
             project: stackConfig.project,
             packDir,
             revision,
+            // Asked for a report: the state before up is kept beside it (0600), else removed after.
+            stateFile: values.report === undefined ? undefined : `${values.report}.state-before-up.json`,
             log: io.out,
         });
 

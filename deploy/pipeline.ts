@@ -1,3 +1,5 @@
+import * as fs from "fs";
+import * as path from "path";
 import { errorText, EXIT, sleep } from "../cli/kit";
 import { plural } from "../cli/suggest";
 import { Report, validate, ValidateOptions } from "../validator";
@@ -26,7 +28,12 @@ export interface DeployChange {
  */
 export interface DeployTarget {
     readonly description: string;
-    /** Preview with the policy pack enforced; throws with the engine's message on failure. */
+    /**
+     * Throws a UsageError when the stack cannot be updated now (locked, or pending operations
+     * left by an update that was killed): checked before any work.
+     */
+    checkReady?(): Promise<void>;
+    /** Preview with the policy pack enforced, on the config `up` will apply; throws with the engine's message on failure. */
     preview(change: DeployChange): Promise<string>;
     /** Everything a rollback needs: the config now, the deployment it can return to, the last good commit. */
     snapshot(): Promise<Snapshot>;
@@ -50,6 +57,13 @@ export interface DeployTarget {
     endpoint(): Promise<{ url: string; source: string } | undefined>;
 }
 
+/** A backend's image deployed over what its stack file said (`--image`). */
+export interface ImageOverride {
+    readonly image: string;
+    /** The stack file's image for that backend when it was deployed (undefined: none). */
+    readonly over?: string;
+}
+
 export interface Snapshot {
     readonly config: Record<string, { value: string; secret: boolean }>;
     /** The stack's deployment version (or the stand-in's), for the report. */
@@ -58,6 +72,10 @@ export interface Snapshot {
     readonly cloudRunRevisions: Record<string, string>;
     /** The exported deployment, kept so an operator can `pulumi stack import` it by hand. */
     readonly deploymentFile?: string;
+    /** The file is in a private temporary folder: removed at the end unless the manual steps name it. */
+    readonly deploymentFileTemporary?: boolean;
+    /** The images the last good deploy ran over its commit's stack file: a rollback runs them again. */
+    readonly lastGoodImages?: Readonly<Record<string, ImageOverride>>;
     /** The commit the last good deploy recorded; a rollback runs that program. */
     readonly lastGoodCommit?: string;
     /** Pulumi.<stack>.yaml as it was: a rollback without a recorded commit writes it back. */
@@ -238,6 +256,19 @@ class PipelineRun {
         return done.status === "ok";
     }
 
+    /** 0. A stack a killed update left locked is found before anything runs. */
+    async ready(): Promise<boolean> {
+        const check = this.target.checkReady?.bind(this.target);
+        if (!check) {
+            return true;
+        }
+        const done = await this.phase("stack ready (no lock, no pending operations)", async () => {
+            await check();
+            return { status: "ok", detail: "not locked, no pending operations" };
+        });
+        return done.status === "ok";
+    }
+
     /** 1. The offline preview with the policy pack. */
     async gate(gate: () => Promise<GateResult>): Promise<boolean> {
         const done = await this.phase("gate: offline preview with the policy pack", async () => {
@@ -307,7 +338,9 @@ class PipelineRun {
             try {
                 await check();
             } catch (e) {
-                throw new Error(`${errorText(e)}; or deploy knowingly without the 5xx trigger: --no-5xx-trigger`);
+                throw new Error(`${errorText(e)}; or deploy knowingly without the 5xx trigger: --no-5xx-trigger`, {
+                    cause: e,
+                });
             }
             return { status: "ok", detail: `${source.description}: credentials found` };
         }).finally(() => source.close?.());
@@ -644,34 +677,98 @@ export async function runPipeline(
     gate: () => Promise<GateResult>,
     options: PipelineOptions,
 ): Promise<PipelineReport> {
+    return releaseStateFile(await runPhases(target, gate, options));
+}
+
+/**
+ * The state exported before `up` can hold secrets (in ciphertext): a temporary copy goes as soon
+ * as the report is made, unless its manual steps tell a person to import it.
+ */
+function releaseStateFile(report: PipelineReport): PipelineReport {
+    const snapshot = report.snapshot;
+    const file = snapshot?.deploymentFile;
+    if (!snapshot || !file || !snapshot.deploymentFileTemporary) {
+        return report;
+    }
+    if (report.manualSteps?.some((step) => step.includes(file))) {
+        return report;
+    }
+    fs.rmSync(path.dirname(file), { recursive: true, force: true });
+    const kept: Snapshot = { ...snapshot, deploymentFile: undefined, deploymentFileTemporary: undefined };
+    return { ...report, snapshot: kept };
+}
+
+async function runPhases(
+    target: DeployTarget,
+    gate: () => Promise<GateResult>,
+    options: PipelineOptions,
+): Promise<PipelineReport> {
     const run = new PipelineRun(target, options);
+    let snapshot: Snapshot | undefined;
+    try {
+        const report = await runWith(run, gate, options, (s) => (snapshot = s));
+        // A run that stopped after the snapshot may not carry it: its state file goes all the same.
+        return report.snapshot || !snapshot ? report : releaseStateFile({ ...report, snapshot });
+    } catch (e) {
+        // A throw past the phases (a bug): the temporary state copy must not outlive it.
+        if (snapshot?.deploymentFileTemporary && snapshot.deploymentFile) {
+            fs.rmSync(path.dirname(snapshot.deploymentFile), { recursive: true, force: true });
+        }
+        throw e;
+    }
+}
+
+/** Everything before `up`: a report when the run ends there, else the snapshot to roll back to. */
+async function beforeUp(
+    run: PipelineRun,
+    gate: () => Promise<GateResult>,
+    options: PipelineOptions,
+    took: (snapshot: Snapshot) => void,
+): Promise<{ report: PipelineReport } | { snapshot: Snapshot }> {
     const stoppedBeforeUp = () => {
         run.notes.push("interrupted before up: nothing was changed");
-        return run.report("interrupted", DEPLOY_EXIT.interrupted);
+        return { report: run.report("interrupted", DEPLOY_EXIT.interrupted) };
     };
-    if (!(await run.gate(gate))) {
-        return run.report("not-started", DEPLOY_EXIT.notStarted);
+    if (!(await run.ready()) || !(await run.gate(gate))) {
+        return { report: run.report("not-started", DEPLOY_EXIT.notStarted) };
     }
     if (run.interrupted) {
         return stoppedBeforeUp();
     }
     if (!(await run.preview())) {
-        return run.report("not-started", DEPLOY_EXIT.notStarted);
+        return { report: run.report("not-started", DEPLOY_EXIT.notStarted) };
     }
     if (options.dryRun) {
-        return run.report("dry-run", DEPLOY_EXIT.deployed);
+        return { report: run.report("dry-run", DEPLOY_EXIT.deployed) };
     }
     if (run.interrupted) {
         return stoppedBeforeUp();
     }
     await run.baseline();
     const snapshot = run.interrupted ? undefined : await run.snapshot();
+    if (snapshot) {
+        took(snapshot);
+    }
     if (run.interrupted) {
         return stoppedBeforeUp();
     }
     if (!snapshot || !(await run.signals())) {
-        return run.report("not-started", DEPLOY_EXIT.notStarted);
+        return { report: run.report("not-started", DEPLOY_EXIT.notStarted, { snapshot }) };
     }
+    return { snapshot };
+}
+
+async function runWith(
+    run: PipelineRun,
+    gate: () => Promise<GateResult>,
+    options: PipelineOptions,
+    took: (snapshot: Snapshot) => void,
+): Promise<PipelineReport> {
+    const ready = await beforeUp(run, gate, options, took);
+    if ("report" in ready) {
+        return ready.report;
+    }
+    const snapshot = ready.snapshot;
     try {
         await run.startKeeper();
         // Once up starts it runs to its end: killing the engine mid-update leaves pending operations.

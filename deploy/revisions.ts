@@ -3,6 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { errorText } from "../cli/kit";
+import { buildPackIfStale } from "../preview";
 
 // The program's revisions as git knows them: what a deploy records as good, and how a rollback
 // gets that revision back without touching the user's checkout (a temporary `git worktree`).
@@ -110,6 +111,14 @@ export async function withWorktree<T>(
     revision: Pick<SourceRevision, "repoDir" | "projectPath">,
     commit: string,
     use: (projectDir: string) => Promise<T>,
+    options: {
+        /**
+         * The policy pack's folder in the project: compiled in the worktree before `use`, as
+         * `npm ci` compiles it in a checkout, so the pack runs as it does there (its build is
+         * not in git).
+         */
+        readonly packPath?: string;
+    } = {},
 ): Promise<T> {
     if (!/^[0-9a-f]{7,40}$/.test(commit)) {
         throw new Error(`recorded commit ${JSON.stringify(commit)}: expected a git commit hash (7 to 40 hex digits)`);
@@ -140,6 +149,13 @@ export async function withWorktree<T>(
         const modules = path.join(revision.repoDir, revision.projectPath, "node_modules");
         if (fs.existsSync(modules) && !fs.existsSync(path.join(projectDir, "node_modules"))) {
             fs.symlinkSync(modules, path.join(projectDir, "node_modules"), "dir");
+        }
+        if (options.packPath !== undefined) {
+            try {
+                buildPackIfStale(path.join(projectDir, options.packPath));
+            } catch (e) {
+                throw new Error(`the policy pack of commit ${commit.slice(0, 12)}: ${errorText(e)}`, { cause: e });
+            }
         }
         return await use(projectDir);
     } finally {

@@ -1,5 +1,5 @@
 import * as http from "http";
-import { DeployChange, DeployTarget, Snapshot } from "../pipeline";
+import { DeployChange, DeployTarget, ImageOverride, Snapshot } from "../pipeline";
 import { MetricsSource } from "../metrics";
 import { sourceRevision, withWorktree } from "../revisions";
 import {
@@ -55,6 +55,9 @@ export class LocalStandIn implements DeployTarget {
     private proxy?: CapProxy;
     private proxyPort?: number;
     private lastGoodCommit?: string;
+    /** The image the last good deploy ran over its "stack file" (`--image`), as the real target's stack tag. */
+    private lastGoodOverride?: ImageOverride;
+    private deployedOverride?: ImageOverride;
     private usersRunning = false;
     private usersDone?: Promise<void>;
     /** How each replaced instance went: for tests and the up's detail. */
@@ -173,7 +176,11 @@ export class LocalStandIn implements DeployTarget {
             throw new Error(`up attempt ${this.upAttempts} failed: the provider returned an error`);
         }
         const program = programDir ? readProgram(programDir) : DEFAULT_PROGRAM;
-        const wanted = image ?? (this.desired.image || undefined) ?? program.images[0];
+        // What the "stack file" names; an image the last good deploy ran over it stays while it does.
+        const fileImage = (this.desired.image || undefined) ?? program.images[0];
+        const carried = this.lastGoodOverride?.over === fileImage ? this.lastGoodOverride.image : undefined;
+        const wanted = image ?? carried ?? fileImage;
+        this.deployedOverride = wanted === fileImage ? undefined : { image: wanted, over: fileImage };
         if (!program.images.includes(wanted)) {
             // As a MIG whose new template cannot pull its image: the old instance keeps serving.
             throw new Error(
@@ -207,7 +214,9 @@ export class LocalStandIn implements DeployTarget {
 
     async recordGood(commit: string): Promise<string> {
         this.lastGoodCommit = commit;
-        return `recorded ${commit.slice(0, 12)} as the last good commit`;
+        this.lastGoodOverride = this.deployedOverride;
+        const image = this.deployedOverride ? `, with image ${this.deployedOverride.image}` : "";
+        return `recorded ${commit.slice(0, 12)} as the last good commit${image}`;
     }
 
     async metrics(): Promise<MetricsSource> {
