@@ -153,6 +153,12 @@ describe("engine: the deploy pipeline under faults (real CLI, gcp stand-in)", fu
         const good = await runPipeline(target(), gate(), options("1.4.3"));
         assert.equal(good.outcome, "deployed", `${phases(good).join("\n")}\n${log.slice(-40).join("\n")}`);
         assert.equal(servedApiImage(ws.cloudFile), `${API_IMAGE}:1.4.3`);
+        // The preview ran on the config up applied: the same changes, the image named.
+        const detail = (name: string) => good.phases.find((p) => p.name === name)!.detail;
+        const previewed = /^changes: (\{[^}]*\})/.exec(detail("preview with the policy pack"))?.[1];
+        const applied = /^succeeded: (\{[^}]*\})/.exec(detail("up"))?.[1];
+        assert.deepEqual(JSON.parse(previewed ?? "null"), JSON.parse(applied ?? "null"), `${previewed} / ${applied}`);
+        assert.match(detail("preview with the policy pack"), /images over the stack file: api=.*:1\.4\.3/);
         const tag = await ws.pulumi(["stack", "tag", "get", LAST_GOOD_IMAGES_TAG, "--stack", "staging"]);
         assert.equal(tag.code, 0, show(tag));
         assert.deepEqual(JSON.parse(tag.stdout), {
