@@ -5,7 +5,7 @@ import { DeployTarget, renderTimeline, runPipeline, Snapshot } from "../../deplo
 import { sourceRevision, withWorktree } from "../../deploy/revisions";
 import { imagesToDeploy, overridesOf, parseOverrides, stackNotReady } from "../../deploy/targets/automation";
 import { ROOT } from "../helpers/cli";
-import { options, temporaryDir } from "./fixtures";
+import { options, removeTemporaryDirs, temporaryDir } from "./fixtures";
 import { passedGate, standInSuite } from "./stand-in-suite";
 
 // A rollback returns to what ran (commit plus the images deployed over its stack file), and
@@ -22,6 +22,7 @@ const config = (images: Record<string, string>) => ({
 });
 
 describe("deploy: the state that ran, against the stand-in", function () {
+    after(removeTemporaryDirs);
     this.timeout(90_000);
     const { deployOf } = standInSuite();
     const images = ["chat:1", "chat:2"];
@@ -53,6 +54,7 @@ describe("deploy: the state that ran, against the stand-in", function () {
 });
 
 describe("deploy: the Pulumi target's record of what ran", () => {
+    after(removeTemporaryDirs);
     it("carries a recorded image while the stack file still says what it said then; the file or --image wins otherwise", () => {
         const recorded = { api: { image: "api:1.4.3", over: "api:1.4.2" } };
         assert.deepEqual(imagesToDeploy(config({ api: "api:1.4.2" }), PROJECT, {}, recorded), { api: "api:1.4.3" });
@@ -90,6 +92,7 @@ describe("deploy: the Pulumi target's record of what ran", () => {
 });
 
 describe("deploy: the state exported before up is kept only while it is needed", function () {
+    after(removeTemporaryDirs);
     this.timeout(60_000);
     const { start } = standInSuite();
 
@@ -134,6 +137,7 @@ describe("deploy: the state exported before up is kept only while it is needed",
 });
 
 describe("deploy: a rollback's worktree runs the compiled policy pack", function () {
+    after(removeTemporaryDirs);
     this.timeout(120_000);
 
     it("the pack is compiled in the worktree (its build is not in git)", async () => {

@@ -42,14 +42,18 @@ const temporary: string[] = [];
 export function temporaryDir(prefix: string): string {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
     if (temporary.length === 0) {
-        process.once("exit", () => {
-            for (const d of temporary) {
-                fs.rmSync(d, { recursive: true, force: true });
-            }
-        });
+        // The fallback: suites remove theirs in an after hook (mocha's workers are killed, not exited).
+        process.once("exit", removeTemporaryDirs);
     }
     temporary.push(dir);
     return dir;
+}
+
+/** Removes every folder temporaryDir made so far: suites call it in an after hook. */
+export function removeTemporaryDirs(): void {
+    for (const d of temporary.splice(0)) {
+        fs.rmSync(d, { recursive: true, force: true });
+    }
 }
 
 export function git(dir: string, ...args: string[]): string {

@@ -8,7 +8,7 @@ import { PipelineReport, renderTimeline, runPipeline } from "../../deploy/pipeli
 import { backendPathEdits, endpointFromOutputs, rollbackConfig, withImages } from "../../deploy/targets/automation";
 import { LocalStandIn, StandInConfig } from "../../deploy/targets/stand-in";
 import { ROOT } from "../helpers/cli";
-import { options, ProgramRepo, temporaryDir } from "./fixtures";
+import { options, ProgramRepo, removeTemporaryDirs, temporaryDir } from "./fixtures";
 
 const PACK_DIR = path.join(ROOT, "policies");
 
@@ -17,6 +17,7 @@ const FIXED: StandInConfig = { cutAfterSec: null };
 const statuses = (report: PipelineReport) => report.phases.map((p) => `${p.name}: ${p.status}`);
 
 describe("deploy: the pipeline against the local stand-in (real validator, real sockets)", function () {
+    after(removeTemporaryDirs);
     // Each deploy runs the program under the mock runtime: sized for a busy 2-core machine.
     this.timeout(180_000);
     let pack: RunningPack;
@@ -302,6 +303,7 @@ describe("deploy: the pipeline against the local stand-in (real validator, real 
 });
 
 describe("deploy: the Automation API target's seams (the real CLI is not on this machine)", () => {
+    after(removeTemporaryDirs);
     const snapshot = {
         config: {
             "websocket-lb:backends": {

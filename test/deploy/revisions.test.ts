@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { pruneAbandonedWorktrees, sourceRevision, withWorktree } from "../../deploy/revisions";
 import { eventually, ROOT } from "../helpers/cli";
-import { git, ProgramRepo } from "./fixtures";
+import { git, ProgramRepo, removeTemporaryDirs } from "./fixtures";
 
 const REGISTER = path.join(ROOT, "cli", "register.js");
 
@@ -15,6 +15,7 @@ const worktrees = (dir: string) =>
         .map((l) => l.slice("worktree ".length));
 
 describe("deploy: temporary worktrees of a deploy killed with kill -9", function () {
+    after(removeTemporaryDirs);
     this.timeout(60_000);
 
     it("the next deploy removes the worktree a killed one left registered, and keeps a live one's", async () => {

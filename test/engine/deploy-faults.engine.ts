@@ -153,11 +153,16 @@ describe("engine: the deploy pipeline under faults (real CLI, gcp stand-in)", fu
         const good = await runPipeline(target(), gate(), options("1.4.3"));
         assert.equal(good.outcome, "deployed", `${phases(good).join("\n")}\n${log.slice(-40).join("\n")}`);
         assert.equal(servedApiImage(ws.cloudFile), `${API_IMAGE}:1.4.3`);
-        // The preview ran on the config up applied: the same changes, the image named.
+        // The preview ran on the config up applied (the image named, changes shown): a preview of the
+        // checkout's own config would have shown none. Its counts may exceed up's: at preview, ids
+        // of replaced resources are unknown, so their dependents show as changing too.
         const detail = (name: string) => good.phases.find((p) => p.name === name)!.detail;
-        const previewed = /^changes: (\{[^}]*\})/.exec(detail("preview with the policy pack"))?.[1];
-        const applied = /^succeeded: (\{[^}]*\})/.exec(detail("up"))?.[1];
-        assert.deepEqual(JSON.parse(previewed ?? "null"), JSON.parse(applied ?? "null"), `${previewed} / ${applied}`);
+        const changed = (text: string) => {
+            const counts = JSON.parse(/\{[^}]*\}/.exec(text)?.[0] ?? "{}") as Record<string, number>;
+            return Object.entries(counts).filter(([op, n]) => op !== "same" && n > 0).length > 0;
+        };
+        assert.ok(changed(detail("up")), detail("up"));
+        assert.ok(changed(detail("preview with the policy pack")), detail("preview with the policy pack"));
         assert.match(detail("preview with the policy pack"), /images over the stack file: api=.*:1\.4\.3/);
         const tag = await ws.pulumi(["stack", "tag", "get", LAST_GOOD_IMAGES_TAG, "--stack", "staging"]);
         assert.equal(tag.code, 0, show(tag));
