@@ -3,7 +3,7 @@
 export { previewOffline, PreviewOptions, PreviewResult } from "./preview";
 export { Diagnostic, Level, NotApplicable, PackError, PackInfo, PolicyConfigEntry, RunningPack } from "./analyzer";
 export { checkPolicyPackDir, loadPolicyConfigFile, resolvePolicyConfig } from "./policy-config";
-export { buildPackIfStale, PackBuildError } from "./pack-build";
+export { buildPackIfStale } from "./pack-build";
 export { ProgramError } from "./program-error";
 export { ProgramRun, RecordedResource, runProgram, RunOptions } from "./program";
 export { renderHuman, renderOutputs, settingsOf, summarize, Summary, summaryLine } from "./render";
