@@ -318,7 +318,11 @@ export class PulumiStackTarget implements DeployTarget {
      * changes are in no commit). Preview and up both go through here, so the preview shows what
      * up will do.
      */
-    private withDeployConfig<T>(change: DeployChange, use: (stack: Stack, packDir: string) => Promise<T>): Promise<T> {
+    private withDeployConfig<T>(
+        change: DeployChange,
+        keepInPlace: boolean,
+        use: (stack: Stack, packDir: string) => Promise<T>,
+    ): Promise<T> {
         const revision = this.options.revision;
         const apply = async (stack: Stack, packDir: string) => {
             const config = PulumiStackTarget.plainConfig(await stack.getAllConfig());
@@ -338,11 +342,20 @@ export class PulumiStackTarget implements DeployTarget {
         if (revision && revision.dirty.length === 0) {
             return this.inWorktree(revision.commit, apply);
         }
+        if (!keepInPlace) {
+            // A preview in place leaves the user's stack file as it found it: the snapshot taken
+            // after it must save the config as it was, not with this deploy's images.
+            const file = path.join(this.options.projectDir, `Pulumi.${this.options.stack}.yaml`);
+            const text = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : undefined;
+            return this.stack
+                .then((stack) => apply(stack, this.options.packDir))
+                .finally(() => text !== undefined && fs.writeFileSync(file, text));
+        }
         return this.stack.then((stack) => apply(stack, this.options.packDir));
     }
 
     async preview(change: DeployChange): Promise<string> {
-        return this.withDeployConfig(change, async (stack, packDir) => {
+        return this.withDeployConfig(change, false, async (stack, packDir) => {
             const result = await stack.preview({ policyPacks: [packDir], onOutput: this.output });
             const images = Object.entries(this.deployedOverrides ?? {}).map(([name, o]) => `${name}=${o.image}`);
             return `changes: ${JSON.stringify(result.changeSummary)}${images.length ? `; images over the stack file: ${images.join(", ")}` : ""}`;
@@ -426,7 +439,7 @@ export class PulumiStackTarget implements DeployTarget {
     }
 
     async up(change: DeployChange): Promise<string> {
-        return this.withDeployConfig(change, (stack, packDir) => this.upOn(stack, packDir));
+        return this.withDeployConfig(change, true, (stack, packDir) => this.upOn(stack, packDir));
     }
 
     /** The rollback's config: the saved one with the images that ran over it, Cloud Run pinned. */
