@@ -251,7 +251,8 @@ export function parseFlags<T extends FlagOptions>(argv: string[], options: T, al
             throw new FlagError(`unknown flag ${quoted}${didYouMean(`--${name}`, long)}`);
         }
         if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
-            const name = flagName(quoted.split(" ")[0]);
+            // Node quotes the flag as "-s, --stack <value>" when it has a short form: the long name is the one to show.
+            const name = /--([^\s=]+)/.exec(quoted)?.[1] ?? flagName(quoted.split(" ")[0]);
             const spec = options[name] ?? Object.entries(options).find(([, o]) => o.short === name)?.[1];
             throw new FlagError(spec?.type === "boolean" ? `--${name} takes no value` : `--${name} needs a value`);
         }

@@ -1,3 +1,4 @@
+import * as fs from "fs";
 import * as path from "path";
 import {
     checkOutputPath,
@@ -40,16 +41,20 @@ options:
       --interval SEC               watch probe interval (default ${WATCH_DEFAULTS.intervalSec})
       --max-handshake-failure PCT  roll back above this handshake failure rate (default ${WATCH_DEFAULTS.maxHandshakeFailureRate * 100})
       --max-5xx-increase PCT       roll back above this 5xx rate rise over the baseline (default ${WATCH_DEFAULTS.max5xxIncrease * 100})
+      --no-5xx-trigger             deploy without the 5xx trigger (no Google credentials to read it);
+                                   without this flag, unreadable metrics stop the deploy before up
       --keep N                     connections held open through the deploy (default 20; 0: none)
       --propagation-timeout SEC    how long the new config may take to serve (default 300)
       --hold SEC                   validation hold (default ${VALIDATION_DEFAULTS.holdSec})
       --endpoints LIST             validation endpoints (default ${DEFAULT_ENDPOINTS.join(",")})
       --threshold EXPR             validation threshold override (repeatable)
-      --policy-pack DIR            the pack (default policies)
+      --project DIR                the Pulumi project to deploy (default: this checkout)
+      --policy-pack DIR            the pack (default: the project's policies)
       --local-cut-before SEC       local target: the cut before the deploy (default 30)
       --local-cut-after SEC|none   local target: the cut the deploy applies (default none)
       --local-program DIR          local target: a git checkout whose stand-in.json is the program
-      --report FILE                write the JSON report to FILE
+      --report FILE                write the JSON report to FILE (and, for a Pulumi stack, the state
+                                   before up to FILE.state-before-up.json, 0600)
       --report-html FILE           write a self-contained HTML report with charts to FILE
       --no-color                   no colour even on a terminal (NO_COLOR=1 does the same)
   -h, --help                       show this help
@@ -70,9 +75,36 @@ function seconds(name: string, value: string | undefined, fallback: number): num
     return numberFlag(name, value, fallback, { allowZero: true, what: "number of seconds" });
 }
 
-/** A percentage flag (`10` or `10%`) as a fraction. */
+/** A percentage flag (`10` or `10%`), from 0 to 100, as a fraction. */
 function percent(name: string, value: string | undefined, fallback: number): number {
-    return numberFlag(name, value?.replace(/%$/, ""), fallback * 100, { allowZero: true, what: "percentage" }) / 100;
+    const pct = numberFlag(name, value?.replace(/%$/, ""), fallback * 100, { allowZero: true, what: "percentage" });
+    if (pct > 100) {
+        throw new FlagError(`--${name} ${JSON.stringify(value)}: expected a percentage from 0 to 100`);
+    }
+    return pct / 100;
+}
+
+/** `--endpoints`: comma-separated paths, as validate takes them; none at all would validate nothing. */
+function endpointsFlag(value: string | undefined): string[] {
+    const endpoints = (value ?? DEFAULT_ENDPOINTS.join(",")).split(",").filter(Boolean);
+    if (endpoints.length === 0 || endpoints.some((e) => !e.startsWith("/"))) {
+        throw new FlagError(`--endpoints ${JSON.stringify(value)}: expected paths starting with /, comma-separated`);
+    }
+    return endpoints;
+}
+
+/** `--project DIR`: a folder with a Pulumi.yaml; by default this checkout. */
+function projectFlag(value: string | undefined): string {
+    if (value === undefined) {
+        return path.resolve(__dirname, "..");
+    }
+    const dir = path.resolve(value);
+    if (!fs.existsSync(path.join(dir, "Pulumi.yaml"))) {
+        throw new FlagError(
+            `--project ${value}: has no Pulumi.yaml; expected a Pulumi project folder (default: this checkout)`,
+        );
+    }
+    return dir;
 }
 
 /** `--image api=REF` flags as backend name to image. */
@@ -114,12 +146,14 @@ export async function main(argv: string[], io: DeployIo): Promise<number> {
             interval: { type: "string" },
             "max-handshake-failure": { type: "string" },
             "max-5xx-increase": { type: "string" },
+            "no-5xx-trigger": { type: "boolean" },
             keep: { type: "string" },
             "propagation-timeout": { type: "string" },
             hold: { type: "string" },
             endpoints: { type: "string" },
             threshold: { type: "string", multiple: true },
             "policy-pack": { type: "string" },
+            project: { type: "string" },
             "local-cut-before": { type: "string" },
             "local-cut-after": { type: "string" },
             "local-program": { type: "string" },
@@ -144,7 +178,7 @@ export async function main(argv: string[], io: DeployIo): Promise<number> {
         if (targetKind !== "pulumi" && targetKind !== "local") {
             throw new FlagError(`--target ${JSON.stringify(targetKind)}: allowed: pulumi, local`);
         }
-        const projectDir = path.resolve(__dirname, "..");
+        const projectDir = projectFlag(values.project);
         const packDir = path.resolve(values["policy-pack"] ?? path.join(projectDir, "policies"));
         checkPolicyPackDir(packDir, values["policy-pack"] ?? "policies");
         // Output paths are checked before any work: a finished deploy must not end in "cannot write".
@@ -158,7 +192,7 @@ export async function main(argv: string[], io: DeployIo): Promise<number> {
         const stackConfig = loadStackConfig({ projectDir, stack: values.stack });
         // On a terminal, a live line with the running phase's elapsed time (stderr; none in pipes).
         const progress = new Progress(io.status);
-        const endpoints = (values.endpoints ?? DEFAULT_ENDPOINTS.join(",")).split(",").filter(Boolean);
+        const endpoints = endpointsFlag(values.endpoints);
         const localProgram = values["local-program"] ? path.resolve(values["local-program"]) : undefined;
         // The checkout whose commit is deployed and recorded: the stand-in's program, or this project.
         const revision = sourceRevision(targetKind === "local" && localProgram ? localProgram : projectDir);
@@ -197,12 +231,14 @@ export async function main(argv: string[], io: DeployIo): Promise<number> {
                     WATCH_DEFAULTS.maxHandshakeFailureRate,
                 ),
                 max5xxIncrease: percent("max-5xx-increase", values["max-5xx-increase"], WATCH_DEFAULTS.max5xxIncrease),
+                no5xxTrigger: values["no-5xx-trigger"] === true,
             },
             keep: { connections: keep, probeIntervalMs: 1000 },
             change: { images: parseImages(values.image ?? []) },
             revision,
             reportFile: values.report,
             signal: io.signal,
+            force: io.force,
             log: (line: string) => {
                 io.out(line);
                 // The pipeline logs "▶ phase" as each phase starts: the live line follows it.
@@ -230,6 +266,8 @@ export async function main(argv: string[], io: DeployIo): Promise<number> {
             project: stackConfig.project,
             packDir,
             revision,
+            // Asked for a report: the state before up is kept beside it (0600), else removed after.
+            stateFile: values.report === undefined ? undefined : `${values.report}.state-before-up.json`,
             log: io.out,
         });
 
@@ -250,8 +288,9 @@ export async function main(argv: string[], io: DeployIo): Promise<number> {
         for (const failure of writeFailures) {
             io.err(`error: ${failure}`);
         }
-        if (report.exitCode === EXIT.rollbackFailed) {
-            io.err(`error: deploy of ${values.stack} failed and so did the rollback; see the steps above`);
+        const failure = failureLine(values.stack, report);
+        if (failure) {
+            io.err(failure);
         }
         if (report.outcome === "interrupted") {
             io.err(
@@ -263,6 +302,25 @@ export async function main(argv: string[], io: DeployIo): Promise<number> {
         return reportError(io, e, { usage: USAGE });
     } finally {
         await standIn?.stop();
+    }
+}
+
+/**
+ * The one `error:` line on stderr for a deploy that did not deploy, whatever the phases printed
+ * on stdout: scripts and people reading stderr alone learn what happened.
+ */
+function failureLine(stack: string, report: PipelineReport): string | undefined {
+    const failed = report.phases.filter((p) => p.status === "failed").at(-1);
+    const why = failed ? `${failed.name}: ${failed.detail.split("\n")[0]}` : "";
+    switch (report.outcome) {
+        case "not-started":
+            return `error: deploy of ${stack} did not start, nothing was changed; ${why}`;
+        case "rolled-back":
+            return `error: deploy of ${stack} failed and was rolled back to its previous state; ${report.fired ? describeTrigger(report.fired) : why}`;
+        case "rollback-failed":
+            return `error: deploy of ${stack} failed and so did the rollback; see the steps above`;
+        default:
+            return undefined;
     }
 }
 

@@ -1,4 +1,6 @@
-import { errorText, EXIT } from "../cli/kit";
+import * as fs from "fs";
+import * as path from "path";
+import { errorText, EXIT, sleep } from "../cli/kit";
 import { plural } from "../cli/suggest";
 import { Report, validate, ValidateOptions } from "../validator";
 import { MetricsSource } from "./metrics";
@@ -26,7 +28,12 @@ export interface DeployChange {
  */
 export interface DeployTarget {
     readonly description: string;
-    /** Preview with the policy pack enforced; throws with the engine's message on failure. */
+    /**
+     * Throws a UsageError when the stack cannot be updated now (locked, or pending operations
+     * left by an update that was killed): checked before any work.
+     */
+    checkReady?(): Promise<void>;
+    /** Preview with the policy pack enforced, on the config `up` will apply; throws with the engine's message on failure. */
     preview(change: DeployChange): Promise<string>;
     /** Everything a rollback needs: the config now, the deployment it can return to, the last good commit. */
     snapshot(): Promise<Snapshot>;
@@ -41,8 +48,20 @@ export interface DeployTarget {
     recordGood(commit: string): Promise<string>;
     /** Where this stack's HTTP 5xx rate is read; undefined when it has none. */
     metrics(): Promise<MetricsSource | undefined>;
+    /**
+     * The source the watch window will read, for a credentials check before `up`: what
+     * `metrics()` gives once the stack exists (a new stack has no outputs yet to find it by).
+     */
+    signalSource(): Promise<MetricsSource | undefined>;
     /** The base URL to validate, once the stack exists. */
     endpoint(): Promise<{ url: string; source: string } | undefined>;
+}
+
+/** A backend's image deployed over what its stack file said (`--image`). */
+export interface ImageOverride {
+    readonly image: string;
+    /** The stack file's image for that backend when it was deployed (undefined: none). */
+    readonly over?: string;
 }
 
 export interface Snapshot {
@@ -53,6 +72,10 @@ export interface Snapshot {
     readonly cloudRunRevisions: Record<string, string>;
     /** The exported deployment, kept so an operator can `pulumi stack import` it by hand. */
     readonly deploymentFile?: string;
+    /** The file is in a private temporary folder: removed at the end unless the manual steps name it. */
+    readonly deploymentFileTemporary?: boolean;
+    /** The images the last good deploy ran over its commit's stack file: a rollback runs them again. */
+    readonly lastGoodImages?: Readonly<Record<string, ImageOverride>>;
     /** The commit the last good deploy recorded; a rollback runs that program. */
     readonly lastGoodCommit?: string;
     /** Pulumi.<stack>.yaml as it was: a rollback without a recorded commit writes it back. */
@@ -82,6 +105,8 @@ export interface PipelineOptions {
     readonly reportFile?: string;
     /** Ctrl-C: stop at the next safe point (never during `up`). */
     readonly signal?: AbortSignal;
+    /** A second Ctrl-C: validations end their sockets at once instead of waiting for them. */
+    readonly force?: AbortSignal;
     readonly log: (line: string) => void;
 }
 
@@ -198,12 +223,23 @@ class PipelineRun {
         return t;
     }
 
+    /**
+     * A validation that Ctrl-C stops (its hold included), except the one after a rollback: that
+     * one proves the rollback, and the report must not claim a rollback it did not prove.
+     */
     private async validateNow(key: string): Promise<Report | undefined> {
         const endpoint = await this.target.endpoint();
         if (!endpoint) {
             return undefined;
         }
-        const result = await validate({ ...this.options.validation, baseUrl: endpoint.url, source: endpoint.source });
+        const interruptible = key !== "after-rollback";
+        const result = await validate({
+            ...this.options.validation,
+            baseUrl: endpoint.url,
+            source: endpoint.source,
+            signal: interruptible ? this.options.signal : undefined,
+            force: interruptible ? this.options.force : undefined,
+        });
         this.validations[key] = result;
         return result;
     }
@@ -216,6 +252,19 @@ class PipelineRun {
                 status: result?.verdict === "pass" ? "ok" : "failed",
                 detail: result ? describe(result) : "no endpoint",
             };
+        });
+        return done.status === "ok";
+    }
+
+    /** 0. A stack a killed update left locked is found before anything runs. */
+    async ready(): Promise<boolean> {
+        const check = this.target.checkReady?.bind(this.target);
+        if (!check) {
+            return true;
+        }
+        const done = await this.phase("stack ready (no lock, no pending operations)", async () => {
+            await check();
+            return { status: "ok", detail: "not locked, no pending operations" };
         });
         return done.status === "ok";
     }
@@ -245,6 +294,9 @@ class PipelineRun {
     async baseline(): Promise<void> {
         await this.phase("baseline validation (recorded, not a gate)", async () => {
             const result = await this.validateNow("baseline");
+            if (this.interrupted) {
+                return { status: "skipped", detail: "interrupted: the hold was stopped, nothing recorded" };
+            }
             return {
                 status: result ? "recorded" : "skipped",
                 detail: result ? describe(result) : "no endpoint yet (new stack)",
@@ -268,7 +320,34 @@ class PipelineRun {
         return saved.status === "ok" ? saved.value : undefined;
     }
 
-    /** 4b. Zero downtime is measured from before `up`: connections held, new ones probed. */
+    /**
+     * 4b. Every signal a rollback trigger reads must be readable before `up`: a watch window
+     * that cannot read the 5xx rate would only find out after the change.
+     */
+    async signals(): Promise<boolean> {
+        if (this.options.watch.no5xxTrigger || this.options.watch.durationSec <= 0) {
+            return true;
+        }
+        // A source that cannot fail to read (the stand-in's own counts) needs no phase.
+        const source = await this.target.signalSource().catch(() => undefined);
+        const check = source?.checkCredentials?.bind(source);
+        if (!source || !check) {
+            return true;
+        }
+        const done = await this.phase("signal sources readable", async () => {
+            try {
+                await check();
+            } catch (e) {
+                throw new Error(`${errorText(e)}; or deploy knowingly without the 5xx trigger: --no-5xx-trigger`, {
+                    cause: e,
+                });
+            }
+            return { status: "ok", detail: `${source.description}: credentials found` };
+        }).finally(() => source.close?.());
+        return done.status !== "failed";
+    }
+
+    /** 4c. Zero downtime is measured from before `up`: connections held, new ones probed. */
     async startKeeper(): Promise<void> {
         const { connections, probeIntervalMs } = this.options.keep;
         const endpoint = await this.target.endpoint();
@@ -306,7 +385,7 @@ class PipelineRun {
         }
     }
 
-    /** 4c. Apply the change. A failure is the seed's "service deploy failure". */
+    /** 4d. Apply the change. A failure is the staging incident report's "service deploy failure". */
     async up(): Promise<boolean> {
         this.upStartedAt = Date.now();
         this.markPhase("up");
@@ -349,7 +428,7 @@ class PipelineRun {
                         detail: `still failing after ${attempt} attempts and ${timeoutSec} s: ${result ? describe(result) : "no endpoint"}`,
                     };
                 }
-                await new Promise((resolve) => setTimeout(resolve, wait));
+                await sleep(wait, this.options.signal);
                 wait = Math.min(wait * 2, 30_000);
             }
         });
@@ -367,6 +446,10 @@ class PipelineRun {
     async postDeployValidation(): Promise<boolean> {
         this.markPhase("post-deploy validation");
         const ok = await this.validationPhase("post-deploy validation", "post-deploy");
+        if (this.interrupted) {
+            // Stopped, not judged: a cut-short hold is no validation failure.
+            return false;
+        }
         this.trigger({
             trigger: "validation",
             fired: !ok,
@@ -432,10 +515,10 @@ class PipelineRun {
             const handshake = this.trigger(
                 handshakeTrigger(result.monitor?.probes ?? [], settings.maxHandshakeFailureRate),
             );
-            const source = await this.target.metrics();
+            const source = settings.no5xxTrigger ? undefined : await this.target.metrics();
             const http5xx = this.trigger(
                 await http5xxTrigger(
-                    source,
+                    settings.no5xxTrigger ? "off" : source,
                     { start: new Date(upAt - length), end: new Date(upAt) },
                     { start: started, end: ended },
                     settings.max5xxIncrease,
@@ -594,34 +677,98 @@ export async function runPipeline(
     gate: () => Promise<GateResult>,
     options: PipelineOptions,
 ): Promise<PipelineReport> {
+    return releaseStateFile(await runPhases(target, gate, options));
+}
+
+/**
+ * The state exported before `up` can hold secrets (in ciphertext): a temporary copy goes as soon
+ * as the report is made, unless its manual steps tell a person to import it.
+ */
+function releaseStateFile(report: PipelineReport): PipelineReport {
+    const snapshot = report.snapshot;
+    const file = snapshot?.deploymentFile;
+    if (!snapshot || !file || !snapshot.deploymentFileTemporary) {
+        return report;
+    }
+    if (report.manualSteps?.some((step) => step.includes(file))) {
+        return report;
+    }
+    fs.rmSync(path.dirname(file), { recursive: true, force: true });
+    const kept: Snapshot = { ...snapshot, deploymentFile: undefined, deploymentFileTemporary: undefined };
+    return { ...report, snapshot: kept };
+}
+
+async function runPhases(
+    target: DeployTarget,
+    gate: () => Promise<GateResult>,
+    options: PipelineOptions,
+): Promise<PipelineReport> {
     const run = new PipelineRun(target, options);
+    let snapshot: Snapshot | undefined;
+    try {
+        const report = await runWith(run, gate, options, (s) => (snapshot = s));
+        // A run that stopped after the snapshot may not carry it: its state file goes all the same.
+        return report.snapshot || !snapshot ? report : releaseStateFile({ ...report, snapshot });
+    } catch (e) {
+        // A throw past the phases (a bug): the temporary state copy must not outlive it.
+        if (snapshot?.deploymentFileTemporary && snapshot.deploymentFile) {
+            fs.rmSync(path.dirname(snapshot.deploymentFile), { recursive: true, force: true });
+        }
+        throw e;
+    }
+}
+
+/** Everything before `up`: a report when the run ends there, else the snapshot to roll back to. */
+async function beforeUp(
+    run: PipelineRun,
+    gate: () => Promise<GateResult>,
+    options: PipelineOptions,
+    took: (snapshot: Snapshot) => void,
+): Promise<{ report: PipelineReport } | { snapshot: Snapshot }> {
     const stoppedBeforeUp = () => {
         run.notes.push("interrupted before up: nothing was changed");
-        return run.report("interrupted", DEPLOY_EXIT.interrupted);
+        return { report: run.report("interrupted", DEPLOY_EXIT.interrupted) };
     };
-    if (!(await run.gate(gate))) {
-        return run.report("not-started", DEPLOY_EXIT.notStarted);
+    if (!(await run.ready()) || !(await run.gate(gate))) {
+        return { report: run.report("not-started", DEPLOY_EXIT.notStarted) };
     }
     if (run.interrupted) {
         return stoppedBeforeUp();
     }
     if (!(await run.preview())) {
-        return run.report("not-started", DEPLOY_EXIT.notStarted);
+        return { report: run.report("not-started", DEPLOY_EXIT.notStarted) };
     }
     if (options.dryRun) {
-        return run.report("dry-run", DEPLOY_EXIT.deployed);
+        return { report: run.report("dry-run", DEPLOY_EXIT.deployed) };
     }
     if (run.interrupted) {
         return stoppedBeforeUp();
     }
     await run.baseline();
     const snapshot = run.interrupted ? undefined : await run.snapshot();
+    if (snapshot) {
+        took(snapshot);
+    }
     if (run.interrupted) {
         return stoppedBeforeUp();
     }
-    if (!snapshot) {
-        return run.report("not-started", DEPLOY_EXIT.notStarted);
+    if (!snapshot || !(await run.signals())) {
+        return { report: run.report("not-started", DEPLOY_EXIT.notStarted, { snapshot }) };
     }
+    return { snapshot };
+}
+
+async function runWith(
+    run: PipelineRun,
+    gate: () => Promise<GateResult>,
+    options: PipelineOptions,
+    took: (snapshot: Snapshot) => void,
+): Promise<PipelineReport> {
+    const ready = await beforeUp(run, gate, options, took);
+    if ("report" in ready) {
+        return ready.report;
+    }
+    const snapshot = ready.snapshot;
     try {
         await run.startKeeper();
         // Once up starts it runs to its end: killing the engine mid-update leaves pending operations.

@@ -3,6 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { errorText } from "../cli/kit";
+import { buildPackIfStale } from "../preview";
 
 // The program's revisions as git knows them: what a deploy records as good, and how a rollback
 // gets that revision back without touching the user's checkout (a temporary `git worktree`).
@@ -56,6 +57,49 @@ export function hasCommit(repoDir: string, commit: string): boolean {
     }
 }
 
+const WORKTREE_PREFIX = "deploy-rollback-";
+const LOCK_REASON = "websocket-lb deploy, process";
+
+/** Removes a worktree of ours (twice --force: it is locked) and its temporary folder. */
+function removeWorktree(repoDir: string, worktree: string): void {
+    try {
+        git(repoDir, ["worktree", "remove", "--force", "--force", worktree]);
+    } finally {
+        fs.rmSync(path.dirname(worktree), { recursive: true, force: true });
+        git(repoDir, ["worktree", "prune"]);
+    }
+}
+
+function processAlive(pid: number): boolean {
+    try {
+        process.kill(pid, 0);
+        return true;
+    } catch (e) {
+        // EPERM: it exists, under another user.
+        return (e as NodeJS.ErrnoException).code === "EPERM";
+    }
+}
+
+/**
+ * The temporary worktrees a killed deploy left registered: ours (locked with our reason) whose
+ * process is gone. A deploy still running keeps its own.
+ */
+export function pruneAbandonedWorktrees(repoDir: string): string[] {
+    git(repoDir, ["worktree", "prune"]);
+    const removed: string[] = [];
+    for (const block of git(repoDir, ["worktree", "list", "--porcelain"]).split("\n\n")) {
+        const worktree = /^worktree (.+)$/m.exec(block)?.[1];
+        const pid = new RegExp(`^locked ${LOCK_REASON} (\\d+)$`, "m").exec(block)?.[1];
+        if (worktree && pid && path.basename(path.dirname(worktree)).startsWith(WORKTREE_PREFIX)) {
+            if (!processAlive(Number(pid))) {
+                removeWorktree(repoDir, worktree);
+                removed.push(worktree);
+            }
+        }
+    }
+    return removed;
+}
+
 /**
  * Checks `commit` out into a temporary worktree, runs `use` in the project's folder there, and
  * removes the worktree whatever happens. The user's checkout, index and branch are not touched:
@@ -67,6 +111,14 @@ export async function withWorktree<T>(
     revision: Pick<SourceRevision, "repoDir" | "projectPath">,
     commit: string,
     use: (projectDir: string) => Promise<T>,
+    options: {
+        /**
+         * The policy pack's folder in the project: compiled in the worktree before `use`, as
+         * `npm ci` compiles it in a checkout, so the pack runs as it does there (its build is
+         * not in git).
+         */
+        readonly packPath?: string;
+    } = {},
 ): Promise<T> {
     if (!/^[0-9a-f]{7,40}$/.test(commit)) {
         throw new Error(`recorded commit ${JSON.stringify(commit)}: expected a git commit hash (7 to 40 hex digits)`);
@@ -76,22 +128,38 @@ export async function withWorktree<T>(
             `recorded commit ${commit} is not in the repository at ${revision.repoDir}; fetch it, or roll back by hand`,
         );
     }
-    const parent = fs.mkdtempSync(path.join(os.tmpdir(), "deploy-rollback-"));
+    pruneAbandonedWorktrees(revision.repoDir);
+    const parent = fs.mkdtempSync(path.join(os.tmpdir(), WORKTREE_PREFIX));
     const worktree = path.join(parent, "checkout");
-    git(revision.repoDir, ["worktree", "add", "--detach", "--quiet", worktree, commit]);
+    // Locked with this process's id: a deploy killed with kill -9 leaves it registered, and the
+    // next deploy (pruneAbandonedWorktrees) removes it once that process is gone.
+    git(revision.repoDir, [
+        "worktree",
+        "add",
+        "--detach",
+        "--quiet",
+        "--lock",
+        "--reason",
+        `${LOCK_REASON} ${process.pid}`,
+        worktree,
+        commit,
+    ]);
     try {
         const projectDir = path.join(worktree, revision.projectPath);
         const modules = path.join(revision.repoDir, revision.projectPath, "node_modules");
         if (fs.existsSync(modules) && !fs.existsSync(path.join(projectDir, "node_modules"))) {
             fs.symlinkSync(modules, path.join(projectDir, "node_modules"), "dir");
         }
+        if (options.packPath !== undefined) {
+            try {
+                buildPackIfStale(path.join(projectDir, options.packPath));
+            } catch (e) {
+                throw new Error(`the policy pack of commit ${commit.slice(0, 12)}: ${errorText(e)}`, { cause: e });
+            }
+        }
         return await use(projectDir);
     } finally {
-        try {
-            git(revision.repoDir, ["worktree", "remove", "--force", worktree]);
-        } finally {
-            fs.rmSync(parent, { recursive: true, force: true });
-        }
+        removeWorktree(revision.repoDir, worktree);
     }
 }
 

@@ -1,5 +1,6 @@
 import { HANDSHAKE_FAILURES, MonitorProbe } from "../validator";
-import { errorRate, MetricsSource, relativeIncrease, TimeWindow } from "./metrics";
+import { errorText } from "../cli/kit";
+import { errorRate, MetricsSource, RequestCounts, relativeIncrease, TimeWindow } from "./metrics";
 
 // The seed's automatic rollback triggers, each measured and named: what fired, its value, its
 // threshold. Validation failure and a failed service deploy are judged by the pipeline's phases;
@@ -30,6 +31,8 @@ export interface WatchSettings {
     readonly maxHandshakeFailureRate: number;
     /** Rollback when the 5xx rate rose by more than this, relative to the baseline (0.20 = 20 %). */
     readonly max5xxIncrease: number;
+    /** `--no-5xx-trigger`: deploy knowingly without the 5xx trigger (no credentials to read it). */
+    readonly no5xxTrigger?: boolean;
 }
 
 /** The seed's monitor: every 10 s for 10 minutes; its thresholds: 10 % and 20 %. */
@@ -61,7 +64,7 @@ export function handshakeTrigger(probes: readonly MonitorProbe[], threshold: num
 
 /** The 5xx rate over the watch window against the same-length window before the deploy. */
 export async function http5xxTrigger(
-    source: MetricsSource | undefined,
+    source: MetricsSource | "off" | undefined,
     baseline: TimeWindow,
     watched: TimeWindow,
     threshold: number,
@@ -74,7 +77,27 @@ export async function http5xxTrigger(
             detail: "no metrics source for this target",
         };
     }
-    const [before, after] = await Promise.all([source.requestCounts(baseline), source.requestCounts(watched)]);
+    if (source === "off") {
+        return {
+            trigger: "http-5xx-increase",
+            fired: undefined,
+            threshold,
+            detail: "turned off (--no-5xx-trigger)",
+        };
+    }
+    let before: RequestCounts;
+    let after: RequestCounts;
+    try {
+        [before, after] = await Promise.all([source.requestCounts(baseline), source.requestCounts(watched)]);
+    } catch (e) {
+        // A source that cannot be read is a trigger not measured, never a crash of the run.
+        return {
+            trigger: "http-5xx-increase",
+            fired: undefined,
+            threshold,
+            detail: `could not read ${source.description}: ${errorText(e).split("\n")[0]}`,
+        };
+    }
     const beforeRate = errorRate(before);
     const afterRate = errorRate(after);
     const counts = `baseline ${before.errors5xx}/${before.requests}, watch ${after.errors5xx}/${after.requests} (${source.description})`;

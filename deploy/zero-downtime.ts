@@ -36,6 +36,8 @@ function endingOf(code: number): HeldEnding {
 export class ConnectionKeeper {
     private phase = "before up";
     private stopped = false;
+    /** Set when stop() ends what is still held, so those endings are not counted as the server's. */
+    private terminating = false;
     private readonly counts: Record<string, PhaseCounts> = {};
     private readonly endings: ZeroDowntimeReport["endings"] = [];
     private readonly held = new Set<WebSocket>();
@@ -116,7 +118,8 @@ export class ConnectionKeeper {
         ws.on("error", () => undefined);
         ws.once("close", (code: number, reason: Buffer) => {
             this.held.delete(ws);
-            if (this.stopped) {
+            if (this.terminating) {
+                // Ours, at the end: counted as open at the end.
                 return;
             }
             this.endings.push({
@@ -126,7 +129,9 @@ export class ConnectionKeeper {
                 reason: reason.toString(),
                 ending: endingOf(code),
             });
-            this.track(this.hold(0));
+            if (!this.stopped) {
+                this.track(this.hold(0));
+            }
         });
     }
 
@@ -158,6 +163,7 @@ export class ConnectionKeeper {
         clearTimeout(this.probeTimer);
         await Promise.all([...this.pending]);
         const stillOpen = this.held.size;
+        this.terminating = true;
         for (const ws of this.held) {
             ws.terminate();
         }
@@ -192,8 +198,11 @@ export class ConnectionKeeper {
             verdict: zero ? "zero downtime" : "downtime",
             summary:
                 `${zero ? "ZERO DOWNTIME" : "DOWNTIME"}: new connections during the deploy ${pct} ` +
-                `(${attempted} probes); of ${this.options.keep} held: ${held.drained} closed cleanly by the server (1001 after draining), ` +
-                `${held.cut} cut (1006), ${held.other} other, ${held.stillOpen} open at the end; ${held.opened} opened in all`,
+                // Each held connection that ends is reopened, so the endings are counted against
+                // every connection opened, and they add up to it.
+                `(${attempted} probes); of ${held.opened} held connections (${this.options.keep} at a time, each reopened when it ended): ` +
+                `${held.drained} closed cleanly by the server (1001 after draining), ` +
+                `${held.cut} cut (1006), ${held.other} other, ${held.stillOpen} open at the end`,
         };
     }
 }

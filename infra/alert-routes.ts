@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as monitoring from "@pulumi/gcp/monitoring";
 import * as pubsub from "@pulumi/gcp/pubsub";
 import * as organizations from "@pulumi/gcp/organizations";
+import { didYouMean } from "../cli/suggest";
 import { isRecord, Validator } from "./config-checks";
 
 // Paging by team, as the staging incident report's "Alerting Configuration" routes them: each alert goes to the
@@ -51,7 +52,11 @@ export const CHAT_DEGRADATION_FALLBACK: AlertKey = "handshakeFailures";
 export const CHANNEL_FORMS = `"email:ADDRESS", "webhook", "pagerduty" or "pubsub"`;
 
 /** Parses `alertRoutes`: every problem goes to the validator, so all are reported at once. */
-export function parseAlertRoutes(v: Validator, value: unknown, context: { pagingWebhookUrl: string }): AlertRoutes {
+export function parseAlertRoutes(
+    v: Validator,
+    value: unknown,
+    context: { pagingWebhookUrl: string; pagerDutyServiceKeys?: string },
+): AlertRoutes {
     const key = v.key("alertRoutes");
     if (value === undefined || value === null) {
         return {};
@@ -63,7 +68,7 @@ export function parseAlertRoutes(v: Validator, value: unknown, context: { paging
     const routes: Partial<Record<Team, RouteChannel[]>> = {};
     for (const [team, list] of Object.entries(value)) {
         if (!(TEAMS as readonly string[]).includes(team)) {
-            v.fail(`${key}.${team}`, list, `no such team; allowed: ${TEAMS.join(", ")}`);
+            v.fail(`${key}.${team}`, list, `no such team${didYouMean(team, TEAMS)}; allowed: ${TEAMS.join(", ")}`);
             continue;
         }
         if (!Array.isArray(list) || list.length === 0) {
@@ -85,7 +90,16 @@ export function parseAlertRoutes(v: Validator, value: unknown, context: { paging
                     );
                 }
                 channels.push({ kind: "webhook" });
-            } else if (text === "pagerduty" || text === "pubsub") {
+            } else if (text === "pagerduty") {
+                const missing = pagerDutyKeyProblem(team, context.pagerDutyServiceKeys);
+                // A preview (a pull request's, a checkout's) may lack the secret altogether: the
+                // channel is shown with a stand-in key and a warning, and pulumi up stops here.
+                const previewWithoutSecret = context.pagerDutyServiceKeys === undefined && pulumi.runtime.isDryRun();
+                if (missing && !previewWithoutSecret) {
+                    v.fail(`${key}.${team}`, entry, missing);
+                }
+                channels.push({ kind: text });
+            } else if (text === "pubsub") {
                 channels.push({ kind: text });
             } else {
                 v.fail(
@@ -104,6 +118,28 @@ export function parseAlertRoutes(v: Validator, value: unknown, context: { paging
         routes[team as Team] = channels;
     }
     return routes;
+}
+
+/**
+ * Why a team's pagerduty channel cannot be built, or undefined. A value that is not JSON (the
+ * offline preview's placeholder for a secret it cannot decrypt) is taken as set: only its absence
+ * is known then.
+ */
+function pagerDutyKeyProblem(team: string, raw: string | undefined): string | undefined {
+    const fix = `set it with pulumi config set --secret pagerDutyServiceKeys '{"${team}":"..."}'`;
+    if (raw === undefined) {
+        return `the pagerduty channel needs the secret pagerDutyServiceKeys, which is not set; ${fix}`;
+    }
+    let keys: unknown;
+    try {
+        keys = JSON.parse(raw);
+    } catch {
+        return undefined;
+    }
+    const key = isRecord(keys) ? keys[team] : undefined;
+    return typeof key === "string" && key !== ""
+        ? undefined
+        : `the pagerduty channel needs a key for ${team} in the secret pagerDutyServiceKeys, which has none; ${fix}`;
 }
 
 export interface RoutedChannels {

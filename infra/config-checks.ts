@@ -1,3 +1,4 @@
+import { didYouMean } from "../cli/suggest";
 import { pathPatternProblem, wildcardBase } from "../policies/facts";
 
 // The checks config parsing is made of. Each failed check records one problem that names the
@@ -19,6 +20,17 @@ export class Validator {
 
     fail(key: string, value: unknown, allowed: string): void {
         this.problems.push(`${key} is ${show(value)}; ${allowed}`);
+    }
+
+    /** Every key of a structured value that is not one of `allowed`, each with the closest known key. */
+    knownKeys(at: string, value: Record<string, unknown>, allowed: readonly string[]): void {
+        for (const key of Object.keys(value).filter((k) => !allowed.includes(k))) {
+            this.fail(
+                `${at}.${key}`,
+                value[key],
+                `unknown key; allowed: ${allowed.join(", ")}${didYouMean(key, allowed)}`,
+            );
+        }
     }
 
     integer(key: string, value: unknown, min: number, max: number, why = ""): number {
@@ -106,7 +118,9 @@ export function parseJson(raw: string | undefined): unknown {
         return undefined;
     }
     try {
-        return JSON.parse(raw);
+        const value: unknown = JSON.parse(raw);
+        // JSON reads 1e400 as Infinity, which would be echoed back as null: the text the user gave is kept.
+        return typeof value === "number" && !Number.isFinite(value) ? raw : value;
     } catch {
         // Plain strings are stored unquoted.
         return raw;

@@ -51,6 +51,8 @@ const RESOURCE_STEM = /^[a-z]([a-z0-9-]{0,18}[a-z0-9])?$/;
 const SELF_LINK =
     /^(https:\/\/www\.googleapis\.com\/compute\/v1\/)?projects\/[^/]+\/(zones|regions)\/[^/]+\/(instanceGroups|networkEndpointGroups)\/[^/]+$/;
 
+const HEADER_KEYS = ["name", "value", "replace"];
+
 function parseHeaders(v: Validator, key: string, value: unknown): HeaderSetting[] {
     if (!Array.isArray(value)) {
         v.fail(key, value, "allowed: a list of {name, value, replace}");
@@ -60,6 +62,10 @@ function parseHeaders(v: Validator, key: string, value: unknown): HeaderSetting[
     const headers: HeaderSetting[] = [];
     value.forEach((entry, i) => {
         const at = `${key}[${i}]`;
+        if (isRecord(entry)) {
+            // First, so a misspelled field is named as such rather than as a missing one.
+            v.knownKeys(at, entry, HEADER_KEYS);
+        }
         if (
             !isRecord(entry) ||
             typeof entry.name !== "string" ||
@@ -100,9 +106,7 @@ function parseSyntheticMonitor(
         v.fail(key, value, "allowed: true, false, or {enabled, periodSec, region, scenario, tokenSecret}");
         return { enabled: false, periodSec: 60, region: "us-central1", scenario: "", tokenSecret: "" };
     }
-    for (const unknown of Object.keys(spec).filter((k) => !SYNTHETIC_KEYS.includes(k))) {
-        v.fail(`${key}.${unknown}`, spec[unknown], `unknown key; allowed: ${SYNTHETIC_KEYS.join(", ")}`);
-    }
+    v.knownKeys(key, spec, SYNTHETIC_KEYS);
     const enabled = spec.enabled ?? true;
     if (typeof enabled !== "boolean") {
         v.fail(`${key}.enabled`, enabled, "allowed: true or false");
@@ -425,7 +429,12 @@ function parseBackend(v: Validator, key: string, name: string, spec: unknown): B
  * Validates raw configuration into frozen settings. Every problem is reported at once, each
  * naming the key, the value and what is allowed; nothing is returned when there is any.
  */
-export function parseSettings(read: RawConfigReader, namespace: string): LoadBalancerSettings {
+export function parseSettings(
+    read: RawConfigReader,
+    namespace: string,
+    /** Secret values as the CLI stores them (JSON text), read only to check they are there. */
+    secrets: { readonly pagerDutyServiceKeys?: string } = {},
+): LoadBalancerSettings {
     const v = new Validator(namespace);
     const get = (name: string) => parseJson(read(name));
 
@@ -597,7 +606,10 @@ export function parseSettings(read: RawConfigReader, namespace: string): LoadBal
             1_000_000,
             " (requests a minute)",
         ),
-        alertRoutes: parseAlertRoutes(v, get("alertRoutes"), { pagingWebhookUrl }),
+        alertRoutes: parseAlertRoutes(v, get("alertRoutes"), {
+            pagingWebhookUrl,
+            pagerDutyServiceKeys: secrets.pagerDutyServiceKeys,
+        }),
     };
 
     const syntheticMonitor = parseSyntheticMonitor(v, v.key("syntheticMonitor"), get("syntheticMonitor"), backends);
@@ -639,7 +651,10 @@ function deepFreeze<T>(value: T): T {
 export function readSettings(): LoadBalancerSettings {
     const config = new pulumi.Config();
     const secretKeys: readonly string[] = UNDECLARED_CONFIG_KEYS;
-    const settings = parseSettings((key) => (secretKeys.includes(key) ? undefined : config.get(key)), config.name);
+    const settings = parseSettings((key) => (secretKeys.includes(key) ? undefined : config.get(key)), config.name, {
+        // The raw text, not config.get: that warns about reading a secret in plain text.
+        pagerDutyServiceKeys: pulumi.runtime.getConfig(`${config.name}:pagerDutyServiceKeys`),
+    });
     const token = settings.monitoring.pagingWebhookUrl ? config.getSecret("pagingWebhookToken") : undefined;
     const pagerDutyServiceKeys = config.getSecretObject<Record<string, string>>("pagerDutyServiceKeys");
     if (token === undefined && pagerDutyServiceKeys === undefined) {

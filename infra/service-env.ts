@@ -111,6 +111,9 @@ export function parseServiceEnv(v: Validator, at: string, spec: Record<string, u
                     v.fail(key, ref, `${name} is also in env; allowed: each variable in env or secretEnv, not both`);
                     continue;
                 }
+                if (isRecord(ref)) {
+                    v.knownKeys(key, ref, ["secret", "version"]);
+                }
                 const secret = isRecord(ref) ? ref.secret : undefined;
                 const version = isRecord(ref) ? (ref.version ?? "latest") : undefined;
                 if (typeof secret !== "string" || !SECRET_ID.test(secret)) {

@@ -10,6 +10,7 @@ export {
     stackPolicySettings,
     withStackPolicyConfig,
 } from "./policy-config";
+export { buildPackIfStale } from "./pack-build";
 export { ProgramError } from "./program-error";
 export { ProgramRun, RecordedResource, runProgram, RunOptions } from "./program";
 export { renderHuman, renderOutputs, settingsOf, summarize, Summary, summaryLine } from "./render";

@@ -3,6 +3,7 @@ import * as os from "os";
 import * as path from "path";
 import { Level, PackInfo, PolicyConfigEntry, PolicyInfo } from "./analyzer";
 import { UsageError } from "../cli/kit";
+import { didYouMean } from "../cli/suggest";
 import { isRecord, loadStackConfig, StackConfig } from "./stack-config";
 
 const LEVELS: readonly Level[] = ["advisory", "mandatory", "remediate", "disabled"];
@@ -70,6 +71,20 @@ export function loadPolicyConfigFile(file: string): Record<string, unknown> {
         throw new UsageError(
             `--policy-pack-config ${file}: expected a JSON object of policy name to level or settings`,
         );
+    }
+    // Levels need no pack to be judged: a bad one is found here, before anything starts.
+    for (const [name, entry] of Object.entries(parsed)) {
+        if (typeof entry === "string") {
+            level(file, name, entry);
+        } else if (isRecord(entry)) {
+            if (entry.enforcementLevel !== undefined || name === "all") {
+                level(file, `${name}.enforcementLevel`, entry.enforcementLevel);
+            }
+        } else {
+            throw new UsageError(
+                `${file}: ${name} is ${JSON.stringify(entry)}; allowed: a level (${LEVELS.join(", ")}) or an object with enforcementLevel and settings`,
+            );
+        }
     }
     return parsed;
 }
@@ -154,7 +169,9 @@ export function resolvePolicyConfig(
     const names = info.policies.map((p) => p.name);
     for (const key of Object.keys(given)) {
         if (key !== "all" && !names.includes(key)) {
-            throw new UsageError(`${file}: ${key} is not a policy of ${info.name}; policies: ${names.join(", ")}`);
+            throw new UsageError(
+                `${file}: ${key} is not a policy of ${info.name}${didYouMean(key, names)}; policies: ${names.join(", ")}`,
+            );
         }
     }
     const all =
@@ -186,7 +203,7 @@ export function resolvePolicyConfig(
                 if (!schema) {
                     const known = Object.keys(policy.configSchema);
                     throw new UsageError(
-                        `${file}: ${policy.name}.${key} is not a setting of that policy; settings: ${known.length ? known.join(", ") : "none"} and enforcementLevel`,
+                        `${file}: ${policy.name}.${key} is not a setting of that policy${didYouMean(key, [...known, "enforcementLevel"])}; settings: ${known.length ? known.join(", ") : "none"} and enforcementLevel`,
                     );
                 }
                 checkValue(file!, `${policy.name}.${key}`, schema, value);

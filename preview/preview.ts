@@ -1,5 +1,5 @@
 import { InterruptedError, whenAborted } from "../cli/kit";
-import { Diagnostic, RunningPack } from "./analyzer";
+import { Diagnostic, PolicyConfigEntry, RunningPack } from "./analyzer";
 import { fastPathNotices } from "./fast-paths";
 import { resolvePolicyConfig, stackPolicySettings } from "./policy-config";
 import type * as programModule from "./program";
@@ -74,6 +74,13 @@ export async function previewOffline(options: PreviewOptions): Promise<PreviewRe
     let pack: RunningPack | undefined;
     let second: ReturnType<typeof RunningPack.start> | undefined;
     try {
+        let config: Record<string, PolicyConfigEntry> | undefined;
+        if (options.policyConfigFile !== undefined) {
+            // Judged against the pack's own policies before the program runs: a misspelled policy
+            // or setting is one line at once, not after the program (or instead of its error).
+            pack = await unlessInterrupted(starting.ready, options.signal);
+            config = resolvePolicyConfig(await pack.info(), options.policyConfigFile, stackPolicySettings(stack));
+        }
         const programStarted = Date.now();
         // Loaded only now: the SDK takes a while to load, and the pack's start need not wait for it.
         // eslint-disable-next-line @typescript-eslint/no-require-imports -- synchronous, at this point and no sooner
@@ -84,9 +91,10 @@ export async function previewOffline(options: PreviewOptions): Promise<PreviewRe
         // reached the pack any sooner.)
         const run = await unlessInterrupted(runProgram(stack, { unknownAtPreview: true }), options.signal);
         const programEnded = Date.now();
-        pack = await unlessInterrupted(starting.ready, options.signal);
+        pack ??= await unlessInterrupted(starting.ready, options.signal);
         const analysisStarted = Date.now();
-        const config = resolvePolicyConfig(await pack.info(), options.policyConfigFile, stackPolicySettings(stack));
+        // The stack's own settings (its websocketPaths) reach the pack; a --policy-pack-config file wins.
+        config ??= resolvePolicyConfig(await pack.info(), undefined, stackPolicySettings(stack));
         const configure = (p: RunningPack) =>
             p.configure(config, { project: stack.project, stack: stack.stack }).then(() => p);
         // A large stack's AnalyzeStack goes to a second process of the pack, started now: it judges

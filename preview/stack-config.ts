@@ -37,8 +37,14 @@ function readYaml(file: string): unknown {
     const doc = parseDocument(text, { prettyErrors: true });
     if (doc.errors.length > 0) {
         const first = doc.errors[0];
-        const line = first.linePos?.[0]?.line;
-        throw new UsageError(`${file}${line ? `:${line}` : ""}: malformed YAML: ${first.message.split("\n")[0]}`);
+        const at = first.linePos?.[0];
+        // yaml's message ends in " at line L, column C:" and a drawing of the line: the position
+        // goes in front, as compilers print it, and the message stays one complete line.
+        const message = first.message
+            .split("\n")[0]
+            .replace(/ at line \d+, column \d+:?$/, "")
+            .replace(/:$/, "");
+        throw new UsageError(`${file}${at ? `:${at.line}:${at.col}` : ""}: malformed YAML: ${message}`);
     }
     return doc.toJS();
 }
@@ -63,6 +69,23 @@ export function listStacks(projectDir: string): string[] {
         .map((f) => /^Pulumi\.(.+)\.ya?ml$/.exec(f)?.[1])
         .filter((s): s is string => s !== undefined)
         .sort();
+}
+
+/** The `config:` mapping of a stack file, or undefined when it has none; anything else is refused. */
+function stackConfigSection(stackFile: string, stackDoc: unknown): Record<string, unknown> | undefined {
+    if (stackDoc === null || stackDoc === undefined) {
+        return undefined;
+    }
+    if (!isRecord(stackDoc)) {
+        throw new UsageError(`${stackFile}: expected a mapping with a config: section`);
+    }
+    const config = stackDoc.config;
+    if (config !== undefined && config !== null && !isRecord(config)) {
+        throw new UsageError(
+            `${stackFile}: config is ${JSON.stringify(config)}; the stack file's config must be a mapping of key to value, such as config: {websocket-lb:backendTimeoutSec: 86400}`,
+        );
+    }
+    return config ?? undefined;
 }
 
 export interface LoadOptions {
@@ -117,13 +140,9 @@ export function loadStackConfig(options: LoadOptions): StackConfig {
             `unknown stack "${options.stack}": there is no ${path.basename(stackFile)}; stacks here: ${stacks.join(", ") || "none"}`,
         );
     }
-    const stackDoc = readYaml(stackFile);
-    const stackConfig = isRecord(stackDoc) ? stackDoc.config : undefined;
-    if (stackDoc !== null && stackDoc !== undefined && !isRecord(stackDoc)) {
-        throw new UsageError(`${stackFile}: expected a mapping with a config: section`);
-    }
+    const stackConfig = stackConfigSection(stackFile, readYaml(stackFile));
     const secured: string[] = [];
-    if (isRecord(stackConfig)) {
+    if (stackConfig) {
         for (const [key, value] of Object.entries(stackConfig)) {
             const full = qualify(name, key);
             checkKey(full, stackFile);

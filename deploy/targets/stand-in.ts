@@ -1,5 +1,5 @@
 import * as http from "http";
-import { DeployChange, DeployTarget, Snapshot } from "../pipeline";
+import { DeployChange, DeployTarget, ImageOverride, Snapshot } from "../pipeline";
 import { MetricsSource } from "../metrics";
 import { sourceRevision, withWorktree } from "../revisions";
 import {
@@ -55,6 +55,9 @@ export class LocalStandIn implements DeployTarget {
     private proxy?: CapProxy;
     private proxyPort?: number;
     private lastGoodCommit?: string;
+    /** The image the last good deploy ran over its "stack file" (`--image`), as the real target's stack tag. */
+    private lastGoodOverride?: ImageOverride;
+    private deployedOverride?: ImageOverride;
     private usersRunning = false;
     private usersDone?: Promise<void>;
     /** How each replaced instance went: for tests and the up's detail. */
@@ -173,7 +176,11 @@ export class LocalStandIn implements DeployTarget {
             throw new Error(`up attempt ${this.upAttempts} failed: the provider returned an error`);
         }
         const program = programDir ? readProgram(programDir) : DEFAULT_PROGRAM;
-        const wanted = image ?? (this.desired.image || undefined) ?? program.images[0];
+        // What the "stack file" names; an image the last good deploy ran over it stays while it does.
+        const fileImage = (this.desired.image || undefined) ?? program.images[0];
+        const carried = this.lastGoodOverride?.over === fileImage ? this.lastGoodOverride.image : undefined;
+        const wanted = image ?? carried ?? fileImage;
+        this.deployedOverride = wanted === fileImage ? undefined : { image: wanted, over: fileImage };
         if (!program.images.includes(wanted)) {
             // As a MIG whose new template cannot pull its image: the old instance keeps serving.
             throw new Error(
@@ -207,10 +214,15 @@ export class LocalStandIn implements DeployTarget {
 
     async recordGood(commit: string): Promise<string> {
         this.lastGoodCommit = commit;
-        return `recorded ${commit.slice(0, 12)} as the last good commit`;
+        this.lastGoodOverride = this.deployedOverride;
+        const image = this.deployedOverride ? `, with image ${this.deployedOverride.image}` : "";
+        return `recorded ${commit.slice(0, 12)} as the last good commit${image}`;
     }
 
     async metrics(): Promise<MetricsSource> {
+        if (this.metricsOverride) {
+            return this.metricsOverride;
+        }
         return {
             description: "the local stand-in's own counts of its users' HTTP requests",
             requestCounts: async (window) => {
@@ -218,6 +230,13 @@ export class LocalStandIn implements DeployTarget {
                 return { requests, errors5xx };
             },
         };
+    }
+
+    /** Tests swap in a source of their own (one that cannot be read, say). */
+    metricsOverride?: MetricsSource;
+
+    signalSource(): Promise<MetricsSource | undefined> {
+        return this.metrics();
     }
 
     async endpoint(): Promise<{ url: string; source: string } | undefined> {

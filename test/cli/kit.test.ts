@@ -87,6 +87,14 @@ describe("cli kit: what the three commands share", () => {
             () => parseFlags(["--stack"], options),
             (e: Error) => e.message === "--stack needs a value",
         );
+        // A flag with a short form is quoted by Node as "-s, --stack <value>": the message names the long one.
+        for (const argv of [["--stack"], ["-s"]]) {
+            assert.throws(
+                () => parseFlags(argv, { ...options, stack: { type: "string", short: "s" } }),
+                (e: Error) => e.message === "--stack needs a value",
+                argv[0],
+            );
+        }
         assert.equal(closest("alertEmail", ["alertEmails", "domains"]), "alertEmails");
         assert.equal(closest("zzz", ["alertEmails", "domains"]), undefined);
     });

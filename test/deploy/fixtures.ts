@@ -33,6 +33,29 @@ export function options(log: string[], overrides: Partial<PipelineOptions> = {})
     };
 }
 
+const temporary: string[] = [];
+
+/**
+ * A folder in the system's temporary folder, removed when the test process exits (mocha's
+ * workers included), whatever the tests did: `npm test` leaves nothing in /tmp.
+ */
+export function temporaryDir(prefix: string): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+    if (temporary.length === 0) {
+        // The fallback: suites remove theirs in an after hook (mocha's workers are killed, not exited).
+        process.once("exit", removeTemporaryDirs);
+    }
+    temporary.push(dir);
+    return dir;
+}
+
+/** Removes every folder temporaryDir made so far: suites call it in an after hook. */
+export function removeTemporaryDirs(): void {
+    for (const d of temporary.splice(0)) {
+        fs.rmSync(d, { recursive: true, force: true });
+    }
+}
+
 export function git(dir: string, ...args: string[]): string {
     return execFileSync("git", args, { cwd: dir, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
 }
@@ -45,7 +68,7 @@ export class ProgramRepo {
     private constructor(readonly dir: string) {}
 
     static create(program: Partial<StandInProgram>): { repo: ProgramRepo; commit: string } {
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stand-in-program-"));
+        const dir = temporaryDir("stand-in-program-");
         git(dir, "init", "--quiet", "--initial-branch=main");
         git(dir, "config", "user.email", "deploy-test@example.com");
         git(dir, "config", "user.name", "deploy test");

@@ -1,6 +1,5 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { RunningPack } from "../../preview";
 import { main } from "../../deploy/cli";
@@ -9,7 +8,7 @@ import { PipelineReport, renderTimeline, runPipeline } from "../../deploy/pipeli
 import { backendPathEdits, endpointFromOutputs, rollbackConfig, withImages } from "../../deploy/targets/automation";
 import { LocalStandIn, StandInConfig } from "../../deploy/targets/stand-in";
 import { ROOT } from "../helpers/cli";
-import { options, ProgramRepo } from "./fixtures";
+import { options, ProgramRepo, removeTemporaryDirs, temporaryDir } from "./fixtures";
 
 const PACK_DIR = path.join(ROOT, "policies");
 
@@ -18,6 +17,7 @@ const FIXED: StandInConfig = { cutAfterSec: null };
 const statuses = (report: PipelineReport) => report.phases.map((p) => `${p.name}: ${p.status}`);
 
 describe("deploy: the pipeline against the local stand-in (real validator, real sockets)", function () {
+    after(removeTemporaryDirs);
     // Each deploy runs the program under the mock runtime: sized for a busy 2-core machine.
     this.timeout(180_000);
     let pack: RunningPack;
@@ -145,7 +145,7 @@ describe("deploy: the pipeline against the local stand-in (real validator, real 
     });
 
     it("the gate is the real offline preview: a mandatory violation in the stack fails it", async () => {
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gate-"));
+        const dir = temporaryDir("gate-");
         fs.copyFileSync(path.join(ROOT, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
         fs.writeFileSync(
             path.join(dir, "Pulumi.staging.yaml"),
@@ -169,7 +169,7 @@ describe("deploy: the pipeline against the local stand-in (real validator, real 
         const out: string[] = [];
         const err: string[] = [];
         const { repo, commit } = ProgramRepo.create({});
-        const reportFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "deploy-")), "report.json");
+        const reportFile = path.join(temporaryDir("deploy-"), "report.json");
         const progress: string[] = [];
         const code = await main(
             [
@@ -241,6 +241,22 @@ describe("deploy: the pipeline against the local stand-in (real validator, real 
         assert.deepEqual(err, ["interrupted: interrupted before up: nothing was changed"]);
     });
 
+    it("a phase that fails before up: the timeline on stdout, and one error line on stderr naming it", async () => {
+        const out: string[] = [];
+        const err: string[] = [];
+        const { repo } = ProgramRepo.create({});
+        // A cut of 0 s is a config the stand-in's preview refuses.
+        const code = await main(
+            ["--stack", "staging", "--target", "local", "--local-program", repo.dir, "--local-cut-after", "0"],
+            { out: (t) => out.push(t), err: (t) => err.push(t), pack },
+        );
+        assert.equal(code, 2, out.join("\n"));
+        assert.match(out.join("\n"), /NOT-STARTED \(exit 2\)/);
+        assert.deepEqual(err, [
+            "error: deploy of staging did not start, nothing was changed; preview with the policy pack: standin:cutAfterSec is 0; allowed: a positive number of seconds or null",
+        ]);
+    });
+
     it("refuses a checkout with uncommitted changes unless --allow-dirty: exit 2, nothing touched", async () => {
         const { repo } = ProgramRepo.create({});
         repo.write({ echo: false });
@@ -287,6 +303,7 @@ describe("deploy: the pipeline against the local stand-in (real validator, real 
 });
 
 describe("deploy: the Automation API target's seams (the real CLI is not on this machine)", () => {
+    after(removeTemporaryDirs);
     const snapshot = {
         config: {
             "websocket-lb:backends": {
@@ -348,22 +365,20 @@ describe("deploy: the Automation API target's seams (the real CLI is not on this
         assert.equal(endpointFromOutputs({}), undefined);
     });
 
-    it("without the Pulumi CLI, runs the gate, then stops at the preview with a clear message: exit 2", async function () {
-        // A pack start and a full program run: on a busy 2-core machine each can take a minute.
-        this.timeout(240_000);
+    it("without the Pulumi CLI, stops before any work (the stack's lock check needs it) with a clear message: exit 2", async () => {
         const out: string[] = [];
-        const pack = await RunningPack.start(PACK_DIR).ready;
+        const err: string[] = [];
         const code = await main(["--stack", "staging", "--hold", "1", "--allow-dirty"], {
             out: (t) => out.push(t),
-            err: () => undefined,
-            pack,
-        }).finally(() => pack.stop());
+            err: (t) => err.push(t),
+        });
         assert.equal(code, 2);
         const text = out.join("\n");
-        assert.match(text, /gate: offline preview with the policy pack +ok/);
         assert.match(
             text,
-            /preview with the policy pack +failed +[\d.]+ s {2}the Pulumi CLI is needed for Pulumi stack staging \(Automation API\) and was not found/,
+            /stack ready \(no lock, no pending operations\) +failed +[\d.]+ s {2}the Pulumi CLI is needed for Pulumi stack staging \(Automation API\) and was not found/,
         );
+        assert.doesNotMatch(text, /gate: offline preview/, "nothing ran before");
+        assert.match(err.join("\n"), /^error: deploy of staging did not start, nothing was changed; stack ready/);
     });
 });

@@ -1,7 +1,7 @@
 import { GateResult, PipelineReport } from "../../deploy/pipeline";
 import { sourceRevision } from "../../deploy/revisions";
 import { LocalStandIn, StandInOptions } from "../../deploy/targets/stand-in";
-import { ProgramRepo } from "./fixtures";
+import { ProgramRepo, removeTemporaryDirs } from "./fixtures";
 
 // What the rollback-trigger suites share (triggers*.test.ts, zero-downtime.test.ts,
 // interrupts.test.ts): they are files of their own so mocha's workers run them side by side,
@@ -32,6 +32,7 @@ export function standInSuite() {
     };
     after(async () => {
         await Promise.all(standIns.map((s) => s.stop()));
+        removeTemporaryDirs();
     });
 
     /** A checkout at a recorded good commit, then a new commit with `next` as the program: the deploy. */

@@ -4,7 +4,7 @@ import * as path from "path";
 import { renderTimeline, runPipeline } from "../../deploy/pipeline";
 import { sourceRevision, withWorktree } from "../../deploy/revisions";
 import { PROGRAM_FILE } from "../../deploy/targets/stand-in-backend";
-import { git, options, ProgramRepo } from "./fixtures";
+import { git, options, ProgramRepo, removeTemporaryDirs, temporaryDir } from "./fixtures";
 import { passedGate, standInSuite, statuses, watch } from "./stand-in-suite";
 
 // The seed's rollback triggers, each on its own against the stand-in, with program revisions in
@@ -12,6 +12,7 @@ import { passedGate, standInSuite, statuses, watch } from "./stand-in-suite";
 // tested in pipeline.test.ts.
 
 describe("deploy: the git revisions a rollback returns to (real temporary repositories)", () => {
+    after(removeTemporaryDirs);
     it("knows the commit and whether the checkout is dirty", () => {
         const { repo, commit } = ProgramRepo.create({});
         assert.deepEqual(sourceRevision(repo.dir), {
@@ -23,7 +24,7 @@ describe("deploy: the git revisions a rollback returns to (real temporary reposi
         repo.write({ echo: false });
         fs.writeFileSync(path.join(repo.dir, "new.txt"), "x");
         assert.deepEqual(sourceRevision(repo.dir)?.dirty, [` M ${PROGRAM_FILE}`, "?? new.txt"]);
-        assert.equal(sourceRevision(fs.mkdtempSync("/tmp/not-a-repo-")), undefined);
+        assert.equal(sourceRevision(temporaryDir("not-a-repo-")), undefined);
     });
 
     it("runs from a temporary worktree of an old commit, leaving the checkout as it was, and removes it even when the work throws", async () => {
@@ -62,6 +63,7 @@ describe("deploy: the git revisions a rollback returns to (real temporary reposi
 });
 
 describe("deploy: rollback triggers against the stand-in, each on its own", function () {
+    after(removeTemporaryDirs);
     this.timeout(90_000);
     const { deployOf } = standInSuite();
 

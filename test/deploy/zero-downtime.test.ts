@@ -26,6 +26,12 @@ describe("deploy: zero downtime against the stand-in", function () {
             );
             assert.ok(probed.reduce((a, b) => a + b, 0) >= 5, JSON.stringify(z.newConnections));
             assert.ok(z.endings.every((e) => e.phase === "up" && e.code === 1001));
+            // Each drained connection was reopened: 10 opened, 5 drained, 5 open at the end, and the line says so.
+            assert.equal(z.held.opened, z.held.drained + z.held.cut + z.held.other + z.held.stillOpen, z.summary);
+            assert.match(
+                z.summary,
+                /; of 10 held connections \(5 at a time, each reopened when it ended\): 5 closed cleanly by the server \(1001 after draining\), 0 cut \(1006\), 0 other, 5 open at the end$/,
+            );
             assert.deepEqual(target.replacements, ["drained"]);
         });
 

@@ -134,4 +134,21 @@ describe("infrastructure: alerts page by team (alertRoutes)", () => {
         assert.equal(key[SECRET_SIG], "1b47061264138c4ac30d75fd1eb44270");
         assert.equal(key.value, "(set at deploy)");
     });
+
+    it("a PagerDuty key set for another team only is a config error naming the team", async () => {
+        const stack = loadStackConfig({
+            projectDir: PROJECT_DIR,
+            stack: "staging",
+            overrides: [`alertRoutes=${JSON.stringify({ business: ["pagerduty"] })}`],
+        });
+        const key = "websocket-lb:pagerDutyServiceKeys";
+        await assert.rejects(
+            runProgram({
+                ...stack,
+                config: { ...stack.config, [key]: JSON.stringify({ operations: "pd-ops-key" }) },
+                secretKeys: [...stack.secretKeys, key],
+            }),
+            /alertRoutes\.business is "pagerduty"; the pagerduty channel needs a key for business in the secret pagerDutyServiceKeys/,
+        );
+    });
 });

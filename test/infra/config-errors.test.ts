@@ -186,6 +186,35 @@ describe("infrastructure: invalid configuration stops the program before any res
             ['requestHeaders=[{"name":"Connection","value":"upgrade","replace":true}]'],
             [/requestHeaders\[0\]\.name is "Connection"; that header is hop-by-hop: the API rejects it/],
         ],
+        [
+            "a number too large for a double, echoed as given (JSON reads it as Infinity)",
+            ["backendTimeoutSec=1e400"],
+            [/websocket-lb:backendTimeoutSec is "1e400"; allowed: an integer from 1 to 86400/],
+        ],
+        [
+            "a misspelled key inside a requestHeaders entry, with the closest one",
+            ['requestHeaders=[{"name":"X-Forwarded-Proto","value":"https","replce":true}]'],
+            [
+                /websocket-lb:requestHeaders\[0\]\.replce is true; unknown key; allowed: name, value, replace; did you mean replace\?/,
+            ],
+        ],
+        [
+            "an unknown key inside a header entry that is otherwise whole",
+            ['requestHeaders=[{"name":"X-Forwarded-Proto","value":"https","replace":true,"append":false}]'],
+            [/websocket-lb:requestHeaders\[0\]\.append is false; unknown key; allowed: name, value, replace$/m],
+        ],
+        [
+            "a misspelled team in alertRoutes, with the closest one",
+            [`alertRoutes=${JSON.stringify({ operation: ["email:ops@example.com"] })}`],
+            [
+                /websocket-lb:alertRoutes\.operation is \["email:ops@example.com"\]; no such team; did you mean operations\?/,
+            ],
+        ],
+        [
+            "a misspelled key in syntheticMonitor, with the closest one",
+            [`syntheticMonitor=${JSON.stringify({ enabled: true, perodSec: 60 })}`],
+            [/websocket-lb:syntheticMonitor\.perodSec is 60; unknown key; allowed: .*; did you mean periodSec\?/],
+        ],
     ];
 
     for (const [what, overrides, patterns] of cases) {
@@ -231,6 +260,11 @@ describe("infrastructure: invalid configuration stops the program before any res
             /backends\.api\.zones is unset; required for region me-west1, whose zones this program does not know; allowed: a list of zones of me-west1/,
         ],
     ];
+    networkCases.push([
+        "a misspelled key in a secretEnv reference, with the closest one",
+        [api({ secretEnv: { DB_PASSWORD: { secret: "db-password", verison: "2" } } })],
+        /backends\.api\.secretEnv\.DB_PASSWORD\.verison is "2"; unknown key; allowed: secret, version; did you mean version\?/,
+    ]);
     for (const [what, overrides, pattern] of networkCases) {
         it(`rejects ${what}`, async () => {
             assert.match(await programError(overrides), pattern);

@@ -343,7 +343,9 @@ describe("preview: offline preview (the real command, the real pack in its own p
         assert.equal(result.code, 2);
         assert.match(
             result.stderr,
-            new RegExp(`^error: ${file.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}:\\d+: malformed YAML`),
+            new RegExp(
+                `^error: ${file.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}:\\d+:\\d+: malformed YAML: [^\\n]*[^:]\\n$`,
+            ),
         );
         assert.doesNotMatch(result.stderr, /\n\s+at /);
     });

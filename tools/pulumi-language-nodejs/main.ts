@@ -261,6 +261,22 @@ function main(argv: string[]): void {
     };
     process.on("SIGINT", stop);
     process.on("SIGTERM", stop);
+    watchParent(stop);
+}
+
+/**
+ * The CLI that started this host may die without a word (kill -9): the host then belongs to
+ * init (or a subreaper) and nobody will ever ask it to stop, so it stops itself, with the program
+ * and plugins it runs. A poll, because no event says the parent is gone.
+ */
+function watchParent(stop: () => void): void {
+    const parent = process.ppid;
+    const timer = setInterval(() => {
+        if (process.ppid !== parent) {
+            stop();
+        }
+    }, 1000);
+    timer.unref();
 }
 
 main(process.argv.slice(2));
