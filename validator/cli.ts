@@ -33,12 +33,14 @@ import {
     Target,
 } from "./core";
 import { chatFlags, ChatOptions, CHAT_FLAGS, CHAT_USAGE } from "./scenario";
-import { renderReport, Report, reportJson, METRICS, thresholdsFrom } from "./report";
+import { renderReport, Report, reportJson, METRICS, shardJson, thresholdsFrom } from "./report";
+import { MAX_LOCAL_ADDRESSES, parseLocalAddresses } from "./local-address";
 import { validate } from "./run";
 
 const D = VALIDATION_DEFAULTS;
 
 export const USAGE = `usage: ws-validate (wss://host[:port][/path] | --url URL | ENVIRONMENT) [options]
+       ws-validate merge SHARD... [--threshold EXPR] [--report FILE] [--report-html FILE]
        npm run -s validate -- (URL | --url URL | ENVIRONMENT) [options]
 
 Proves a live endpoint holds WebSockets: handshake, echo round trips and a long hold per
@@ -80,6 +82,11 @@ ${CHAT_USAGE}
   -j, --json                  print the full report as JSON (only JSON on stdout)
       --report FILE           also write the JSON report to FILE
       --report-html FILE      also write a self-contained HTML report with charts to FILE
+      --shard-out FILE        also write this run's mergeable result (counters, failure codes,
+                              latency histograms) for \`ws-validate merge\`
+      --local-address LIST    load: source addresses the connections take in turn (a.b.c.d,
+                              a.b.c.d-a.b.c.e or a.b.c.d/nn, comma-separated; up to ${MAX_LOCAL_ADDRESSES}),
+                              each one another ~28,000 ephemeral ports to the same target
       --no-color              no colour even on a terminal (NO_COLOR=1 does the same)
   -h, --help                  show this help
       --version               print the version
@@ -140,6 +147,8 @@ const FLAGS = {
     "no-color": { type: "boolean" },
     help: { type: "boolean", short: "h" },
     version: { type: "boolean" },
+    "shard-out": { type: "string" },
+    "local-address": { type: "string" },
     ...CHAT_FLAGS,
 } as const;
 
@@ -330,6 +339,9 @@ function checkOutputs(values: Values): void {
     if (values["report-html"] !== undefined) {
         checkOutputPath("report-html", values["report-html"]);
     }
+    if (values["shard-out"] !== undefined) {
+        checkOutputPath("shard-out", values["shard-out"]);
+    }
     if (
         values.report !== undefined &&
         values["report-html"] !== undefined &&
@@ -353,10 +365,14 @@ function planRun(values: Values, positionals: string[], env: NodeJS.ProcessEnv) 
     const chat = chatFlags(values, env);
     const endpoints = endpointsOf(values, target, chat);
     const options = probeOptionsOf(values, env);
+    const localAddresses = parseLocalAddresses(values["local-address"]);
+    if (localAddresses && values.connections === undefined) {
+        throw new FlagError("--local-address spreads a load's connections; give --connections N too");
+    }
     const load =
         values.connections === undefined
             ? undefined
-            : { connections: numberOf(values, "connections"), rate: numberOf(values, "rate") };
+            : { connections: numberOf(values, "connections"), rate: numberOf(values, "rate"), localAddresses };
     const monitorTimes = values.monitor
         ? { intervalSec: numberOf(values, "interval"), durationSec: numberOf(values, "duration") }
         : undefined;
@@ -416,12 +432,29 @@ async function printReport(report: Report, values: Values, io: CliIo): Promise<v
                   (await import("./report/html")).renderReportHtml(report),
               ),
     ].filter((f): f is string => f !== undefined);
+    if (values["shard-out"] !== undefined && report.tally) {
+        const failure = writeOutputFile(
+            "shard-out",
+            values["shard-out"],
+            shardJson(report.tally, {
+                target: report.target.url,
+                startedAt: report.startedAt,
+                durationSec: report.durationSec,
+            }) + "\n",
+        );
+        if (failure) {
+            writeFailures.push(failure);
+        }
+    }
     for (const failure of writeFailures) {
         io.err(`error: ${failure}`);
     }
 }
 
 export async function main(argv: string[], io: CliIo): Promise<number> {
+    if (argv[0] === "merge") {
+        return (await import("./merge")).mergeMain(argv.slice(1), io);
+    }
     let echoServer: EchoServer | undefined;
     try {
         const { values, positionals } = parseFlags(argv, FLAGS, true);

@@ -21,6 +21,8 @@ export interface ConnectOptions {
      * by its IP before DNS points at it.
      */
     readonly resolve?: readonly ResolveEntry[];
+    /** The source address to connect from (a load spreads --local-address over its connections). */
+    readonly localAddress?: string;
 }
 
 export interface ResolveEntry {
@@ -202,6 +204,9 @@ function clientOptionsFor(options: ConnectOptions, secure: boolean): ClientOptio
     }
     if (options.insecure) {
         chosen.rejectUnauthorized = false;
+    }
+    if (options.localAddress !== undefined) {
+        chosen.localAddress = options.localAddress;
     }
     // ws's own connect unless --resolve redirects the dial.
     if (options.resolve?.length) {

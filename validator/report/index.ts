@@ -15,3 +15,15 @@ export {
     ThresholdError,
     thresholdsFrom,
 } from "./thresholds";
+export {
+    Counter,
+    COUNTERS,
+    mergeTallies,
+    metricsOfTally,
+    parseShard,
+    ShardError,
+    SHARD_FORMAT,
+    SHARD_VERSION,
+    shardJson,
+    Tally,
+} from "./tally";
