@@ -93,15 +93,18 @@ export function mergedReport(
 ): Report {
     const tally = mergeTallies(shards.map((s) => s.tally));
     const metrics = metricsOfTally(tally);
-    const judged = thresholdTexts.some((t) => t.startsWith("check_success_rate")) || !tally.scenario
-        ? thresholdsFrom(thresholdTexts)
-        : thresholdsFrom([...thresholdTexts, "check_success_rate>=1"]);
+    const judged =
+        thresholdTexts.some((t) => t.startsWith("check_success_rate")) || !tally.scenario
+            ? thresholdsFrom(thresholdTexts)
+            : thresholdsFrom([...thresholdTexts, "check_success_rate>=1"]);
     const thresholds = evaluate(judged, metrics);
-    const failed =
-        Object.values(tally.failuresByCode).some((n) => n > 0) || thresholds.some((t) => t.passed === false);
+    const failed = Object.values(tally.failuresByCode).some((n) => n > 0) || thresholds.some((t) => t.passed === false);
     const targets = [...new Set(shards.map((s) => s.target))];
     return {
-        target: { url: targets.join(", "), source: `merged from ${shards.length} shard${shards.length === 1 ? "" : "s"}` },
+        target: {
+            url: targets.join(", "),
+            source: `merged from ${shards.length} shard${shards.length === 1 ? "" : "s"}`,
+        },
         startedAt: new Date().toISOString(),
         durationSec: 0,
         endpoints: [],

@@ -1,7 +1,6 @@
-import type { AffinityOptions, AffinityResult, Scenario, ScenarioResult } from "./scenario";
+import type { AffinityOptions, Scenario, ScenarioResult } from "./scenario";
 import { plural } from "../cli/suggest";
 import {
-    Failure,
     HANDSHAKE_FAILURES,
     SocketPool,
     runLoad,
@@ -189,35 +188,39 @@ async function validateWith(options: ValidateOptions & { readonly sockets: Socke
 
     // Read after every phase: a Ctrl-C during the scenario or the affinity check interrupts the run too.
     const interrupted = signal?.aborted === true;
+    return judge(options, { endpoints, load, monitor, scenario, affinity }, started, interrupted);
+}
+
+type Measured = Pick<Report, "endpoints" | "load" | "monitor" | "scenario" | "affinity">;
+
+/** The report: the thresholds judged on the run's tally, the verdict and its exit code. */
+function judge(options: ValidateOptions, measured: Measured, started: number, interrupted: boolean): Report {
+    const { endpoints, load, monitor, scenario, affinity } = measured;
     const judged =
         scenario && !options.thresholds.some((t) => t.metric === "check_success_rate")
             ? [...options.thresholds, parseThreshold(SCENARIO_DEFAULT_THRESHOLD)]
             : options.thresholds;
-    const tally: Tally = { ...tallyOf(endpoints, load, monitor, scenario), failuresByCode: {}, interrupted };
-    const metrics = metricsOfTally(tally);
-    const thresholds = evaluate(judged, metrics);
     const failures = [
         ...endpoints.flatMap((e) => e.failures.map((f) => ({ ...f, endpoint: e.endpoint }))),
         ...(affinity?.failures.map((f) => ({ ...f, endpoint: affinity.path })) ?? []),
     ];
-    const failed = failures.length > 0 || thresholds.some((t) => t.passed === false);
     const failuresByCode: Tally["failuresByCode"] = {};
     for (const f of failures) {
         failuresByCode[f.code] = (failuresByCode[f.code] ?? 0) + 1;
     }
+    const tally: Tally = { ...tallyOf(endpoints, load, monitor, scenario), failuresByCode, interrupted };
+    const metrics = metricsOfTally(tally);
+    const thresholds = evaluate(judged, metrics);
+    const failed = failures.length > 0 || thresholds.some((t) => t.passed === false);
     return {
         target: { url: options.baseUrl, source: options.source },
         startedAt: new Date(started).toISOString(),
         durationSec: (Date.now() - started) / 1000,
-        endpoints,
-        load,
-        monitor,
-        scenario,
-        affinity,
+        ...measured,
         metrics,
         thresholds,
         failures,
-        tally: { ...tally, failuresByCode },
+        tally,
         verdict: failed ? "fail" : "pass",
         exitCode: interrupted ? 130 : failed ? 1 : 0,
         interrupted: interrupted ? true : undefined,

@@ -33,7 +33,9 @@ export function newHistogram(): Histogram {
 /** Records a latency given in milliseconds. */
 export function recordMs(histogram: Histogram, ms: number): void {
     const micros = Math.round(ms * 1000);
-    histogram.recordValue(Math.min(HISTOGRAM_PRECISION.highestMicros, Math.max(0, Number.isFinite(micros) ? micros : 0)));
+    histogram.recordValue(
+        Math.min(HISTOGRAM_PRECISION.highestMicros, Math.max(0, Number.isFinite(micros) ? micros : 0)),
+    );
 }
 
 /** The p-th percentile (0..100) in milliseconds; undefined when nothing was recorded. */

@@ -138,13 +138,20 @@ export async function roundTrip(
         });
         if ("code" in outcome) {
             return {
-                result: { sent: i + 1, received: samples.length, latencyMs: distributionOf(histogramOf(samples)), samples },
+                result: {
+                    sent: i + 1,
+                    received: samples.length,
+                    latencyMs: distributionOf(histogramOf(samples)),
+                    samples,
+                },
                 failure: outcome,
             };
         }
         samples.push(outcome.ms);
     }
-    return { result: { sent: count, received: samples.length, latencyMs: distributionOf(histogramOf(samples)), samples } };
+    return {
+        result: { sent: count, received: samples.length, latencyMs: distributionOf(histogramOf(samples)), samples },
+    };
 }
 
 /** How one hold runs: its length, its mode and, in ping mode, when a silent peer counts as dead. */

@@ -1,7 +1,14 @@
 // A run reduced to what adds up across machines: counters, failure codes with counts and latency
 // histograms. The run's metrics are computed from this tally, and `ws-validate merge` computes
 // them from the sum of several, so one machine and N shards are judged by the same arithmetic.
-import { decodeHistogram, encodeHistogram, Histogram, HISTOGRAM_PRECISION, mergeHistograms, percentileMs } from "../core";
+import {
+    decodeHistogram,
+    encodeHistogram,
+    Histogram,
+    HISTOGRAM_PRECISION,
+    mergeHistograms,
+    percentileMs,
+} from "../core";
 import type { FailureCode } from "../core";
 import { FAILURE_CODES } from "../core";
 import type { Metric } from "./thresholds";
@@ -110,17 +117,21 @@ function codesOf(value: unknown, field: string): Partial<Record<FailureCode, num
     }
     for (const [code, n] of Object.entries(value)) {
         if (!(code in FAILURE_CODES) || !isCount(n)) {
-            throw new ShardError(`${field}.${code}: expected a known failure code with a whole count, got ${JSON.stringify(n)}`);
+            throw new ShardError(
+                `${field}.${code}: expected a known failure code with a whole count, got ${JSON.stringify(n)}`,
+            );
         }
     }
-    return value as Partial<Record<FailureCode, number>>;
+    return value;
 }
 
 function countersOf(value: unknown): Record<Counter, number> {
     const given = (typeof value === "object" && value !== null ? value : {}) as Record<string, unknown>;
     for (const name of COUNTERS) {
         if (!isCount(given[name])) {
-            throw new ShardError(`counters.${name}: expected a whole number of 0 or more, got ${JSON.stringify(given[name])}`);
+            throw new ShardError(
+                `counters.${name}: expected a whole number of 0 or more, got ${JSON.stringify(given[name])}`,
+            );
         }
     }
     if (given.handshakesOpened! > given.handshakesAttempted! || given.checksPassed! > given.checkRuns!) {
@@ -158,7 +169,9 @@ export function parseShard(text: string): { tally: Tally; target: string } {
         throw new ShardError(`is not a ws-validate shard (no "format": "${SHARD_FORMAT}"); --shard-out writes one`);
     }
     if (data.version !== SHARD_VERSION) {
-        throw new ShardError(`has format version ${JSON.stringify(data.version)}; this ws-validate reads version ${SHARD_VERSION}`);
+        throw new ShardError(
+            `has format version ${JSON.stringify(data.version)}; this ws-validate reads version ${SHARD_VERSION}`,
+        );
     }
     return {
         target: typeof data.target === "string" ? data.target : "?",
