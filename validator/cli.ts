@@ -339,8 +339,15 @@ function checkOutputs(values: Values): void {
     if (values["report-html"] !== undefined) {
         checkOutputPath("report-html", values["report-html"]);
     }
-    if (values["shard-out"] !== undefined) {
-        checkOutputPath("shard-out", values["shard-out"]);
+    const shardOut = values["shard-out"];
+    if (shardOut !== undefined) {
+        checkOutputPath("shard-out", shardOut);
+        const clash = (["report", "report-html"] as const).find(
+            (flag) => values[flag] !== undefined && path.resolve(values[flag]) === path.resolve(shardOut),
+        );
+        if (clash) {
+            throw new FlagError(`--shard-out and --${clash} are both ${shardOut}: give each its own file`);
+        }
     }
     if (
         values.report !== undefined &&

@@ -140,6 +140,15 @@ describe("validator: shards that merge", function () {
         const missing = await cli(["merge", path.join(dir, "absent.json")]);
         assert.match(missing.err, /absent.json: cannot read it \(ENOENT\)/);
         assert.equal((await cli(["merge"])).code, 2);
+        const clash = await cli([
+            "local",
+            "--shard-out",
+            path.join(dir, "x.json"),
+            "--report",
+            path.join(dir, "x.json"),
+        ]);
+        assert.equal(clash.code, 2);
+        assert.match(clash.err, /--shard-out and --report are both/);
         const overwrite = await cli(["merge", good, "--report", good]);
         assert.match(overwrite.err, /is one of the shards/);
     });

@@ -142,9 +142,13 @@ export async function openConnections(
     };
     // A load run reports each handshake's total time only (its distribution), never the phases.
     // One options object per source address, made once: ws's client options are built per object.
+    // A load's sockets offer no compression: they send nothing, and a socket that negotiated
+    // permessage-deflate keeps its own zlib state (the probes still offer it, so the report
+    // says whether the path lets it through).
     const socketOptions: OpenOptions[] = (options.localAddresses ?? [undefined]).map((localAddress) => ({
         ...options,
         totalTimeOnly: true,
+        perMessageDeflate: false,
         localAddress,
     }));
     for (let i = 0; i < options.connections && !options.signal?.aborted; i++) {
