@@ -226,15 +226,19 @@ describe("validator: --local-address", function () {
         assert.equal(run.out, "");
     });
 
-    it("spreads a load's connections round robin over the addresses", async function () {
+    it("spreads a load's connections round robin over the addresses, none offering compression", async function () {
         if (process.platform !== "linux") {
             this.skip();
         }
         const seen = new Map<string, number>();
+        const deflate: string[] = [];
         const server = new WebSocketServer({ host: "127.0.0.1", port: 0 });
         server.on("connection", (ws, req) => {
             const from = req.socket.remoteAddress ?? "?";
             seen.set(from, (seen.get(from) ?? 0) + 1);
+            if (req.headers["sec-websocket-extensions"] !== undefined) {
+                deflate.push(from);
+            }
             ws.on("message", (data) => ws.send(data));
         });
         await new Promise((resolve) => server.once("listening", resolve));
@@ -259,6 +263,8 @@ describe("validator: --local-address", function () {
             for (const address of ["127.0.0.2", "127.0.0.3", "127.0.0.4"]) {
                 assert.equal(seen.get(address), 10, JSON.stringify([...seen]));
             }
+            // The probe from 127.0.0.1 still offers permessage-deflate (ws's default); the load's do not.
+            assert.deepEqual(deflate, ["127.0.0.1"]);
         } finally {
             for (const client of server.clients) {
                 client.terminate();
