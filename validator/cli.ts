@@ -34,7 +34,7 @@ import {
 } from "./core";
 import { chatFlags, ChatOptions, CHAT_FLAGS, CHAT_USAGE } from "./scenario";
 import { renderReport, Report, reportJson, METRICS, shardJson, thresholdsFrom } from "./report";
-import { MAX_LOCAL_ADDRESSES, parseLocalAddresses } from "./local-address";
+import { checkAddressFamilies, MAX_LOCAL_ADDRESSES, parseLocalAddresses } from "./local-address";
 import { validate } from "./run";
 
 const D = VALIDATION_DEFAULTS;
@@ -476,6 +476,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
             );
         }
         const target = await openTarget(plan.target, values["stack-outputs"], (s) => (echoServer = s));
+        checkAddressFamilies(plan.load?.localAddresses, target.url);
         const report = await runPlan(plan, target, values, io);
         await printReport(report, values, io);
         return report.exitCode;

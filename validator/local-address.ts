@@ -103,3 +103,18 @@ export function parseLocalAddresses(
     }
     return addresses;
 }
+
+/**
+ * A source address of the other family than the target's IP cannot reach it (every connection
+ * would fail at connect), so it is refused before the run, as soon as the target is known.
+ */
+export function checkAddressFamilies(addresses: readonly string[] | undefined, baseUrl: string): void {
+    const host = new URL(baseUrl).hostname.replace(/^\[(.*)\]$/, "$1");
+    const family = net.isIP(host);
+    const other = family === 0 ? undefined : addresses?.find((a) => net.isIP(a) !== family);
+    if (other !== undefined) {
+        throw new FlagError(
+            `--local-address ${other}: an IPv${net.isIP(other)} address cannot reach the target ${host} (IPv${family}); give IPv${family} source addresses`,
+        );
+    }
+}

@@ -224,6 +224,10 @@ describe("validator: --local-address", function () {
         assert.equal(run.code, 2);
         assert.match(run.err, /--local-address 192.0.2.1: this host has no such address/);
         assert.equal(run.out, "");
+        const family = await cli(["local", "--connections", "5", "--local-address", "::1"]);
+        assert.equal(family.code, 2);
+        assert.match(family.err, /--local-address ::1: an IPv6 address cannot reach the target 127.0.0.1 \(IPv4\)/);
+        assert.equal(family.out, "");
     });
 
     it("spreads a load's connections round robin over the addresses, none offering compression", async function () {

@@ -12,9 +12,7 @@ export {
     HISTOGRAM_PRECISION,
     histogramOf,
     mergeHistograms,
-    newHistogram,
     percentileMs,
-    recordMs,
 } from "./histogram";
 export { EchoServer, startEchoServer } from "./echo-server";
 export { runLoad, LoadCounts, LoadResult } from "./load";

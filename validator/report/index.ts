@@ -15,15 +15,4 @@ export {
     ThresholdError,
     thresholdsFrom,
 } from "./thresholds";
-export {
-    Counter,
-    COUNTERS,
-    mergeTallies,
-    metricsOfTally,
-    parseShard,
-    ShardError,
-    SHARD_FORMAT,
-    SHARD_VERSION,
-    shardJson,
-    Tally,
-} from "./tally";
+export { Counter, COUNTERS, mergeTallies, metricsOfTally, parseShard, ShardError, shardJson, Tally } from "./tally";

@@ -24,8 +24,8 @@ export const COUNTERS = [
 ] as const;
 export type Counter = (typeof COUNTERS)[number];
 
-export const HISTOGRAMS = ["handshakeMs", "messageLatencyMs"] as const;
-export type HistogramName = (typeof HISTOGRAMS)[number];
+const HISTOGRAMS = ["handshakeMs", "messageLatencyMs"] as const;
+type HistogramName = (typeof HISTOGRAMS)[number];
 
 export interface Tally {
     readonly counters: Record<Counter, number>;
@@ -82,8 +82,8 @@ export function mergeTallies(tallies: readonly Tally[]): Tally {
     };
 }
 
-export const SHARD_FORMAT = "ws-validate-shard";
-export const SHARD_VERSION = 1;
+const SHARD_FORMAT = "ws-validate-shard";
+const SHARD_VERSION = 1;
 
 /** What --shard-out writes: the tally as JSON, each histogram in HDR's compressed base64 form. */
 export function shardJson(tally: Tally, meta: { target: string; startedAt: string; durationSec: number }): string {
