@@ -13,7 +13,7 @@ export async function startEchoProcess(options: { cpus?: string } = {}): Promise
         "-r",
         "./cli/register.js",
         "-e",
-        "require('./validator/echo-server').startEchoServer().then((s) => console.log(s.port))",
+        "require('./validator/core/echo-server').startEchoServer().then((s) => console.log(s.port))",
     ];
     const [command, ...args] = options.cpus === undefined ? node : ["taskset", "-c", options.cpus, ...node];
     const child = spawn(command, args, { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });

@@ -3,9 +3,15 @@
 // same work with Artillery's WebSocket engine, if it is installed (ARTILLERY=path/to/artillery/bin),
 // and the ratios. Loopback only.
 //
+// Past ~20,000 connections one source address runs short of ephemeral ports to the one target, so
+// the validator spreads its connections over several loopback source addresses (--local-address,
+// one per 20,000), and this process raises its own open-file limit with prlimit (its children, the
+// echo server and the validator, inherit it) and says so.
+//
 //   npm run bench:load                                   # ws-validate only
+//   CONNECTIONS=100000 RATE=3000 HOLD=60 npm run bench:load
 //   ARTILLERY=/tmp/artillery/node_modules/.bin/artillery npm run bench:load
-import { ChildProcess, spawn } from "child_process";
+import { ChildProcess, execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -16,6 +22,40 @@ const CONNECTIONS = Number(process.env.CONNECTIONS ?? 10_000);
 const RATE = Number(process.env.RATE ?? 2_000);
 const HOLD_SEC = Number(process.env.HOLD ?? 10);
 const ARTILLERY = process.env.ARTILLERY;
+/** Source addresses for the load: 127.0.0.2 on, one per 20,000 connections, at least two. */
+const SOURCES = Math.max(2, Math.ceil(CONNECTIONS / 20_000));
+const LOCAL_ADDRESS = `127.0.0.2-127.0.0.${1 + SOURCES}`;
+
+/** Raises this process's open-file limit to what the connections need (children inherit it); says what it did. */
+function raiseOpenFiles(): void {
+    const wanted = CONNECTIONS + 10_000;
+    const [soft, hard] = execFileSync(
+        "prlimit",
+        ["--pid", String(process.pid), "--nofile", "--output", "SOFT,HARD", "--noheadings"],
+        { encoding: "utf8" },
+    )
+        .trim()
+        .split(/\s+/)
+        .map((v) => (v === "unlimited" ? Infinity : Number(v)));
+    if (soft >= wanted) {
+        console.log(`open files: limit ${soft}, enough for ${CONNECTIONS} connections`);
+        return;
+    }
+    // Node raises its soft limit to the hard one as it starts, so what is left to raise is the hard
+    // limit, which takes CAP_SYS_RESOURCE.
+    const limit = `${wanted}:${Math.max(wanted, hard) === Infinity ? "unlimited" : Math.max(wanted, hard)}`;
+    try {
+        execFileSync("prlimit", ["--pid", String(process.pid), `--nofile=${limit}`], { stdio: "pipe" });
+        console.log(
+            `open files: raised this process's limit from ${soft} to ${wanted} with prlimit (its children inherit it)`,
+        );
+    } catch (e) {
+        throw new Error(
+            `open files: ${CONNECTIONS} connections need a limit of about ${wanted}, this process has ${soft} (hard limit ${hard}) and prlimit could not raise it (${(e as Error).message.split("\n")[0]}); raising a hard limit takes CAP_SYS_RESOURCE (root outside a restricted container), or raise it where the shell starts (ulimit -Hn, limits.conf)`,
+            { cause: e },
+        );
+    }
+}
 
 /** Resident memory of a process and its descendants, in bytes, from /proc. */
 function treeRss(pid: number): number {
@@ -73,7 +113,7 @@ function run(
 
 const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MB`;
 
-async function ours(port: number) {
+async function ours(port: number, connections = CONNECTIONS) {
     const result = await run(process.execPath, [
         "-r",
         "./cli/register.js",
@@ -83,7 +123,7 @@ async function ours(port: number) {
         "--endpoints",
         "/ws",
         "--connections",
-        String(CONNECTIONS),
+        String(connections),
         "--rate",
         String(RATE),
         "--hold",
@@ -94,6 +134,8 @@ async function ours(port: number) {
         "1",
         "--handshake-timeout",
         "30",
+        "--local-address",
+        LOCAL_ADDRESS,
         "--json",
     ]);
     const report = JSON.parse(result.stdout) as {
@@ -160,12 +202,17 @@ async function artillery(port: number) {
 }
 
 async function main() {
+    raiseOpenFiles();
     const server = await startEchoProcess();
     try {
         console.log(
-            `validator load: ${CONNECTIONS} connections at ${RATE}/s, held ${HOLD_SEC} s, on ${os.cpus().length}x ${os.cpus()[0].model.trim()}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
+            `validator load: ${CONNECTIONS} connections at ${RATE}/s, held ${HOLD_SEC} s, from ${LOCAL_ADDRESS}, on ${os.cpus().length}x ${os.cpus()[0].model.trim()}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
         );
+        // The same command with one connection: the process's own base, so what each connection
+        // costs is what the load adds to it.
+        const base = await ours(server.port, 1);
         const mine = await ours(server.port);
+        const perConnection = (mine.peakRss - base.peakRss) / CONNECTIONS;
         console.log(
             "| tool | opened | held to the end | time to open all | achieved rate | handshake p50 | handshake p99 | peak memory |",
         );
@@ -176,6 +223,7 @@ async function main() {
         const targets = [
             `all ${CONNECTIONS} held: ${mine.survived === CONNECTIONS ? "met" : "MISSED"}`,
             `peak memory under 600 MB: ${mine.peakRss < 600 * 2 ** 20 ? "met" : "MISSED"}`,
+            `memory per connection at most 12 KB: ${perConnection <= 12 * 1024 ? "met" : "MISSED"} (${(perConnection / 1024).toFixed(1)} KB over the ${mb(base.peakRss)} of a one-connection run)`,
         ];
         if (ARTILLERY) {
             const theirs = await artillery(server.port);

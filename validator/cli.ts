@@ -34,12 +34,14 @@ import {
 } from "./core";
 import { chatFlags, CHAT_FLAGS, CHAT_USAGE } from "./scenario";
 import { securityFlags, SECURITY_FLAGS, SECURITY_USAGE } from "./security-flags";
-import { renderReport, Report, reportJson, METRICS, thresholdsFrom } from "./report";
+import { renderReport, Report, reportJson, METRICS, shardJson, thresholdsFrom } from "./report";
+import { checkAddressFamilies, MAX_LOCAL_ADDRESSES, parseLocalAddresses } from "./local-address";
 import { validate } from "./run";
 
 const D = VALIDATION_DEFAULTS;
 
 export const USAGE = `usage: ws-validate (wss://host[:port][/path] | --url URL | ENVIRONMENT) [options]
+       ws-validate merge SHARD... [--threshold EXPR] [--report FILE] [--report-html FILE]
        npm run -s validate -- (URL | --url URL | ENVIRONMENT) [options]
 
 Proves a live endpoint holds WebSockets: handshake, echo round trips and a long hold per
@@ -82,6 +84,11 @@ ${SECURITY_USAGE}
   -j, --json                  print the full report as JSON (only JSON on stdout)
       --report FILE           also write the JSON report to FILE
       --report-html FILE      also write a self-contained HTML report with charts to FILE
+      --shard-out FILE        also write this run's mergeable result (counters, failure codes,
+                              latency histograms) for \`ws-validate merge\`
+      --local-address LIST    load: source addresses the connections take in turn (a.b.c.d,
+                              a.b.c.d-a.b.c.e or a.b.c.d/nn, comma-separated; up to ${MAX_LOCAL_ADDRESSES}),
+                              each one another ~28,000 ephemeral ports to the same target
       --no-color              no colour even on a terminal (NO_COLOR=1 does the same)
   -h, --help                  show this help
       --version               print the version
@@ -142,6 +149,8 @@ const FLAGS = {
     "no-color": { type: "boolean" },
     help: { type: "boolean", short: "h" },
     version: { type: "boolean" },
+    "shard-out": { type: "string" },
+    "local-address": { type: "string" },
     ...CHAT_FLAGS,
     ...SECURITY_FLAGS,
 } as const;
@@ -340,6 +349,16 @@ function checkOutputs(values: Values): void {
     if (values["report-html"] !== undefined) {
         checkOutputPath("report-html", values["report-html"]);
     }
+    const shardOut = values["shard-out"];
+    if (shardOut !== undefined) {
+        checkOutputPath("shard-out", shardOut);
+        const clash = (["report", "report-html"] as const).find(
+            (flag) => values[flag] !== undefined && path.resolve(values[flag]) === path.resolve(shardOut),
+        );
+        if (clash) {
+            throw new FlagError(`--shard-out and --${clash} are both ${shardOut}: give each its own file`);
+        }
+    }
     if (
         values.report !== undefined &&
         values["report-html"] !== undefined &&
@@ -366,10 +385,14 @@ function planRun(values: Values, positionals: string[], env: NodeJS.ProcessEnv) 
     const security = securityFlags(values, urlPath ?? values.endpoints?.split(",")[0]?.trim() ?? DEFAULT_ENDPOINTS[0]);
     const endpoints = endpointsOf(values, urlPath, chat.replacesProbes || security.replacesProbes);
     const options = probeOptionsOf(values, env);
+    const localAddresses = parseLocalAddresses(values["local-address"]);
+    if (localAddresses && values.connections === undefined) {
+        throw new FlagError("--local-address spreads a load's connections; give --connections N too");
+    }
     const load =
         values.connections === undefined
             ? undefined
-            : { connections: numberOf(values, "connections"), rate: numberOf(values, "rate") };
+            : { connections: numberOf(values, "connections"), rate: numberOf(values, "rate"), localAddresses };
     const monitorTimes = values.monitor
         ? { intervalSec: numberOf(values, "interval"), durationSec: numberOf(values, "duration") }
         : undefined;
@@ -430,12 +453,29 @@ async function printReport(report: Report, values: Values, io: CliIo): Promise<v
                   (await import("./report/html")).renderReportHtml(report),
               ),
     ].filter((f): f is string => f !== undefined);
+    if (values["shard-out"] !== undefined && report.tally) {
+        const failure = writeOutputFile(
+            "shard-out",
+            values["shard-out"],
+            shardJson(report.tally, {
+                target: report.target.url,
+                startedAt: report.startedAt,
+                durationSec: report.durationSec,
+            }) + "\n",
+        );
+        if (failure) {
+            writeFailures.push(failure);
+        }
+    }
     for (const failure of writeFailures) {
         io.err(`error: ${failure}`);
     }
 }
 
 export async function main(argv: string[], io: CliIo): Promise<number> {
+    if (argv[0] === "merge") {
+        return (await import("./merge")).mergeMain(argv.slice(1), io);
+    }
     let echoServer: EchoServer | undefined;
     try {
         const { values, positionals } = parseFlags(argv, FLAGS, true);
@@ -450,6 +490,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
             );
         }
         const target = await openTarget(plan.target, values["stack-outputs"], (s) => (echoServer = s));
+        checkAddressFamilies(plan.load?.localAddresses, target.url);
         const report = await runPlan(plan, target, values, io);
         await printReport(report, values, io);
         return report.exitCode;

@@ -1,4 +1,4 @@
-import type { AffinityOptions, Scenario } from "./scenario";
+import type { AffinityOptions, Scenario, ScenarioResult } from "./scenario";
 import type { SecurityChecks } from "./security-flags";
 import { plural } from "../cli/suggest";
 import {
@@ -12,19 +12,29 @@ import {
     endpointUrl,
     probeEndpoint,
     ProbeOptions,
-    percentile,
+    histogramOf,
+    mergeHistograms,
     checkOrigin,
     checkRateLimit,
     SecurityCheckResult,
 } from "./core";
-import { evaluate, Metric, parseThreshold, Report, SCENARIO_DEFAULT_THRESHOLD, Threshold } from "./report";
+import {
+    Counter,
+    evaluate,
+    metricsOfTally,
+    parseThreshold,
+    Report,
+    SCENARIO_DEFAULT_THRESHOLD,
+    Tally,
+    Threshold,
+} from "./report";
 
 export interface ValidateOptions extends ProbeOptions {
     readonly baseUrl: string;
     readonly source: string;
     readonly endpoints: readonly string[];
     readonly thresholds: readonly Threshold[];
-    readonly load?: { connections: number; rate: number };
+    readonly load?: { connections: number; rate: number; localAddresses?: readonly string[] };
     /** Monitor mode: probes start at once; the endpoints get handshake and round trip, no hold. */
     readonly monitor?: {
         intervalSec: number;
@@ -46,55 +56,53 @@ export interface ValidateOptions extends ProbeOptions {
     readonly onPhase?: (name: string, detail?: () => string) => void;
 }
 
-/** Run-wide metrics from everything the run measured. */
-function metricsOf(
+/** Everything the run measured, reduced to counters, codes and histograms that add up across shards. */
+function tallyOf(
     endpoints: readonly EndpointResult[],
     load?: LoadResult,
     monitor?: MonitorResult,
-): Partial<Record<Metric, number>> {
+    scenario?: ScenarioResult,
+): Omit<Tally, "failuresByCode" | "interrupted"> {
     const handshakes = endpoints.flatMap((e) => [e.handshake, ...e.holds.map((h) => h.handshake)]);
     const handshakeMs = handshakes.filter((h) => h.ok).map((h) => h.timings.totalMs);
-    let attempted = handshakes.length;
-    let succeeded = handshakes.filter((h) => h.ok).length;
-    // Connections that opened and were not cut: the main probes, the holds, the load.
-    let opened = handshakes.filter((h) => h.ok).length;
-    let stayedUp = endpoints.filter(
-        (e) =>
-            e.handshake.ok && !e.failures.some((f) => f.code === "ECHO_TIMEOUT" && f.evidence.closeCode !== undefined),
-    ).length;
-    stayedUp += endpoints.flatMap((e) => e.holds).filter((h) => h.handshake.ok && h.survived).length;
+    const holds = endpoints.flatMap((e) => e.holds);
+    const c: Record<Counter, number> = {
+        handshakesAttempted: handshakes.length,
+        handshakesOpened: handshakes.filter((h) => h.ok).length,
+        // Connections that opened and were not cut: the main probes, the holds, the load.
+        connectionsStayedUp:
+            endpoints.filter(
+                (e) =>
+                    e.handshake.ok &&
+                    !e.failures.some((f) => f.code === "ECHO_TIMEOUT" && f.evidence.closeCode !== undefined),
+            ).length + holds.filter((h) => h.handshake.ok && h.survived).length,
+        holds: holds.length,
+        // An interrupted hold was not cut, but it was not held for its time either.
+        holdsReached: holds.filter((h) => h.survived && !h.interrupted).length,
+        checkRuns: scenario?.checks.reduce((n, check) => n + check.runs, 0) ?? 0,
+        checksPassed: scenario?.checks.reduce((n, check) => n + check.passed, 0) ?? 0,
+    };
     if (load) {
-        attempted += load.requested;
-        succeeded += load.opened;
-        opened += load.opened;
-        stayedUp += load.survived;
-        handshakeMs.push(...load.handshakeSamples);
+        c.handshakesAttempted += load.requested;
+        c.handshakesOpened += load.opened;
+        c.connectionsStayedUp += load.survived;
     }
     if (monitor) {
-        attempted += monitor.probes.length;
+        c.handshakesAttempted += monitor.probes.length;
         const ok = monitor.probes.filter((p) => p.code === undefined || !HANDSHAKE_FAILURES.has(p.code));
-        succeeded += ok.length;
-        opened += ok.length;
-        stayedUp += monitor.probes.filter((p) => p.ok).length;
+        c.handshakesOpened += ok.length;
+        c.connectionsStayedUp += monitor.probes.filter((p) => p.ok).length;
         handshakeMs.push(...ok.map((p) => p.handshakeMs));
     }
-    const latencies = endpoints.flatMap((e) => e.roundTrip?.samples ?? []);
-    const holds = endpoints.flatMap((e) => e.holds);
-    const metrics: Partial<Record<Metric, number>> = {};
-    if (attempted > 0) {
-        metrics.handshake_success_rate = succeeded / attempted;
-    }
-    if (opened > 0) {
-        metrics.connection_success_rate = stayedUp / opened;
-    }
-    metrics.handshake_p95_ms = percentile(handshakeMs, 95);
-    metrics.handshake_p99_ms = percentile(handshakeMs, 99);
-    metrics.message_latency_p95_ms = percentile(latencies, 95);
-    if (holds.length > 0) {
-        // An interrupted hold was not cut, but it was not held for its time either.
-        metrics.hold_reached_rate = holds.filter((h) => h.survived && !h.interrupted).length / holds.length;
-    }
-    return Object.fromEntries(Object.entries(metrics).filter(([, v]) => v !== undefined));
+    return {
+        counters: c,
+        loadFailuresByCode: load?.failuresByCode ?? {},
+        histograms: {
+            handshakeMs: mergeHistograms([histogramOf(handshakeMs), ...(load ? [load.handshakeHistogram] : [])]),
+            messageLatencyMs: histogramOf(endpoints.flatMap((e) => e.roundTrip?.samples ?? [])),
+        },
+        scenario: scenario !== undefined,
+    };
 }
 
 /**
@@ -140,6 +148,7 @@ async function loadPhase(options: RunOptions, urls: Urls, phase: Phase): Promise
             ...options,
             connections: options.load.connections,
             rate: options.load.rate,
+            localAddresses: options.load.localAddresses,
             holdSec: options.holdSec,
             onProgress: (c) => (counts = c),
         },
@@ -167,28 +176,35 @@ async function monitorPhase(options: RunOptions, urls: Urls, phase: Phase): Prom
 
 type Phase = NonNullable<ValidateOptions["onPhase"]>;
 
-/** The run's verdict over everything it measured. */
+/** The run's verdict: the thresholds judged on the run's tally (what `--shard-out` writes). */
 function judge(
     options: RunOptions,
     measured: Pick<Report, "endpoints" | "load" | "monitor" | "scenario" | "affinity" | "security">,
-): Pick<Report, "metrics" | "thresholds" | "failures" | "verdict"> {
+    interrupted: boolean,
+): Pick<Report, "metrics" | "thresholds" | "failures" | "verdict" | "tally"> {
     const { endpoints, scenario, affinity, security } = measured;
-    const metrics = metricsOf(endpoints, measured.load, measured.monitor);
-    if (scenario) {
-        metrics.check_success_rate = scenario.successRate;
-    }
     const judged =
         scenario && !options.thresholds.some((t) => t.metric === "check_success_rate")
             ? [...options.thresholds, parseThreshold(SCENARIO_DEFAULT_THRESHOLD)]
             : options.thresholds;
-    const thresholds = evaluate(judged, metrics);
     const failures = [
         ...endpoints.flatMap((e) => e.failures.map((f) => ({ ...f, endpoint: e.endpoint }))),
         ...(affinity?.failures.map((f) => ({ ...f, endpoint: affinity.path })) ?? []),
         ...(security ?? []).flatMap((c) => c.failures.map((f) => ({ ...f, endpoint: c.path }))),
     ];
+    const failuresByCode: Tally["failuresByCode"] = {};
+    for (const f of failures) {
+        failuresByCode[f.code] = (failuresByCode[f.code] ?? 0) + 1;
+    }
+    const tally: Tally = {
+        ...tallyOf(endpoints, measured.load, measured.monitor, scenario),
+        failuresByCode,
+        interrupted,
+    };
+    const metrics = metricsOfTally(tally);
+    const thresholds = evaluate(judged, metrics);
     const failed = failures.length > 0 || thresholds.some((t) => t.passed === false);
-    return { metrics, thresholds, failures, verdict: failed ? "fail" : "pass" };
+    return { metrics, thresholds, failures, tally, verdict: failed ? "fail" : "pass" };
 }
 
 async function validateWith(given: ValidateOptions & { readonly sockets: SocketPool }): Promise<Report> {
@@ -216,7 +232,7 @@ async function validateWith(given: ValidateOptions & { readonly sockets: SocketP
     // Read after every phase: a Ctrl-C during the scenario, the affinity or the security checks interrupts the run too.
     const interrupted = signal?.aborted === true;
     const measured = { endpoints, load, monitor, scenario, affinity, security: checks.length > 0 ? checks : undefined };
-    const verdict = judge(options, measured);
+    const verdict = judge(options, measured, interrupted);
     return {
         target: { url: options.baseUrl, source: options.source },
         startedAt: new Date(started).toISOString(),

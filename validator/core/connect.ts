@@ -21,6 +21,10 @@ export interface ConnectOptions {
      * by its IP before DNS points at it.
      */
     readonly resolve?: readonly ResolveEntry[];
+    /** The source address to connect from (a load spreads --local-address over its connections). */
+    readonly localAddress?: string;
+    /** false: offer no permessage-deflate (ws offers it by default, and a socket that takes it keeps zlib state). */
+    readonly perMessageDeflate?: false;
 }
 
 export interface ResolveEntry {
@@ -202,6 +206,12 @@ function clientOptionsFor(options: ConnectOptions, secure: boolean): ClientOptio
     }
     if (options.insecure) {
         chosen.rejectUnauthorized = false;
+    }
+    if (options.perMessageDeflate === false) {
+        chosen.perMessageDeflate = false;
+    }
+    if (options.localAddress !== undefined) {
+        chosen.localAddress = options.localAddress;
     }
     // ws's own connect unless --resolve redirects the dial.
     if (options.resolve?.length) {

@@ -4,6 +4,16 @@
 export { FAILURE_CODES, Failure, FailureCode, HANDSHAKE_FAILURES, failure } from "./codes";
 export { closeSocket, ConnectOptions, openSocket, ResolveEntry, SocketPool } from "./connect";
 export { DEFAULT_ENDPOINTS, LOAD_DEFAULTS, MAX_WAIT_SEC, MONITOR_DEFAULTS, VALIDATION_DEFAULTS } from "./defaults";
+export {
+    decodeHistogram,
+    distributionOf,
+    encodeHistogram,
+    Histogram,
+    HISTOGRAM_PRECISION,
+    histogramOf,
+    mergeHistograms,
+    percentileMs,
+} from "./histogram";
 export { EchoServer, startEchoServer } from "./echo-server";
 export { runLoad, LoadCounts, LoadResult } from "./load";
 export type { MonitorProbe, MonitorResult } from "./monitor";

@@ -3,7 +3,8 @@ import WebSocket from "ws";
 import { FailureCode } from "./codes";
 import { closeSockets, OpenOptions, Opened, Refused, startSocket } from "./connect";
 import { sleep } from "../../cli/kit";
-import { distribution, Distribution } from "./stats";
+import type { Distribution } from "./stats";
+import { distributionOf, Histogram, newHistogram, recordMs } from "./histogram";
 
 export interface LoadOptions extends OpenOptions {
     readonly connections: number;
@@ -11,6 +12,8 @@ export interface LoadOptions extends OpenOptions {
     readonly rate: number;
     /** Seconds to keep all of them open once the last one opened. */
     readonly holdSec: number;
+    /** Source addresses the connections take in turn (--local-address); the system picks one when absent. */
+    readonly localAddresses?: readonly string[];
     /** Ctrl-C: open no more, stop holding, close what is open and report. */
     readonly signal?: AbortSignal;
     /** Called once as the load starts with its counts, a live view for a progress line to read. */
@@ -37,7 +40,10 @@ export interface LoadResult {
     readonly openSec: number;
     readonly achievedRatePerSec: number;
     readonly handshakeMs: Distribution;
+    /** Every handshake's time, for the HTML report's chart (the JSON report leaves it out). */
     readonly handshakeSamples: number[];
+    /** The same times as an HDR histogram: the percentiles above, and what a shard carries. */
+    readonly handshakeHistogram: Histogram;
     readonly failuresByCode: Partial<Record<FailureCode, number>>;
     /** Ctrl-C stopped it: `requested` is what was attempted by then. */
     readonly interrupted?: boolean;
@@ -47,13 +53,14 @@ export interface LoadResult {
 export interface Opening {
     readonly sockets: WebSocket[];
     readonly samples: number[];
+    readonly histogram: Histogram;
     readonly failuresByCode: Partial<Record<FailureCode, number>>;
     /** Connections started (fewer than asked when the signal stopped it). */
     attempted: number;
 }
 
 export function newOpening(): Opening {
-    return { sockets: [], samples: [], failuresByCode: {}, attempted: 0 };
+    return { sockets: [], samples: [], histogram: newHistogram(), failuresByCode: {}, attempted: 0 };
 }
 
 /** Opens `connections` sockets at `rate` per second across the endpoints, holds them, closes them all. */
@@ -93,8 +100,9 @@ export async function runLoad(urls: readonly string[], options: LoadOptions): Pr
         cut: opened - survived,
         openSec,
         achievedRatePerSec: opening.attempted / openSec,
-        handshakeMs: distribution(samples),
+        handshakeMs: distributionOf(opening.histogram),
         handshakeSamples: samples,
+        handshakeHistogram: opening.histogram,
         failuresByCode,
         interrupted: options.signal?.aborted === true ? true : undefined,
     };
@@ -108,11 +116,11 @@ export async function runLoad(urls: readonly string[], options: LoadOptions): Pr
  */
 export async function openConnections(
     urls: readonly string[],
-    options: Pick<LoadOptions, "connections" | "rate" | "signal"> & OpenOptions,
+    options: Pick<LoadOptions, "connections" | "rate" | "signal" | "localAddresses"> & OpenOptions,
     opening: Opening,
     started = performance.now(),
 ): Promise<void> {
-    const { sockets, samples, failuresByCode } = opening;
+    const { sockets, samples, histogram, failuresByCode } = opening;
     // One callback for every connection rather than a promise, a continuation and a closure
     // each: a load run makes thousands.
     let inFlight = 0;
@@ -121,6 +129,7 @@ export async function openConnections(
     const settled = new Promise<void>((resolve) => (allSettled = resolve));
     const onResult = (opened: Opened | Refused) => {
         samples.push(opened.timings.totalMs);
+        recordMs(histogram, opened.timings.totalMs);
         if (!opened.ok) {
             failuresByCode[opened.failure.code] = (failuresByCode[opened.failure.code] ?? 0) + 1;
         } else {
@@ -132,7 +141,16 @@ export async function openConnections(
         }
     };
     // A load run reports each handshake's total time only (its distribution), never the phases.
-    const socketOptions: OpenOptions = { ...options, totalTimeOnly: true };
+    // One options object per source address, made once: ws's client options are built per object.
+    // A load's sockets offer no compression: they send nothing, and a socket that negotiated
+    // permessage-deflate keeps its own zlib state (the probes still offer it, so the report
+    // says whether the path lets it through).
+    const socketOptions: OpenOptions[] = (options.localAddresses ?? [undefined]).map((localAddress) => ({
+        ...options,
+        totalTimeOnly: true,
+        perMessageDeflate: false,
+        localAddress,
+    }));
     for (let i = 0; i < options.connections && !options.signal?.aborted; i++) {
         // Pace against the clock rather than sleeping a fixed step, so slow turns catch up.
         const due = started + (i * 1000) / options.rate;
@@ -145,7 +163,7 @@ export async function openConnections(
         }
         opening.attempted += 1;
         inFlight += 1;
-        startSocket(urls[i % urls.length], socketOptions, onResult);
+        startSocket(urls[i % urls.length], socketOptions[i % socketOptions.length], onResult);
     }
     starting = false;
     if (inFlight === 0) {

@@ -5,7 +5,8 @@ import { plural } from "../../cli/suggest";
 import { closeCause, Failure, failure, FAILURE_CODES } from "./codes";
 import { closeSocket, ConnectOptions, HandshakeTimings, openSocket, SocketPool } from "./connect";
 import { VALIDATION_DEFAULTS } from "./defaults";
-import { distribution, Distribution } from "./stats";
+import type { Distribution } from "./stats";
+import { distributionOf, histogramOf } from "./histogram";
 
 export type HoldMode = "idle" | "ping" | "both";
 
@@ -137,13 +138,20 @@ export async function roundTrip(
         });
         if ("code" in outcome) {
             return {
-                result: { sent: i + 1, received: samples.length, latencyMs: distribution(samples), samples },
+                result: {
+                    sent: i + 1,
+                    received: samples.length,
+                    latencyMs: distributionOf(histogramOf(samples)),
+                    samples,
+                },
                 failure: outcome,
             };
         }
         samples.push(outcome.ms);
     }
-    return { result: { sent: count, received: samples.length, latencyMs: distribution(samples), samples } };
+    return {
+        result: { sent: count, received: samples.length, latencyMs: distributionOf(histogramOf(samples)), samples },
+    };
 }
 
 /** How one hold runs: its length, its mode and, in ping mode, when a silent peer counts as dead. */

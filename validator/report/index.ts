@@ -14,3 +14,4 @@ export {
     ThresholdError,
     thresholdsFrom,
 } from "./thresholds";
+export { Counter, COUNTERS, mergeTallies, metricsOfTally, parseShard, ShardError, shardJson, Tally } from "./tally";

@@ -3,6 +3,7 @@
 import type { AffinityResult, ScenarioResult } from "../scenario";
 import type { EndpointResult, Failure, LoadResult, MonitorResult, SecurityCheckResult } from "../core";
 import type { Evaluation, Metric } from "./thresholds";
+import type { Tally } from "./tally";
 
 export interface Report {
     readonly target: { url: string; source: string };
@@ -21,15 +22,18 @@ export interface Report {
     readonly verdict: "pass" | "fail";
     /** 130 when interrupted: the results are what was measured until then. */
     readonly exitCode: 0 | 1 | 130;
+    /** What adds up across machines: what --shard-out writes (left out of the JSON report). */
+    readonly tally?: Tally;
+    /** A report of `ws-validate merge`: the shard files it summed and what they counted. */
+    readonly merged?: { readonly shards: string[]; readonly tally: Tally };
     /** Ctrl-C or SIGTERM stopped the run before its end. */
     readonly interrupted?: boolean;
 }
 
+// Raw samples and histograms: the percentiles are kept, --shard-out writes the histograms.
+const OMITTED = new Set(["samples", "handshakeSamples", "handshakeHistogram", "tally", "histograms"]);
+
 /** The report as JSON, without the raw latency samples (the percentiles are kept). */
 export function reportJson(report: object): string {
-    return JSON.stringify(
-        report,
-        (key, value: unknown) => (key === "samples" || key === "handshakeSamples" ? undefined : value),
-        2,
-    );
+    return JSON.stringify(report, (key, value) => (OMITTED.has(key) ? undefined : value), 2);
 }

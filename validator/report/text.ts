@@ -1,5 +1,5 @@
 import { plural } from "../../cli/suggest";
-import { EndpointResult, HoldResult } from "../core";
+import { distributionOf, EndpointResult, HISTOGRAM_PRECISION, HoldResult } from "../core";
 import type { Report } from "./model";
 import type { StepFailure } from "../scenario";
 import { METRICS } from "./thresholds";
@@ -76,6 +76,27 @@ function scenarioLines(report: Report): string[] {
     return lines;
 }
 
+/** What `ws-validate merge` summed: the shards, their counts and their failure codes. */
+function mergedLines(report: Report): string[] {
+    if (!report.merged) {
+        return [];
+    }
+    const { shards, tally } = report.merged;
+    const c = tally.counters;
+    const codes = (byCode: Record<string, number | undefined>) =>
+        Object.entries(byCode)
+            .map(([code, n]) => `${code} ${n}`)
+            .join(", ") || "none";
+    const hs = distributionOf(tally.histograms.handshakeMs);
+    return [
+        `merged ${plural(shards.length, "shard")}: ${shards.join(", ")}`,
+        `    handshakes ${c.handshakesOpened}/${c.handshakesAttempted} opened, ${c.connectionsStayedUp} stayed up; holds ${c.holdsReached}/${c.holds} reached; checks ${c.checksPassed}/${c.checkRuns} passed`,
+        `    handshake p50 ${ms(hs.p50, 2)} p95 ${ms(hs.p95, 2)} p99 ${ms(hs.p99, 2)} max ${ms(hs.max, 2)} (HDR histogram, ${HISTOGRAM_PRECISION.significantDigits} significant digits of ${HISTOGRAM_PRECISION.unit})`,
+        `    failures ${codes(tally.failuresByCode)}; load handshakes refused ${codes(tally.loadFailuresByCode)}`,
+        "",
+    ];
+}
+
 export function renderReport(report: Report): string {
     const lines: string[] = [`ws-validate ${report.target.url} (${report.target.source})`, ""];
     for (const e of report.endpoints) {
@@ -112,7 +133,7 @@ export function renderReport(report: Report): string {
         );
         lines.push("");
     }
-    lines.push(...scenarioLines(report));
+    lines.push(...scenarioLines(report), ...mergedLines(report));
     lines.push("thresholds:");
     for (const t of report.thresholds) {
         const mark = t.passed === undefined ? "n/a " : t.passed ? "ok  " : "FAIL";
