@@ -20,7 +20,7 @@ export async function startEchoProcess(options: { cpus?: string } = {}): Promise
     const port = await new Promise<number>((resolve, reject) => {
         child.once("error", reject);
         child.once("exit", (code) => reject(new Error(`the echo server exited (${code}) before it listened`)));
-        child.stdout!.once("data", (c: Buffer) => resolve(Number(c.toString().trim())));
+        child.stdout.once("data", (c: Buffer) => resolve(Number(c.toString().trim())));
     });
     return { port, stop: () => child.kill() };
 }

@@ -276,7 +276,7 @@ export class LocalStandIn implements DeployTarget {
                 if (statuses.every((s) => s !== undefined)) {
                     this.traffic.record({
                         requests: statuses.length,
-                        errors5xx: statuses.filter((s) => s! >= 500).length,
+                        errors5xx: statuses.filter((s) => s >= 500).length,
                     });
                 }
                 await new Promise((resolve) => setTimeout(resolve, 50));

@@ -51,7 +51,7 @@ type Key = keyof PackSettings;
 
 /** The config schema of a policy that reads the given settings. */
 export function schemaFor(...keys: Key[]): PolicyConfigSchema {
-    return { properties: Object.fromEntries(keys.map((k) => [k, SETTINGS[k]])) } as PolicyConfigSchema;
+    return { properties: Object.fromEntries(keys.map((k) => [k, SETTINGS[k]])) };
 }
 
 /**

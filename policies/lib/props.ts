@@ -80,7 +80,6 @@ export function lastSegment(link: string): string {
 
 /** A copy of a resource's properties with changes applied, without tripping the unknown-checking proxy. */
 export function patched(props: Record<string, unknown>, changes: Record<string, unknown>): Record<string, unknown> {
-    const target = (props as Record<string, unknown>)[sdkProxy.getSpecialProxyTarget] as
-        Record<string, unknown> | undefined;
+    const target = props[sdkProxy.getSpecialProxyTarget] as Record<string, unknown> | undefined;
     return { ...(target ?? props), ...changes };
 }

@@ -20,8 +20,8 @@ describe("deploy: the HTTP 5xx trigger against the stand-in", function () {
             const report = await runPipeline(target, passedGate, options([], { revision, watch: watch(3) }));
             assert.equal(report.exitCode, 1, renderTimeline(report));
             assert.equal(report.fired?.trigger, "http-5xx-increase");
-            assert.ok(Math.abs(report.fired!.value! - 0.25) < 0.03, String(report.fired!.value));
-            assert.match(report.fired!.detail, /5xx rate 19\.\d %|5xx rate 20\.0 %/);
+            assert.ok(Math.abs(report.fired.value! - 0.25) < 0.03, String(report.fired.value));
+            assert.match(report.fired.detail, /5xx rate 19\.\d %|5xx rate 20\.0 %/);
             assert.equal(
                 report.triggers.find((t) => t.trigger === "handshake-failure-rate")?.fired,
                 false,

@@ -124,7 +124,7 @@ describe("deploy: rollback triggers against the stand-in, each on its own", func
         assert.equal(report.exitCode, 1, renderTimeline(report));
         assert.equal(report.fired?.trigger, "service-deploy");
         assert.match(
-            report.fired!.detail,
+            report.fired.detail,
             /up failed deploying api=chat:404: service api: image chat:404 not found in the registry/,
         );
         assert.equal(target.appliedImage, "chat:1");
@@ -167,8 +167,8 @@ describe("deploy: rollback triggers against the stand-in, each on its own", func
             "validation after rollback: ok",
         ]);
         assert.equal(report.fired?.trigger, "handshake-failure-rate");
-        assert.ok(report.fired!.value! >= 0.4 && report.fired!.value! <= 0.6, String(report.fired!.value));
-        assert.equal(report.fired!.threshold, 0.1);
+        assert.ok(report.fired.value! >= 0.4 && report.fired.value! <= 0.6, String(report.fired.value));
+        assert.equal(report.fired.threshold, 0.1);
         assert.match(
             renderTimeline(report),
             /rollback trigger: WebSocket handshake failure rate \(measured [456]\d\.\d %, threshold 10\.0 %\): \d+ of \d+ handshakes failed \(.*HANDSHAKE_REFUSED 403\)/,

@@ -214,7 +214,7 @@ export function verdicts(events: readonly EngineEvent[]): Verdict[] {
 /** A verdict as one comparable line: `level policy resource-name`. */
 export function verdictKey(v: Verdict): string {
     const onStack = !v.urn || v.urn.includes("::pulumi:pulumi:Stack::");
-    return `${v.level} ${v.policy} ${onStack ? "(stack)" : urnName(v.urn!)}`;
+    return `${v.level} ${v.policy} ${onStack ? "(stack)" : urnName(v.urn)}`;
 }
 
 /** The resources a preview or update stepped over, as `type name`. */

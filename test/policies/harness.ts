@@ -210,7 +210,7 @@ export function runStackPolicy(
 ): Promise<Outcome> {
     const config = engineConfig(policy, given);
     const fromTestResources = !(resources.length > 0 && "dependencies" in resources[0]);
-    const view = fromTestResources ? stackResources(resources as TestResource[]) : (resources as PolicyResource[]);
+    const view = fromTestResources ? stackResources(resources) : (resources as PolicyResource[]);
     const args: StackValidationArgs = {
         resources: view,
         getConfig: (() => structuredClone(config)) as StackValidationArgs["getConfig"],

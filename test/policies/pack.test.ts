@@ -87,9 +87,7 @@ describe("policies: the pack", () => {
     });
 
     it("lets the two policies that can fix a resource remediate", () => {
-        const remediating = policies
-            .filter((p) => "remediateResource" in p && (p as ResourceValidationPolicy).remediateResource)
-            .map((p) => p.name);
+        const remediating = policies.filter((p) => "remediateResource" in p && p.remediateResource).map((p) => p.name);
         assert.deepEqual(remediating.sort(), ["enforce-backend-timeout", "enforce-session-affinity"]);
     });
 
@@ -115,27 +113,21 @@ describe("policies: the pack", () => {
                 healthChecks: unknown.string,
                 backends: [{ group: unknown.string, balancingMode: "RATE", maxRatePerInstance: 100 }],
             });
-            const outcome = await runResourcePolicy(
-                policyNamed("enforce-backend-timeout") as ResourceValidationPolicy,
-                fresh,
-            );
+            const outcome = await runResourcePolicy(policyNamed("enforce-backend-timeout"), fresh);
             assert.equal(outcome.cantRun, undefined);
             assert.equal(outcome.violations.length, 1);
         });
 
         it("recognises a new serverless backend with an unknown NEG and no health check, and does not flag it", async () => {
             const fresh = changed(serverlessChain().backend, { backends: [{ group: unknown.string }] });
-            const outcome = await runResourcePolicy(
-                policyNamed("enforce-backend-timeout") as ResourceValidationPolicy,
-                fresh,
-            );
+            const outcome = await runResourcePolicy(policyNamed("enforce-backend-timeout"), fresh);
             assert.deepEqual(outcome.violations, []);
             assert.match(outcome.notApplicable ?? "", /serverless/);
         });
 
         it("reports the SDK's can't-run note, not a violation, when the value a rule needs is unknown", async () => {
             const outcome = await runResourcePolicy(
-                policyNamed("enforce-backend-timeout") as ResourceValidationPolicy,
+                policyNamed("enforce-backend-timeout"),
                 changed(websocketBackend(), { timeoutSec: unknown.number }),
             );
             assert.deepEqual(outcome.violations, []);

@@ -131,9 +131,9 @@ export function startChatServer(options: ChatServerOptions = {}): Promise<ChatSe
                         ws.send(
                             JSON.stringify({
                                 type,
-                                run_id: message!.id,
+                                run_id: message.id,
                                 seq: i + 1,
-                                ...(type === "agent_completed" ? { text: `reply to: ${String(message!.text)}` } : {}),
+                                ...(type === "agent_completed" ? { text: `reply to: ${String(message.text)}` } : {}),
                             }),
                         );
                     }

@@ -225,7 +225,7 @@ http {
 export async function startNginx(dir: string, port: number, conf: string): Promise<Closable> {
     const child = spawn("nginx", ["-c", conf, "-p", dir], { stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
-    child.stderr!.on("data", (c: Buffer) => (stderr += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
     const log = () =>
         `${stderr}${fs.existsSync(`${dir}/error.log`) ? fs.readFileSync(`${dir}/error.log`, "utf8") : ""}`;
     await waitForPort(port, child, log);

@@ -31,7 +31,7 @@ function sdkEntry(programDir: string, entry: "run" | "run-policy-pack" | "run-pl
 
 /** The program's Pulumi.yaml runtime options (typescript, tsconfig, nodeargs), as the CLI sends them. */
 function runtimeOptions(info: lang.ProgramInfo | undefined): Record<string, unknown> {
-    return (info?.getOptions()?.toJavaScript() ?? {}) as Record<string, unknown>;
+    return info?.getOptions()?.toJavaScript() ?? {};
 }
 
 /** Env entries the SDK's entry points read for TypeScript, as Pulumi's host sets them. */
