@@ -5,9 +5,12 @@
 //
 // Test runner: Stryker's mocha runner, because it loads the project's own .mocharc.json and its
 // TypeScript hook (cli/register.js) unchanged and measures coverage per test, so each mutant runs
-// only the tests that reach it. mocha-runner 10 accepts mocha 12 as installed by `npm ci`; it runs
-// mocha in one process (it turns parallel mode off). The command runner would rerun a whole
-// subset for every mutant, which on the 2-core machine is hours for the pack alone.
+// only the tests that reach it. mocha-runner 10.0.0 declares mocha 12 but requires mocha's CLI
+// helpers by their pre-12 names (lib/cli/run-helpers, now run-helpers.cjs); `npm run mutation`
+// (scripts/mutation.js) preloads scripts/stryker-mocha-12.js, which lets require() find .cjs
+// files, instead of patching node_modules. The runner runs mocha in one process (no parallel
+// mode). The command runner was the other choice: it reruns a whole test subset for every
+// mutant, hours for the pack alone on the 2-core machine.
 //
 // Message text is not verdict logic: string literals and template strings are not mutated
 // (StringLiteral), and static mutants (constants built once at load) are skipped (ignoreStatic),
