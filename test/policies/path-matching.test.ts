@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
 import { ResourceValidationPolicy } from "@pulumi/policy";
 import { pathMatches, pathPatternProblem, wildcardBase } from "../../policies/lib/gcp-facts";
-import { probePath, routesFor } from "../../policies/lib/urlmaps";
+import { allRoutes, isRedirectOnly, probePath, routesFor } from "../../policies/lib/urlmaps";
 import { changed, websocketBackend, websocketUrlMap } from "./fixtures";
 import { policyNamed, runResourcePolicy } from "./harness";
 
@@ -111,6 +111,48 @@ describe("policies: which rule of a URL map serves a path", () => {
             timeout: undefined,
         });
         assert.equal(served(mapWith({ routeRules }), "/chat").service, "default");
+    });
+    it("matches a route rule when any one of its match rules does", () => {
+        const routeRules = [
+            { priority: 1, matchRules: [{ fullPathMatch: "/chat" }, { prefixMatch: "/ws" }], service: "either" },
+        ];
+        assert.equal(served(mapWith({ routeRules }), "/ws").service, "either");
+        assert.equal(served(mapWith({ routeRules }), "/chat").service, "either");
+    });
+    it("lists every route, route rules with their weighted backend and matched paths", () => {
+        const routes = allRoutes({
+            pathMatchers: [
+                {
+                    defaultService: "d",
+                    pathRules: [{ paths: ["/ws", 7], service: "p" }],
+                    routeRules: [
+                        {
+                            matchRules: [{ fullPathMatch: "/a" }, { prefixMatch: "/b/" }, { headerMatches: [] }],
+                            routeAction: {
+                                timeout: { seconds: "5" },
+                                weightedBackendServices: [{ backendService: "w", weight: 100 }],
+                            },
+                        },
+                    ],
+                },
+            ],
+        });
+        assert.deepEqual(
+            routes.map((r) => [r.where, r.service(), r.routeTimeoutSec, r.paths]),
+            [
+                ["pathMatchers[0].defaultService", "d", undefined, undefined],
+                ["pathMatchers[0].pathRules[0]", "p", undefined, ["/ws"]],
+                ["pathMatchers[0].routeRules[0]", "w", 5, ["/a", "/b/"]],
+            ],
+        );
+        assert.equal(allRoutes({ defaultRouteAction: { timeout: { seconds: "9" } } })[0].routeTimeoutSec, 9);
+    });
+    it("calls a map redirect-only only when it redirects and routes nothing", () => {
+        const redirect = { defaultUrlRedirect: { httpsRedirect: true } };
+        assert.equal(isRedirectOnly(redirect), true);
+        assert.equal(isRedirectOnly({ ...redirect, defaultService: "s" }), false);
+        assert.equal(isRedirectOnly({ ...redirect, pathMatchers: [{ defaultService: "s" }] }), false);
+        assert.equal(isRedirectOnly({ defaultService: "s" }), false);
     });
     it("takes a route rule only when no path rule matches", () => {
         const map = mapWith({
