@@ -153,6 +153,117 @@ export interface RoutedChannels {
     channelIdsOf(team: Team): pulumi.Output<string>[];
 }
 
+type ChannelSecrets = {
+    pagerDutyServiceKeys?: pulumi.Output<Record<string, string>>;
+    pagingWebhookUrl: string;
+    pagingWebhookToken?: pulumi.Output<string>;
+};
+type Parent = { parent: pulumi.Resource };
+
+function createEmailChannel(id: string, team: Team, address: string, opts: Parent): monitoring.NotificationChannel {
+    return new monitoring.NotificationChannel(
+        id,
+        {
+            displayName: `WebSocket LB ${team}: ${address}`,
+            type: "email",
+            labels: { email_address: address },
+        },
+        opts,
+    );
+}
+
+function createWebhookChannel(
+    id: string,
+    team: Team,
+    secrets: ChannelSecrets,
+    opts: Parent,
+): monitoring.NotificationChannel {
+    return new monitoring.NotificationChannel(
+        id,
+        {
+            displayName: `WebSocket LB ${team}: paging webhook`,
+            type: "webhook_basicauth",
+            labels: { url: secrets.pagingWebhookUrl, username: "websocket-lb" },
+            sensitiveLabels: secrets.pagingWebhookToken ? { password: secrets.pagingWebhookToken } : undefined,
+        },
+        opts,
+    );
+}
+
+/** The team's PagerDuty service key; up refuses to run without it, a preview shows a stand-in. */
+function pagerDutyServiceKey(team: Team, keys: ChannelSecrets["pagerDutyServiceKeys"]): pulumi.Output<string> {
+    if (keys) {
+        return pulumi.secret(
+            keys.apply((k) => {
+                if (typeof k?.[team] !== "string" || k[team] === "") {
+                    throw new Error(
+                        `alertRoutes.${team} lists pagerduty, but the secret pagerDutyServiceKeys has no key for ${team}; set it with pulumi config set --secret pagerDutyServiceKeys '{"${team}":"..."}'`,
+                    );
+                }
+                return k[team];
+            }),
+        );
+    }
+    const missing = `alertRoutes.${team} lists pagerduty, but the secret pagerDutyServiceKeys is not set; set it with pulumi config set --secret pagerDutyServiceKeys '{"${team}":"..."}'`;
+    if (!pulumi.runtime.isDryRun()) {
+        throw new Error(missing);
+    }
+    // A preview (a pull request's, a checkout's) shows the channel and what up needs.
+    void pulumi.log.warn(`${missing}; pulumi up stops here until it is`);
+    return pulumi.secret("(set at deploy)");
+}
+
+function createPagerDutyChannel(
+    id: string,
+    team: Team,
+    secrets: ChannelSecrets,
+    opts: Parent,
+): monitoring.NotificationChannel {
+    return new monitoring.NotificationChannel(
+        id,
+        {
+            displayName: `WebSocket LB ${team}: PagerDuty`,
+            type: "pagerduty",
+            sensitiveLabels: { serviceKey: pagerDutyServiceKey(team, secrets.pagerDutyServiceKeys) },
+        },
+        opts,
+    );
+}
+
+/** A topic for the team that the Monitoring notification service agent may publish to, and its channel. */
+function createPubSubChannel(
+    name: string,
+    id: string,
+    team: Team,
+    projectNumber: () => pulumi.Output<string>,
+    opts: Parent,
+): { topic: pubsub.Topic; channel: monitoring.NotificationChannel } {
+    const topic = new pubsub.Topic(
+        `${name}-${team}-alerts`,
+        { labels: { team, purpose: "websocket-lb-alerts" } },
+        opts,
+    );
+    new pubsub.TopicIAMMember(
+        `${name}-${team}-alerts-publisher`,
+        {
+            topic: topic.name,
+            role: "roles/pubsub.publisher",
+            member: pulumi.interpolate`serviceAccount:service-${projectNumber()}@gcp-sa-monitoring-notification.iam.gserviceaccount.com`,
+        },
+        opts,
+    );
+    const channel = new monitoring.NotificationChannel(
+        id,
+        {
+            displayName: `WebSocket LB ${team}: Pub/Sub ${team}-alerts`,
+            type: "pubsub",
+            labels: { topic: topic.id },
+        },
+        opts,
+    );
+    return { topic, channel };
+}
+
 /**
  * Builds each team's channels. PagerDuty: type `pagerduty` with the service key in
  * `sensitiveLabels.serviceKey` (node_modules/@pulumi/gcp/types/input.d.ts,
@@ -165,103 +276,30 @@ export interface RoutedChannels {
 export function createRoutedChannels(
     name: string,
     routes: AlertRoutes,
-    secrets: {
-        pagerDutyServiceKeys?: pulumi.Output<Record<string, string>>;
-        pagingWebhookUrl: string;
-        pagingWebhookToken?: pulumi.Output<string>;
-    },
-    opts: { parent: pulumi.Resource },
+    secrets: ChannelSecrets,
+    opts: Parent,
     options: { chatChecksRun: boolean },
 ): RoutedChannels {
     const channels: monitoring.NotificationChannel[] = [];
     const topics: Partial<Record<Team, pubsub.Topic>> = {};
     const byTeam: Partial<Record<Team, monitoring.NotificationChannel[]>> = {};
-    let projectNumber: pulumi.Output<string> | undefined;
+    // Looked up once, and only when some team has a Pub/Sub channel.
+    let projectNumberOutput: pulumi.Output<string> | undefined;
+    const projectNumber = () => (projectNumberOutput ??= organizations.getProjectOutput({}, opts).number);
     for (const team of TEAMS) {
         for (const route of routes[team] ?? []) {
             const id = `${name}-${team}-${route.kind}${route.kind === "email" ? `-${(byTeam[team] ?? []).length}` : ""}`;
             let channel: monitoring.NotificationChannel;
             if (route.kind === "email") {
-                channel = new monitoring.NotificationChannel(
-                    id,
-                    {
-                        displayName: `WebSocket LB ${team}: ${route.address}`,
-                        type: "email",
-                        labels: { email_address: route.address },
-                    },
-                    opts,
-                );
+                channel = createEmailChannel(id, team, route.address, opts);
             } else if (route.kind === "webhook") {
-                channel = new monitoring.NotificationChannel(
-                    id,
-                    {
-                        displayName: `WebSocket LB ${team}: paging webhook`,
-                        type: "webhook_basicauth",
-                        labels: { url: secrets.pagingWebhookUrl, username: "websocket-lb" },
-                        sensitiveLabels: secrets.pagingWebhookToken
-                            ? { password: secrets.pagingWebhookToken }
-                            : undefined,
-                    },
-                    opts,
-                );
+                channel = createWebhookChannel(id, team, secrets, opts);
             } else if (route.kind === "pagerduty") {
-                const keys = secrets.pagerDutyServiceKeys;
-                let serviceKey = keys
-                    ? pulumi.secret(
-                          keys.apply((k) => {
-                              if (typeof k?.[team] !== "string" || k[team] === "") {
-                                  throw new Error(
-                                      `alertRoutes.${team} lists pagerduty, but the secret pagerDutyServiceKeys has no key for ${team}; set it with pulumi config set --secret pagerDutyServiceKeys '{"${team}":"..."}'`,
-                                  );
-                              }
-                              return k[team];
-                          }),
-                      )
-                    : undefined;
-                if (!serviceKey) {
-                    const missing = `alertRoutes.${team} lists pagerduty, but the secret pagerDutyServiceKeys is not set; set it with pulumi config set --secret pagerDutyServiceKeys '{"${team}":"..."}'`;
-                    if (!pulumi.runtime.isDryRun()) {
-                        throw new Error(missing);
-                    }
-                    // A preview (a pull request's, a checkout's) shows the channel and what up needs.
-                    void pulumi.log.warn(`${missing}; pulumi up stops here until it is`);
-                    serviceKey = pulumi.secret("(set at deploy)");
-                }
-                channel = new monitoring.NotificationChannel(
-                    id,
-                    {
-                        displayName: `WebSocket LB ${team}: PagerDuty`,
-                        type: "pagerduty",
-                        sensitiveLabels: { serviceKey },
-                    },
-                    opts,
-                );
+                channel = createPagerDutyChannel(id, team, secrets, opts);
             } else {
-                const topic = new pubsub.Topic(
-                    `${name}-${team}-alerts`,
-                    { labels: { team, purpose: "websocket-lb-alerts" } },
-                    opts,
-                );
-                topics[team] = topic;
-                projectNumber ??= organizations.getProjectOutput({}, opts).number;
-                new pubsub.TopicIAMMember(
-                    `${name}-${team}-alerts-publisher`,
-                    {
-                        topic: topic.name,
-                        role: "roles/pubsub.publisher",
-                        member: pulumi.interpolate`serviceAccount:service-${projectNumber}@gcp-sa-monitoring-notification.iam.gserviceaccount.com`,
-                    },
-                    opts,
-                );
-                channel = new monitoring.NotificationChannel(
-                    id,
-                    {
-                        displayName: `WebSocket LB ${team}: Pub/Sub ${team}-alerts`,
-                        type: "pubsub",
-                        labels: { topic: topic.id },
-                    },
-                    opts,
-                );
+                const created = createPubSubChannel(name, id, team, projectNumber, opts);
+                topics[team] = created.topic;
+                channel = created.channel;
             }
             channels.push(channel);
             (byTeam[team] ??= []).push(channel);

@@ -8,6 +8,7 @@ import {
     headerNameProblem,
     HTTP_UNUSABLE_AFFINITIES,
     LOAD_BALANCING_SCHEMES,
+    LoadBalancingScheme,
     MAX_AFFINITY_COOKIE_TTL_SEC,
     MAX_CONNECTION_DRAINING_SEC,
     RECOMMENDED_MAX_TIMEOUT_SEC,
@@ -22,9 +23,12 @@ import {
     BACKEND_FIELDS,
     BACKEND_KINDS,
     BackendSettings,
+    CloudRunBackend,
+    GroupsBackend,
     HeaderSetting,
     InstanceGroupBackend,
     LoadBalancerSettings,
+    MonitoringSettings,
     PROGRAM_AFFINITIES,
     ProgramAffinity,
     SYNTHETIC_PERIODS_SEC,
@@ -248,19 +252,15 @@ function parseAffinity(v: Validator, key: string, value: unknown): ProgramAffini
     return v.oneOf(key, value, PROGRAM_AFFINITIES);
 }
 
-function parseBackend(v: Validator, key: string, name: string, spec: unknown): BackendSettings | undefined {
-    const at = `${key}.${name}`;
-    if (!RESOURCE_STEM.test(name)) {
-        v.fail(
-            key,
-            name,
-            "backend names are used in resource names; allowed: lowercase letters, digits and -, starting with a letter, at most 20 characters",
-        );
-    }
-    if (!isRecord(spec)) {
-        v.fail(at, spec, "allowed: an object with kind and paths");
-        return undefined;
-    }
+type BackendCommonSettings = Pick<BackendSettings, "name" | "websocket" | "paths">;
+
+/** The fields every kind shares; the unknown-field check needs the kind, so it runs here too. */
+function parseBackendCommon(
+    v: Validator,
+    at: string,
+    name: string,
+    spec: Record<string, unknown>,
+): { kind: BackendSettings["kind"]; common: BackendCommonSettings } {
     const kind = v.oneOf(`${at}.kind`, spec.kind, BACKEND_KINDS);
     if (kind !== undefined && (BACKEND_KINDS as readonly unknown[]).includes(spec.kind)) {
         const fields: readonly string[] = BACKEND_FIELDS[kind];
@@ -279,166 +279,186 @@ function parseBackend(v: Validator, key: string, name: string, spec: unknown): B
         websocket: websocket === true,
         paths: v.paths(`${at}.paths`, optional(spec.paths, []), websocket === true),
     };
-    switch (kind) {
-        case "instanceGroup": {
-            const minReplicas = v.integer(`${at}.minReplicas`, optional(spec.minReplicas, 2), 1, 1000);
-            const region = v.text(
-                `${at}.region`,
-                spec.region,
-                "a Compute Engine region such as us-central1",
-                /^[a-z]+-[a-z]+[0-9]+$/,
+    return { kind, common };
+}
+
+function parseHealthCheckPath(v: Validator, at: string, spec: Record<string, unknown>): string {
+    return v.text(`${at}.healthCheckPath`, optional(spec.healthCheckPath, "/healthz"), "a path starting with /", /^\//);
+}
+
+function parseInstanceGroupBackend(
+    v: Validator,
+    at: string,
+    spec: Record<string, unknown>,
+    common: BackendCommonSettings,
+): InstanceGroupBackend {
+    const minReplicas = v.integer(`${at}.minReplicas`, optional(spec.minReplicas, 2), 1, 1000);
+    const region = v.text(
+        `${at}.region`,
+        spec.region,
+        "a Compute Engine region such as us-central1",
+        /^[a-z]+-[a-z]+[0-9]+$/,
+    );
+    return {
+        ...common,
+        kind: "instanceGroup",
+        image: v.text(`${at}.image`, spec.image, "a container image reference"),
+        region,
+        machineType: v.text(
+            `${at}.machineType`,
+            optional(spec.machineType, "e2-standard-2"),
+            "a machine type such as e2-standard-2",
+        ),
+        port: v.integer(`${at}.port`, optional(spec.port, 8080), 1, 65535),
+        healthCheckPath: parseHealthCheckPath(v, at, spec),
+        minReplicas,
+        maxReplicas: v.integer(
+            `${at}.maxReplicas`,
+            optional(spec.maxReplicas, Math.max(minReplicas, 4)),
+            minReplicas,
+            1000,
+            " and at least minReplicas",
+        ),
+        targetCpuUtilization: v.fraction(`${at}.targetCpuUtilization`, optional(spec.targetCpuUtilization, 0.6)),
+        // One VM an hour by default: a VM holds day-long sockets, each removal cuts them.
+        scaleInMaxReplicas: v.integer(`${at}.scaleInMaxReplicas`, optional(spec.scaleInMaxReplicas, 1), 0, 1000),
+        // The window is the autoscaler's look-back; up to an hour (inferred from the console's scale-in controls).
+        scaleInWindowSec: v.integer(`${at}.scaleInWindowSec`, optional(spec.scaleInWindowSec, 3600), 60, 3600),
+        maxRatePerInstance: v.integer(
+            `${at}.maxRatePerInstance`,
+            optional(spec.maxRatePerInstance, 1000),
+            1,
+            1_000_000,
+        ),
+        ...parseInstanceGroupNetwork(v, at, spec),
+        zones: parseZones(v, `${at}.zones`, spec.zones, region),
+        ...parseServiceEnv(v, at, spec),
+    };
+}
+
+function parseGroupsBackend(
+    v: Validator,
+    at: string,
+    spec: Record<string, unknown>,
+    common: BackendCommonSettings,
+): GroupsBackend {
+    for (const field of ["env", "secretEnv"]) {
+        if (spec[field] !== undefined) {
+            v.fail(
+                `${at}.${field}`,
+                spec[field],
+                "groups backends run instances this stack does not manage; allowed: env and secretEnv on instanceGroup or cloudRun backends",
             );
-            return {
-                ...common,
-                kind,
-                image: v.text(`${at}.image`, spec.image, "a container image reference"),
-                region,
-                machineType: v.text(
-                    `${at}.machineType`,
-                    optional(spec.machineType, "e2-standard-2"),
-                    "a machine type such as e2-standard-2",
-                ),
-                port: v.integer(`${at}.port`, optional(spec.port, 8080), 1, 65535),
-                healthCheckPath: v.text(
-                    `${at}.healthCheckPath`,
-                    optional(spec.healthCheckPath, "/healthz"),
-                    "a path starting with /",
-                    /^\//,
-                ),
-                minReplicas,
-                maxReplicas: v.integer(
-                    `${at}.maxReplicas`,
-                    optional(spec.maxReplicas, Math.max(minReplicas, 4)),
-                    minReplicas,
-                    1000,
-                    " and at least minReplicas",
-                ),
-                targetCpuUtilization: v.fraction(
-                    `${at}.targetCpuUtilization`,
-                    optional(spec.targetCpuUtilization, 0.6),
-                ),
-                // One VM an hour by default: a VM holds day-long sockets, each removal cuts them.
-                scaleInMaxReplicas: v.integer(
-                    `${at}.scaleInMaxReplicas`,
-                    optional(spec.scaleInMaxReplicas, 1),
-                    0,
-                    1000,
-                ),
-                // The window is the autoscaler's look-back; up to an hour (inferred from the console's scale-in controls).
-                scaleInWindowSec: v.integer(`${at}.scaleInWindowSec`, optional(spec.scaleInWindowSec, 3600), 60, 3600),
-                maxRatePerInstance: v.integer(
-                    `${at}.maxRatePerInstance`,
-                    optional(spec.maxRatePerInstance, 1000),
-                    1,
-                    1_000_000,
-                ),
-                ...parseInstanceGroupNetwork(v, at, spec),
-                zones: parseZones(v, `${at}.zones`, spec.zones, region),
-                ...parseServiceEnv(v, at, spec),
-            };
         }
-        case "groups": {
-            for (const field of ["env", "secretEnv"]) {
-                if (spec[field] !== undefined) {
-                    v.fail(
-                        `${at}.${field}`,
-                        spec[field],
-                        "groups backends run instances this stack does not manage; allowed: env and secretEnv on instanceGroup or cloudRun backends",
-                    );
-                }
-            }
-            const groups = v.stringList(`${at}.groups`, spec.groups, false);
-            for (const link of groups) {
-                if (!SELF_LINK.test(link)) {
-                    v.fail(
-                        `${at}.groups`,
-                        link,
-                        "allowed: self links of instance groups or zonal network endpoint groups (projects/P/zones/Z/instanceGroups/N or .../networkEndpointGroups/N)",
-                    );
-                }
-            }
-            return {
-                ...common,
-                kind,
-                groups,
-                port: v.integer(`${at}.port`, optional(spec.port, 8080), 1, 65535),
-                portName: v.text(
-                    `${at}.portName`,
-                    optional(spec.portName, "http"),
-                    "a named port",
-                    /^[a-z][a-z0-9-]*$/,
-                ),
-                healthCheckPath: v.text(
-                    `${at}.healthCheckPath`,
-                    optional(spec.healthCheckPath, "/healthz"),
-                    "a path starting with /",
-                    /^\//,
-                ),
-                maxRatePerEndpoint: v.integer(
-                    `${at}.maxRatePerEndpoint`,
-                    optional(spec.maxRatePerEndpoint, 1000),
-                    1,
-                    1_000_000,
-                ),
-            };
+    }
+    const groups = v.stringList(`${at}.groups`, spec.groups, false);
+    for (const link of groups) {
+        if (!SELF_LINK.test(link)) {
+            v.fail(
+                `${at}.groups`,
+                link,
+                "allowed: self links of instance groups or zonal network endpoint groups (projects/P/zones/Z/instanceGroups/N or .../networkEndpointGroups/N)",
+            );
         }
-        case "cloudRun": {
-            const minInstances = v.integer(`${at}.minInstances`, optional(spec.minInstances, 0), 0, 1000);
-            return {
-                ...common,
-                kind,
-                image: v.text(`${at}.image`, spec.image, "a container image reference"),
-                region: v.text(
-                    `${at}.region`,
-                    spec.region,
-                    "a Cloud Run region such as us-central1",
-                    /^[a-z]+-[a-z]+[0-9]+$/,
-                ),
-                requestTimeoutSec: v.integer(
-                    `${at}.requestTimeoutSec`,
-                    optional(spec.requestTimeoutSec, 300),
-                    1,
-                    CLOUD_RUN_MAX_REQUEST_TIMEOUT_SEC,
-                    " (Cloud Run's request timeout ceiling)",
-                ),
-                minInstances,
-                maxInstances: v.integer(
-                    `${at}.maxInstances`,
-                    optional(spec.maxInstances, 10),
-                    Math.max(minInstances, 1),
-                    1000,
-                    " and at least minInstances",
-                ),
-                port: v.integer(`${at}.port`, optional(spec.port, 8080), 1, 65535),
-                pinnedRevision:
-                    spec.pinnedRevision === undefined
-                        ? undefined
-                        : v.text(
-                              `${at}.pinnedRevision`,
-                              spec.pinnedRevision,
-                              "a Cloud Run revision name",
-                              /^[a-z][a-z0-9-]{0,62}$/,
-                          ),
-                ...parseServiceEnv(v, at, spec),
-            };
-        }
+    }
+    return {
+        ...common,
+        kind: "groups",
+        groups,
+        port: v.integer(`${at}.port`, optional(spec.port, 8080), 1, 65535),
+        portName: v.text(`${at}.portName`, optional(spec.portName, "http"), "a named port", /^[a-z][a-z0-9-]*$/),
+        healthCheckPath: parseHealthCheckPath(v, at, spec),
+        maxRatePerEndpoint: v.integer(
+            `${at}.maxRatePerEndpoint`,
+            optional(spec.maxRatePerEndpoint, 1000),
+            1,
+            1_000_000,
+        ),
+    };
+}
+
+function parseCloudRunBackend(
+    v: Validator,
+    at: string,
+    spec: Record<string, unknown>,
+    common: BackendCommonSettings,
+): CloudRunBackend {
+    const minInstances = v.integer(`${at}.minInstances`, optional(spec.minInstances, 0), 0, 1000);
+    return {
+        ...common,
+        kind: "cloudRun",
+        image: v.text(`${at}.image`, spec.image, "a container image reference"),
+        region: v.text(`${at}.region`, spec.region, "a Cloud Run region such as us-central1", /^[a-z]+-[a-z]+[0-9]+$/),
+        requestTimeoutSec: v.integer(
+            `${at}.requestTimeoutSec`,
+            optional(spec.requestTimeoutSec, 300),
+            1,
+            CLOUD_RUN_MAX_REQUEST_TIMEOUT_SEC,
+            " (Cloud Run's request timeout ceiling)",
+        ),
+        minInstances,
+        maxInstances: v.integer(
+            `${at}.maxInstances`,
+            optional(spec.maxInstances, 10),
+            Math.max(minInstances, 1),
+            1000,
+            " and at least minInstances",
+        ),
+        port: v.integer(`${at}.port`, optional(spec.port, 8080), 1, 65535),
+        pinnedRevision:
+            spec.pinnedRevision === undefined
+                ? undefined
+                : v.text(
+                      `${at}.pinnedRevision`,
+                      spec.pinnedRevision,
+                      "a Cloud Run revision name",
+                      /^[a-z][a-z0-9-]{0,62}$/,
+                  ),
+        ...parseServiceEnv(v, at, spec),
+    };
+}
+
+function parseBackend(v: Validator, key: string, name: string, spec: unknown): BackendSettings | undefined {
+    const at = `${key}.${name}`;
+    if (!RESOURCE_STEM.test(name)) {
+        v.fail(
+            key,
+            name,
+            "backend names are used in resource names; allowed: lowercase letters, digits and -, starting with a letter, at most 20 characters",
+        );
+    }
+    if (!isRecord(spec)) {
+        v.fail(at, spec, "allowed: an object with kind and paths");
+        return undefined;
+    }
+    const { kind, common } = parseBackendCommon(v, at, name, spec);
+    switch (kind) {
+        case "instanceGroup":
+            return parseInstanceGroupBackend(v, at, spec, common);
+        case "groups":
+            return parseGroupsBackend(v, at, spec, common);
+        case "cloudRun":
+            return parseCloudRunBackend(v, at, spec, common);
     }
 }
 
-/**
- * Validates raw configuration into frozen settings. Every problem is reported at once, each
- * naming the key, the value and what is allowed; nothing is returned when there is any.
- */
-export function parseSettings(
-    read: RawConfigReader,
-    namespace: string,
-    /** Secret values as the CLI stores them (JSON text), read only to check they are there. */
-    secrets: { readonly pagerDutyServiceKeys?: string } = {},
-): LoadBalancerSettings {
-    const v = new Validator(namespace);
-    const get = (name: string) => parseJson(read(name));
+/** A config value, read from its JSON text; undefined when unset. */
+type ConfigGetter = (name: string) => unknown;
 
-    const scheme = v.oneOf(v.key("loadBalancingScheme"), get("loadBalancingScheme"), LOAD_BALANCING_SCHEMES);
+const CLASSIC_NO_ROUTE_TIMEOUT =
+    "the classic EXTERNAL scheme supports no routeAction.timeout; set 0 or use EXTERNAL_MANAGED";
+
+/** A route timeout, which the classic EXTERNAL scheme cannot carry. */
+function parseRouteTimeout(v: Validator, get: ConfigGetter, name: string, scheme: LoadBalancingScheme): number {
+    const key = v.key(name);
+    const seconds = v.integer(key, get(name), 0, RECOMMENDED_MAX_TIMEOUT_SEC, " (0 sets no route timeout)");
+    if (scheme === "EXTERNAL" && seconds > 0) {
+        v.fail(key, seconds, CLASSIC_NO_ROUTE_TIMEOUT);
+    }
+    return seconds;
+}
+
+function parseTraffic(v: Validator, get: ConfigGetter, scheme: LoadBalancingScheme) {
     const backendTimeoutSec = v.integer(
         v.key("backendTimeoutSec"),
         get("backendTimeoutSec"),
@@ -462,39 +482,18 @@ export function parseSettings(
         MAX_AFFINITY_COOKIE_TTL_SEC,
         " (0 is a session cookie)",
     );
-    const timeoutKey = v.key("websocketTimeoutSec");
-    const websocketTimeoutSec = v.integer(
-        timeoutKey,
-        get("websocketTimeoutSec"),
-        0,
-        RECOMMENDED_MAX_TIMEOUT_SEC,
-        " (0 sets no route timeout)",
-    );
-    if (scheme === "EXTERNAL" && websocketTimeoutSec > 0) {
-        v.fail(
-            timeoutKey,
-            websocketTimeoutSec,
-            "the classic EXTERNAL scheme supports no routeAction.timeout; set 0 or use EXTERNAL_MANAGED",
-        );
-    }
-    const httpTimeoutKey = v.key("httpTimeoutSec");
-    const httpTimeoutSec = v.integer(
-        httpTimeoutKey,
-        get("httpTimeoutSec"),
-        0,
-        RECOMMENDED_MAX_TIMEOUT_SEC,
-        " (0 sets no route timeout)",
-    );
-    if (scheme === "EXTERNAL" && httpTimeoutSec > 0) {
-        v.fail(
-            httpTimeoutKey,
-            httpTimeoutSec,
-            "the classic EXTERNAL scheme supports no routeAction.timeout; set 0 or use EXTERNAL_MANAGED",
-        );
-    }
-    const websocketPaths = v.paths(v.key("websocketPaths"), get("websocketPaths"), false);
-    const deletionProtection = v.flag(v.key("deletionProtection"), get("deletionProtection"));
+    return {
+        backendTimeoutSec,
+        sessionAffinity,
+        sessionAffinityTtlSec,
+        websocketTimeoutSec: parseRouteTimeout(v, get, "websocketTimeoutSec", scheme),
+        httpTimeoutSec: parseRouteTimeout(v, get, "httpTimeoutSec", scheme),
+        websocketPaths: v.paths(v.key("websocketPaths"), get("websocketPaths"), false),
+        deletionProtection: v.flag(v.key("deletionProtection"), get("deletionProtection")),
+    };
+}
 
+function parseDomains(v: Validator, get: ConfigGetter): string[] {
     const domainsKey = v.key("domains");
     const domainsValue = get("domains");
     const domains = domainsValue === undefined ? [] : v.stringList(domainsKey, domainsValue, false);
@@ -510,12 +509,10 @@ export function parseSettings(
             v.fail(domainsKey, domain, "allowed: lowercase fully qualified host names such as chat.example.com");
         }
     }
-    const connectionDrainingTimeoutSec = v.integer(
-        v.key("connectionDrainingTimeoutSec"),
-        get("connectionDrainingTimeoutSec"),
-        0,
-        MAX_CONNECTION_DRAINING_SEC,
-    );
+    return domains;
+}
+
+function parseRequestHeaders(v: Validator, get: ConfigGetter, scheme: LoadBalancingScheme): HeaderSetting[] {
     const headersKey = v.key("requestHeaders");
     const requestHeaders = parseHeaders(v, headersKey, get("requestHeaders"));
     if (scheme === "EXTERNAL" && requestHeaders.length > 0) {
@@ -525,7 +522,64 @@ export function parseSettings(
             "the classic EXTERNAL scheme supports no headerAction; set [] or use EXTERNAL_MANAGED",
         );
     }
+    return requestHeaders;
+}
 
+/** Exactly one backend serves the WebSocket paths; a backend that failed to parse is not counted as lacking it. */
+function checkWebsocketBackend(v: Validator, key: string, backends: readonly BackendSettings[], configured: number) {
+    const websocketBackends = backends.filter((b) => b.websocket).map((b) => b.name);
+    const why = "exactly one backend must set websocket: true (it serves websocketPaths and the default route)";
+    if (websocketBackends.length === 0 && backends.length === configured) {
+        v.problems.push(
+            `${key} has no backend with websocket: true (backends: ${backends.map((b) => b.name).join(", ")}); ${why}`,
+        );
+    } else if (websocketBackends.length > 1) {
+        v.problems.push(`${key} has websocket: true on ${websocketBackends.join(", ")}; ${why}`);
+    }
+}
+
+/** Each path goes to one backend, and a Cloud Run WebSocket backend cannot outlive its request timeout. */
+function checkBackendRoutes(
+    v: Validator,
+    key: string,
+    backends: readonly BackendSettings[],
+    websocketPaths: readonly string[],
+    websocketTimeoutSec: number,
+): void {
+    const owner = new Map<string, string>(websocketPaths.map((p) => [p, "websocketPaths"]));
+    for (const backend of backends) {
+        for (const path of backend.paths) {
+            const other = owner.get(path);
+            if (other) {
+                v.fail(
+                    `${key}.${backend.name}.paths`,
+                    path,
+                    `that path is already routed by ${other}; each path goes to one service`,
+                );
+            }
+            owner.set(path, `backends.${backend.name}`);
+        }
+        if (
+            backend.kind === "cloudRun" &&
+            backend.websocket &&
+            websocketTimeoutSec > CLOUD_RUN_MAX_REQUEST_TIMEOUT_SEC
+        ) {
+            v.fail(
+                v.key("websocketTimeoutSec"),
+                websocketTimeoutSec,
+                `backend ${backend.name} is cloudRun and serves the WebSocket paths, and Cloud Run ends a WebSocket at its request timeout (at most ${CLOUD_RUN_MAX_REQUEST_TIMEOUT_SEC} s); ` +
+                    `allowed: at most ${CLOUD_RUN_MAX_REQUEST_TIMEOUT_SEC}, or move the WebSocket backend to kind instanceGroup or groups for 24-hour connections`,
+            );
+        }
+    }
+}
+
+function parseBackends(
+    v: Validator,
+    get: ConfigGetter,
+    websocketPaths: readonly string[],
+    websocketTimeoutSec: number,
+): BackendSettings[] {
     const backendsKey = v.key("backends");
     const backendsValue = get("backends");
     const backends: BackendSettings[] = [];
@@ -535,51 +589,40 @@ export function parseSettings(
             backendsValue,
             "required: a map of backend name to {kind, paths, ...} with exactly one websocket: true",
         );
-    } else {
-        for (const [name, spec] of Object.entries(backendsValue)) {
-            const backend = parseBackend(v, backendsKey, name, spec);
-            if (backend) {
-                backends.push(backend);
-            }
-        }
-        checkSubnetOverlaps(v, backendsKey, backends);
-        const websocketBackends = backends.filter((b) => b.websocket).map((b) => b.name);
-        const why = "exactly one backend must set websocket: true (it serves websocketPaths and the default route)";
-        if (websocketBackends.length === 0 && backends.length === Object.keys(backendsValue).length) {
-            v.problems.push(
-                `${backendsKey} has no backend with websocket: true (backends: ${backends.map((b) => b.name).join(", ")}); ${why}`,
-            );
-        } else if (websocketBackends.length > 1) {
-            v.problems.push(`${backendsKey} has websocket: true on ${websocketBackends.join(", ")}; ${why}`);
-        }
-        const owner = new Map<string, string>(websocketPaths.map((p) => [p, "websocketPaths"]));
-        for (const backend of backends) {
-            for (const path of backend.paths) {
-                const other = owner.get(path);
-                if (other) {
-                    v.fail(
-                        `${backendsKey}.${backend.name}.paths`,
-                        path,
-                        `that path is already routed by ${other}; each path goes to one service`,
-                    );
-                }
-                owner.set(path, `backends.${backend.name}`);
-            }
-            if (
-                backend.kind === "cloudRun" &&
-                backend.websocket &&
-                websocketTimeoutSec > CLOUD_RUN_MAX_REQUEST_TIMEOUT_SEC
-            ) {
-                v.fail(
-                    timeoutKey,
-                    websocketTimeoutSec,
-                    `backend ${backend.name} is cloudRun and serves the WebSocket paths, and Cloud Run ends a WebSocket at its request timeout (at most ${CLOUD_RUN_MAX_REQUEST_TIMEOUT_SEC} s); ` +
-                        `allowed: at most ${CLOUD_RUN_MAX_REQUEST_TIMEOUT_SEC}, or move the WebSocket backend to kind instanceGroup or groups for 24-hour connections`,
-                );
-            }
+        return backends;
+    }
+    for (const [name, spec] of Object.entries(backendsValue)) {
+        const backend = parseBackend(v, backendsKey, name, spec);
+        if (backend) {
+            backends.push(backend);
         }
     }
+    checkSubnetOverlaps(v, backendsKey, backends);
+    checkWebsocketBackend(v, backendsKey, backends, Object.keys(backendsValue).length);
+    checkBackendRoutes(v, backendsKey, backends, websocketPaths, websocketTimeoutSec);
+    return backends;
+}
 
+/**
+ * A text setting as text. Config stores text, which parseJson reads as a number or boolean when
+ * it looks like one; that is turned back into the text the user wrote.
+ */
+function configText(value: unknown): string {
+    if (typeof value === "string") {
+        return value;
+    }
+    if (typeof value === "number" || typeof value === "boolean") {
+        return String(value);
+    }
+    // A structure is shown as the JSON it was given as, so the URL check refuses it by its text.
+    return value === undefined || value === null ? "" : JSON.stringify(value);
+}
+
+function parseMonitoring(
+    v: Validator,
+    get: ConfigGetter,
+    secrets: { readonly pagerDutyServiceKeys?: string },
+): MonitoringSettings {
     const emailsKey = v.key("alertEmails");
     const alertEmails = v.stringList(emailsKey, get("alertEmails") ?? [], true);
     for (const email of alertEmails) {
@@ -588,12 +631,12 @@ export function parseSettings(
         }
     }
     const webhookKey = v.key("pagingWebhookUrl");
-    const pagingWebhookUrl = String(get("pagingWebhookUrl") ?? "");
+    const pagingWebhookUrl = configText(get("pagingWebhookUrl"));
     if (pagingWebhookUrl && !/^https:\/\/[^\s/]+\/\S*$/.test(pagingWebhookUrl)) {
         v.fail(webhookKey, pagingWebhookUrl, "allowed: an https:// URL, or empty for no paging webhook");
     }
     const percent = (key: string) => v.integer(v.key(key), get(key), 1, 100, " (percent)");
-    const monitoring = {
+    return {
         alertEmails,
         pagingWebhookUrl,
         alert5xxPercent: percent("alert5xxPercent"),
@@ -611,7 +654,34 @@ export function parseSettings(
             pagerDutyServiceKeys: secrets.pagerDutyServiceKeys,
         }),
     };
+}
 
+/**
+ * Validates raw configuration into frozen settings. Every problem is reported at once, each
+ * naming the key, the value and what is allowed; nothing is returned when there is any.
+ */
+export function parseSettings(
+    read: RawConfigReader,
+    namespace: string,
+    /** Secret values as the CLI stores them (JSON text), read only to check they are there. */
+    secrets: { readonly pagerDutyServiceKeys?: string } = {},
+): LoadBalancerSettings {
+    const v = new Validator(namespace);
+    const get: ConfigGetter = (name) => parseJson(read(name));
+
+    // Each parser below reports its problems as it goes: their order is the order users see.
+    const scheme = v.oneOf(v.key("loadBalancingScheme"), get("loadBalancingScheme"), LOAD_BALANCING_SCHEMES);
+    const traffic = parseTraffic(v, get, scheme);
+    const domains = parseDomains(v, get);
+    const connectionDrainingTimeoutSec = v.integer(
+        v.key("connectionDrainingTimeoutSec"),
+        get("connectionDrainingTimeoutSec"),
+        0,
+        MAX_CONNECTION_DRAINING_SEC,
+    );
+    const requestHeaders = parseRequestHeaders(v, get, scheme);
+    const backends = parseBackends(v, get, traffic.websocketPaths, traffic.websocketTimeoutSec);
+    const monitoring = parseMonitoring(v, get, secrets);
     const syntheticMonitor = parseSyntheticMonitor(v, v.key("syntheticMonitor"), get("syntheticMonitor"), backends);
     const cloudArmor = parseCloudArmor(v, get("cloudArmor"), domains);
 
@@ -619,13 +689,13 @@ export function parseSettings(
         throw new ConfigError(v.problems);
     }
     return deepFreeze({
-        backendTimeoutSec,
-        sessionAffinity,
-        sessionAffinityTtlSec,
-        websocketTimeoutSec,
-        httpTimeoutSec,
-        deletionProtection,
-        websocketPaths,
+        backendTimeoutSec: traffic.backendTimeoutSec,
+        sessionAffinity: traffic.sessionAffinity,
+        sessionAffinityTtlSec: traffic.sessionAffinityTtlSec,
+        websocketTimeoutSec: traffic.websocketTimeoutSec,
+        httpTimeoutSec: traffic.httpTimeoutSec,
+        deletionProtection: traffic.deletionProtection,
+        websocketPaths: traffic.websocketPaths,
         domains,
         loadBalancingScheme: scheme,
         connectionDrainingTimeoutSec,

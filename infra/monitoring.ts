@@ -152,120 +152,151 @@ function lbRequestsFilter(urlMapName: pulumi.Output<string>): pulumi.Output<stri
     return pulumi.interpolate`metric.type="loadbalancing.googleapis.com/https/request_count" AND resource.type="https_lb_rule" AND resource.label.url_map_name="${urlMapName}"`;
 }
 
+type ChannelIdsFor = (alert: keyof Monitoring["alerts"]) => pulumi.Output<string>[];
+
+interface RatioAlertSpec {
+    readonly alert: keyof Monitoring["alerts"];
+    readonly suffix: string;
+    readonly displayName: string;
+    readonly numerator: pulumi.Input<string>;
+    readonly denominator: pulumi.Input<string>;
+    readonly percent: number;
+    readonly aggregations: typeof PER_MINUTE;
+    readonly runbookStep: string;
+    /** The log-based metrics the filters read. */
+    readonly uses?: logging.Metric[];
+}
+
+/** An alert when numerator over denominator stays above a percentage for 5 minutes. */
+function createRatioAlert(
+    name: string,
+    spec: RatioAlertSpec,
+    channelIdsFor: ChannelIdsFor,
+    opts: Parent,
+): monitoring.AlertPolicy {
+    const { displayName, percent, aggregations } = spec;
+    return new monitoring.AlertPolicy(
+        `${name}-${spec.suffix}`,
+        {
+            displayName,
+            combiner: "OR",
+            severity: "ERROR",
+            conditions: [
+                {
+                    displayName: `${displayName} above ${percent}% for 5 minutes`,
+                    conditionThreshold: {
+                        filter: spec.numerator,
+                        denominatorFilter: spec.denominator,
+                        aggregations,
+                        denominatorAggregations: aggregations,
+                        comparison: "COMPARISON_GT",
+                        thresholdValue: percent / 100,
+                        duration: "300s",
+                    },
+                },
+            ],
+            notificationChannels: channelIdsFor(spec.alert),
+            documentation: {
+                mimeType: "text/markdown",
+                content: `${displayName} is above ${percent}%. Runbook: ${RUNBOOK}, ${spec.runbookStep}.`,
+            },
+        },
+        // A new log-based metric can take minutes before alert policies accept it (terraform-provider-google #11102).
+        { ...opts, dependsOn: spec.uses ?? [] },
+    );
+}
+
+/** A rate alert on requests whose backend timed out. */
+function createTimeoutAlert(
+    name: string,
+    perMinute: number,
+    metrics: Metrics,
+    channelIdsFor: ChannelIdsFor,
+    opts: Parent,
+): monitoring.AlertPolicy {
+    return new monitoring.AlertPolicy(
+        `${name}-alert-lb-timeouts`,
+        {
+            displayName: "Load balancer backend timeouts (HTTP requests)",
+            combiner: "OR",
+            severity: "WARNING",
+            conditions: [
+                {
+                    displayName: `requests timed out at the backend above ${perMinute} per minute for 5 minutes`,
+                    conditionThreshold: {
+                        filter: userMetric(metrics.timeoutErrors),
+                        // ALIGN_RATE yields per second; the setting is per minute.
+                        aggregations: RATE_PER_MINUTE,
+                        comparison: "COMPARISON_GT",
+                        thresholdValue: perMinute / 60,
+                        duration: "300s",
+                    },
+                },
+            ],
+            notificationChannels: channelIdsFor("timeoutErrors"),
+            documentation: {
+                mimeType: "text/markdown",
+                content:
+                    `More than ${perMinute} requests a minute end with statusDetails backend_timeout: ` +
+                    `the backend did not answer within its route's or backend service's timeout (a 504 to the client): a slow or undersized backend. ` +
+                    `It does not count WebSockets closed at the end of their lifetime (no Google doc says those are marked backend_timeout). ` +
+                    `Runbook: ${RUNBOOK}, step 4 (timeout errors: find the slow backend and route, then its capacity).`,
+            },
+        },
+        { ...opts, dependsOn: [metrics.timeoutErrors] },
+    );
+}
+
 /** Ratio alerts for 5xx, handshake and connection failures, and a rate alert on load balancer timeout errors. */
 function createAlerts(
     name: string,
     monitoringSettings: MonitoringSettings,
     metrics: Metrics,
-    channelIdsFor: (alert: keyof Monitoring["alerts"]) => pulumi.Output<string>[],
+    channelIdsFor: ChannelIdsFor,
     urlMapName: pulumi.Output<string>,
     opts: Parent,
 ): Monitoring["alerts"] {
-    const ratioAlert = (
-        alert: keyof Monitoring["alerts"],
-        suffix: string,
-        displayName: string,
-        numerator: pulumi.Input<string>,
-        denominator: pulumi.Input<string>,
-        percent: number,
-        aggregations: typeof PER_MINUTE,
-        runbookStep: string,
-        uses: logging.Metric[] = [],
-    ) =>
-        new monitoring.AlertPolicy(
-            `${name}-${suffix}`,
-            {
-                displayName,
-                combiner: "OR",
-                severity: "ERROR",
-                conditions: [
-                    {
-                        displayName: `${displayName} above ${percent}% for 5 minutes`,
-                        conditionThreshold: {
-                            filter: numerator,
-                            denominatorFilter: denominator,
-                            aggregations,
-                            denominatorAggregations: aggregations,
-                            comparison: "COMPARISON_GT",
-                            thresholdValue: percent / 100,
-                            duration: "300s",
-                        },
-                    },
-                ],
-                notificationChannels: channelIdsFor(alert),
-                documentation: {
-                    mimeType: "text/markdown",
-                    content: `${displayName} is above ${percent}%. Runbook: ${RUNBOOK}, ${runbookStep}.`,
-                },
-            },
-            // A new log-based metric can take minutes before alert policies accept it (terraform-provider-google #11102).
-            { ...opts, dependsOn: uses },
-        );
-
+    const ratioAlert = (spec: RatioAlertSpec) => createRatioAlert(name, spec, channelIdsFor, opts);
     const lbRequests = lbRequestsFilter(urlMapName);
     return {
-        errors5xx: ratioAlert(
-            "errors5xx",
-            "alert-5xx",
-            "HTTP 5xx ratio",
-            pulumi.interpolate`${lbRequests} AND metric.label.response_code_class=500`,
-            lbRequests,
-            monitoringSettings.alert5xxPercent,
-            RATE_PER_MINUTE,
-            "step 1 (5xx: check backend health, then roll back)",
-        ),
-        handshakeFailures: ratioAlert(
-            "handshakeFailures",
-            "alert-ws-handshake",
-            "WebSocket handshake failure ratio",
-            userMetric(metrics.upgradeFailures),
-            userMetric(metrics.upgradeAttempts),
-            monitoringSettings.alertHandshakeFailurePercent,
-            PER_MINUTE,
-            "step 2 (handshake failures: validate with ws-validate, then roll back)",
-            [metrics.upgradeFailures, metrics.upgradeAttempts],
-        ),
-        connectionFailures: ratioAlert(
-            "connectionFailures",
-            "alert-ws-connection",
-            "WebSocket connection failure ratio",
-            userMetric(metrics.connectionFailures),
-            userMetric(metrics.upgradeAttempts),
-            monitoringSettings.alertConnectionFailurePercent,
-            PER_MINUTE,
-            "step 3 (connection failures: check the backend group and firewall)",
-            [metrics.connectionFailures, metrics.upgradeAttempts],
-        ),
-        timeoutErrors: new monitoring.AlertPolicy(
-            `${name}-alert-lb-timeouts`,
-            {
-                displayName: "Load balancer backend timeouts (HTTP requests)",
-                combiner: "OR",
-                severity: "WARNING",
-                conditions: [
-                    {
-                        displayName: `requests timed out at the backend above ${monitoringSettings.alertTimeoutErrorsPerMinute} per minute for 5 minutes`,
-                        conditionThreshold: {
-                            filter: userMetric(metrics.timeoutErrors),
-                            // ALIGN_RATE yields per second; the setting is per minute.
-                            aggregations: RATE_PER_MINUTE,
-                            comparison: "COMPARISON_GT",
-                            thresholdValue: monitoringSettings.alertTimeoutErrorsPerMinute / 60,
-                            duration: "300s",
-                        },
-                    },
-                ],
-                notificationChannels: channelIdsFor("timeoutErrors"),
-                documentation: {
-                    mimeType: "text/markdown",
-                    content:
-                        `More than ${monitoringSettings.alertTimeoutErrorsPerMinute} requests a minute end with statusDetails backend_timeout: ` +
-                        `the backend did not answer within its route's or backend service's timeout (a 504 to the client): a slow or undersized backend. ` +
-                        `It does not count WebSockets closed at the end of their lifetime (no Google doc says those are marked backend_timeout). ` +
-                        `Runbook: ${RUNBOOK}, step 4 (timeout errors: find the slow backend and route, then its capacity).`,
-                },
-            },
-            { ...opts, dependsOn: [metrics.timeoutErrors] },
+        errors5xx: ratioAlert({
+            alert: "errors5xx",
+            suffix: "alert-5xx",
+            displayName: "HTTP 5xx ratio",
+            numerator: pulumi.interpolate`${lbRequests} AND metric.label.response_code_class=500`,
+            denominator: lbRequests,
+            percent: monitoringSettings.alert5xxPercent,
+            aggregations: RATE_PER_MINUTE,
+            runbookStep: "step 1 (5xx: check backend health, then roll back)",
+        }),
+        handshakeFailures: ratioAlert({
+            alert: "handshakeFailures",
+            suffix: "alert-ws-handshake",
+            displayName: "WebSocket handshake failure ratio",
+            numerator: userMetric(metrics.upgradeFailures),
+            denominator: userMetric(metrics.upgradeAttempts),
+            percent: monitoringSettings.alertHandshakeFailurePercent,
+            aggregations: PER_MINUTE,
+            runbookStep: "step 2 (handshake failures: validate with ws-validate, then roll back)",
+            uses: [metrics.upgradeFailures, metrics.upgradeAttempts],
+        }),
+        connectionFailures: ratioAlert({
+            alert: "connectionFailures",
+            suffix: "alert-ws-connection",
+            displayName: "WebSocket connection failure ratio",
+            numerator: userMetric(metrics.connectionFailures),
+            denominator: userMetric(metrics.upgradeAttempts),
+            percent: monitoringSettings.alertConnectionFailurePercent,
+            aggregations: PER_MINUTE,
+            runbookStep: "step 3 (connection failures: check the backend group and firewall)",
+            uses: [metrics.connectionFailures, metrics.upgradeAttempts],
+        }),
+        timeoutErrors: createTimeoutAlert(
+            name,
+            monitoringSettings.alertTimeoutErrorsPerMinute,
+            metrics,
+            channelIdsFor,
+            opts,
         ),
     };
 }
