@@ -18,7 +18,7 @@ import { checkPolicyPackDir, loadStackConfig, RunningPack } from "../preview";
 import { DEFAULT_ENDPOINTS, renderReportHtml, reportJson, thresholdsFrom, VALIDATION_DEFAULTS } from "../validator";
 import { offlineGate } from "./gate";
 import { DeployTarget, PipelineOptions, PipelineReport, renderTimeline, runPipeline } from "./pipeline";
-import { sourceRevision } from "./revisions";
+import { SourceRevision, sourceRevision } from "./revisions";
 import { PulumiStackTarget } from "./targets/automation";
 import { LocalStandIn } from "./targets/stand-in";
 import { describeTrigger, WATCH_DEFAULTS } from "./watch";
@@ -133,36 +133,214 @@ export interface DeployIo extends Omit<CliIo, "env"> {
     readonly pack?: RunningPack;
 }
 
+/** Every flag of the command (its help line is in USAGE), as util.parseArgs takes them. */
+const FLAGS = {
+    stack: { type: "string", short: "s" },
+    target: { type: "string" },
+    "dry-run": { type: "boolean" },
+    image: { type: "string", multiple: true },
+    "allow-dirty": { type: "boolean" },
+    watch: { type: "string" },
+    interval: { type: "string" },
+    "max-handshake-failure": { type: "string" },
+    "max-5xx-increase": { type: "string" },
+    "no-5xx-trigger": { type: "boolean" },
+    keep: { type: "string" },
+    "propagation-timeout": { type: "string" },
+    hold: { type: "string" },
+    endpoints: { type: "string" },
+    threshold: { type: "string", multiple: true },
+    "policy-pack": { type: "string" },
+    project: { type: "string" },
+    "local-cut-before": { type: "string" },
+    "local-cut-after": { type: "string" },
+    "local-program": { type: "string" },
+    report: { type: "string" },
+    "report-html": { type: "string" },
+    "no-color": { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+    version: { type: "boolean" },
+} as const;
+
+type Values = ReturnType<typeof parseFlags<typeof FLAGS>>["values"];
+
+/** What is deployed, where from and how: every flag checked, in the order their errors are reported. */
+interface Plan {
+    readonly stack: string;
+    readonly targetKind: "pulumi" | "local";
+    readonly projectDir: string;
+    readonly packDir: string;
+    /** The Pulumi project's name, from its stack files. */
+    readonly project: string;
+    readonly localProgram: string | undefined;
+    readonly revision: SourceRevision | undefined;
+    readonly endpoints: string[];
+    readonly keep: number;
+}
+
+/**
+ * Checks the flags before any work, so a bad one stops the deploy before anything changed and a
+ * finished deploy never ends in "cannot write".
+ */
+function planRun(values: Values): Plan {
+    if (!values.stack) {
+        throw new FlagError("--stack is required");
+    }
+    const targetKind = values.target ?? "pulumi";
+    if (targetKind !== "pulumi" && targetKind !== "local") {
+        throw new FlagError(`--target ${JSON.stringify(targetKind)}: allowed: pulumi, local`);
+    }
+    const projectDir = projectFlag(values.project);
+    const packDir = path.resolve(values["policy-pack"] ?? path.join(projectDir, "policies"));
+    checkPolicyPackDir(packDir, values["policy-pack"] ?? "policies");
+    if (values.report !== undefined) {
+        checkOutputPath("report", values.report);
+    }
+    if (values["report-html"] !== undefined) {
+        checkOutputPath("report-html", values["report-html"]);
+    }
+    // Reads the stack's files now, so a missing stack stops here with its message.
+    const stackConfig = loadStackConfig({ projectDir, stack: values.stack });
+    const endpoints = endpointsFlag(values.endpoints);
+    const localProgram = values["local-program"] ? path.resolve(values["local-program"]) : undefined;
+    // The checkout whose commit is deployed and recorded: the stand-in's program, or this project.
+    const revision = sourceRevision(targetKind === "local" && localProgram ? localProgram : projectDir);
+    checkClean(revision, values["allow-dirty"] === true);
+    return {
+        stack: values.stack,
+        targetKind,
+        projectDir,
+        packDir,
+        project: stackConfig.project,
+        localProgram,
+        revision,
+        endpoints,
+        keep: keepFlag(values.keep),
+    };
+}
+
+/** A checkout with uncommitted changes is refused: a deploy of it could never be rolled back to. */
+function checkClean(revision: SourceRevision | undefined, allowDirty: boolean): void {
+    if (!revision || revision.dirty.length === 0 || allowDirty) {
+        return;
+    }
+    const shown = revision.dirty
+        .slice(0, 3)
+        .map((l) => l.slice(3))
+        .join(", ");
+    throw new UsageError(
+        `the checkout at ${revision.repoDir} has uncommitted changes (${shown}${revision.dirty.length > 3 ? `, and ${revision.dirty.length - 3} more` : ""}); ` +
+            "a deploy of it could never be rolled back to: commit them, or pass --allow-dirty",
+    );
+}
+
+/** `--keep N`: a whole number of connections. */
+function keepFlag(value: string | undefined): number {
+    const keep = numberFlag("keep", value, 20, { allowZero: true, what: "number of connections" });
+    if (!Number.isInteger(keep)) {
+        throw new FlagError(`--keep ${JSON.stringify(value)}: expected a whole number of connections`);
+    }
+    return keep;
+}
+
+function pipelineOptions(values: Values, plan: Plan, io: DeployIo, log: (line: string) => void): PipelineOptions {
+    return {
+        stack: plan.stack,
+        dryRun: values["dry-run"] === true,
+        propagationTimeoutSec: seconds("propagation-timeout", values["propagation-timeout"], 300),
+        validation: {
+            ...VALIDATION_DEFAULTS,
+            endpoints: plan.endpoints,
+            thresholds: thresholdsFrom(values.threshold ?? []),
+            holdSec: seconds("hold", values.hold, VALIDATION_DEFAULTS.holdSec),
+        },
+        watch: {
+            durationSec: seconds("watch", values.watch, WATCH_DEFAULTS.durationSec),
+            intervalSec: numberFlag("interval", values.interval, WATCH_DEFAULTS.intervalSec, {
+                what: "number of seconds",
+            }),
+            maxHandshakeFailureRate: percent(
+                "max-handshake-failure",
+                values["max-handshake-failure"],
+                WATCH_DEFAULTS.maxHandshakeFailureRate,
+            ),
+            max5xxIncrease: percent("max-5xx-increase", values["max-5xx-increase"], WATCH_DEFAULTS.max5xxIncrease),
+            no5xxTrigger: values["no-5xx-trigger"] === true,
+        },
+        keep: { connections: plan.keep, probeIntervalMs: 1000 },
+        change: { images: parseImages(values.image ?? []) },
+        revision: plan.revision,
+        reportFile: values.report,
+        signal: io.signal,
+        force: io.force,
+        log,
+    };
+}
+
+/** The pipeline's log to stdout, with the live line of the running phase following it. */
+function phaseLog(io: DeployIo, progress: Progress): (line: string) => void {
+    return (line: string) => {
+        io.out(line);
+        // The pipeline logs "▶ phase" as each phase starts.
+        const started = /^▶ (.+)$/.exec(line);
+        if (started) {
+            progress.phase(started[1]);
+        } else if (/^ {2}[A-Z]+ in [\d.]+ s/.test(line)) {
+            progress.finish();
+        }
+    };
+}
+
+function startStandIn(values: Values, plan: Plan): Promise<LocalStandIn> {
+    const after = values["local-cut-after"] ?? "none";
+    return LocalStandIn.start({
+        applied: { cutAfterSec: seconds("local-cut-before", values["local-cut-before"], 30) },
+        desired: { cutAfterSec: after === "none" ? null : seconds("local-cut-after", after, 0) },
+        programDir: plan.localProgram,
+    });
+}
+
+function pulumiTarget(values: Values, plan: Plan, io: DeployIo): PulumiStackTarget {
+    return new PulumiStackTarget({
+        projectDir: plan.projectDir,
+        stack: plan.stack,
+        project: plan.project,
+        packDir: plan.packDir,
+        revision: plan.revision,
+        // Asked for a report: the state before up is kept beside it (0600), else removed after.
+        stateFile: values.report === undefined ? undefined : `${values.report}.state-before-up.json`,
+        log: io.out,
+    });
+}
+
+/** The timeline, the report files and the stderr summary of a finished run; its exit code. */
+function finish(values: Values, plan: Plan, report: PipelineReport, io: DeployIo): number {
+    io.out("");
+    io.out(renderTimeline(report));
+    // A write that fails now is reported; the deploy's exit code stands.
+    const writeFailures = [
+        values.report === undefined ? undefined : writeOutputFile("report", values.report, reportJson(report) + "\n"),
+        values["report-html"] === undefined ? undefined : writeDeployHtml(values["report-html"], report),
+    ].filter((f): f is string => f !== undefined);
+    for (const failure of writeFailures) {
+        io.err(`error: ${failure}`);
+    }
+    const failure = failureLine(plan.stack, report);
+    if (failure) {
+        io.err(failure);
+    }
+    if (report.outcome === "interrupted") {
+        io.err(
+            `interrupted: ${report.notes[report.notes.length - 1] ?? "stopped"}${report.manualSteps ? "; to roll back, see the commands above" : ""}`,
+        );
+    }
+    return report.exitCode;
+}
+
 export async function main(argv: string[], io: DeployIo): Promise<number> {
     let standIn: LocalStandIn | undefined;
     try {
-        const values = parseFlags(argv, {
-            stack: { type: "string", short: "s" },
-            target: { type: "string" },
-            "dry-run": { type: "boolean" },
-            image: { type: "string", multiple: true },
-            "allow-dirty": { type: "boolean" },
-            watch: { type: "string" },
-            interval: { type: "string" },
-            "max-handshake-failure": { type: "string" },
-            "max-5xx-increase": { type: "string" },
-            "no-5xx-trigger": { type: "boolean" },
-            keep: { type: "string" },
-            "propagation-timeout": { type: "string" },
-            hold: { type: "string" },
-            endpoints: { type: "string" },
-            threshold: { type: "string", multiple: true },
-            "policy-pack": { type: "string" },
-            project: { type: "string" },
-            "local-cut-before": { type: "string" },
-            "local-cut-after": { type: "string" },
-            "local-program": { type: "string" },
-            report: { type: "string" },
-            "report-html": { type: "string" },
-            "no-color": { type: "boolean" },
-            help: { type: "boolean", short: "h" },
-            version: { type: "boolean" },
-        }).values;
+        const values = parseFlags(argv, FLAGS).values;
         if (values.help) {
             io.out(USAGE);
             return EXIT.ok;
@@ -171,133 +349,22 @@ export async function main(argv: string[], io: DeployIo): Promise<number> {
             io.out(`deploy ${version()}`);
             return EXIT.ok;
         }
-        if (!values.stack) {
-            throw new FlagError("--stack is required");
-        }
-        const targetKind = values.target ?? "pulumi";
-        if (targetKind !== "pulumi" && targetKind !== "local") {
-            throw new FlagError(`--target ${JSON.stringify(targetKind)}: allowed: pulumi, local`);
-        }
-        const projectDir = projectFlag(values.project);
-        const packDir = path.resolve(values["policy-pack"] ?? path.join(projectDir, "policies"));
-        checkPolicyPackDir(packDir, values["policy-pack"] ?? "policies");
-        // Output paths are checked before any work: a finished deploy must not end in "cannot write".
-        if (values.report !== undefined) {
-            checkOutputPath("report", values.report);
-        }
-        if (values["report-html"] !== undefined) {
-            checkOutputPath("report-html", values["report-html"]);
-        }
-        // Reads the stack's files now, so a missing stack stops here with its message.
-        const stackConfig = loadStackConfig({ projectDir, stack: values.stack });
+        const plan = planRun(values);
         // On a terminal, a live line with the running phase's elapsed time (stderr; none in pipes).
         const progress = new Progress(io.status);
-        const endpoints = endpointsFlag(values.endpoints);
-        const localProgram = values["local-program"] ? path.resolve(values["local-program"]) : undefined;
-        // The checkout whose commit is deployed and recorded: the stand-in's program, or this project.
-        const revision = sourceRevision(targetKind === "local" && localProgram ? localProgram : projectDir);
-        if (revision && revision.dirty.length > 0 && !values["allow-dirty"]) {
-            const shown = revision.dirty
-                .slice(0, 3)
-                .map((l) => l.slice(3))
-                .join(", ");
-            throw new UsageError(
-                `the checkout at ${revision.repoDir} has uncommitted changes (${shown}${revision.dirty.length > 3 ? `, and ${revision.dirty.length - 3} more` : ""}); ` +
-                    "a deploy of it could never be rolled back to: commit them, or pass --allow-dirty",
-            );
-        }
-        const keep = numberFlag("keep", values.keep, 20, { allowZero: true, what: "number of connections" });
-        if (!Number.isInteger(keep)) {
-            throw new FlagError(`--keep ${JSON.stringify(values.keep)}: expected a whole number of connections`);
-        }
-        const options: PipelineOptions = {
-            stack: values.stack,
-            dryRun: values["dry-run"] === true,
-            propagationTimeoutSec: seconds("propagation-timeout", values["propagation-timeout"], 300),
-            validation: {
-                ...VALIDATION_DEFAULTS,
-                endpoints,
-                thresholds: thresholdsFrom(values.threshold ?? []),
-                holdSec: seconds("hold", values.hold, VALIDATION_DEFAULTS.holdSec),
-            },
-            watch: {
-                durationSec: seconds("watch", values.watch, WATCH_DEFAULTS.durationSec),
-                intervalSec: numberFlag("interval", values.interval, WATCH_DEFAULTS.intervalSec, {
-                    what: "number of seconds",
-                }),
-                maxHandshakeFailureRate: percent(
-                    "max-handshake-failure",
-                    values["max-handshake-failure"],
-                    WATCH_DEFAULTS.maxHandshakeFailureRate,
-                ),
-                max5xxIncrease: percent("max-5xx-increase", values["max-5xx-increase"], WATCH_DEFAULTS.max5xxIncrease),
-                no5xxTrigger: values["no-5xx-trigger"] === true,
-            },
-            keep: { connections: keep, probeIntervalMs: 1000 },
-            change: { images: parseImages(values.image ?? []) },
-            revision,
-            reportFile: values.report,
-            signal: io.signal,
-            force: io.force,
-            log: (line: string) => {
-                io.out(line);
-                // The pipeline logs "▶ phase" as each phase starts: the live line follows it.
-                const started = /^▶ (.+)$/.exec(line);
-                if (started) {
-                    progress.phase(started[1]);
-                } else if (/^ {2}[A-Z]+ in [\d.]+ s/.test(line)) {
-                    progress.finish();
-                }
-            },
-        };
+        const options = pipelineOptions(values, plan, io, phaseLog(io, progress));
         let target = io.target;
-        if (!target && targetKind === "local") {
-            const after = values["local-cut-after"] ?? "none";
-            standIn = await LocalStandIn.start({
-                applied: { cutAfterSec: seconds("local-cut-before", values["local-cut-before"], 30) },
-                desired: { cutAfterSec: after === "none" ? null : seconds("local-cut-after", after, 0) },
-                programDir: localProgram,
-            });
+        if (!target && plan.targetKind === "local") {
+            standIn = await startStandIn(values, plan);
             target = standIn;
         }
-        target ??= new PulumiStackTarget({
-            projectDir,
-            stack: values.stack,
-            project: stackConfig.project,
-            packDir,
-            revision,
-            // Asked for a report: the state before up is kept beside it (0600), else removed after.
-            stateFile: values.report === undefined ? undefined : `${values.report}.state-before-up.json`,
-            log: io.out,
-        });
-
-        const report: PipelineReport = await runPipeline(
+        target ??= pulumiTarget(values, plan, io);
+        const report = await runPipeline(
             target,
-            offlineGate(projectDir, values.stack, packDir, io.pack),
+            offlineGate(plan.projectDir, plan.stack, plan.packDir, io.pack),
             options,
         ).finally(() => progress.finish());
-        io.out("");
-        io.out(renderTimeline(report));
-        // A write that fails now is reported; the deploy's exit code stands.
-        const writeFailures = [
-            values.report === undefined
-                ? undefined
-                : writeOutputFile("report", values.report, reportJson(report) + "\n"),
-            values["report-html"] === undefined ? undefined : writeDeployHtml(values["report-html"], report),
-        ].filter((f): f is string => f !== undefined);
-        for (const failure of writeFailures) {
-            io.err(`error: ${failure}`);
-        }
-        const failure = failureLine(values.stack, report);
-        if (failure) {
-            io.err(failure);
-        }
-        if (report.outcome === "interrupted") {
-            io.err(
-                `interrupted: ${report.notes[report.notes.length - 1] ?? "stopped"}${report.manualSteps ? "; to roll back, see the commands above" : ""}`,
-            );
-        }
-        return report.exitCode;
+        return finish(values, plan, report, io);
     } catch (e) {
         return reportError(io, e, { usage: USAGE });
     } finally {

@@ -17,7 +17,7 @@ function git(cwd: string, args: string[]): string {
         );
     } catch (e) {
         const stderr = (e as { stderr?: string }).stderr?.toString().trim();
-        throw new Error(`git ${args.join(" ")} in ${cwd} failed: ${stderr || errorText(e)}`);
+        throw new Error(`git ${args.join(" ")} in ${cwd} failed: ${stderr || errorText(e)}`, { cause: e });
     }
 }
 

@@ -47,12 +47,8 @@ export function offlineMocks(gcpProject: string, options: { unknownAtPreview?: b
                 return { id: undefined, state: { ...inputs, name, project: inputs.project ?? gcpProject } };
             }
             const id = `projects/${gcpProject}/${scope}/${collection}/${name}`;
-            const state: Record<string, unknown> = {
-                ...inputs,
-                name,
-                project: gcpProject,
-                selfLink: `https://www.googleapis.com/compute/v1/${id}`,
-            };
+            const selfLink = `https://www.googleapis.com/compute/v1/${id}`;
+            const state: Record<string, unknown> = { ...inputs, name, project: gcpProject, selfLink };
             switch (typeName) {
                 case "GlobalAddress":
                     addressCount += 1;
@@ -62,7 +58,7 @@ export function offlineMocks(gcpProject: string, options: { unknownAtPreview?: b
                     state.instanceGroup = `https://www.googleapis.com/compute/v1/projects/${gcpProject}/${scope}/instanceGroups/${name}`;
                     break;
                 case "InstanceTemplate":
-                    state.selfLinkUnique = `${state.selfLink}?uniqueId=${shortHash(id)}`;
+                    state.selfLinkUnique = `${selfLink}?uniqueId=${shortHash(id)}`;
                     break;
                 case "UptimeCheckConfig":
                     // Alert filters name the check by this provider-assigned id.

@@ -123,7 +123,8 @@ function forgetProgramModules(projectDir: string): void {
  */
 async function withoutStackTraces<T>(body: () => Promise<T>): Promise<T> {
     const limit = Error.stackTraceLimit;
-    const prepare = Error.prepareStackTrace as typeof Error.prepareStackTrace | undefined;
+    // Read as a value, not a method: it is only put back as it was.
+    const prepare: unknown = Reflect.get(Error, "prepareStackTrace");
     Error.stackTraceLimit = 0;
     // Resource.callsites lifts the limit for itself; what it would parse out is never used here.
     Error.prepareStackTrace = (error) => Error.prototype.toString.call(error);
@@ -157,13 +158,20 @@ async function shownOutputs(exports: Record<string, unknown>): Promise<Record<st
         }
         if (typeof value === "object" && value !== null && Object.getPrototypeOf(value) === Object.prototype) {
             return Object.fromEntries(
-                await Promise.all(Object.entries(value).map(async ([key, inner]) => [key, await show(inner)])),
+                await Promise.all(
+                    Object.entries(value).map(async ([key, inner]): Promise<[string, unknown]> => [
+                        key,
+                        await show(inner),
+                    ]),
+                ),
             );
         }
         return value;
     };
     return Object.fromEntries(
-        await Promise.all(Object.entries(exports).map(async ([name, value]) => [name, await show(value)])),
+        await Promise.all(
+            Object.entries(exports).map(async ([name, value]): Promise<[string, unknown]> => [name, await show(value)]),
+        ),
     );
 }
 
@@ -244,9 +252,11 @@ async function runOnce(
             () =>
                 traces(async () => {
                     let exports: Record<string, unknown> = {};
-                    await pulumi.runtime.runInPulumiStack(
-                        async () => (exports = require(entry) as Record<string, unknown>),
-                    );
+                    await pulumi.runtime.runInPulumiStack(() => {
+                        // eslint-disable-next-line @typescript-eslint/no-require-imports -- the program's entry, a path known only at run time, loaded as `pulumi` loads it
+                        exports = require(entry) as Record<string, unknown>;
+                        return Promise.resolve(exports);
+                    });
                     await settings.waitForRPCs();
                     return shownOutputs(exports);
                 }),

@@ -3,49 +3,66 @@ import type { RecordedResource } from "./program";
 
 type Props = Record<string, unknown>;
 
+/** A setting as shown: a primitive as it is; a structure as JSON rather than "[object Object]". */
+function shown(value: unknown): string {
+    return typeof value === "object" && value !== null ? JSON.stringify(value) : String(value);
+}
+
+function backendServiceSettings(p: Props): string {
+    if (p.timeoutSec === undefined && p.healthChecks === undefined) {
+        return `serverless backend, scheme ${shown(p.loadBalancingScheme ?? "EXTERNAL")}`;
+    }
+    const ttl = p.affinityCookieTtlSec === undefined ? "" : `, ttl ${shown(p.affinityCookieTtlSec)}s`;
+    return `timeout ${shown(p.timeoutSec ?? "30 (default)")}s, affinity ${shown(p.sessionAffinity ?? "NONE")}${ttl}, draining ${shown(p.connectionDrainingTimeoutSec ?? 300)}s, scheme ${shown(p.loadBalancingScheme ?? "EXTERNAL")}`;
+}
+
+function urlMapSettings(p: Props): string {
+    const redirect = p.defaultUrlRedirect as Props | undefined;
+    if (redirect && !p.pathMatchers) {
+        return redirect.httpsRedirect ? "redirects everything to HTTPS" : "redirects";
+    }
+    const rules = ((p.pathMatchers as Props[] | undefined) ?? []).flatMap(
+        (m) => (m.pathRules as Props[] | undefined) ?? [],
+    );
+    return rules
+        .map((rule) => {
+            const timeout = (rule.routeAction as Props | undefined)?.timeout as Props | undefined;
+            return `${(rule.paths as string[]).join(",")}${timeout ? ` (route timeout ${shown(timeout.seconds)}s)` : ""}`;
+        })
+        .join("; ");
+}
+
+function serviceSettings(p: Props): string {
+    const template = p.template as Props | undefined;
+    return template
+        ? `request timeout ${shown(template.timeout ?? "300s")}, session affinity ${template.sessionAffinity ? "on" : "off"}`
+        : "";
+}
+
+function forwardingRuleSettings(p: Props): string {
+    return `port ${shown(p.portRange)}, scheme ${shown(p.loadBalancingScheme ?? "EXTERNAL")}`;
+}
+
+function sslPolicySettings(p: Props): string {
+    return `min ${shown(p.minTlsVersion ?? "TLS_1_0")}, ${shown(p.profile ?? "COMPATIBLE")}`;
+}
+
+/** The resource types whose settings matter to WebSockets, by the last part of the type token. */
+const SETTINGS = new Map<string, (p: Props) => string>([
+    ["BackendService", backendServiceSettings],
+    ["RegionBackendService", backendServiceSettings],
+    ["URLMap", urlMapSettings],
+    ["RegionUrlMap", urlMapSettings],
+    ["Service", serviceSettings],
+    ["GlobalForwardingRule", forwardingRuleSettings],
+    ["ForwardingRule", forwardingRuleSettings],
+    ["SSLPolicy", sslPolicySettings],
+]);
+
 /** One line of the WebSocket-relevant settings of a resource, or "" when it has none. */
 export function settingsOf(r: RecordedResource): string {
-    const p = r.inputs as Props;
-    const short = r.type.split(":").pop();
-    switch (short) {
-        case "BackendService":
-        case "RegionBackendService": {
-            if (p.timeoutSec === undefined && p.healthChecks === undefined) {
-                return `serverless backend, scheme ${String(p.loadBalancingScheme ?? "EXTERNAL")}`;
-            }
-            const ttl = p.affinityCookieTtlSec === undefined ? "" : `, ttl ${String(p.affinityCookieTtlSec)}s`;
-            return `timeout ${String(p.timeoutSec ?? "30 (default)")}s, affinity ${String(p.sessionAffinity ?? "NONE")}${ttl}, draining ${String(p.connectionDrainingTimeoutSec ?? 300)}s, scheme ${String(p.loadBalancingScheme ?? "EXTERNAL")}`;
-        }
-        case "URLMap":
-        case "RegionUrlMap": {
-            const redirect = p.defaultUrlRedirect as Props | undefined;
-            if (redirect && !p.pathMatchers) {
-                return redirect.httpsRedirect ? "redirects everything to HTTPS" : "redirects";
-            }
-            const rules = ((p.pathMatchers as Props[] | undefined) ?? []).flatMap(
-                (m) => (m.pathRules as Props[] | undefined) ?? [],
-            );
-            return rules
-                .map((rule) => {
-                    const timeout = (rule.routeAction as Props | undefined)?.timeout as Props | undefined;
-                    return `${(rule.paths as string[]).join(",")}${timeout ? ` (route timeout ${String(timeout.seconds)}s)` : ""}`;
-                })
-                .join("; ");
-        }
-        case "Service": {
-            const template = p.template as Props | undefined;
-            return template
-                ? `request timeout ${String(template.timeout ?? "300s")}, session affinity ${template.sessionAffinity ? "on" : "off"}`
-                : "";
-        }
-        case "GlobalForwardingRule":
-        case "ForwardingRule":
-            return `port ${String(p.portRange)}, scheme ${String(p.loadBalancingScheme ?? "EXTERNAL")}`;
-        case "SSLPolicy":
-            return `min ${String(p.minTlsVersion ?? "TLS_1_0")}, ${String(p.profile ?? "COMPATIBLE")}`;
-        default:
-            return "";
-    }
+    const describe = SETTINGS.get(r.type.split(":").pop() ?? "");
+    return describe ? describe(r.inputs) : "";
 }
 
 export interface Summary {

@@ -525,7 +525,7 @@ export class PulumiStackTarget implements DeployTarget {
     /** Cloud Monitoring for the stack's HTTPS forwarding rule (output httpsForwardingRuleName), in gcp:project. */
     async metrics(): Promise<MetricsSource | undefined> {
         const stack = await this.stack;
-        const rule = (await stack.outputs()).httpsForwardingRuleName?.value;
+        const rule: unknown = (await stack.outputs()).httpsForwardingRuleName?.value;
         const project = (await stack.getAllConfig())["gcp:project"]?.value;
         return typeof rule === "string" && project
             ? new CloudMonitoringSource({ project, forwardingRuleName: rule })

@@ -41,7 +41,7 @@ export function readProgram(dir: string): StandInProgram {
     try {
         raw = JSON.parse(fs.readFileSync(file, "utf8"));
     } catch (e) {
-        throw new Error(`${file}: ${(e as Error).message}`);
+        throw new Error(`${file}: ${(e as Error).message}`, { cause: e });
     }
     if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
         throw new Error(`${file}: expected a JSON object`);

@@ -142,25 +142,31 @@ export class LocalStandIn implements DeployTarget {
         return this.lastGoodCommit;
     }
 
-    async preview(change: DeployChange = { images: {} }): Promise<string> {
+    preview(change: DeployChange = { images: {} }): Promise<string> {
         const cut = this.desired.cutAfterSec;
         if (cut !== null && !(cut > 0)) {
-            throw new Error(`standin:cutAfterSec is ${cut}; allowed: a positive number of seconds or null`);
+            return Promise.reject(
+                new Error(`standin:cutAfterSec is ${cut}; allowed: a positive number of seconds or null`),
+            );
         }
         const unknown = Object.keys(change.images).filter((name) => name !== STAND_IN_BACKEND);
         if (unknown.length) {
-            throw new Error(`--image ${unknown[0]}=...: no such backend; allowed: ${STAND_IN_BACKEND}`);
+            return Promise.reject(
+                new Error(`--image ${unknown[0]}=...: no such backend; allowed: ${STAND_IN_BACKEND}`),
+            );
         }
-        return `1 change: ${describeCut(this.applied)} → ${describeCut(this.desired)}${change.images[STAND_IN_BACKEND] ? `, image ${change.images[STAND_IN_BACKEND]}` : ""}`;
+        return Promise.resolve(
+            `1 change: ${describeCut(this.applied)} → ${describeCut(this.desired)}${change.images[STAND_IN_BACKEND] ? `, image ${change.images[STAND_IN_BACKEND]}` : ""}`,
+        );
     }
 
-    async snapshot(): Promise<Snapshot> {
-        return {
+    snapshot(): Promise<Snapshot> {
+        return Promise.resolve({
             config: this.encode(this.applied),
             version: this.version,
             cloudRunRevisions: {},
             lastGoodCommit: this.lastGoodCommit,
-        };
+        });
     }
 
     async up(change: DeployChange = { images: {} }): Promise<string> {
@@ -212,24 +218,24 @@ export class LocalStandIn implements DeployTarget {
         return `no recorded good commit: config restored only, the program is the checkout's: restored version ${snapshot.version}: ${await this.deploy(this.options.programDir, this.desired.image)}`;
     }
 
-    async recordGood(commit: string): Promise<string> {
+    recordGood(commit: string): Promise<string> {
         this.lastGoodCommit = commit;
         this.lastGoodOverride = this.deployedOverride;
         const image = this.deployedOverride ? `, with image ${this.deployedOverride.image}` : "";
-        return `recorded ${commit.slice(0, 12)} as the last good commit${image}`;
+        return Promise.resolve(`recorded ${commit.slice(0, 12)} as the last good commit${image}`);
     }
 
-    async metrics(): Promise<MetricsSource> {
+    metrics(): Promise<MetricsSource> {
         if (this.metricsOverride) {
-            return this.metricsOverride;
+            return Promise.resolve(this.metricsOverride);
         }
-        return {
+        return Promise.resolve({
             description: "the local stand-in's own counts of its users' HTTP requests",
-            requestCounts: async (window) => {
+            requestCounts: (window) => {
                 const { requests, errors5xx } = this.traffic.count(window.start.getTime(), window.end.getTime());
-                return { requests, errors5xx };
+                return Promise.resolve({ requests, errors5xx });
             },
-        };
+        });
     }
 
     /** Tests swap in a source of their own (one that cannot be read, say). */
@@ -239,11 +245,11 @@ export class LocalStandIn implements DeployTarget {
         return this.metrics();
     }
 
-    async endpoint(): Promise<{ url: string; source: string } | undefined> {
-        return {
+    endpoint(): Promise<{ url: string; source: string } | undefined> {
+        return Promise.resolve({
             url: `ws://127.0.0.1:${this.proxyPort}`,
             source: this.proxy ? "local stand-in" : "local stand-in (down after a failed up)",
-        };
+        });
     }
 
     /** Users: batches of 100 plain requests through the load balancer, counted when each batch completes. */

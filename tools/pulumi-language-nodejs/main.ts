@@ -53,11 +53,19 @@ function track(child: ChildProcess): ChildProcess {
     return child;
 }
 
+/** The version of the @pulumi/pulumi this host runs with, which the CLI shows as the host's own. */
+function sdkVersion(): string {
+    const manifest = JSON.parse(fs.readFileSync(require.resolve("@pulumi/pulumi/package.json"), "utf8")) as {
+        version: string;
+    };
+    return manifest.version;
+}
+
 /** Resource plugins the program depends on: its direct dependencies whose package.json says `pulumi.resource`. */
 function requiredPlugins(programDir: string): plugin.PluginDependency[] {
     let manifest: { dependencies?: Record<string, string>; devDependencies?: Record<string, string> };
     try {
-        manifest = JSON.parse(fs.readFileSync(path.join(programDir, "package.json"), "utf8"));
+        manifest = JSON.parse(fs.readFileSync(path.join(programDir, "package.json"), "utf8")) as typeof manifest;
     } catch {
         return [];
     }
@@ -69,7 +77,9 @@ function requiredPlugins(programDir: string): plugin.PluginDependency[] {
             pulumi?: { resource?: boolean; name?: string; version?: string; server?: string };
         };
         try {
-            pkg = JSON.parse(fs.readFileSync(require.resolve(`${name}/package.json`, { paths: [programDir] }), "utf8"));
+            pkg = JSON.parse(
+                fs.readFileSync(require.resolve(`${name}/package.json`, { paths: [programDir] }), "utf8"),
+            ) as typeof pkg;
         } catch {
             continue;
         }
@@ -221,10 +231,7 @@ function main(argv: string[]): void {
             _call: grpc.ServerUnaryCall<Empty, plugin.PluginInfo>,
             callback: grpc.sendUnaryData<plugin.PluginInfo>,
         ) => {
-            callback(
-                null,
-                new plugin.PluginInfo().setVersion(require("@pulumi/pulumi/package.json").version as string),
-            );
+            callback(null, new plugin.PluginInfo().setVersion(sdkVersion()));
         },
         getRequiredPlugins: (
             call: grpc.ServerUnaryCall<lang.GetRequiredPluginsRequest, lang.GetRequiredPluginsResponse>,
