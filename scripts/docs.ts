@@ -10,20 +10,27 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parse as parseYaml } from "yaml";
-import type { Policy } from "@pulumi/policy";
 import { EXIT, EXIT_MEANING } from "../cli/kit";
+import { USAGE as DEPLOY_USAGE } from "../deploy/cli";
+import { SETTINGS } from "../policies/lib/config";
+import { policies as POLICIES } from "../policies/policies";
+import { USAGE as PREVIEW_USAGE } from "../preview/cli";
+import { USAGE as VALIDATE_USAGE } from "../validator/cli";
+import { FAILURE_CODES } from "../validator/core/codes";
 
 const ROOT = path.resolve(__dirname, "..");
 
+type Cell = string | number | undefined;
+
 /** A table cell: one line, pipes escaped. */
-function cell(text: unknown): string {
+function cell(text: Cell): string {
     return String(text ?? "")
         .replace(/\s+/g, " ")
         .replace(/\|/g, "\\|")
         .trim();
 }
 
-function table(head: readonly string[], rows: readonly (readonly unknown[])[]): string {
+function table(head: readonly string[], rows: readonly (readonly Cell[])[]): string {
     const lines = [`| ${head.join(" | ")} |`, `| ${head.map(() => "---").join(" | ")} |`];
     for (const row of rows) {
         lines.push(`| ${row.map(cell).join(" | ")} |`);
@@ -64,8 +71,7 @@ interface SchemaProperty {
 
 /** The pack's catalogue from each policy's own metadata (what the CLI and the pack serve). */
 function policies(): string {
-    const { policies: list } = require("../policies/policies") as { policies: Policy[] };
-    const rows = list.map((p) => {
+    const rows = POLICIES.map((p) => {
         const properties = (p.configSchema?.properties ?? {}) as Record<string, SchemaProperty>;
         const config = Object.entries(properties)
             .map(([key, s]) => `\`${key}\`${s.default === undefined ? "" : ` (default ${JSON.stringify(s.default)})`}`)
@@ -84,9 +90,8 @@ function policies(): string {
 
 /** The pack's settings: every key any policy reads from `--policy-pack-config`, with its bounds. */
 function policySettings(): string {
-    const { policies: list } = require("../policies/policies") as { policies: Policy[] };
     const seen = new Map<string, { schema: SchemaProperty; users: string[] }>();
-    for (const p of list) {
+    for (const p of POLICIES) {
         for (const [key, schema] of Object.entries(
             (p.configSchema?.properties ?? {}) as Record<string, SchemaProperty>,
         )) {
@@ -111,10 +116,9 @@ function policySettings(): string {
 
 /** The pack's README catalogue: what another team installing the package reads first. */
 function packCatalogue(): string {
-    const { policies: list } = require("../policies/policies") as { policies: Policy[] };
     return table(
         ["policy", "default level", "settings", "what it requires"],
-        list.map((p) => [
+        POLICIES.map((p) => [
             `\`${p.name}\``,
             p.enforcementLevel ?? "advisory",
             Object.keys(p.configSchema?.properties ?? {})
@@ -127,10 +131,9 @@ function packCatalogue(): string {
 
 /** Every setting of the pack's shared schema (`policies/lib/config.ts`), with its meaning. */
 function packSettings(): string {
-    const { SETTINGS } = require("../policies/lib/config") as { SETTINGS: Record<string, SchemaProperty> };
     return table(
         ["setting", "type", "default", "meaning"],
-        Object.entries(SETTINGS).map(([key, s]) => [
+        Object.entries(SETTINGS as Record<string, SchemaProperty>).map(([key, s]) => [
             `\`${key}\``,
             s.type === "array"
                 ? `list of ${s.items?.type ?? "any"}`
@@ -143,9 +146,8 @@ function packSettings(): string {
 
 /** A `--policy-pack-config` file that states every policy's default level and settings. */
 function packConfigComplete(): string {
-    const { policies: list } = require("../policies/policies") as { policies: Policy[] };
     const config: Record<string, Record<string, unknown>> = {};
-    for (const p of list) {
+    for (const p of POLICIES) {
         const entry: Record<string, unknown> = { enforcementLevel: p.enforcementLevel ?? "advisory" };
         for (const [key, s] of Object.entries((p.configSchema?.properties ?? {}) as Record<string, SchemaProperty>)) {
             if (s.default !== undefined) {
@@ -158,11 +160,8 @@ function packConfigComplete(): string {
 }
 
 /** A command's own `--help` text, as it prints it. */
-function usage(modulePath: string): () => string {
-    return () => {
-        const { USAGE } = require(modulePath) as { USAGE: string };
-        return ["```text", USAGE.trimEnd(), "```"].join("\n");
-    };
+function usage(text: string): () => string {
+    return () => ["```text", text.trimEnd(), "```"].join("\n");
 }
 
 function exitCodes(): string {
@@ -176,7 +175,6 @@ function exitCodes(): string {
 
 /** The validator's stable failure codes and what each means. */
 function failureCodes(): string {
-    const { FAILURE_CODES } = require("../validator/core/codes") as { FAILURE_CODES: Record<string, string> };
     return table(
         ["code", "meaning"],
         Object.entries(FAILURE_CODES).map(([code, meaning]) => [`\`${code}\``, meaning]),
@@ -192,9 +190,9 @@ const GENERATORS: Record<string, () => string> = {
     policies,
     "policy-settings": policySettings,
     "exit-codes": exitCodes,
-    "usage-validate": usage("../validator/cli"),
-    "usage-preview": usage("../preview/cli"),
-    "usage-deploy": usage("../deploy/cli"),
+    "usage-validate": usage(VALIDATE_USAGE),
+    "usage-preview": usage(PREVIEW_USAGE),
+    "usage-deploy": usage(DEPLOY_USAGE),
 };
 
 const BLOCK = /<!-- generated by npm run docs: ([a-z-]+) -->\n[\s\S]*?<!-- end of generated \1 -->/g;

@@ -1,4 +1,4 @@
-import { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
+import { StackValidationPolicy } from "@pulumi/policy";
 import { list, record } from "../lib/props";
 import { explain } from "../lib/report";
 import { URL_MAP_TYPES } from "../lib/types";

@@ -16,7 +16,7 @@ export const disallowWebsocketRateBalancing: StackValidationPolicy = {
         "Keep RATE (GA) with maxRatePerInstance near what one instance can accept per second and autoscaling that adds instances early, and have clients reconnect so sockets rebalance; move to IN_FLIGHT with maxInFlightRequestsPerInstance once it is GA.",
     configSchema: schemaFor("websocketPaths"),
     validateStack: (args, report) => {
-        const { websocketPaths } = settingsFrom(args.getConfig, "websocketPaths");
+        const { websocketPaths } = settingsFrom(() => args.getConfig(), "websocketPaths");
         const maps = routingMaps(args);
         const judged = new Set<PolicyResource>();
         for (const map of maps) {

@@ -16,7 +16,7 @@ export const enforceWebsocketBackendProtocol: StackValidationPolicy = {
         "Set protocol HTTP (or HTTPS) on the WebSocket backend service; serve gRPC or HTTP/2 traffic from a separate backend service at other paths.",
     configSchema: schemaFor("websocketPaths"),
     validateStack: (args, report) => {
-        const { websocketPaths } = settingsFrom(args.getConfig, "websocketPaths");
+        const { websocketPaths } = settingsFrom(() => args.getConfig(), "websocketPaths");
         const maps = routingMaps(args);
         const found = new Map<PolicyResource, string[]>();
         for (const map of maps) {

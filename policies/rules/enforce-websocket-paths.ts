@@ -21,6 +21,44 @@ function routeRulesCover(matcher: Props, path: string): boolean {
     );
 }
 
+type Fail = (property: string, found: string, required: string, fix: string, why: string) => void;
+
+/** Each /x/* in a matcher must have its /x beside it, routed to the same service. */
+function checkWildcardPairs(rules: Props[], ruleOf: Map<string, number>, m: number, fail: Fail): void {
+    for (const [path, r] of ruleOf) {
+        const base = wildcardBase(path);
+        if (base === undefined) {
+            continue;
+        }
+        const baseRule = ruleOf.get(base);
+        if (baseRule === undefined) {
+            fail(
+                `pathMatchers[${m}].pathRules[${r}].paths`,
+                `${JSON.stringify(path)} without ${JSON.stringify(base)}`,
+                `${base} routed to the same service`,
+                `add ${JSON.stringify(base)} to the same path rule`,
+                `${path} does not match ${base}, which would fall through to another service`,
+            );
+        } else if (baseRule !== r) {
+            const a = peek(() => rules[r].service);
+            const b = peek(() => rules[baseRule].service);
+            if (a === UNKNOWN || b === UNKNOWN) {
+                // Different rules with services not yet known: read for real, so the SDK reports it can't judge.
+                void rules[r].service;
+                void rules[baseRule].service;
+            } else if (a !== b) {
+                fail(
+                    `pathMatchers[${m}].pathRules[${baseRule}]`,
+                    `${base} routed to ${String(b)} while ${path} goes to ${String(a)}`,
+                    `${base} and ${path} on the same service`,
+                    `move ${base} into the path rule of ${path}`,
+                    "a client that connects to either must reach the same WebSocket backend",
+                );
+            }
+        }
+    }
+}
+
 export const enforceWebsocketPaths: ResourceValidationPolicy = {
     name: "enforce-websocket-paths",
     description:
@@ -35,9 +73,9 @@ export const enforceWebsocketPaths: ResourceValidationPolicy = {
         if (isRedirectOnly(props)) {
             args.notApplicable("the URL map only redirects");
         }
-        const { websocketPaths } = settingsFrom(args.getConfig, "websocketPaths");
+        const { websocketPaths } = settingsFrom(() => args.getConfig(), "websocketPaths");
         const matchers = list(props.pathMatchers);
-        const fail = (property: string, found: string, required: string, fix: string, why: string) =>
+        const fail: Fail = (property, found, required, fix, why) =>
             report(explain(args.type, args.name, { property, found, required, fix, why }));
 
         if (matchers.length === 0 && websocketPaths.length > 0) {
@@ -80,38 +118,7 @@ export const enforceWebsocketPaths: ResourceValidationPolicy = {
                     );
                 }
             }
-            for (const [path, r] of ruleOf) {
-                const base = wildcardBase(path);
-                if (base === undefined) {
-                    continue;
-                }
-                const baseRule = ruleOf.get(base);
-                if (baseRule === undefined) {
-                    fail(
-                        `pathMatchers[${m}].pathRules[${r}].paths`,
-                        `${JSON.stringify(path)} without ${JSON.stringify(base)}`,
-                        `${base} routed to the same service`,
-                        `add ${JSON.stringify(base)} to the same path rule`,
-                        `${path} does not match ${base}, which would fall through to another service`,
-                    );
-                } else if (baseRule !== r) {
-                    const a = peek(() => rules[r].service);
-                    const b = peek(() => rules[baseRule].service);
-                    if (a === UNKNOWN || b === UNKNOWN) {
-                        // Different rules with services not yet known: read for real, so the SDK reports it can't judge.
-                        void rules[r].service;
-                        void rules[baseRule].service;
-                    } else if (a !== b) {
-                        fail(
-                            `pathMatchers[${m}].pathRules[${baseRule}]`,
-                            `${base} routed to ${String(b)} while ${path} goes to ${String(a)}`,
-                            `${base} and ${path} on the same service`,
-                            `move ${base} into the path rule of ${path}`,
-                            "a client that connects to either must reach the same WebSocket backend",
-                        );
-                    }
-                }
-            }
+            checkWildcardPairs(rules, ruleOf, m, fail);
         });
     }),
 };

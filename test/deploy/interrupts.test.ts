@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import { PipelineOptions, renderTimeline, runPipeline } from "../../deploy/pipeline";
-import { git, options } from "./fixtures";
+import { options } from "./fixtures";
 import { CUT, FIXED, passedGate, standInSuite, statuses } from "./stand-in-suite";
 
 // Ctrl-C at the pipeline's safe points, and how a rollback is judged against the baseline.
@@ -13,9 +13,9 @@ describe("deploy: Ctrl-C and the rollback's verdict against the stand-in", funct
         it("before up: nothing changes, exit 130", async () => {
             const { target, revision } = await deployOf({}, { echo: false });
             const controller = new AbortController();
-            const gate = async () => {
+            const gate = () => {
                 controller.abort();
-                return { ok: true, summary: "passed, then Ctrl-C" };
+                return Promise.resolve({ ok: true, summary: "passed, then Ctrl-C" });
             };
             const report = await runPipeline(target, gate, options([], { revision, signal: controller.signal }));
             assert.equal(report.exitCode, 130);

@@ -137,7 +137,8 @@ describe("deploy: the pipeline against the local stand-in (real validator, real 
 
     it("stops at the gate on a mandatory violation: exit 2, and the stack is not touched", async () => {
         const target = await standIn(CUT, FIXED);
-        const failing = async () => ({ ok: false, summary: "35 resources, 1 mandatory violation, 0 advisories" });
+        const failing = () =>
+            Promise.resolve({ ok: false, summary: "35 resources, 1 mandatory violation, 0 advisories" });
         const report = await runPipeline(target, failing, options([]));
         assert.equal(report.exitCode, 2);
         assert.equal(report.outcome, "not-started");

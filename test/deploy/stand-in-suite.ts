@@ -8,10 +8,11 @@ import { ProgramRepo, removeTemporaryDirs } from "./fixtures";
 // since each spends most of its time waiting on watch windows and held connections.
 
 /** The gate, as already passed: the real offline gate is tested in pipeline.test.ts. */
-export const passedGate = async (): Promise<GateResult> => ({
-    ok: true,
-    summary: "gate stubbed: tested in pipeline.test.ts",
-});
+export const passedGate = (): Promise<GateResult> =>
+    Promise.resolve({
+        ok: true,
+        summary: "gate stubbed: tested in pipeline.test.ts",
+    });
 export const FIXED = { cutAfterSec: null };
 export const CUT = { cutAfterSec: 0.5 };
 export const statuses = (report: PipelineReport) => report.phases.map((p) => `${p.name}: ${p.status}`);

@@ -33,15 +33,13 @@ describe("deploy: the git revisions a rollback returns to (real temporary reposi
         repo.write({ http5xxPercent: 50 }); // an uncommitted edit must survive too
         const before = repo.state();
         const revision = sourceRevision(repo.dir)!;
-        const seen = await withWorktree(revision, good, async (dir) => {
+        const seen = await withWorktree(revision, good, (dir) => {
             assert.notEqual(dir, repo.dir);
-            return fs.readFileSync(path.join(dir, PROGRAM_FILE), "utf8");
+            return Promise.resolve(fs.readFileSync(path.join(dir, PROGRAM_FILE), "utf8"));
         });
         assert.match(seen, /"http5xxPercent": 1/);
         await assert.rejects(
-            withWorktree(revision, good, async () => {
-                throw new Error("up failed");
-            }),
+            withWorktree(revision, good, () => Promise.reject(new Error("up failed"))),
             /up failed/,
         );
         assert.deepEqual(repo.state(), before, "HEAD, the file, git status and the worktree list are unchanged");
@@ -52,11 +50,11 @@ describe("deploy: the git revisions a rollback returns to (real temporary reposi
         const { repo } = ProgramRepo.create({});
         const revision = sourceRevision(repo.dir)!;
         await assert.rejects(
-            withWorktree(revision, "0".repeat(40), async () => 1),
+            withWorktree(revision, "0".repeat(40), () => Promise.resolve(1)),
             /recorded commit 0{40} is not in the repository at .*; fetch it, or roll back by hand/,
         );
         await assert.rejects(
-            withWorktree(revision, "HEAD; rm -rf /", async () => 1),
+            withWorktree(revision, "HEAD; rm -rf /", () => Promise.resolve(1)),
             /recorded commit "HEAD; rm -rf \/": expected a git commit hash/,
         );
     });

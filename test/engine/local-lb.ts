@@ -24,7 +24,9 @@ export function servedApiImage(cloudFile: string): string | undefined {
             r.type === "gcp:compute/instanceTemplate:InstanceTemplate" &&
             String((r.props.metadata as Record<string, unknown>)?.["user-data"]).includes(`${API_IMAGE}:`),
     );
-    const userData = String((template?.props.metadata as Record<string, unknown> | undefined)?.["user-data"] ?? "");
+    const userData = String(
+        ((template?.props.metadata as Record<string, unknown> | undefined)?.["user-data"] as string | undefined) ?? "",
+    );
     return new RegExp(`${API_IMAGE.replace(/[.]/g, "\\.")}:[\\w.-]+`).exec(userData)?.[0];
 }
 

@@ -79,7 +79,7 @@ export function serverlessChain(name = "auth", timeout = "60s") {
             protocol: "HTTPS",
             loadBalancingScheme: "EXTERNAL_MANAGED",
             logConfig: { enable: true, sampleRate: 1 },
-            backends: [{ group: `${P}/regions/us-central1/networkEndpointGroups/${neg.props.name}` }],
+            backends: [{ group: `${P}/regions/us-central1/networkEndpointGroups/${String(neg.props.name)}` }],
         },
         links: { backends: [neg] },
     };

@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import { StackValidationPolicy } from "@pulumi/policy";
 import { policies } from "../../policies/policies";
 import { sdkProxy } from "../../policies/lib/sdk-proxy";
 import { runStack } from "../helpers/stack";

@@ -99,7 +99,8 @@ export function startChatServer(options: ChatServerOptions = {}): Promise<ChatSe
             if (options.cutAfterMs !== undefined) {
                 later(options.cutAfterMs, () => ws.terminate());
             }
-            ws.on("message", (data, isBinary) => handle(ws, data.toString(), isBinary));
+            // binaryType stays "nodebuffer", so ws delivers each message as one Buffer.
+            ws.on("message", (data, isBinary) => handle(ws, (data as Buffer).toString(), isBinary));
         });
     });
 

@@ -25,7 +25,9 @@ function renderedCharts(file: string): Promise<Rendered[]> {
             { timeout: 120_000, maxBuffer: 20 * 1024 * 1024 },
             (error, stdout) => {
                 if (error && !stdout) {
-                    reject(error);
+                    // Node types it as Error with `code` retyped, which hides from the linter that it is one.
+                    const failed: Error = error;
+                    reject(failed);
                     return;
                 }
                 const attribute = /data-rendered="([^"]*)"/.exec(stdout);

@@ -45,7 +45,7 @@ function listen(server: net.Server, scheme = "ws"): Promise<Closable> {
 /** The lifetime-cap proxy the deploy stand-in uses: cuts each connection `capSec` after it opened. */
 export async function lifetimeCapProxy(targetPort: number, capSec: number): Promise<Closable> {
     const proxy = await startCapProxy({ targetPort, cutAfterSec: capSec });
-    return { port: proxy.port, url: `ws://127.0.0.1:${proxy.port}`, close: proxy.close };
+    return { port: proxy.port, url: `ws://127.0.0.1:${proxy.port}`, close: () => proxy.close() };
 }
 
 /** Answers every upgrade with an HTTP status and a short body. */

@@ -20,6 +20,15 @@ type RunChatChecks = (
     logger: { info(m: string): void; error(m: string): void },
 ) => Promise<unknown>;
 
+/**
+ * A module of the unpacked function, loaded as Cloud Functions loads it: CommonJS written at run
+ * time, so no import can name it, and synchronously, as the function's own require calls expect.
+ */
+function loadUnpacked(file: string): unknown {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- see above: the file exists only at run time
+    return require(file);
+}
+
 /** The zip's files in a folder, with the project's node_modules standing in for Cloud Build's install. */
 function unpackFunction(scenarioText: string): string {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ws-synthetic-"));
@@ -60,7 +69,7 @@ describe("synthetic monitor: the function's handler, run from its built source a
     before(() => {
         dir = unpackFunction(scenarioText);
         runChatChecks = (
-            require(path.join(dir, "validator", "synthetic-monitor.js")) as { runChatChecks: RunChatChecks }
+            loadUnpacked(path.join(dir, "validator", "synthetic-monitor.js")) as { runChatChecks: RunChatChecks }
         ).runChatChecks;
     });
     after(async () => {
@@ -139,7 +148,7 @@ describe("synthetic monitor: the function's handler, run from its built source a
         const sandboxRequire = (id: string) =>
             id in stubs
                 ? stubs[id]
-                : require(id.startsWith(".") ? path.join(dir, id) : require.resolve(id, { paths: [dir] }));
+                : loadUnpacked(id.startsWith(".") ? path.join(dir, id) : require.resolve(id, { paths: [dir] }));
         const sandboxConsole = { log: (line: string) => logged.push(line), error: (line: string) => logged.push(line) };
         vm.runInNewContext(`(function (require) {${entry}\n})`, { console: sandboxConsole })(sandboxRequire);
         const handler = registered.chatSynthetic;
@@ -227,7 +236,7 @@ describe("synthetic monitor: the function's handler, run from its built source a
             "@google-cloud/synthetics-sdk-api": { runSyntheticHandler: (code: unknown) => code },
         };
         const entry = fs.readFileSync(path.join(dir, "index.js"), "utf8");
-        const sandboxRequire = (id: string) => (id in stubs ? stubs[id] : require(path.join(dir, id)));
+        const sandboxRequire = (id: string) => (id in stubs ? stubs[id] : loadUnpacked(path.join(dir, id)));
         vm.runInNewContext(`(function (require) {${entry}\n})`, {})(sandboxRequire);
         assert.deepEqual(Object.keys(registered), ["chatSynthetic"]);
         const server = await startChatServer({ token: TOKEN });

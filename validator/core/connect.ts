@@ -530,8 +530,19 @@ export function openSocket(url: string, options: OpenOptions): Promise<Opened | 
  */
 export function closeSockets(sockets: readonly WebSocket[], graceMs = 1000): Promise<void> {
     return new Promise((resolve) => {
-        let open = 0;
-        let timer: NodeJS.Timeout | undefined;
+        const live = sockets.filter((ws) => ws.readyState !== WebSocket.CLOSED);
+        if (live.length === 0) {
+            resolve();
+            return;
+        }
+        let open = live.length;
+        // Armed before the first close, so a close event always finds the timer to clear.
+        const timer = setTimeout(() => {
+            for (const ws of sockets) {
+                ws.terminate();
+            }
+            resolve();
+        }, graceMs);
         const closed = () => {
             open -= 1;
             if (open === 0) {
@@ -539,11 +550,7 @@ export function closeSockets(sockets: readonly WebSocket[], graceMs = 1000): Pro
                 resolve();
             }
         };
-        for (const ws of sockets) {
-            if (ws.readyState === WebSocket.CLOSED) {
-                continue;
-            }
-            open += 1;
+        for (const ws of live) {
             ws.once("close", closed);
             try {
                 ws.close(1000, "validation done");
@@ -551,16 +558,6 @@ export function closeSockets(sockets: readonly WebSocket[], graceMs = 1000): Pro
                 ws.terminate();
             }
         }
-        if (open === 0) {
-            resolve();
-            return;
-        }
-        timer = setTimeout(() => {
-            for (const ws of sockets) {
-                ws.terminate();
-            }
-            resolve();
-        }, graceMs);
     });
 }
 

@@ -106,7 +106,8 @@ export async function roundTrip(
                 timeoutMs,
             );
             const onMessage = (data: WebSocket.RawData) => {
-                const text = data.toString();
+                // binaryType stays "nodebuffer", so ws delivers each message as one Buffer.
+                const text = (data as Buffer).toString();
                 done(
                     text === payload
                         ? { ms: performance.now() - sentAt }

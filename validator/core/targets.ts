@@ -41,7 +41,7 @@ export function resolveEnvironment(
     if (stackOutputsFile) {
         let outputs: { websocketUrls?: Record<string, string[]> };
         try {
-            outputs = JSON.parse(fs.readFileSync(stackOutputsFile, "utf8"));
+            outputs = JSON.parse(fs.readFileSync(stackOutputsFile, "utf8")) as typeof outputs;
         } catch (e) {
             throw new TargetError(
                 `--stack-outputs ${stackOutputsFile}: cannot read it as JSON (${(e as Error).message})`,

@@ -35,5 +35,5 @@ const OMITTED = new Set(["samples", "handshakeSamples", "handshakeHistogram", "t
 
 /** The report as JSON, without the raw latency samples (the percentiles are kept). */
 export function reportJson(report: object): string {
-    return JSON.stringify(report, (key, value) => (OMITTED.has(key) ? undefined : value), 2);
+    return JSON.stringify(report, (key, value: unknown) => (OMITTED.has(key) ? undefined : value), 2);
 }

@@ -11,7 +11,8 @@ interface ConfigureRequest {
     getVariablesMap(): { get(key: string): string | undefined };
 }
 type Handler = (call: { request: ConfigureRequest }, callback: unknown) => unknown;
-type GrpcServer = { addService(service: unknown, implementation: Record<string, Handler>): void };
+// A property, not a method: the original is kept apart and later applied to each server with call().
+type GrpcServer = { addService: (service: unknown, implementation: Record<string, Handler>) => void };
 
 /**
  * The SDK's provider server answers Configure itself and does not hand the provider its

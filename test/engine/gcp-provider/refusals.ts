@@ -54,7 +54,7 @@ function headerProblems(field: string, entries: unknown): string[] {
     list(entries).forEach((entry, i) => {
         const where = `${field}[${i}]`;
         const match = typeof entry === "string" ? /^([A-Za-z0-9!#$%&'*+.^_`|~-]+):\s*(.*)$/.exec(entry) : null;
-        if (!match) {
+        if (typeof entry !== "string" || !match) {
             problems.push(`Invalid value for field '${where}': ${JSON.stringify(entry)}. Expected "Name: value".`);
             return;
         }

@@ -78,7 +78,7 @@ export class GcpStandIn implements provider.Provider {
         const name = String(props.name);
         switch (type) {
             case "gcp:cloudrunv2/serviceIamMember:ServiceIamMember":
-                return `projects/${project}/locations/${this.location(props, spec)}/services/${name} ${props.role} ${props.member}`;
+                return `projects/${project}/locations/${this.location(props, spec)}/services/${name} ${String(props.role)} ${String(props.member)}`;
             case "gcp:logging/metric:Metric":
                 return name;
             case "gcp:monitoring/notificationChannel:NotificationChannel":
@@ -133,12 +133,12 @@ export class GcpStandIn implements provider.Provider {
                 outs.type = inputs.httpHealthCheck ? "HTTP" : inputs.httpsHealthCheck ? "HTTPS" : "TCP";
                 break;
             case "gcp:compute/instanceTemplate:InstanceTemplate":
-                outs.selfLinkUnique = `${outs.selfLink}?uniqueId=${numericId(JSON.stringify(inputs), 19)}`;
+                outs.selfLinkUnique = `${String(outs.selfLink)}?uniqueId=${numericId(JSON.stringify(inputs), 19)}`;
                 outs.metadataFingerprint = hash(JSON.stringify(inputs.metadata ?? {}), 12);
                 outs.tagsFingerprint = hash(JSON.stringify(inputs.tags ?? []), 12);
                 break;
             case "gcp:compute/regionInstanceGroupManager:RegionInstanceGroupManager":
-                outs.instanceGroup = `https://www.googleapis.com/compute/v1/projects/${project}/regions/${this.location(inputs, spec)}/instanceGroups/${inputs.name}`;
+                outs.instanceGroup = `https://www.googleapis.com/compute/v1/projects/${project}/regions/${this.location(inputs, spec)}/instanceGroups/${String(inputs.name)}`;
                 outs.fingerprint = hash(JSON.stringify(inputs), 12);
                 outs.status = [{ isStable: true }];
                 break;
@@ -173,12 +173,12 @@ export class GcpStandIn implements provider.Provider {
                 const oldGeneration = typeof olds?.generation === "string" ? Number(olds.generation) : 0;
                 const sameTemplate = olds !== undefined && JSON.stringify(olds.template ?? {}) === template;
                 const generation = sameTemplate ? oldGeneration : oldGeneration + 1;
-                const revision = `${inputs.name}-${String(generation).padStart(5, "0")}-${hash(`${urn}${generation}${template}`, 3)}`;
+                const revision = `${String(inputs.name)}-${String(generation).padStart(5, "0")}-${hash(`${urn}${generation}${template}`, 3)}`;
                 outs.generation = String(generation);
                 outs.observedGeneration = String(generation);
                 outs.latestCreatedRevision = revision;
                 outs.latestReadyRevision = revision;
-                outs.uri = `https://${inputs.name}-${numericId(project, 12)}.${this.location(inputs, spec)}.run.app`;
+                outs.uri = `https://${String(inputs.name)}-${numericId(project, 12)}.${this.location(inputs, spec)}.run.app`;
                 outs.urls = [outs.uri];
                 outs.uid = `${hash(urn, 8)}-${hash(`${urn}1`, 4)}-${hash(`${urn}2`, 4)}-${hash(`${urn}3`, 4)}-${hash(`${urn}4`, 12)}`;
                 outs.etag = `"${hash(template, 16)}"`;
@@ -212,12 +212,15 @@ export class GcpStandIn implements provider.Provider {
                 break;
             case "gcp:serviceaccount/account:Account":
                 outs.email = `${String(inputs.accountId)}@${project}.iam.gserviceaccount.com`;
-                outs.member = `serviceAccount:${outs.email}`;
+                outs.member = `serviceAccount:${String(outs.email)}`;
                 outs.name = id;
                 outs.uniqueId = numericId(urn, 21);
                 break;
             case "gcp:compute/subnetwork:Subnetwork":
-                outs.gatewayAddress = String(inputs.ipCidrRange ?? "10.0.0.0/24").replace(/\.\d+\/\d+$/, ".1");
+                outs.gatewayAddress = String((inputs.ipCidrRange as string | undefined) ?? "10.0.0.0/24").replace(
+                    /\.\d+\/\d+$/,
+                    ".1",
+                );
                 outs.fingerprint = hash(JSON.stringify(inputs), 12);
                 break;
             case "gcp:projects/iAMMember:IAMMember":
@@ -252,6 +255,9 @@ export class GcpStandIn implements provider.Provider {
         }
     }
 
+    // The provider interface's methods return promises, and async keeps a throw a rejection as the
+    // server expects, though none of these waits on anything.
+    /* eslint-disable @typescript-eslint/require-await */
     async check(urn: string, olds: Props, news: Props): Promise<provider.CheckResult> {
         const { type, name } = parseUrn(urn);
         const spec = specOf(type);
@@ -369,6 +375,7 @@ export class GcpStandIn implements provider.Provider {
             `the gcp stand-in has no answer for the function ${token}; add one to test/engine/gcp-provider/standIn.ts`,
         );
     }
+    /* eslint-enable @typescript-eslint/require-await */
 }
 
 /** A value as JSON carries it: promises (asset contents) compare equal, undefined drops out. */
