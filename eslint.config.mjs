@@ -5,7 +5,16 @@ import tseslint from "typescript-eslint";
 
 export default tseslint.config(
     {
-        ignores: ["node_modules/", "policies/bin/", ".tools/", ".tmp/", "reports/", "bench/results/", ".stryker-tmp/", "**/*.d.ts"],
+        ignores: [
+            "node_modules/",
+            "policies/bin/",
+            ".tools/",
+            ".tmp/",
+            "reports/",
+            "bench/results/",
+            ".stryker-tmp/",
+            "**/*.d.ts",
+        ],
     },
     js.configs.recommended,
     ...tseslint.configs.recommendedTypeChecked,

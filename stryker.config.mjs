@@ -15,7 +15,6 @@
 // Message text is not verdict logic: string literals and template strings are not mutated
 // (StringLiteral), and static mutants (constants built once at load) are skipped (ignoreStatic),
 // since they force every test to run for each of them.
-/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
     packageManager: "npm",
     testRunner: "mocha",

@@ -23,7 +23,6 @@ export const EXIT = {
     /** Stopped by Ctrl-C or SIGTERM, after a summary of what was done (128 + SIGINT, as shells report it). */
     interrupted: 130,
 } as const;
-export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 /** What each exit code means for each command: the one table the docs print (`npm run docs`). */
 export const EXIT_MEANING: Record<keyof typeof EXIT, Record<"validate" | "preview" | "deploy", string>> = {
@@ -116,7 +115,7 @@ function interrupts(err: (text: string) => void): { signal: AbortSignal; force: 
 }
 
 /** The real streams; Ctrl-C and SIGTERM abort the signal, so a run can stop and summarize. */
-export function processIo(): CliIo {
+function processIo(): CliIo {
     const tty = process.stderr.isTTY === true;
     let statusShown = false;
     const clearStatus = () => {

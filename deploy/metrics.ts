@@ -26,7 +26,7 @@ export interface MetricsSource {
     close?(): Promise<void>;
 }
 
-export const REQUEST_COUNT_METRIC = "loadbalancing.googleapis.com/https/request_count";
+const REQUEST_COUNT_METRIC = "loadbalancing.googleapis.com/https/request_count";
 
 /**
  * The filter for one forwarding rule's requests. Metric, monitored resource `https_lb_rule` and

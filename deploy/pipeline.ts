@@ -110,9 +110,9 @@ export interface PipelineOptions {
     readonly log: (line: string) => void;
 }
 
-export type PhaseStatus = "ok" | "failed" | "skipped" | "recorded";
+type PhaseStatus = "ok" | "failed" | "skipped" | "recorded";
 
-export interface Phase {
+interface Phase {
     readonly name: string;
     readonly status: PhaseStatus;
     readonly startedAt: string;
@@ -120,7 +120,7 @@ export interface Phase {
     readonly detail: string;
 }
 
-export type Outcome = "deployed" | "dry-run" | "not-started" | "rolled-back" | "rollback-failed" | "interrupted";
+type Outcome = "deployed" | "dry-run" | "not-started" | "rolled-back" | "rollback-failed" | "interrupted";
 
 export interface PipelineReport {
     readonly stack: string;
@@ -142,7 +142,7 @@ export interface PipelineReport {
 }
 
 /** The deploy command's outcomes as the kit's exit codes (README.md, "Exit codes"). */
-export const DEPLOY_EXIT = {
+const DEPLOY_EXIT = {
     deployed: EXIT.ok,
     rolledBack: EXIT.failed,
     notStarted: EXIT.usage,
@@ -596,7 +596,7 @@ function describe(r: Report): string {
  * the same way before the deploy: no failure code and no breached threshold that the baseline did
  * not have.
  */
-export function noWorseThanBaseline(baseline: Report | undefined, after: Report | undefined): boolean {
+function noWorseThanBaseline(baseline: Report | undefined, after: Report | undefined): boolean {
     if (!baseline || !after || baseline.verdict === "pass") {
         return false;
     }

@@ -48,7 +48,7 @@ export function sourceRevision(dir: string): SourceRevision | undefined {
 }
 
 /** True when `commit` names a commit in the repository. */
-export function hasCommit(repoDir: string, commit: string): boolean {
+function hasCommit(repoDir: string, commit: string): boolean {
     try {
         git(repoDir, ["cat-file", "-e", `${commit}^{commit}`]);
         return true;

@@ -1,7 +1,7 @@
 import WebSocket from "ws";
 
 /** How a held connection ended, as its client saw it. */
-export type HeldEnding = "drained" | "cut" | "other";
+type HeldEnding = "drained" | "cut" | "other";
 
 export interface PhaseCounts {
     attempted: number;

@@ -10,11 +10,11 @@ import { isRecord, Validator } from "./config-checks";
 // parses it and builds the channels. Without `alertRoutes`, every alert goes to the stack's
 // alertEmails and paging webhook.
 
-export const TEAMS = ["operations", "infrastructure", "business"] as const;
-export type Team = (typeof TEAMS)[number];
+const TEAMS = ["operations", "infrastructure", "business"] as const;
+type Team = (typeof TEAMS)[number];
 
 /** One channel of a team: an email address, the stack's basic-auth paging webhook, PagerDuty, or a Pub/Sub topic the stack creates. */
-export type RouteChannel =
+type RouteChannel =
     | { readonly kind: "email"; readonly address: string }
     | { readonly kind: "webhook" }
     | { readonly kind: "pagerduty" }
@@ -33,7 +33,7 @@ export type AlertRoutes = Readonly<Partial<Record<Team, readonly RouteChannel[]>
  * - the HTTP 5xx ratio is not in the staging incident report's routing: operations, who own backend health (inferred).
  * An alert key not listed here pages operations, so a renamed or new alert is never silent.
  */
-export const ALERT_TEAMS = {
+const ALERT_TEAMS = {
     connectionFailures: ["operations"],
     handshakeFailures: ["operations"],
     timeoutErrors: ["infrastructure"],
@@ -47,9 +47,9 @@ export type AlertKey = keyof typeof ALERT_TEAMS;
  * checks (infra/synthetic-monitor.ts, routed with channelIdsOf("business")). A stack that runs no
  * synthetic monitor sends them this signal instead.
  */
-export const CHAT_DEGRADATION_FALLBACK: AlertKey = "handshakeFailures";
+const CHAT_DEGRADATION_FALLBACK: AlertKey = "handshakeFailures";
 
-export const CHANNEL_FORMS = `"email:ADDRESS", "webhook", "pagerduty" or "pubsub"`;
+const CHANNEL_FORMS = `"email:ADDRESS", "webhook", "pagerduty" or "pubsub"`;
 
 /** Parses `alertRoutes`: every problem goes to the validator, so all are reported at once. */
 export function parseAlertRoutes(

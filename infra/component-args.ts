@@ -21,7 +21,7 @@ interface ProjectConfig {
 let projectConfig: ProjectConfig | undefined;
 
 /** Pulumi.yaml's `config:` block, read once. */
-export function readProjectConfig(): ProjectConfig {
+function readProjectConfig(): ProjectConfig {
     if (!projectConfig) {
         const project = parse(fs.readFileSync(PROJECT_FILE, "utf8")) as { config?: Record<string, unknown> };
         const defaults: Record<string, unknown> = {};

@@ -14,9 +14,9 @@ import { grantSecretAccess, ServiceEnv, vmEnvScript } from "./service-env";
 import { GroupsBackend, InstanceGroupBackend } from "./settings";
 
 /** Where Google's front ends and health checkers connect from (load balancing firewall docs). */
-export const GOOGLE_PROXY_RANGES: readonly string[] = ["130.211.0.0/22", "35.191.0.0/16"];
+const GOOGLE_PROXY_RANGES: readonly string[] = ["130.211.0.0/22", "35.191.0.0/16"];
 /** The named port the backend services use on instance groups. */
-export const SERVING_PORT_NAME = "http";
+const SERVING_PORT_NAME = "http";
 
 export interface BackendGroups {
     /** What the backend service's `backends[].group` entries point at. */
@@ -52,14 +52,14 @@ function healthCheck(
 }
 
 /** Where the unit's env file lives: tmpfs, so secrets read at start never touch the disk. */
-export const VM_ENV_FILE = "/run/websocket-app/env";
+const VM_ENV_FILE = "/run/websocket-app/env";
 
 /**
  * cloud-init for Container-Optimized OS: run the image as a systemd unit that restarts on failure.
  * Before each start the unit writes its env file (plain values, and secrets read with the VM's
  * service account; see vmEnvScript), and docker passes it to the container.
  */
-export function containerCloudInit(image: string, port: number, env: ServiceEnv = { env: {}, secretEnv: {} }): string {
+function containerCloudInit(image: string, port: number, env: ServiceEnv = { env: {}, secretEnv: {} }): string {
     const registry = image.split("/")[0];
     const script = vmEnvScript(env, VM_ENV_FILE);
     return [
@@ -93,7 +93,7 @@ export function containerCloudInit(image: string, port: number, env: ServiceEnv 
     ].join("\n");
 }
 
-export interface VmIdentity {
+interface VmIdentity {
     readonly account: serviceaccount.Account;
     readonly email: pulumi.Output<string>;
     readonly bindings: projects.IAMMember[];
@@ -104,7 +104,7 @@ export interface VmIdentity {
  * account may hold none of them in newer organisations, or far too many in older ones. The image's
  * project, when it is an Artifact Registry path, is where the reader role is granted.
  */
-export function createVmIdentity(name: string, backend: InstanceGroupBackend, parent: pulumi.Resource): VmIdentity {
+function createVmIdentity(name: string, backend: InstanceGroupBackend, parent: pulumi.Resource): VmIdentity {
     const accountId = `lb-${backend.name}-vm`;
     const account = new serviceaccount.Account(
         `${name}-vm`,

@@ -48,7 +48,7 @@ function expression(text: string): Rule["match"] {
  * The policy's rules, from the settings alone: what the stack deploys, and what the validator's
  * local nginx front is generated from (test/validator/nginx-front.ts), so the two cannot drift.
  */
-export function securityRules(armor: CloudArmorSettings, websocketPaths: readonly string[]): Rule[] {
+function securityRules(armor: CloudArmorSettings, websocketPaths: readonly string[]): Rule[] {
     const onWebsocketPaths = `request.path.matches(${celString(pathsRegex(websocketPaths))})`;
     const origin = "request.headers['origin']";
     // has() is CEL's presence test; that the rules language keeps it is inferred (it is a CEL subset).

@@ -7,7 +7,7 @@ import { isRecord, Validator } from "./config-checks";
 // "backend services deployed with WebSocket environment variables" as the seed put it, without
 // a secret ever in clear text in config, state or instance metadata.
 
-export interface SecretRef {
+interface SecretRef {
     /** Secret Manager secret: its id in this project, or projects/P/secrets/S. */
     readonly secret: string;
     /** "latest" or a version number. */
@@ -134,7 +134,7 @@ export function parseServiceEnv(v: Validator, at: string, spec: Record<string, u
 }
 
 /** The distinct secrets a backend reads. */
-export function secretsOf(settings: ServiceEnv): string[] {
+function secretsOf(settings: ServiceEnv): string[] {
     return [...new Set(Object.values(settings.secretEnv).map((r) => r.secret))];
 }
 

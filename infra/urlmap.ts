@@ -3,7 +3,7 @@ import * as compute from "@pulumi/gcp/compute";
 import { Backend } from "./backends";
 import { LoadBalancerSettings } from "./settings";
 
-export const PATH_MATCHER = "websocket-routes";
+const PATH_MATCHER = "websocket-routes";
 
 /**
  * A backend service's reference, spelled as its id (`projects/P/global/backendServices/NAME`, the

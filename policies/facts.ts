@@ -2,15 +2,12 @@
 // (never `lib/`), so both sides agree on the numbers while the pack stays publishable on its own.
 // Each fact cites its source beside its definition in lib/gcp-facts.ts.
 export {
-    AFFINITIES_BY_SCHEME,
     AFFINITY_LOCALITY_POLICY,
     artifactRegistryProject,
     CLASSIC_AFFINITIES,
-    CLOUD_RUN_DELETION_PROTECTION_DEFAULT,
     EGRESS_MODES,
     EgressMode,
     HTTP_UNUSABLE_AFFINITIES,
-    LB_SET_REQUEST_HEADERS,
     LOCALITY_POLICY_SCHEMES,
     REGION_ZONES,
     regionalSurge,
@@ -21,7 +18,6 @@ export {
     FORBIDDEN_HEADER_NAMES,
     FUNCTION_BUILD_ROLES,
     FUNCTION_RUNTIME,
-    FUNCTION_RUNTIMES,
     runtimeStage,
     FORBIDDEN_HEADER_PREFIXES,
     headerNameProblem,

@@ -16,7 +16,7 @@ import { detachedPulumiCommand } from "./pulumi-command";
  * (Automation API `Stack.setTag`, node_modules/@pulumi/pulumi/automation/stack.d.ts). Tag names
  * allow letters, digits, `-`, `_`, `.` and `:` (inferred from `pulumi stack tag set`'s errors).
  */
-export const LAST_GOOD_COMMIT_TAG = "websocket-lb:last-good-commit";
+const LAST_GOOD_COMMIT_TAG = "websocket-lb:last-good-commit";
 
 /**
  * The stack tag that holds, beside the last good commit, the images that deploy ran where they

@@ -22,7 +22,7 @@ export interface StandInConfig {
 }
 
 /** The stand-in's single backend, as `--image api=REF` names it. */
-export const STAND_IN_BACKEND = "api";
+const STAND_IN_BACKEND = "api";
 
 export interface StandInOptions {
     readonly applied: StandInConfig;

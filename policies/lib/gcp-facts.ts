@@ -25,7 +25,6 @@ export const SESSION_AFFINITIES = [
     "STRONG_COOKIE_AFFINITY",
     "CLIENT_IP_NO_DESTINATION",
 ] as const;
-export type SessionAffinity = (typeof SESSION_AFFINITIES)[number];
 
 /**
  * Affinities the API's enum has but HTTP(S) load balancing cannot use: `CLIENT_IP_PROTO` and
@@ -44,7 +43,7 @@ export const HTTP_UNUSABLE_AFFINITIES: readonly string[] = [
  * `STRONG_COOKIE_AFFINITY` works on every Application LB except classic (Cloud Load Balancing
  * release notes, 2024-10-29). Classic `EXTERNAL`: `NONE`, `CLIENT_IP`, `GENERATED_COOKIE` only.
  */
-export const AFFINITIES_BY_SCHEME: Readonly<Record<string, readonly string[]>> = {
+const AFFINITIES_BY_SCHEME: Readonly<Record<string, readonly string[]>> = {
     EXTERNAL_MANAGED: [
         "NONE",
         "CLIENT_IP",
@@ -434,12 +433,6 @@ export const DEFAULT_INSTANCE_REDISTRIBUTION = "PROACTIVE";
  * `connectionDrainingTimeoutSec` runs out (cloud.google.com/load-balancing/docs/enabling-connection-draining).
  */
 export const SCALE_IN_CONTROL_FIELD = "scaleInControl";
-
-/**
- * `cloudrunv2.Service` defaults `deletionProtection` to true: a destroy that would delete the
- * service fails until it is false (@pulumi/gcp 9.37 cloudrunv2/service.d.ts, field `deletionProtection`).
- */
-export const CLOUD_RUN_DELETION_PROTECTION_DEFAULT = true;
 
 /** One language runtime of Cloud Run functions, with the dates its support ends. */
 export interface FunctionRuntime {

@@ -40,7 +40,7 @@ import { BACKEND_SERVICE_TYPES, T } from "./types";
 
 type Props = Record<string, unknown>;
 
-export type LbFamily = "application" | "proxy-network" | "passthrough-network" | "service-mesh" | "unknown";
+type LbFamily = "application" | "proxy-network" | "passthrough-network" | "service-mesh" | "unknown";
 
 export const LB_KIND_IDS = [
     "global-external-alb",

@@ -6,10 +6,10 @@ import * as path from "path";
 /** The engine tier: the real Pulumi CLI built by scripts/pulumi-cli.sh, against the gcp stand-in. */
 export const ROOT = path.resolve(__dirname, "..", "..");
 export const TOOLS_BIN = path.join(ROOT, ".tools", "bin");
-export const PULUMI = path.join(TOOLS_BIN, "pulumi");
-export const LANGUAGE_HOST = path.join(TOOLS_BIN, "pulumi-language-nodejs");
-export const PULUMI_HOME = path.join(ROOT, ".tools", "pulumi-home");
-export const GCP_PLUGIN = path.join(PULUMI_HOME, "plugins", "resource-gcp-v9.37.0", "pulumi-resource-gcp");
+const PULUMI = path.join(TOOLS_BIN, "pulumi");
+const LANGUAGE_HOST = path.join(TOOLS_BIN, "pulumi-language-nodejs");
+const PULUMI_HOME = path.join(ROOT, ".tools", "pulumi-home");
+const GCP_PLUGIN = path.join(PULUMI_HOME, "plugins", "resource-gcp-v9.37.0", "pulumi-resource-gcp");
 export const POLICY_PACK = path.join(ROOT, "policies");
 const NODE_BIN = path.join(ROOT, "node_modules", "node", "bin");
 

@@ -87,7 +87,7 @@ export function serverlessChain(name = "auth", timeout = "60s") {
 }
 
 /** The short route timeout the program gives every route that is not a WebSocket path. */
-export const HTTP_ROUTE = { timeout: { seconds: "30", nanos: 0 } };
+const HTTP_ROUTE = { timeout: { seconds: "30", nanos: 0 } };
 
 /** A URL map as the program builds it: WebSocket paths at 86400 s, every other route and the defaults at 30 s. */
 export function websocketUrlMap(

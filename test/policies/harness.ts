@@ -37,7 +37,7 @@ const notApplicable = (reason?: string): never => {
 };
 
 /** Config as the engine hands it to a policy: schema defaults, then the user's values. */
-export function engineConfig(policy: Policy, given: Props = {}): Props {
+function engineConfig(policy: Policy, given: Props = {}): Props {
     const defaults = Object.fromEntries(
         Object.entries(policy.configSchema?.properties ?? {})
             .filter(([, schema]) => (schema as { default?: unknown }).default !== undefined)
@@ -168,7 +168,7 @@ export async function remediate(
 }
 
 /** Builds the stack view the analyzer server builds: parents, dependencies and property dependencies as resources. */
-export function stackResources(resources: TestResource[]): PolicyResource[] {
+function stackResources(resources: TestResource[]): PolicyResource[] {
     const key = (r: TestResource) => `${r.type}::${r.name}`;
     const built = new Map<string, PolicyResource>();
     for (const r of resources) {

@@ -12,7 +12,7 @@ import { WebSocket, WebSocketServer } from "ws";
 //   any other text                      -> echoed as is
 // Its options break it in the ways the tests need a server to be broken.
 
-export const AGENT_EVENTS = [
+const AGENT_EVENTS = [
     "agent_started",
     "agent_thinking",
     "tool_executing",

@@ -41,7 +41,7 @@ ${allowed}
 }
 
 /** The whole nginx.conf: the WebSocket paths under the policy, everything proxied to `upstreamPort`. */
-export function nginxFrontConf(
+function nginxFrontConf(
     dir: string,
     port: number,
     upstreamPort: number,

@@ -10,7 +10,7 @@ import { CheckResult } from "../../validator/scenario/run";
 import { ChatServer, ChatServerOptions, startChatServer } from "./chat-server";
 
 export const CHAT_YAML = path.resolve(__dirname, "..", "..", "validator", "scenarios", "chat.yaml");
-export const TOKEN = "s3cret-token";
+const TOKEN = "s3cret-token";
 
 export interface Run {
     code: number;

@@ -34,7 +34,7 @@ export interface ResolveEntry {
 }
 
 /** The address --resolve gives for a host and port, if any. */
-export function resolvedAddress(
+function resolvedAddress(
     entries: readonly ResolveEntry[] | undefined,
     host: string | undefined,
     port: number | string | undefined,

@@ -28,7 +28,7 @@ export interface ProbeOptions extends ConnectOptions {
     readonly signal?: AbortSignal;
 }
 
-export interface HandshakeResult {
+interface HandshakeResult {
     readonly ok: boolean;
     readonly status?: number;
     readonly timings: HandshakeTimings;
@@ -156,7 +156,7 @@ export async function roundTrip(
 }
 
 /** How one hold runs: its length, its mode and, in ping mode, when a silent peer counts as dead. */
-export interface HoldSettings {
+interface HoldSettings {
     readonly holdSec: number;
     readonly mode: "idle" | "ping";
     readonly pingIntervalSec: number;
@@ -170,7 +170,7 @@ export interface HoldSettings {
  * `pingIntervalSec`: traffic that resets an idle timeout but not a lifetime cap, and a question
  * only a live peer answers (RFC 6455 5.5.2: a ping is answered with a pong as soon as practical).
  */
-export function hold(ws: WebSocket, openedAt: number, settings: HoldSettings): Promise<Omit<HoldResult, "handshake">> {
+function hold(ws: WebSocket, openedAt: number, settings: HoldSettings): Promise<Omit<HoldResult, "handshake">> {
     const { holdSec, mode, pingIntervalSec, maxMissedPongs, signal } = settings;
     return new Promise((resolve) => {
         let pings = 0;
@@ -260,7 +260,7 @@ function causeOf(h: HoldResult): { diagnosis: Diagnosis; text: string } | undefi
 }
 
 /** Tells an idle timeout from a lifetime cap by comparing the idle and the pinging connection. */
-export function diagnose(holds: readonly HoldResult[], holdSec: number): { diagnosis: Diagnosis; text: string } {
+function diagnose(holds: readonly HoldResult[], holdSec: number): { diagnosis: Diagnosis; text: string } {
     const idle = holds.find((h) => h.mode === "idle" && h.handshake.ok);
     const ping = holds.find((h) => h.mode === "ping" && h.handshake.ok);
     if (!idle && !ping) {

@@ -3,7 +3,7 @@ import * as path from "path";
 import { FlagError } from "../../cli/kit";
 
 /** A target the command line named that cannot be used. */
-export class TargetError extends FlagError {}
+class TargetError extends FlagError {}
 
 export interface Target {
     /** Base URL, such as wss://chat.example.com or ws://127.0.0.1:8080. */

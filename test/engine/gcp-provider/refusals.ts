@@ -40,7 +40,7 @@ function list(value: unknown): unknown[] {
 }
 
 /** Compute ids in references may be full self links or relative `projects/...` names. */
-export function normalizeRef(ref: string): string {
+function normalizeRef(ref: string): string {
     return ref.replace(/^https:\/\/(www|compute)\.googleapis\.com\/compute\/(v1|beta)\//, "");
 }
 

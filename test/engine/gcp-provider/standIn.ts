@@ -9,7 +9,7 @@ type Props = Record<string, unknown>;
 /** The engine's wire value for an unknown at preview. */
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
-export const PROVIDER_VERSION = "9.37.0";
+const PROVIDER_VERSION = "9.37.0";
 
 /** Provider configuration the engine sends in Configure (`gcp:project`, `gcp:region`). */
 export interface ProviderConfig {
