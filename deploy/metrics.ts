@@ -135,7 +135,7 @@ export function errorRate(counts: RequestCounts): number | undefined {
 
 /**
  * How much the 5xx rate rose, relative to the baseline (0.25 = 25 % higher). A rise from a zero
- * baseline is infinite when any 5xx appeared and 0 otherwise: the seed's trigger is relative, and
+ * baseline is infinite when any 5xx appeared and 0 otherwise: the incident runbook's trigger is relative, and
  * there is nothing to be relative to.
  */
 export function relativeIncrease(baseline: number, after: number): number {

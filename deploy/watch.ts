@@ -2,7 +2,7 @@ import { HANDSHAKE_FAILURES, MonitorProbe } from "../validator";
 import { errorText } from "../cli/kit";
 import { errorRate, MetricsSource, RequestCounts, relativeIncrease, TimeWindow } from "./metrics";
 
-// The seed's automatic rollback triggers, each measured and named: what fired, its value, its
+// The staging incident runbook's automatic rollback triggers, each measured and named: what fired, its value, its
 // threshold. Validation failure and a failed service deploy are judged by the pipeline's phases;
 // the two rates are judged here, over the watch window.
 
@@ -35,7 +35,7 @@ export interface WatchSettings {
     readonly no5xxTrigger?: boolean;
 }
 
-/** The seed's monitor: every 10 s for 10 minutes; its thresholds: 10 % and 20 %. */
+/** The incident runbook's monitor: every 10 s for 10 minutes; its thresholds: 10 % and 20 %. */
 export const WATCH_DEFAULTS: WatchSettings = {
     durationSec: 600,
     intervalSec: 10,

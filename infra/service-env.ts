@@ -4,7 +4,7 @@ import * as serviceaccount from "@pulumi/gcp/serviceaccount";
 import { isRecord, Validator } from "./config-checks";
 
 // A backend's environment: `env` (plain values) and `secretEnv` (Secret Manager references),
-// "backend services deployed with WebSocket environment variables" as the seed put it, without
+// "backend services deployed with WebSocket environment variables" as the staging incident report put it, without
 // a secret ever in clear text in config, state or instance metadata.
 
 interface SecretRef {

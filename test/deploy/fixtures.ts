@@ -15,7 +15,7 @@ export function options(log: string[], overrides: Partial<PipelineOptions> = {})
         validation: {
             endpoints: ["/ws"],
             // Latency bars loosened: these tests are about the pipeline, and the shared machine they
-            // run on is often loaded enough to push local echo latency past the seed's 100 ms.
+            // run on is often loaded enough to push local echo latency past the incident acceptance's 100 ms.
             thresholds: thresholdsFrom(["message_latency_p95_ms<1000", "handshake_p95_ms<5000"]),
             handshakeTimeoutMs: 2000,
             messages: 3,

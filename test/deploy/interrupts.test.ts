@@ -60,7 +60,7 @@ describe("deploy: Ctrl-C and the rollback's verdict against the stand-in", funct
         });
     });
 
-    describe("judging the rollback against the baseline (issue 14, defect 5)", () => {
+    describe("judging the rollback against the baseline", () => {
         it("a rollback to a baseline that was already failing the same way is a rollback: exit 1, with a note", async () => {
             const { target, revision } = await deployOf({}, { echo: false }, { applied: CUT, desired: CUT });
             const report = await runPipeline(target, passedGate, options([], { revision }));

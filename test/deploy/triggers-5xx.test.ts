@@ -3,7 +3,7 @@ import { renderTimeline, runPipeline } from "../../deploy/pipeline";
 import { options } from "./fixtures";
 import { passedGate, standInSuite, watch } from "./stand-in-suite";
 
-// The seed's 5xx trigger against the pre-deploy baseline, users sending requests all along.
+// The incident runbook's 5xx trigger against the pre-deploy baseline, users sending requests all along.
 
 describe("deploy: the HTTP 5xx trigger against the stand-in", function () {
     this.timeout(90_000);

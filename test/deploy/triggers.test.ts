@@ -7,7 +7,7 @@ import { PROGRAM_FILE } from "../../deploy/targets/stand-in-backend";
 import { git, options, ProgramRepo, removeTemporaryDirs, temporaryDir } from "./fixtures";
 import { passedGate, standInSuite, statuses, watch } from "./stand-in-suite";
 
-// The seed's rollback triggers, each on its own against the stand-in, with program revisions in
+// The incident runbook's rollback triggers, each on its own against the stand-in, with program revisions in
 // a real git repository. The gate is passed in as already passed: the real offline gate is
 // tested in pipeline.test.ts.
 
