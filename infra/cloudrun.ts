@@ -12,7 +12,7 @@ export interface ServerlessBackend {
 /**
  * A Cloud Run service reachable only through the load balancer, behind a serverless NEG.
  * Stickiness is Cloud Run's own session affinity: the load balancer's is not supported on
- * serverless NEGs (gcp-websocket-facts, serverless NEGs).
+ * serverless NEGs (cloud.google.com/load-balancing/docs/negs/serverless-neg-concepts).
  */
 export function createCloudRunBackend(
     name: string,

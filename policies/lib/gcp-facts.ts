@@ -1,5 +1,6 @@
-// Google Cloud facts the rules and the program rely on. Each constant cites its source in
-// ../shared/gcp-websocket-facts.md; the program reads them through ../facts.ts so both sides agree.
+// Google Cloud facts the rules and the program rely on, each with its source beside it (a Google
+// doc URL, a proto file in a @google-cloud package, the @pulumi/gcp type file), or marked
+// inferred; the program reads them through ../facts.ts so both sides agree.
 
 /** Backend service `timeoutSec` when unset (compute REST reference, `timeoutSec`). */
 export const DEFAULT_BACKEND_TIMEOUT_SEC = 30;
