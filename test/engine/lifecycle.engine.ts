@@ -106,9 +106,9 @@ describe("engine: a first pulumi up of the production stack, paging by team (rea
         assert.equal(key.code, 0, show(key));
         const up = await ws.pulumi(["up", "--yes", "--stack", "production", "--policy-pack", POLICY_PACK]);
         assert.equal(up.code, 0, show(up));
-        assert.match(up.stdout, /\+ 60 created/);
+        assert.match(up.stdout, /\+ 61 created/);
         const types = Object.values(ws.cloud());
-        assert.equal(types.length, 58);
+        assert.equal(types.length, 59);
         assert.equal(types.filter((t) => t === "gcp:monitoring/notificationChannel:NotificationChannel").length, 6);
         assert.equal(types.filter((t) => t === "gcp:pubsub/topic:Topic").length, 1);
     });
