@@ -9,9 +9,9 @@ import { sourceRevision } from "../../deploy/revisions";
 import { LAST_GOOD_IMAGES_TAG, PulumiStackTarget } from "../../deploy/targets/automation";
 import { WATCH_DEFAULTS } from "../../deploy/watch";
 import { thresholdsFrom, VALIDATION_DEFAULTS } from "../../validator";
-import { hasBinary } from "../validator/servers";
+import { hasBinary, selfSignedCertificate } from "../validator/servers";
 import { requireTools, ROOT, show, Workspace } from "./harness";
-import { API_IMAGE, HOST, localCertificate, servedApiImage, startLoadBalancer } from "./local-lb";
+import { API_IMAGE, HOST, servedApiImage, startLoadBalancer } from "./local-lb";
 
 // The deploy pipeline under faults, with the real Pulumi CLI: a rollback to the image that ran,
 // Ctrl-C to the whole process group during up, and a stack left locked by a deploy killed with
@@ -55,7 +55,7 @@ describe("engine: the deploy pipeline under faults (real CLI, gcp stand-in)", fu
     this.timeout(3_000_000);
     let ws: Workspace;
     let lb: https.Server | undefined;
-    let cert: ReturnType<typeof localCertificate> | undefined;
+    let cert: ReturnType<typeof selfSignedCertificate> | undefined;
     const savedEnv = { ...process.env };
     const log: string[] = [];
 
@@ -91,7 +91,7 @@ describe("engine: the deploy pipeline under faults (real CLI, gcp stand-in)", fu
             path.join(ws.dir, "policies"),
         ]);
         assert.equal(first.code, 0, show(first));
-        cert = localCertificate();
+        cert = selfSignedCertificate(HOST);
         lb = await startLoadBalancer(ws.cloudFile, cert.cert, cert.key);
     });
 

@@ -1,15 +1,13 @@
 import * as assert from "assert";
-import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as https from "https";
-import * as os from "os";
 import * as path from "path";
 import { offlineGate } from "../../deploy/gate";
 import { PipelineOptions, PipelineReport, runPipeline } from "../../deploy/pipeline";
 import { PulumiStackTarget } from "../../deploy/targets/automation";
 import { WATCH_DEFAULTS } from "../../deploy/watch";
 import { thresholdsFrom, VALIDATION_DEFAULTS } from "../../validator";
-import { hasBinary } from "../validator/servers";
+import { hasBinary, selfSignedCertificate } from "../validator/servers";
 import { requireTools, ROOT, show, Workspace } from "./harness";
 import { API_IMAGE, HOST, servedApiImage, startLoadBalancer } from "./local-lb";
 
@@ -66,32 +64,10 @@ describe("engine: the deploy pipeline's pulumi target (Automation API) on a loca
         ]);
         assert.equal(first.code, 0, show(first));
 
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "engine-lb-"));
-        lbDir = dir;
-        certFile = path.join(dir, "cert.pem");
-        const keyFile = path.join(dir, "key.pem");
-        execFileSync(
-            "openssl",
-            [
-                "req",
-                "-x509",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-keyout",
-                keyFile,
-                "-out",
-                certFile,
-                "-days",
-                "1",
-                "-subj",
-                `/CN=${HOST}`,
-                "-addext",
-                `subjectAltName=DNS:${HOST}`,
-            ],
-            { stdio: "ignore" },
-        );
-        lb = await startLoadBalancer(ws.cloudFile, fs.readFileSync(certFile), fs.readFileSync(keyFile));
+        const cert = selfSignedCertificate(HOST);
+        lbDir = cert.dir;
+        certFile = cert.certFile;
+        lb = await startLoadBalancer(ws.cloudFile, cert.cert, cert.key);
     });
 
     after(async () => {

@@ -1,8 +1,5 @@
-import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as https from "https";
-import * as os from "os";
-import * as path from "path";
 import { WebSocketServer } from "ws";
 
 // The load balancer the engine tier's deploy tests validate through, in front of the gcp
@@ -57,33 +54,4 @@ export async function startLoadBalancer(cloudFile: string, cert: Buffer, key: Bu
         server.listen(443, "127.0.0.1", resolve);
     });
     return server;
-}
-
-/** A self-signed certificate for HOST in a fresh folder (the caller removes `dir`). */
-export function localCertificate(): { dir: string; cert: Buffer; key: Buffer } {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "engine-lb-"));
-    const certFile = path.join(dir, "cert.pem");
-    const keyFile = path.join(dir, "key.pem");
-    execFileSync(
-        "openssl",
-        [
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            keyFile,
-            "-out",
-            certFile,
-            "-days",
-            "1",
-            "-subj",
-            `/CN=${HOST}`,
-            "-addext",
-            `subjectAltName=DNS:${HOST}`,
-        ],
-        { stdio: "ignore" },
-    );
-    return { dir, cert: fs.readFileSync(certFile), key: fs.readFileSync(keyFile) };
 }

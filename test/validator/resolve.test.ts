@@ -1,16 +1,13 @@
 import { strict as assert } from "assert";
-import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as https from "https";
 import * as net from "net";
-import * as os from "os";
-import * as path from "path";
 import * as tls from "tls";
 import { WebSocketServer } from "ws";
 import { main } from "../../validator/cli";
 import { liveCount } from "../../validator/core/connect";
 import { Report } from "../../validator";
-import { hasBinary } from "./servers";
+import { hasBinary, selfSignedCertificate } from "./servers";
 
 const HOST = "chat.example.test";
 
@@ -27,6 +24,7 @@ describe("validator: --resolve HOST:PORT:ADDRESS proves an endpoint by its addre
     let server: https.Server;
     let port: number;
     let certFile: string;
+    let certDir: string | undefined;
     /** What the server saw of each upgrade: the Host header and the TLS server name (SNI). */
     const seen: Array<{ host?: string; sni: string | false | null }> = [];
 
@@ -35,32 +33,11 @@ describe("validator: --resolve HOST:PORT:ADDRESS proves an endpoint by its addre
             console.warn("      SKIPPED: openssl is not installed (apt-get install -y openssl); CI installs it");
             this.skip();
         }
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ws-resolve-"));
-        certFile = path.join(dir, "cert.pem");
-        const keyFile = path.join(dir, "key.pem");
         // A certificate for the host name only: a check made against 127.0.0.1 would fail.
-        execFileSync(
-            "openssl",
-            [
-                "req",
-                "-x509",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-keyout",
-                keyFile,
-                "-out",
-                certFile,
-                "-days",
-                "1",
-                "-subj",
-                `/CN=${HOST}`,
-                "-addext",
-                `subjectAltName=DNS:${HOST}`,
-            ],
-            { stdio: "ignore" },
-        );
-        server = https.createServer({ cert: fs.readFileSync(certFile), key: fs.readFileSync(keyFile) });
+        const cert = selfSignedCertificate(HOST);
+        certDir = cert.dir;
+        certFile = cert.certFile;
+        server = https.createServer({ cert: cert.cert, key: cert.key });
         const wss = new WebSocketServer({ server });
         wss.on("connection", (ws, req) => {
             seen.push({ host: req.headers.host, sni: (req.socket as tls.TLSSocket).servername });
@@ -72,6 +49,9 @@ describe("validator: --resolve HOST:PORT:ADDRESS proves an endpoint by its addre
     after(async () => {
         server?.closeAllConnections();
         await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
+        if (certDir) {
+            fs.rmSync(certDir, { recursive: true, force: true });
+        }
     });
 
     it("connects to the address while Host, SNI and the certificate check use the URL's host", async () => {

@@ -116,8 +116,11 @@ export function hasBinary(name: string): boolean {
     }
 }
 
-/** A self-signed certificate for 127.0.0.1 and localhost, made with openssl. */
-export function selfSignedCertificate(): { cert: Buffer; key: Buffer; certFile: string } {
+/**
+ * A self-signed certificate made with openssl in a fresh folder (`dir`, the caller's to remove):
+ * for 127.0.0.1 and localhost, or for `host` alone, so that a check against any other name fails.
+ */
+export function selfSignedCertificate(host?: string): { dir: string; cert: Buffer; key: Buffer; certFile: string } {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ws-tls-"));
     const certFile = path.join(dir, "cert.pem");
     const keyFile = path.join(dir, "key.pem");
@@ -136,13 +139,13 @@ export function selfSignedCertificate(): { cert: Buffer; key: Buffer; certFile: 
             "-days",
             "1",
             "-subj",
-            "/CN=localhost",
+            `/CN=${host ?? "localhost"}`,
             "-addext",
-            "subjectAltName=IP:127.0.0.1,DNS:localhost",
+            host ? `subjectAltName=DNS:${host}` : "subjectAltName=IP:127.0.0.1,DNS:localhost",
         ],
         { stdio: "ignore" },
     );
-    return { cert: fs.readFileSync(certFile), key: fs.readFileSync(keyFile), certFile };
+    return { dir, cert: fs.readFileSync(certFile), key: fs.readFileSync(keyFile), certFile };
 }
 
 export function tlsEchoServer(cert: Buffer, key: Buffer): Promise<Closable> {

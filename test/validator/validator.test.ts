@@ -371,6 +371,7 @@ describe("validator: against real servers on 127.0.0.1", function () {
     describe("TLS with a self-signed certificate", function () {
         let tlsServer: Closable;
         let certFile: string;
+        let certDir: string | undefined;
         before(async function () {
             if (!hasBinary("openssl")) {
                 console.warn("      SKIPPED: openssl is not installed (apt-get install -y openssl); CI installs it");
@@ -378,8 +379,10 @@ describe("validator: against real servers on 127.0.0.1", function () {
             }
             const cert = selfSignedCertificate();
             certFile = cert.certFile;
+            certDir = cert.dir;
             tlsServer = keep(await tlsEchoServer(cert.cert, cert.key));
         });
+        after(() => certDir && fs.rmSync(certDir, { recursive: true, force: true }));
 
         it("fails with TLS_FAILED without --ca", async () => {
             const run = await validate(["--url", tlsServer.url, "--endpoints", "/ws", ...SHORT]);
