@@ -34,7 +34,7 @@ import {
 } from "./core";
 import { chatFlags, CHAT_FLAGS, CHAT_USAGE } from "./scenario";
 import { securityFlags, SECURITY_FLAGS, SECURITY_USAGE } from "./security-flags";
-import { renderReport, Report, reportJson, METRICS, shardJson, thresholdsFrom } from "./report";
+import { renderReport, Report, reportJson, METRICS, shardJson, thresholdsFrom, writeReportFiles } from "./report";
 import { checkAddressFamilies, MAX_LOCAL_ADDRESSES, parseLocalAddresses } from "./local-address";
 import { validate } from "./run";
 
@@ -439,20 +439,10 @@ async function runPlan(plan: Plan, target: Target, values: Values, io: CliIo): P
 }
 
 /** Prints the report and writes its files; a write that fails now is reported, the verdict stands. */
-async function printReport(report: Report, values: Values, io: CliIo): Promise<void> {
+function printReport(report: Report, values: Values, io: CliIo): void {
     const paint = painter(io.color === true && !values["no-color"] && !values.json);
     io.out(values.json ? reportJson(report) : colourReport(renderReport(report), paint));
-    const writeFailures = [
-        values.report === undefined ? undefined : writeOutputFile("report", values.report, reportJson(report) + "\n"),
-        // Loaded only when asked for, as the monitor and the scenario runner are.
-        values["report-html"] === undefined
-            ? undefined
-            : writeOutputFile(
-                  "report-html",
-                  values["report-html"],
-                  (await import("./report/html")).renderReportHtml(report),
-              ),
-    ].filter((f): f is string => f !== undefined);
+    const writeFailures = writeReportFiles(report, values);
     if (values["shard-out"] !== undefined && report.tally) {
         const failure = writeOutputFile(
             "shard-out",
@@ -492,7 +482,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         const target = await openTarget(plan.target, values["stack-outputs"], (s) => (echoServer = s));
         checkAddressFamilies(plan.load?.localAddresses, target.url);
         const report = await runPlan(plan, target, values, io);
-        await printReport(report, values, io);
+        printReport(report, values, io);
         return report.exitCode;
     } catch (e) {
         return reportError(io, e, { usage: USAGE });

@@ -2,7 +2,7 @@
 // result and judged by the same thresholds and exit codes as a single run.
 import * as fs from "fs";
 import * as path from "path";
-import { checkOutputPath, CliIo, EXIT, FlagError, parseFlags, reportError, writeOutputFile } from "../cli/kit";
+import { checkOutputPath, CliIo, EXIT, FlagError, parseFlags, reportError } from "../cli/kit";
 import { HISTOGRAM_PRECISION } from "./core";
 import {
     evaluate,
@@ -15,6 +15,7 @@ import {
     ShardError,
     Tally,
     thresholdsFrom,
+    writeReportFiles,
 } from "./report";
 
 export const MERGE_USAGE = `usage: ws-validate merge FILE... [options]
@@ -118,7 +119,7 @@ export function mergedReport(
     };
 }
 
-export async function mergeMain(argv: string[], io: CliIo): Promise<number> {
+export function mergeMain(argv: string[], io: CliIo): number {
     try {
         const { values, positionals } = parseFlags(argv, MERGE_FLAGS, true);
         if (values.help) {
@@ -131,19 +132,7 @@ export async function mergeMain(argv: string[], io: CliIo): Promise<number> {
         const shards = positionals.map((file) => ({ file, ...readShard(file) }));
         const report = mergedReport(shards, values.threshold ?? []);
         io.out(values.json ? reportJson(report) : renderReport(report));
-        const failures = [
-            values.report === undefined
-                ? undefined
-                : writeOutputFile("report", values.report, reportJson(report) + "\n"),
-            values["report-html"] === undefined
-                ? undefined
-                : writeOutputFile(
-                      "report-html",
-                      values["report-html"],
-                      (await import("./report/html")).renderReportHtml(report),
-                  ),
-        ].filter((f): f is string => f !== undefined);
-        for (const f of failures) {
+        for (const f of writeReportFiles(report, values)) {
             io.err(`error: ${f}`);
         }
         return report.exitCode;

@@ -59,7 +59,7 @@ function svg(chart: string, height: number, body: string[], label: string): stri
 }
 
 /** Every handshake time the run measured, in ms: probes, holds, load and monitor. */
-export function handshakeSamples(report: Report): number[] {
+function handshakeSamples(report: Report): number[] {
     const samples = report.endpoints
         .flatMap((e) => [e.handshake, ...e.holds.map((h) => h.handshake)])
         .filter((h) => h.ok)

@@ -1,6 +1,6 @@
 // The reports' public face: what a run found (the report's shape), k6-style thresholds that judge
 // it, and the text and HTML renderings. The validator's top level imports them through this file.
-export { Report, reportJson } from "./model";
+export { Report, reportJson, writeReportFiles } from "./model";
 export { describeFailure, renderReport } from "./text";
 export { HtmlPhase, HtmlReportExtras, renderReportHtml } from "./html";
 export {

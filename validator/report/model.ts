@@ -1,8 +1,10 @@
 // What a run found: the shape every rendering reads and `--json` writes. It lives with the reports,
 // which read it; run.ts builds it.
+import { writeOutputFile } from "../../cli/kit";
 import type { AffinityResult, ScenarioResult } from "../scenario";
 import type { EndpointResult, Failure, LoadResult, MonitorResult, SecurityCheckResult } from "../core";
 import type { Evaluation, Metric } from "./thresholds";
+import { renderReportHtml } from "./html";
 import type { Tally } from "./tally";
 
 export interface Report {
@@ -36,4 +38,17 @@ const OMITTED = new Set(["samples", "handshakeSamples", "handshakeHistogram", "t
 /** The report as JSON, without the raw latency samples (the percentiles are kept). */
 export function reportJson(report: object): string {
     return JSON.stringify(report, (key, value: unknown) => (OMITTED.has(key) ? undefined : value), 2);
+}
+
+/**
+ * Writes the JSON report (`--report`) and the HTML one (`--report-html`) where the flags ask, after
+ * the run: a write that fails is returned as one line for stderr, and the verdict stands.
+ */
+export function writeReportFiles(report: Report, paths: { report?: string; "report-html"?: string }): string[] {
+    return [
+        paths.report === undefined ? undefined : writeOutputFile("report", paths.report, reportJson(report) + "\n"),
+        paths["report-html"] === undefined
+            ? undefined
+            : writeOutputFile("report-html", paths["report-html"], renderReportHtml(report)),
+    ].filter((f): f is string => f !== undefined);
 }
