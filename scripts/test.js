@@ -6,11 +6,17 @@
 // two never interleave. Arguments go to mocha (`npm test -- --grep affinity`);
 // `--typecheck-only` runs the type checks alone (`npm run typecheck`).
 //
+// `--tier pipeline` (`npm run test:pipeline`) runs the deploy pipeline's whole runs against its
+// local stand-in (test/deploy/pipeline/, .mocharc.pipeline.json) instead, without the type
+// checks. They start real validators, servers and git worktrees for minutes of CPU between them;
+// in `npm test` they pushed it from about 40 s to about 60 s on the 2-core machine, so they are a
+// tier of their own, which CI runs (.ci/run) as it runs the engine tier.
+//
 // Mocha's workers take files in the order given. The suite's wall time is bounded by its longest
 // file, the 40 s hold of the shipped scenario suite: started last in glob order it ended the run
 // 40 s after everything else had. So the files that wait longest go first (LONG_FIRST), the rest
-// after them in glob order, through a copy of .mocharc.json whose spec is that list. Given test
-// files (`npm test -- test/x.test.ts`), it runs those alone.
+// after them in glob order, through a copy of the tier's mocharc whose spec is that list. Given
+// test files (`npm test -- test/x.test.ts`), it runs those alone, whichever tier they belong to.
 "use strict";
 const { spawn } = require("child_process");
 const fs = require("fs");
@@ -21,6 +27,8 @@ const TSC = require.resolve("typescript/bin/tsc", { paths: [ROOT] });
 const MOCHA = require.resolve("mocha/bin/mocha.js", { paths: [ROOT] });
 const CACHE = path.join(ROOT, "node_modules", ".cache", "websocket-lb");
 const BUILD_INFO = path.join(CACHE, "tsc");
+/** Each tier's mocha configuration; `npm test` is "unit". */
+const TIERS = { unit: ".mocharc.json", pipeline: ".mocharc.pipeline.json" };
 
 /**
  * Test files that spend longest (mostly waiting on held connections and watch windows, not CPU),
@@ -30,21 +38,21 @@ const BUILD_INFO = path.join(CACHE, "tsc");
  */
 const LONG_FIRST = [
     "test/validator/scenario-suite.test.ts",
-    "test/deploy/pipeline.test.ts",
-    "test/deploy/triggers.test.ts",
-    "test/deploy/deployed-state.test.ts",
+    "test/deploy/pipeline/pipeline.test.ts",
+    "test/deploy/pipeline/triggers.test.ts",
+    "test/deploy/pipeline/deployed-state.test.ts",
     "test/preview/cli.test.ts",
     "test/preview/fast-paths.test.ts",
-    "test/deploy/signals.test.ts",
-    "test/deploy/triggers-5xx.test.ts",
+    "test/deploy/pipeline/signals.test.ts",
+    "test/deploy/pipeline/triggers-5xx.test.ts",
     "test/validator/validator.test.ts",
     "test/validator/faults.test.ts",
-    "test/deploy/interrupts.test.ts",
+    "test/deploy/pipeline/interrupts.test.ts",
     "test/policies/pack.test.ts",
     "test/policies/pack-verdicts.test.ts",
     "test/preview/policy-config.test.ts",
     "test/preview/policy-config-errors.test.ts",
-    "test/deploy/zero-downtime.test.ts",
+    "test/deploy/pipeline/zero-downtime.test.ts",
     "test/preview/pack-build.test.ts",
     "test/validator/scenarios.test.ts",
     "test/validator/report-html.test.ts",
@@ -54,12 +62,12 @@ const LONG_FIRST = [
     "test/validator/security.test.ts",
 ];
 
-/** .mocharc.json, the options every run of the suite uses. */
-function mocharc() {
-    return JSON.parse(fs.readFileSync(path.join(ROOT, ".mocharc.json"), "utf8"));
+/** A tier's mocharc, the options every run of that tier uses. */
+function mocharc(tier = "unit") {
+    return JSON.parse(fs.readFileSync(path.join(ROOT, TIERS[tier]), "utf8"));
 }
 
-/** The files .mocharc.json's spec names, as mocha itself expands it, relative to the root. */
+/** The files a mocharc's spec names less its ignores, as mocha itself expands them, relative to the root. */
 function specFiles(config = mocharc()) {
     const collect = require(require.resolve("mocha/lib/cli/collect-files.cjs", { paths: [ROOT] }));
     const cwd = process.cwd();
@@ -68,7 +76,7 @@ function specFiles(config = mocharc()) {
         const { files } = collect({
             spec: config.spec,
             extension: config.extension,
-            ignore: [],
+            ignore: config.ignore ?? [],
             file: [],
             recursive: false,
             sort: false,
@@ -89,12 +97,13 @@ function orderedTestFiles(config = mocharc()) {
  * Mocha's arguments: a copy of .mocharc.json whose spec is the ordered list, or, when the caller
  * named test files (`npm test -- test/x.test.ts`), no spec at all, so those files alone run.
  */
-function mochaArgs(args) {
+function mochaArgs(tier, args) {
     const named = args.some((a) => !a.startsWith("-") && /\.ts$/.test(a) && fs.existsSync(path.resolve(ROOT, a)));
-    const config = mocharc();
-    const file = path.join(CACHE, "mocharc.ordered.json");
+    const config = mocharc(tier);
+    const file = path.join(CACHE, `mocharc.${tier}.ordered.json`);
     fs.mkdirSync(CACHE, { recursive: true });
-    fs.writeFileSync(file, JSON.stringify({ ...config, spec: named ? [] : orderedTestFiles(config) }, null, 2));
+    const ordered = named ? { spec: [], ignore: [] } : { spec: orderedTestFiles(config) };
+    fs.writeFileSync(file, JSON.stringify({ ...config, ...ordered }, null, 2));
     return ["--config", file, ...args];
 }
 
@@ -133,11 +142,33 @@ async function typecheck() {
     return results;
 }
 
+/** `--tier NAME` (one of TIERS) and the arguments left for mocha. */
+function tierOf(argv) {
+    const at = argv.indexOf("--tier");
+    if (at === -1) return { tier: "unit", rest: argv };
+    const tier = argv[at + 1];
+    if (!Object.hasOwn(TIERS, tier)) {
+        process.stderr.write(`--tier: "${tier ?? ""}" is not a test tier; allowed: ${Object.keys(TIERS).join(", ")}\n`);
+        process.exit(2);
+    }
+    return { tier, rest: [...argv.slice(0, at), ...argv.slice(at + 2)] };
+}
+
 async function main() {
+    const argv = process.argv.slice(2);
+    if (argv[0] === "--typecheck-only") return report(await typecheck(), { code: 0 });
+    const { tier, rest } = tierOf(argv);
+    if (tier !== "unit") {
+        process.exitCode = (await run([MOCHA, ...mochaArgs(tier, rest)], true)).code;
+        return;
+    }
     const checking = typecheck();
-    const only = process.argv[2] === "--typecheck-only";
-    const mocha = only ? { code: 0 } : await run([MOCHA, ...mochaArgs(process.argv.slice(2))], true);
-    const checks = await checking;
+    const mocha = await run([MOCHA, ...mochaArgs(tier, rest)], true);
+    report(await checking, mocha);
+}
+
+/** Prints the type checks' results and sets the exit code: mocha's when it failed, else the checks'. */
+function report(checks, mocha) {
     for (const { project, code, output } of checks) {
         const what = project === "." ? "the program, tests and tools" : "the policy pack";
         process.stdout.write(
@@ -154,4 +185,4 @@ if (require.main === module) {
     main();
 }
 
-module.exports = { LONG_FIRST, specFiles, orderedTestFiles };
+module.exports = { LONG_FIRST, TIERS, mocharc, specFiles, orderedTestFiles };

@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
-import { PipelineOptions, renderTimeline, runPipeline } from "../../deploy/pipeline";
-import { options } from "./fixtures";
-import { CUT, FIXED, passedGate, standInSuite, statuses } from "./stand-in-suite";
+import { PipelineOptions, renderTimeline, runPipeline } from "../../../deploy/pipeline";
+import { options } from "../fixtures";
+import { CUT, FIXED, passedGate, standInSuite, statuses } from "../stand-in-suite";
 
 // Ctrl-C at the pipeline's safe points, and how a rollback is judged against the baseline.
 

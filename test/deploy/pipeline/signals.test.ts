@@ -1,8 +1,8 @@
 import { strict as assert } from "assert";
-import { CloudMonitoringSource, MetricsSource } from "../../deploy/metrics";
-import { renderTimeline, runPipeline } from "../../deploy/pipeline";
-import { options } from "./fixtures";
-import { passedGate, standInSuite, statuses, watch } from "./stand-in-suite";
+import { CloudMonitoringSource, MetricsSource } from "../../../deploy/metrics";
+import { renderTimeline, runPipeline } from "../../../deploy/pipeline";
+import { options } from "../fixtures";
+import { passedGate, standInSuite, statuses, watch } from "../stand-in-suite";
 
 // A rollback trigger whose signal cannot be read: found before up, or reported as not measured,
 // never a crash of the run.

@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
-import { renderTimeline, runPipeline } from "../../deploy/pipeline";
-import { options } from "./fixtures";
-import { passedGate, standInSuite, watch } from "./stand-in-suite";
+import { renderTimeline, runPipeline } from "../../../deploy/pipeline";
+import { options } from "../fixtures";
+import { passedGate, standInSuite, watch } from "../stand-in-suite";
 
 // The incident runbook's 5xx trigger against the pre-deploy baseline, users sending requests all along.
 

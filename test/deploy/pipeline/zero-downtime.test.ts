@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
-import { renderTimeline, runPipeline } from "../../deploy/pipeline";
-import { options } from "./fixtures";
-import { passedGate, standInSuite, watch } from "./stand-in-suite";
+import { renderTimeline, runPipeline } from "../../../deploy/pipeline";
+import { options } from "../fixtures";
+import { passedGate, standInSuite, watch } from "../stand-in-suite";
 
 // Zero downtime, measured through the stand-in's rolling replacement.
 

@@ -1,11 +1,11 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { renderTimeline, runPipeline } from "../../deploy/pipeline";
-import { sourceRevision, withWorktree } from "../../deploy/revisions";
-import { PROGRAM_FILE } from "../../deploy/targets/stand-in-backend";
-import { git, options, ProgramRepo, removeTemporaryDirs, temporaryDir } from "./fixtures";
-import { passedGate, standInSuite, statuses, watch } from "./stand-in-suite";
+import { renderTimeline, runPipeline } from "../../../deploy/pipeline";
+import { sourceRevision, withWorktree } from "../../../deploy/revisions";
+import { PROGRAM_FILE } from "../../../deploy/targets/stand-in-backend";
+import { git, options, ProgramRepo, removeTemporaryDirs, temporaryDir } from "../fixtures";
+import { passedGate, standInSuite, statuses, watch } from "../stand-in-suite";
 
 // The incident runbook's rollback triggers, each on its own against the stand-in, with program revisions in
 // a real git repository. The gate is passed in as already passed: the real offline gate is

@@ -1,12 +1,12 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { DeployTarget, renderTimeline, runPipeline, Snapshot } from "../../deploy/pipeline";
-import { sourceRevision, withWorktree } from "../../deploy/revisions";
-import { imagesToDeploy, overridesOf, parseOverrides, stackNotReady } from "../../deploy/targets/automation";
-import { ROOT } from "../helpers/cli";
-import { options, removeTemporaryDirs, temporaryDir } from "./fixtures";
-import { passedGate, standInSuite } from "./stand-in-suite";
+import { DeployTarget, renderTimeline, runPipeline, Snapshot } from "../../../deploy/pipeline";
+import { sourceRevision, withWorktree } from "../../../deploy/revisions";
+import { imagesToDeploy, overridesOf, parseOverrides, stackNotReady } from "../../../deploy/targets/automation";
+import { ROOT } from "../../helpers/cli";
+import { options, removeTemporaryDirs, temporaryDir } from "../fixtures";
+import { passedGate, standInSuite } from "../stand-in-suite";
 
 // A rollback returns to what ran (commit plus the images deployed over its stack file), and
 // `--image` is a deployed state that later deploys keep.

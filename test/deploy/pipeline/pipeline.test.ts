@@ -1,14 +1,14 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { RunningPack } from "../../preview";
-import { main } from "../../deploy/cli";
-import { offlineGate } from "../../deploy/gate";
-import { PipelineReport, renderTimeline, runPipeline } from "../../deploy/pipeline";
-import { backendPathEdits, endpointFromOutputs, rollbackConfig, withImages } from "../../deploy/targets/automation";
-import { LocalStandIn, StandInConfig } from "../../deploy/targets/stand-in";
-import { ROOT } from "../helpers/cli";
-import { options, ProgramRepo, removeTemporaryDirs, temporaryDir } from "./fixtures";
+import { RunningPack } from "../../../preview";
+import { main } from "../../../deploy/cli";
+import { offlineGate } from "../../../deploy/gate";
+import { PipelineReport, renderTimeline, runPipeline } from "../../../deploy/pipeline";
+import { backendPathEdits, endpointFromOutputs, rollbackConfig, withImages } from "../../../deploy/targets/automation";
+import { LocalStandIn, StandInConfig } from "../../../deploy/targets/stand-in";
+import { ROOT } from "../../helpers/cli";
+import { options, ProgramRepo, removeTemporaryDirs, temporaryDir } from "../fixtures";
 
 const PACK_DIR = path.join(ROOT, "policies");
 
