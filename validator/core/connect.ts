@@ -249,8 +249,8 @@ function dialer(resolve: readonly ResolveEntry[], secure: boolean): (connectOpti
     };
 }
 
-// ws hands each request to `finishRequest` (a documented option of its client: "called with the
-// request and the websocket ... when it is ready to be sent", doc/ws.md), which must end it. ws
+// ws hands each request to `finishRequest`, a documented option of its client (doc/ws.md: it gets
+// the request and the WebSocket when the request is ready to be sent, and must end it). ws
 // 8.23.0 calls it inside the WebSocket constructor, before the handshake can mark the WebSocket
 // as its own, so the request waits here until the constructor returns; were a later ws to call it
 // afterwards, the handshake is found through the WebSocket instead.
