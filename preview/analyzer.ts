@@ -7,7 +7,8 @@ import { AnalyzerClient, AnalyzerService } from "@pulumi/pulumi/proto/analyzer_g
 import * as proto from "@pulumi/pulumi/proto/analyzer_pb";
 import { buildPackIfStale } from "./pack-build";
 import type { RecordedResource } from "./program";
-import { encodeAnalyzeRequest, encodeAnalyzeStackRequest, encodeStruct } from "./wire";
+import { fastPathUnavailable, isFastPath } from "./fast-paths";
+import { encodeAnalyzeRequest, encodeAnalyzeStackRequest, encodeStruct, type EncodedProperties } from "./wire";
 
 export type Level = "advisory" | "mandatory" | "remediate" | "disabled";
 
@@ -138,6 +139,7 @@ export class RunningPack {
             cwd: packDir,
             stdio: ["ignore", "pipe", "pipe", "pipe"],
         });
+        readPackNotices(child);
         const ready = new Promise<{ port: number; readyAt: number }>((resolve, reject) => {
             let out = "";
             let err = "";
@@ -284,6 +286,24 @@ export class RunningPack {
     }
 }
 
+/** A line the pack prints when one of its fast paths found the SDK changed (policies/lib/deserialize-once.ts). */
+const PACK_NOTICE = /^websocket-lb-policies: fast path (\S+) is off: (.*)$/;
+
+/** The pack's fast-path notices become the preview's, so a fallback inside the pack is seen. */
+function readPackNotices(child: ChildProcess): void {
+    let pending = "";
+    child.stderr!.on("data", (chunk: Buffer) => {
+        const lines = (pending + chunk.toString()).split("\n");
+        pending = lines.pop() ?? "";
+        for (const line of lines) {
+            const notice = PACK_NOTICE.exec(line);
+            if (notice && isFastPath(notice[1])) {
+                fastPathUnavailable(notice[1], notice[2]);
+            }
+        }
+    });
+}
+
 export interface AnalyzeOptions {
     /**
      * Another process of the same pack, configured alike, for AnalyzeStack: it judges the whole
@@ -297,10 +317,10 @@ export interface AnalysisResult {
     readonly notApplicable: NotApplicable[];
 }
 
-/** One resource as the pack judges it: its inputs after remediation, made a Struct once for Analyze and AnalyzeStack. */
+/** One resource as the pack judges it: its inputs after remediation, encoded once for Analyze and AnalyzeStack. */
 interface Remediated {
     readonly resource: RecordedResource;
-    readonly properties: Struct;
+    readonly properties: EncodedProperties;
     readonly remediations: Diagnostic[];
 }
 
@@ -349,7 +369,7 @@ async function analyzeAll(
     return { diagnostics, notApplicable };
 }
 
-/** Remediate, when a policy remediates; the properties become a Struct here once for every later request. */
+/** Remediate, when a policy remediates; the properties are encoded here once for every later request. */
 async function remediateOne(pack: RunningPack, resource: RecordedResource): Promise<Remediated> {
     const remediations: Diagnostic[] = [];
     let properties = encodeStruct(resource.inputs);

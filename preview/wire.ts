@@ -1,91 +1,92 @@
-import { Struct } from "google-protobuf/google/protobuf/struct_pb";
-import * as proto from "@pulumi/pulumi/proto/analyzer_pb";
+import type { Struct } from "google-protobuf/google/protobuf/struct_pb";
+import { fastPathOn, fastPathUnavailable } from "./fast-paths";
+import * as bytes from "./wire-bytes";
+import * as generated from "./wire-public";
 
-// The requests the preview sends a policy pack, through google-protobuf's generated code (the
-// pack decodes them with the same). Each resource's properties become a Struct once, shared by
-// its Analyze request and the AnalyzeStack request. A hand-written encoder was measured against
-// this at 1,000 backends and bought less than the 15 % it had to (docs/benchmarks.md).
+// How the preview encodes the requests it sends a policy pack: the hand-written encoder
+// (wire-bytes.ts, the wire fast path) or google-protobuf's generated code (wire-public.ts, the
+// public path). The fast path writes the field numbers the pinned @pulumi/pulumi's generated code
+// writes; that is checked once, on first use, by encoding one request of every kind both ways.
+// When the bytes differ, the preview's notices say so once and the generated code builds every
+// request: the pack reads the same requests either way.
 
-/** A value Struct cannot hold: what the property is and what it holds. */
-export class WireError extends Error {
-    constructor(path: string, value: unknown) {
-        super(
-            `property ${path || "(root)"}: ${typeof value} is not a JSON value, so it cannot be sent to the policy pack`,
-        );
-        this.name = "WireError";
-    }
+export { WireError, type WireResource } from "./wire-public";
+
+/** A resource's properties, encoded once for its Analyze request and the AnalyzeStack request. */
+export type EncodedProperties = Buffer | Struct;
+
+interface Encoder<P> {
+    encodeStruct(object: Record<string, unknown>): P;
+    encodeAnalyzeRequest(r: generated.WireResource, properties: P): Buffer;
+    encodeAnalyzeStackRequest(resources: readonly { resource: generated.WireResource; properties: P }[]): Buffer;
 }
 
-/** Fails naming the first property a Struct cannot hold (google-protobuf's own error names none). */
-function checkJson(value: unknown, path: string): void {
-    switch (typeof value) {
-        case "string":
-        case "number":
-        case "boolean":
-            return;
-        case "object":
-            if (Array.isArray(value)) {
-                value.forEach((item, i) => checkJson(item, `${path}[${i}]`));
-            } else if (value !== null) {
-                for (const [key, item] of Object.entries(value)) {
-                    checkJson(item, path ? `${path}.${key}` : key);
-                }
-            }
-            return;
-        default:
-            throw new WireError(path, value);
-    }
-}
+/** One resource with every field and every JSON kind the encoders write. */
+const SAMPLE: generated.WireResource & { inputs: Record<string, unknown> } = {
+    type: "gcp:compute/backendService:BackendService",
+    name: "sample",
+    urn: "urn:pulumi:s::p::gcp:compute/backendService:BackendService::sample",
+    parent: "urn:pulumi:s::p::pulumi:pulumi:Stack::p-s",
+    dependencies: ["urn:a", "urn:b"],
+    propertyDependencies: { timeoutSec: ["urn:a"], backends: ["urn:a", "urn:b"] },
+    inputs: {
+        timeoutSec: 86400,
+        ratio: -0.5,
+        name: "chat é 💬",
+        enabled: true,
+        off: false,
+        nothing: null,
+        backends: [{ group: "ig-a", weights: [1, 2] }, []],
+        long: "x".repeat(300),
+    },
+};
 
-/** google.protobuf.Struct of a JSON object. */
-export function encodeStruct(object: Record<string, unknown>): Struct {
-    checkJson(object, "");
-    return Struct.fromJavaScript(object as Record<string, never>);
-}
-
-/** What an Analyze request and an AnalyzeStack resource say about one resource. */
-export interface WireResource {
-    readonly type: string;
-    readonly name: string;
-    readonly urn: string;
-    readonly parent?: string;
-    readonly dependencies: readonly string[];
-    readonly propertyDependencies: Readonly<Record<string, readonly string[]>>;
-}
-
-/** Fields that AnalyzeRequest and AnalyzerResource share: type, properties, urn, name, options. */
-function fill<M extends proto.AnalyzeRequest | proto.AnalyzerResource>(m: M, r: WireResource, properties: Struct): M {
-    m.setType(r.type);
-    m.setName(r.name);
-    m.setUrn(r.urn);
-    m.setProperties(properties);
-    const options = new proto.AnalyzerResourceOptions();
-    options.setProtect(false);
-    options.setParent(r.parent ?? "");
-    options.setCustomtimeouts(new proto.AnalyzerResourceOptions.CustomTimeouts());
-    m.setOptions(options);
-    return m;
-}
-
-/** pulumirpc.AnalyzeRequest for one resource, its properties already a Struct (encodeStruct). */
-export function encodeAnalyzeRequest(r: WireResource, properties: Struct): Buffer {
-    return Buffer.from(fill(new proto.AnalyzeRequest(), r, properties).serializeBinary());
-}
-
-/** pulumirpc.AnalyzeStackRequest over every resource, each with its properties. */
-export function encodeAnalyzeStackRequest(
-    resources: readonly { resource: WireResource; properties: Struct }[],
-): Buffer {
-    const request = new proto.AnalyzeStackRequest();
-    for (const { resource: r, properties } of resources) {
-        const resource = fill(new proto.AnalyzerResource(), r, properties);
-        resource.setParent(r.parent ?? "");
-        resource.setDependenciesList([...r.dependencies]);
-        const deps = resource.getPropertydependenciesMap();
-        for (const [key, urns] of Object.entries(r.propertyDependencies)) {
-            deps.set(key, new proto.AnalyzerPropertyDependencies().setUrnsList([...urns]));
+/** Where the hand-written bytes differ from the generated code's for the same request, if anywhere. */
+export function shapeProblem(fast: Encoder<Buffer>, reference: Encoder<Struct>): string | undefined {
+    const sample = (e: Encoder<Buffer> | Encoder<Struct>) => {
+        const encoder = e as Encoder<EncodedProperties>;
+        const properties = encoder.encodeStruct(SAMPLE.inputs);
+        return {
+            AnalyzeRequest: encoder.encodeAnalyzeRequest(SAMPLE, properties),
+            AnalyzeStackRequest: encoder.encodeAnalyzeStackRequest([{ resource: SAMPLE, properties }]),
+        };
+    };
+    const ours = sample(fast);
+    const theirs = sample(reference);
+    for (const message of ["AnalyzeRequest", "AnalyzeStackRequest"] as const) {
+        if (!ours[message].equals(theirs[message])) {
+            return `@pulumi/pulumi's generated code no longer writes ${message} as preview/wire-bytes.ts does (${theirs[message].length} bytes against ${ours[message].length})`;
         }
-        request.addResources(resource);
     }
-    return Buffer.from(request.serializeBinary());
+    return undefined;
+}
+
+let chosen: Encoder<EncodedProperties> | undefined;
+
+function encoder(): Encoder<EncodedProperties> {
+    if (chosen === undefined) {
+        const problem = fastPathOn("wire") ? shapeProblem(bytes, generated) : "switched off";
+        if (problem !== undefined && problem !== "switched off") {
+            fastPathUnavailable("wire", `${problem}; google-protobuf's generated code builds the requests`);
+        }
+        chosen = (problem === undefined ? bytes : generated) as Encoder<EncodedProperties>;
+    }
+    return chosen;
+}
+
+/** A resource's properties encoded for the requests below; a value JSON cannot hold is a WireError naming it. */
+export function encodeStruct(object: Record<string, unknown>): EncodedProperties {
+    return encoder().encodeStruct(object);
+}
+
+/** pulumirpc.AnalyzeRequest for one resource, its properties already encoded (encodeStruct). */
+export function encodeAnalyzeRequest(r: generated.WireResource, properties: EncodedProperties): Buffer {
+    return encoder().encodeAnalyzeRequest(r, properties);
+}
+
+/** pulumirpc.AnalyzeStackRequest over every resource, each with its encoded properties. */
+export function encodeAnalyzeStackRequest(
+    resources: readonly { resource: generated.WireResource; properties: EncodedProperties }[],
+): Buffer {
+    return encoder().encodeAnalyzeStackRequest(resources);
 }

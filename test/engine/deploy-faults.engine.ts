@@ -1,7 +1,5 @@
 import * as assert from "assert";
 import { ChildProcess, execFileSync, spawn } from "child_process";
-import * as fs from "fs";
-import * as https from "https";
 import * as path from "path";
 import { offlineGate } from "../../deploy/gate";
 import { PipelineOptions, PipelineReport, runPipeline } from "../../deploy/pipeline";
@@ -9,9 +7,8 @@ import { sourceRevision } from "../../deploy/revisions";
 import { LAST_GOOD_IMAGES_TAG, PulumiStackTarget } from "../../deploy/targets/automation";
 import { WATCH_DEFAULTS } from "../../deploy/watch";
 import { thresholdsFrom, VALIDATION_DEFAULTS } from "../../validator";
-import { hasBinary, selfSignedCertificate } from "../validator/servers";
-import { requireTools, ROOT, show, Workspace } from "./harness";
-import { API_IMAGE, HOST, servedApiImage, startLoadBalancer } from "./local-lb";
+import { ROOT, show, Workspace } from "./harness";
+import { API_IMAGE, HOST, servedApiImage, stagingBehindLoadBalancer } from "./local-lb";
 
 // The deploy pipeline under faults, with the real Pulumi CLI: a rollback to the image that ran,
 // Ctrl-C to the whole process group during up, and a stack left locked by a deploy killed with
@@ -53,64 +50,18 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
 
 describe("engine: the deploy pipeline under faults (real CLI, gcp stand-in)", function () {
     this.timeout(3_000_000);
+    // The project is a git checkout: deploys record its commit, rollbacks run worktrees of it.
+    const deployed = stagingBehindLoadBalancer("deploy-faults", (workspace) => {
+        const commit = ["-c", "user.email=engine@example.com", "-c", "user.name=engine"];
+        git(workspace.dir, "init", "--quiet", "--initial-branch=main");
+        git(workspace.dir, ...commit, "add", "-A");
+        git(workspace.dir, ...commit, "commit", "--quiet", "-m", "staging");
+    });
     let ws: Workspace;
-    let lb: https.Server | undefined;
-    let cert: ReturnType<typeof selfSignedCertificate> | undefined;
-    const savedEnv = { ...process.env };
+    let ca: Buffer;
     const log: string[] = [];
 
-    before(async function () {
-        requireTools(this);
-        if (!hasBinary("openssl")) {
-            console.warn("      SKIPPED: openssl is not installed (apt-get install -y openssl); CI installs it");
-            this.skip();
-        }
-        ws = Workspace.create("deploy-faults", { staging: path.join(ROOT, "Pulumi.staging.yaml") });
-        await ws.initStacks(["staging"]);
-        // The project is a git checkout: deploys record its commit, rollbacks run worktrees of it.
-        git(ws.dir, "init", "--quiet", "--initial-branch=main");
-        git(ws.dir, "-c", "user.email=engine@example.com", "-c", "user.name=engine", "add", "-A");
-        git(
-            ws.dir,
-            "-c",
-            "user.email=engine@example.com",
-            "-c",
-            "user.name=engine",
-            "commit",
-            "--quiet",
-            "-m",
-            "staging",
-        );
-        Object.assign(process.env, ws.env());
-        const first = await ws.pulumi([
-            "up",
-            "--yes",
-            "--stack",
-            "staging",
-            "--policy-pack",
-            path.join(ws.dir, "policies"),
-        ]);
-        assert.equal(first.code, 0, show(first));
-        cert = selfSignedCertificate(HOST);
-        lb = await startLoadBalancer(ws.cloudFile, cert.cert, cert.key);
-    });
-
-    after(async () => {
-        for (const key of Object.keys(process.env)) {
-            if (!(key in savedEnv)) {
-                delete process.env[key];
-            }
-        }
-        Object.assign(process.env, savedEnv);
-        if (lb) {
-            lb.closeAllConnections();
-            await new Promise((resolve) => lb!.close(resolve));
-        }
-        if (cert) {
-            fs.rmSync(cert.dir, { recursive: true, force: true });
-        }
-        ws?.remove();
-    });
+    before(() => ({ ws, cert: ca } = deployed()));
 
     const phases = (report: PipelineReport) => report.phases.map((p) => `${p.name}: ${p.status}`);
 
@@ -125,7 +76,7 @@ describe("engine: the deploy pipeline under faults (real CLI, gcp stand-in)", fu
                 messages: 2,
                 holdSec: 1,
                 resolve: [{ host: HOST, port: 443, address: "127.0.0.1" }],
-                ca: cert!.cert,
+                ca,
                 thresholds: thresholdsFrom(["handshake_p95_ms<20000", "message_latency_p95_ms<10000"]),
             },
             watch: { ...WATCH_DEFAULTS, durationSec: 0 },

@@ -1,15 +1,12 @@
 import * as assert from "assert";
-import * as fs from "fs";
-import * as https from "https";
 import * as path from "path";
 import { offlineGate } from "../../deploy/gate";
 import { PipelineOptions, PipelineReport, runPipeline } from "../../deploy/pipeline";
 import { PulumiStackTarget } from "../../deploy/targets/automation";
 import { WATCH_DEFAULTS } from "../../deploy/watch";
 import { thresholdsFrom, VALIDATION_DEFAULTS } from "../../validator";
-import { hasBinary, selfSignedCertificate } from "../validator/servers";
-import { requireTools, ROOT, show, Workspace } from "./harness";
-import { API_IMAGE, HOST, servedApiImage, startLoadBalancer } from "./local-lb";
+import { show, Workspace } from "./harness";
+import { API_IMAGE, HOST, servedApiImage, stagingBehindLoadBalancer } from "./local-lb";
 
 interface ExportedResource {
     readonly urn: string;
@@ -37,55 +34,12 @@ function inputsByUrn(exported: string): Record<string, unknown> {
 
 describe("engine: the deploy pipeline's pulumi target (Automation API) on a local backend", function () {
     this.timeout(2_400_000);
+    const deployed = stagingBehindLoadBalancer("deploy");
     let ws: Workspace;
-    let lb: https.Server | undefined;
-    let certFile: string;
-    let lbDir: string | undefined;
-    const savedEnv = { ...process.env };
+    let ca: Buffer;
     const log: string[] = [];
 
-    before(async function () {
-        requireTools(this);
-        if (!hasBinary("openssl")) {
-            console.warn("      SKIPPED: openssl is not installed (apt-get install -y openssl); CI installs it");
-            this.skip();
-        }
-        ws = Workspace.create("deploy", { staging: path.join(ROOT, "Pulumi.staging.yaml") });
-        await ws.initStacks(["staging"]);
-        // The Automation API runs the CLI with this process's environment.
-        Object.assign(process.env, ws.env());
-        const first = await ws.pulumi([
-            "up",
-            "--yes",
-            "--stack",
-            "staging",
-            "--policy-pack",
-            path.join(ws.dir, "policies"),
-        ]);
-        assert.equal(first.code, 0, show(first));
-
-        const cert = selfSignedCertificate(HOST);
-        lbDir = cert.dir;
-        certFile = cert.certFile;
-        lb = await startLoadBalancer(ws.cloudFile, cert.cert, cert.key);
-    });
-
-    after(async () => {
-        for (const key of Object.keys(process.env)) {
-            if (!(key in savedEnv)) {
-                delete process.env[key];
-            }
-        }
-        Object.assign(process.env, savedEnv);
-        if (lb) {
-            lb.closeAllConnections();
-            await new Promise((resolve) => lb!.close(resolve));
-        }
-        ws?.remove();
-        if (lbDir) {
-            fs.rmSync(lbDir, { recursive: true, force: true });
-        }
-    });
+    before(() => ({ ws, cert: ca } = deployed()));
 
     function options(image: string): PipelineOptions {
         return {
@@ -99,7 +53,7 @@ describe("engine: the deploy pipeline's pulumi target (Automation API) on a loca
                 holdSec: 1,
                 // The stack's real output URL (wss://staging.chat.example.com/ws), reached on loopback.
                 resolve: [{ host: HOST, port: 443, address: "127.0.0.1" }],
-                ca: fs.readFileSync(certFile),
+                ca,
                 // Bars a loaded 2-core machine keeps; this test is about the pipeline, not latency.
                 thresholds: thresholdsFrom(["handshake_p95_ms<20000", "message_latency_p95_ms<10000"]),
             },

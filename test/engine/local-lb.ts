@@ -1,9 +1,13 @@
+import * as assert from "assert";
 import * as fs from "fs";
 import * as https from "https";
+import * as path from "path";
 import { WebSocketServer } from "ws";
+import { hasBinary, selfSignedCertificate } from "../validator/servers";
+import { requireTools, ROOT, show, Workspace } from "./harness";
 
 // The load balancer the engine tier's deploy tests validate through, in front of the gcp
-// stand-in's pretend cloud.
+// stand-in's pretend cloud, and the set-up those tests share.
 
 export const HOST = "staging.chat.example.com";
 export const API_IMAGE = "us-docker.pkg.dev/example-chat-staging/chat/api";
@@ -33,7 +37,7 @@ export function servedApiImage(cloudFile: string): string | undefined {
  * answers 502 (failed_to_pick_backend) when its instance template runs an image tagged "broken",
  * as instances whose container never starts would.
  */
-export async function startLoadBalancer(cloudFile: string, cert: Buffer, key: Buffer): Promise<https.Server> {
+async function startLoadBalancer(cloudFile: string, cert: Buffer, key: Buffer): Promise<https.Server> {
     const server = https.createServer({ cert, key });
     const wss = new WebSocketServer({ noServer: true });
     server.on("upgrade", (req, socket, head) => {
@@ -54,4 +58,73 @@ export async function startLoadBalancer(cloudFile: string, cert: Buffer, key: Bu
         server.listen(443, "127.0.0.1", resolve);
     });
     return server;
+}
+
+/** What a deploy test starts from: the staging stack up on a local backend, behind the local load balancer. */
+export interface DeployedStaging {
+    readonly ws: Workspace;
+    /** The load balancer's certificate (PEM), for the validator's `ca`. */
+    readonly cert: Buffer;
+}
+
+/**
+ * Registers the calling describe's `before` and `after`: a workspace named `name` whose staging
+ * stack the CLI brings up with the pack, this process's environment pointed at it (the Automation
+ * API runs the CLI with it), and the load balancer in front; after, the environment as it was and
+ * nothing left behind. `prepare` runs on the workspace before the first up. The returned function
+ * gives the tests what `before` made.
+ */
+export function stagingBehindLoadBalancer(name: string, prepare?: (ws: Workspace) => void): () => DeployedStaging {
+    let deployed: DeployedStaging | undefined;
+    let ws: Workspace | undefined;
+    let lb: https.Server | undefined;
+    let certDir: string | undefined;
+    const savedEnv = { ...process.env };
+
+    before(async function () {
+        requireTools(this);
+        if (!hasBinary("openssl")) {
+            console.warn("      SKIPPED: openssl is not installed (apt-get install -y openssl); CI installs it");
+            this.skip();
+        }
+        ws = Workspace.create(name, { staging: path.join(ROOT, "Pulumi.staging.yaml") });
+        await ws.initStacks(["staging"]);
+        prepare?.(ws);
+        Object.assign(process.env, ws.env());
+        const first = await ws.pulumi([
+            "up",
+            "--yes",
+            "--stack",
+            "staging",
+            "--policy-pack",
+            path.join(ws.dir, "policies"),
+        ]);
+        assert.equal(first.code, 0, show(first));
+        const cert = selfSignedCertificate(HOST);
+        certDir = cert.dir;
+        lb = await startLoadBalancer(ws.cloudFile, cert.cert, cert.key);
+        deployed = { ws, cert: cert.cert };
+    });
+
+    after(async () => {
+        for (const key of Object.keys(process.env)) {
+            if (!(key in savedEnv)) {
+                delete process.env[key];
+            }
+        }
+        Object.assign(process.env, savedEnv);
+        if (lb) {
+            lb.closeAllConnections();
+            await new Promise((resolve) => lb!.close(resolve));
+        }
+        ws?.remove();
+        if (certDir) {
+            fs.rmSync(certDir, { recursive: true, force: true });
+        }
+    });
+
+    return () => {
+        assert.ok(deployed, "the deployed staging stack was read before its before hook made it");
+        return deployed;
+    };
 }

@@ -145,8 +145,10 @@ export function runResourcePolicy(
 }
 
 /**
- * Fails a validation that changed the properties it was given: a validation only judges; a
- * change belongs in a remediation, which returns it.
+ * Fails a validation that changed the properties it was given: a validation only judges (a
+ * change belongs in a remediation, which returns it), and the pack hands every policy the same
+ * converted properties (policies/lib/deserialize-once.ts), so one policy's change would be what
+ * the next one reads.
  */
 function leftAlone(policy: Policy, resource: TestResource, props: object): void {
     const seen = (props as Record<string, unknown>)[sdkProxy.getSpecialProxyTarget];

@@ -8,6 +8,8 @@ import { CliResult, runPreview } from "../helpers/cli";
 // same resources and the same verdicts.
 
 const INCIDENT = path.join(__dirname, "fixtures", "Pulumi.incident-broken.yaml");
+/** Preloaded into the preview and its pack: the internals the fast paths rely on, changed in shape only. */
+const CHANGED_INTERNALS = path.join(__dirname, "fixtures", "changed-internals.js");
 
 interface Judged {
     resources: string[];
@@ -50,4 +52,30 @@ describe("preview: every fast path off gives the same resources and verdicts", f
             assert.deepEqual(judged(off), fast);
         });
     }
+
+    it("when the libraries' internals differ in shape, each fast path that relies on them says so once and the verdicts stay", async () => {
+        const args = ["--stack", "staging", "--json"];
+        const [on, changed] = await Promise.all([
+            runPreview(args),
+            runPreview(args, { env: { NODE_OPTIONS: `--require ${CHANGED_INTERNALS}` } }),
+        ]);
+        assert.deepEqual(judged(changed), judged(on));
+        const noticesOf = (result: CliResult) =>
+            (JSON.parse(result.stdout) as { notices: string[] }).notices.filter((n) => n.startsWith("fast path "));
+        assert.deepEqual(noticesOf(on), []);
+        const notices = noticesOf(changed);
+        assert.deepEqual(
+            notices.map((n) => /^fast path (\S+) is off: /.exec(n)?.[1]).sort(),
+            ["deserialize-once", "wire"],
+            notices.join("\n"),
+        );
+        assert.match(
+            notices.find((n) => n.includes("wire"))!,
+            /google-protobuf's generated code builds the requests$/,
+        );
+        assert.match(
+            notices.find((n) => n.includes("deserialize-once"))!,
+            /deserializeProperties\(struct, proxySecrets\); each policy converts the properties itself$/,
+        );
+    });
 });

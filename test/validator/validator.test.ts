@@ -395,7 +395,14 @@ describe("validator: against real servers on 127.0.0.1", function () {
         it("passes with --ca, timing the TLS handshake", async () => {
             const run = await validate(["--url", tlsServer.url, "--endpoints", "/ws", "--ca", certFile, ...SHORT]);
             assert.equal(run.code, 0, run.out);
-            assert.ok((run.report!.endpoints[0].handshake.timings.tlsMs ?? -1) > 0);
+            const timings = run.report!.endpoints[0].handshake.timings;
+            assert.ok((timings.tlsMs ?? -1) > 0);
+            // Every phase of a wss:// probe, each inside the whole.
+            assert.deepEqual(Object.keys(timings).sort(), ["tcpMs", "tlsMs", "totalMs", "upgradeMs"]);
+            assert.ok(
+                timings.tcpMs! + timings.tlsMs! + timings.upgradeMs! <= timings.totalMs + 1,
+                JSON.stringify(timings),
+            );
         });
 
         it("counts a load's wss:// handshakes that fail on the certificate as TLS_FAILED, though a load times only the whole handshake", async () => {

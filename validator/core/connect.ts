@@ -174,7 +174,7 @@ export function classify(
  */
 const clientOptionsMade = new WeakMap<ConnectOptions, { ws?: ClientOptions | null; wss?: ClientOptions | null }>();
 
-function clientOptionsOf(options: ConnectOptions, secure: boolean): ClientOptions | undefined {
+function clientOptionsOf(options: OpenOptions, secure: boolean): ClientOptions | undefined {
     const scheme = secure ? "wss" : "ws";
     let made = clientOptionsMade.get(options);
     if (made === undefined) {
@@ -188,8 +188,13 @@ function clientOptionsOf(options: ConnectOptions, secure: boolean): ClientOption
     return chosen ?? undefined;
 }
 
-function clientOptionsFor(options: ConnectOptions, secure: boolean): ClientOptions | null {
+function clientOptionsFor(options: OpenOptions, secure: boolean): ClientOptions | null {
     const chosen: ClientOptions = {};
+    // The request is watched for a probe's phases, and for a wss:// handshake's TCP and TLS ends;
+    // a ws:// load times the whole only and leaves ws to end the request itself.
+    if (!options.totalTimeOnly || secure) {
+        chosen.finishRequest = finishRequest;
+    }
     // No handshakeTimeout for ws: its timer is an idle timer on the socket, re-armed on every read
     // and write and kept by the socket after the open; the Handshake's deadline is the one limit,
     // and an idle one would let a server that trickles bytes run past it.
@@ -242,6 +247,25 @@ function dialer(resolve: readonly ResolveEntry[], secure: boolean): (connectOpti
             path: connectOptions.socketPath,
         } as net.NetConnectOpts);
     };
+}
+
+// ws hands each request to `finishRequest`, a documented option of its client (doc/ws.md: it gets
+// the request and the WebSocket when the request is ready to be sent, and must end it). ws
+// 8.23.0 calls it inside the WebSocket constructor, before the handshake can mark the WebSocket
+// as its own, so the request waits here until the constructor returns; were a later ws to call it
+// afterwards, the handshake is found through the WebSocket instead.
+let handedRequest: ClientRequest | undefined;
+let handedBy: WebSocket | undefined;
+
+function finishRequest(request: ClientRequest, websocket: WebSocket): void {
+    const handshake = handshakeOf(websocket);
+    if (handshake !== undefined) {
+        handshake.watchRequest(request);
+    } else {
+        handedRequest = request;
+        handedBy = websocket;
+    }
+    request.end();
 }
 
 /** Every handshake in flight in this process, under one timer. */
@@ -324,7 +348,7 @@ class Handshake implements Watched {
     private readonly timed: boolean;
     private requestSentAt: number | undefined;
     private upgradeHeaders: Opened["headers"] = NO_HEADERS;
-    private readonly request: (ClientRequest & Carrier) | undefined;
+    private request: (ClientRequest & Carrier) | undefined;
     private socket: (net.Socket & Carrier) | undefined;
 
     constructor(
@@ -341,17 +365,10 @@ class Handshake implements Watched {
         options.onSocket?.(ws);
         handshakeDeadlines.add(this, options.handshakeTimeoutMs);
         this.timed = !options.totalTimeOnly;
-        // Listeners only for what is measured ('on', not 'once': each event comes at most once).
-        const request = (ws as unknown as { _req?: ClientRequest & Carrier })._req;
-        if (request !== undefined && (this.timed || secure)) {
-            this.request = request;
-            request[HANDSHAKE] = this;
-            if (this.timed) {
-                request.on("finish", onRequestSent);
-            }
-            // The socket's first events come from the event loop, after this tick's 'socket'.
-            request.on("socket", onRequestSocket);
+        if (handedBy === ws && handedRequest !== undefined) {
+            this.watchRequest(handedRequest);
         }
+        handedRequest = handedBy = undefined;
         if (this.timed) {
             ws.on("upgrade", onUpgrade);
         }
@@ -363,6 +380,17 @@ class Handshake implements Watched {
     /** Computed when the sweep asks rather than kept: a number field is one more heap object per handshake. */
     get dueAt(): number {
         return this.start + this.options.handshakeTimeoutMs;
+    }
+
+    /** Listeners only for what is measured ('on', not 'once': each event comes at most once). */
+    watchRequest(request: ClientRequest & Carrier): void {
+        this.request = request;
+        request[HANDSHAKE] = this;
+        if (this.timed) {
+            request.on("finish", onRequestSent);
+        }
+        // The socket's first events come from the event loop, after this tick's 'socket'.
+        request.on("socket", onRequestSocket);
     }
 
     requestSent(): void {
