@@ -12,3 +12,5 @@ export const urlMapName = lb.urlMapName;
 export const cloudRunRevisions = lb.cloudRunRevisions;
 /** The deploy pipeline reads this rule's request_count (5xx rate) from Cloud Monitoring. */
 export const httpsForwardingRuleName = lb.httpsForwardingRuleName;
+/** npm run load reads the load job, its region and its bucket from here; undefined without loadTest. */
+export const loadTest = lb.loadTest?.outputs;
