@@ -115,6 +115,10 @@ export function validatorArgs(plan: TaskPlan, shardFile: string): string[] {
         String(plan.holdSec),
         "--hold-mode",
         "idle",
+        // The endpoint probe's handshake and round trip only: its hold would delay the load past
+        // the start time every task shares.
+        "--probe-hold",
+        "0",
         "--messages",
         "1",
         "--handshake-timeout",
