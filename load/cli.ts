@@ -212,10 +212,11 @@ async function execute(api: RunApi, plan: LoadPlan, target: LoadTestOutputs, run
             whenAborted(io.signal).then(() => Promise.reject(new InterruptedError("interrupted"))),
             overdue,
         ]);
-        io.status?.("", true);
+        // The last progress line stays standing on a terminal, as the validator's phases do.
+        io.status?.(last, true);
         return { execution: following.execution, result };
     } catch (e) {
-        io.status?.("", true);
+        io.status?.(last, true);
         if (e instanceof InterruptedError || e instanceof ApiTimeoutError) {
             following.done.catch(() => undefined);
             const cancelled = await cancelExecution(api, following.execution, plan.apiTimeoutSec);
@@ -230,7 +231,7 @@ async function execute(api: RunApi, plan: LoadPlan, target: LoadTestOutputs, run
 }
 
 async function runLoad(plan: LoadPlan, values: Values, io: CliIo): Promise<number> {
-    const target = await readLoadTestOutputs(plan.stack, values["stack-outputs"], io.env);
+    const target = await readLoadTestOutputs(plan.stack, values["stack-outputs"]);
     const runId = `${new Date().toISOString().slice(0, 19).replace(/[-:T]/g, "").toLowerCase()}-${randomBytes(3).toString("hex")}`;
     const api = openRunApi(io.env, target.project);
     try {

@@ -106,12 +106,7 @@ function loadTestOf(stack: string, text: string, from: string): LoadTestOutputs 
     return out;
 }
 
-export async function readLoadTestOutputs(
-    stack: string,
-    outputsFile: string | undefined,
-    env: NodeJS.ProcessEnv,
-): Promise<LoadTestOutputs> {
-    void env;
+export async function readLoadTestOutputs(stack: string, outputsFile: string | undefined): Promise<LoadTestOutputs> {
     if (outputsFile !== undefined) {
         let text: string;
         try {

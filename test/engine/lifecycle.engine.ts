@@ -198,7 +198,7 @@ describe("engine: the load job on staging (loadTest on), up, its outputs for npm
         assert.equal(result.code, 0, show(result));
         const file = path.join(ws.root, "staging-outputs.json");
         fs.writeFileSync(file, result.stdout);
-        const target = await readLoadTestOutputs("staging", file, {});
+        const target = await readLoadTestOutputs("staging", file);
         assert.equal(target.project, "example-chat-staging");
         assert.equal(target.region, "us-central1");
         assert.match(
