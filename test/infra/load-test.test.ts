@@ -73,7 +73,7 @@ describe("infrastructure: the load job (loadTest, mock runtime)", () => {
             [T.job, T.writer].flatMap((t) => ofType(plain, t)),
             [],
         );
-        assert.equal(plain.outputs.loadTest, undefined);
+        assert.equal(plain.outputs.loadTest, null);
     });
 
     it("refuses a missing image, unknown keys, CPUs Cloud Run refuses and too little memory for them, naming each", async () => {
