@@ -143,6 +143,9 @@ export function planLoad(values: Values): LoadPlan {
             checkOutputPath(flag, values[flag]);
         }
     }
+    if (values.report !== undefined && values.report === values["report-html"]) {
+        throw new FlagError(`--report and --report-html are both ${values.report}: give each its own file`);
+    }
     return {
         stack,
         tasks,

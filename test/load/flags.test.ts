@@ -84,6 +84,12 @@ describe("npm run load: refusals before anything runs", () => {
         ],
         ["a bad threshold", () => [...base(), "--threshold", "nope<1"], () => env, /nope/],
         [
+            "one file for both reports",
+            () => [...base(), "--report", path.join(dir, "r"), "--report-html", path.join(dir, "r")],
+            () => env,
+            /--report and --report-html are both .*: give each its own file/,
+        ],
+        [
             "no credentials",
             () => base(),
             () => ({ HOME: dir }),
