@@ -15,15 +15,17 @@ const OFF: LoadTestSettings = {
     shardRetentionDays: 7,
 };
 /**
- * Cloud Run jobs take at most 32 GiB of memory (https://cloud.google.com/run/docs/configuring/jobs/memory-limits);
- * 512 MiB is this program's floor: a task holds its share of the load's sockets.
+ * The memory range, in MiB, a Cloud Run job's container takes with each CPU count
+ * (https://cloud.google.com/run/docs/configuring/jobs/memory-limits, its table of CPUs and the memory
+ * each requires); the CPU counts are those of types/input.d.ts, cloudrunv2.JobTemplateTemplateContainerResources.
  */
-const MEMORY_MIB = { min: 512, max: 32_768 } as const;
-
-/** types/input.d.ts, cloudrunv2.JobTemplateTemplateContainerResources: "Setting 4 CPU requires at least 2Gi of memory, setting 6 or more CPU requires at least 4Gi". */
-function minMemoryMiB(cpu: LoadTestSettings["cpu"]): number {
-    return cpu === "4" ? 2048 : cpu === "6" || cpu === "8" ? 4096 : MEMORY_MIB.min;
-}
+const MEMORY_MIB: Readonly<Record<LoadTestSettings["cpu"], { min: number; max: number }>> = {
+    "1": { min: 512, max: 4096 },
+    "2": { min: 512, max: 8192 },
+    "4": { min: 2048, max: 16_384 },
+    "6": { min: 4096, max: 24_576 },
+    "8": { min: 4096, max: 32_768 },
+};
 
 export function parseLoadTest(
     v: Validator,
@@ -43,7 +45,7 @@ export function parseLoadTest(
     }
     const websocketRegion = backends.find((b) => b.websocket && b.kind !== "groups") as { region?: string } | undefined;
     const cpu = v.oneOf(`${key}.cpu`, spec.cpu ?? OFF.cpu, LOAD_TEST_CPUS);
-    const floor = minMemoryMiB(cpu);
+    const memory = MEMORY_MIB[cpu];
     return {
         enabled: true,
         image: v.text(
@@ -61,10 +63,10 @@ export function parseLoadTest(
         cpu,
         memoryMiB: v.integer(
             `${key}.memoryMiB`,
-            spec.memoryMiB ?? Math.max(OFF.memoryMiB, floor),
-            floor,
-            MEMORY_MIB.max,
-            floor > MEMORY_MIB.min ? ` (${cpu} CPUs take at least ${floor} MiB)` : "",
+            spec.memoryMiB ?? Math.max(OFF.memoryMiB, memory.min),
+            memory.min,
+            memory.max,
+            ` (with ${cpu} CPU${cpu === "1" ? "" : "s"}, Cloud Run jobs take ${memory.min} to ${memory.max} MiB)`,
         ),
         shardRetentionDays: v.integer(
             `${key}.shardRetentionDays`,

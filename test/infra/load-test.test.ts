@@ -88,7 +88,7 @@ describe("infrastructure: the load job (loadTest, mock runtime)", () => {
         const memory = await configError([`loadTest={"image": "${IMAGE}", "cpu": "8", "memoryMiB": 2048}`]);
         assert.match(
             memory,
-            /websocket-lb:loadTest\.memoryMiB is 2048; allowed: an integer from 4096 to 32768 \(8 CPUs take at least 4096 MiB\)/,
+            /websocket-lb:loadTest\.memoryMiB is 2048; allowed: an integer from 4096 to 32768 \(with 8 CPUs, Cloud Run jobs take 4096 to 32768 MiB\)/,
         );
         assert.match(
             await configError(["loadTest=12"]),
