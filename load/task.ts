@@ -26,7 +26,7 @@ export const TASK_ENV = {
     localAddress: "LOAD_LOCAL_ADDRESS",
 } as const;
 
-/** Cloud Run runs at most 10,000 tasks per execution (https://cloud.google.com/run/quotas#cloud_run_jobs_limits). */
+/** A job runs at most 10,000 tasks (https://cloud.google.com/run/docs/create-jobs). */
 export const MAX_TASKS = 10_000;
 /** How far ahead a start time may be: past this it is a clock or a typo, not a wait. */
 const MAX_START_WAIT_SEC = 3600;
