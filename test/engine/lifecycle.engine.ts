@@ -58,6 +58,8 @@ describe("engine: pulumi up, stack output, up again, destroy on staging (real CL
         const file = path.join(ws.root, "staging-outputs.json");
         fs.writeFileSync(file, result.stdout);
         assert.equal(resolveEnvironment("staging", file).url, "wss://staging.chat.example.com");
+        // Without loadTest there is no load job: npm run load stops before anything runs.
+        await assert.rejects(readLoadTestOutputs("staging", file), /stack staging has no load job/);
     });
 
     it("a second pulumi up changes nothing (--expect-no-changes)", async () => {
