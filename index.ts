@@ -12,3 +12,8 @@ export const urlMapName = lb.urlMapName;
 export const cloudRunRevisions = lb.cloudRunRevisions;
 /** The deploy pipeline reads this rule's request_count (5xx rate) from Cloud Monitoring. */
 export const httpsForwardingRuleName = lb.httpsForwardingRuleName;
+/**
+ * npm run load reads the load job, its region and its bucket from here; null without loadTest
+ * (an undefined output makes every `pulumi up` warn that it will not show).
+ */
+export const loadTest = lb.loadTest?.outputs ?? null;

@@ -17,6 +17,7 @@ import {
 import { didYouMean } from "../cli/suggest";
 import { parseAlertRoutes } from "./alert-routes";
 import { parseCloudArmor } from "./cloud-armor-config";
+import { parseLoadTest } from "./load-test-config";
 import { cidrRange, isRecord, parseJson, Validator } from "./config-checks";
 import { parseServiceEnv } from "./service-env";
 import {
@@ -684,6 +685,7 @@ export function parseSettings(
     const monitoring = parseMonitoring(v, get, secrets);
     const syntheticMonitor = parseSyntheticMonitor(v, v.key("syntheticMonitor"), get("syntheticMonitor"), backends);
     const cloudArmor = parseCloudArmor(v, get("cloudArmor"), domains);
+    const loadTest = parseLoadTest(v, v.key("loadTest"), get("loadTest"), backends);
 
     if (v.problems.length > 0) {
         throw new ConfigError(v.problems);
@@ -704,6 +706,7 @@ export function parseSettings(
         monitoring,
         syntheticMonitor,
         cloudArmor,
+        loadTest,
     });
 }
 

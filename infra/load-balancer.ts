@@ -4,6 +4,7 @@ import { Backend, createBackends } from "./backends";
 import { settingsFromArgs } from "./component-args";
 import { LoadBalancerSettings, WebSocketLoadBalancerArgs } from "./settings";
 import { createFrontend, Frontend } from "./frontend";
+import { createLoadTest, LoadTest } from "./load-test";
 import { createMonitoring, Monitoring } from "./monitoring";
 import { createSecurityPolicy } from "./security";
 import { createSyntheticMonitor, SyntheticMonitor } from "./synthetic-monitor";
@@ -18,6 +19,8 @@ interface Parts {
     readonly frontend: Frontend;
     readonly monitoring: Monitoring;
     readonly syntheticMonitor?: SyntheticMonitor;
+    /** The load job npm run load runs, when loadTest is on. */
+    readonly loadTest?: LoadTest;
 }
 
 // Every property field of the class is an output of the component package (schema inference
@@ -82,7 +85,16 @@ export class WebSocketLoadBalancer extends pulumi.ComponentResource {
                 this,
             );
         }
-        partsOf.set(this, { backends, securityPolicy, urlMap, frontend, monitoring, syntheticMonitor });
+        const loadTest = settings.loadTest.enabled
+            ? createLoadTest(
+                  name,
+                  settings.loadTest,
+                  `wss://${settings.domains[0]}${settings.websocketPaths[0]}`,
+                  settings.deletionProtection,
+                  this,
+              )
+            : undefined;
+        partsOf.set(this, { backends, securityPolicy, urlMap, frontend, monitoring, syntheticMonitor, loadTest });
 
         this.ipAddress = this.frontend.address.address;
         this.websocketUrls = Object.fromEntries(
@@ -137,5 +149,10 @@ export class WebSocketLoadBalancer extends pulumi.ComponentResource {
     /** The chat checks run by Cloud Monitoring every period, when syntheticMonitor is on. */
     get syntheticMonitor(): SyntheticMonitor | undefined {
         return this.parts.syntheticMonitor;
+    }
+
+    /** The load job npm run load runs, when loadTest is on. */
+    get loadTest(): LoadTest | undefined {
+        return this.parts.loadTest;
     }
 }

@@ -209,6 +209,22 @@ export interface CloudArmorSettings {
     readonly adaptiveProtection: boolean;
 }
 
+/** CPU limits a Cloud Run job's container takes (types/input.d.ts, cloudrunv2.JobTemplateTemplateContainerResources). */
+export const LOAD_TEST_CPUS = ["1", "2", "4", "6", "8"] as const;
+
+/** The load job npm run load runs (infra/load-test.ts). */
+export interface LoadTestSettings {
+    readonly enabled: boolean;
+    /** The image built from validator/Dockerfile. */
+    readonly image: string;
+    /** Region of the job and its bucket. */
+    readonly region: string;
+    readonly cpu: (typeof LOAD_TEST_CPUS)[number];
+    readonly memoryMiB: number;
+    /** The bucket's lifecycle rule deletes shards older than this. */
+    readonly shardRetentionDays: number;
+}
+
 export interface LoadBalancerSettings {
     readonly backendTimeoutSec: number;
     readonly sessionAffinity: ProgramAffinity;
@@ -228,6 +244,7 @@ export interface LoadBalancerSettings {
     readonly monitoring: MonitoringSettings;
     readonly syntheticMonitor: SyntheticMonitorSettings;
     readonly cloudArmor: CloudArmorSettings;
+    readonly loadTest: LoadTestSettings;
 }
 
 /** A backend as it is written in config, before parsing: what a rollback edits and writes back. */

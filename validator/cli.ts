@@ -57,6 +57,8 @@ options:
       --messages N            echo round trips per endpoint (default ${D.messages}, up to 100000)
       --echo / --no-echo      whether the endpoint echoes (default --echo)
       --hold SECONDS          hold one connection this long (default ${D.holdSec}; 0 skips; up to ${MAX_WAIT_SEC})
+      --probe-hold SECONDS    the endpoint probes' own hold when a load runs (default --hold; 0 skips
+                              it, so the load opens at once)
       --hold-mode MODE        idle, ping or both side by side (default ${D.holdMode}): both tells an
                               idle timeout from a lifetime cap
       --ping-interval SEC     seconds between pings in ping mode (default ${D.pingIntervalSec}, 0.01 to 3600)
@@ -126,6 +128,7 @@ const FLAGS = {
     echo: { type: "boolean" },
     "no-echo": { type: "boolean" },
     hold: numeric(D.holdSec, { min: 0, max: MAX_WAIT_SEC, unit: "seconds" }),
+    "probe-hold": numeric(D.holdSec, { min: 0, max: MAX_WAIT_SEC, unit: "seconds" }),
     "hold-mode": { type: "string" },
     "ping-interval": numeric(D.pingIntervalSec, { ...SECONDS, min: 0.01 }),
     "max-missed-pongs": numeric(D.maxMissedPongs, { min: 1, max: 100, integer: true, unit: "pings" }),
@@ -393,11 +396,15 @@ function planRun(values: Values, positionals: string[], env: NodeJS.ProcessEnv) 
         values.connections === undefined
             ? undefined
             : { connections: numberOf(values, "connections"), rate: numberOf(values, "rate"), localAddresses };
+    if (values["probe-hold"] !== undefined && values.connections === undefined) {
+        throw new FlagError("--probe-hold sets the endpoint probes' hold beside a load's; give --connections N too");
+    }
     const monitorTimes = values.monitor
         ? { intervalSec: numberOf(values, "interval"), durationSec: numberOf(values, "duration") }
         : undefined;
     checkOutputs(values);
-    return { target, chat, security, endpoints, options, load, monitorTimes };
+    const probeHoldSec = values["probe-hold"] === undefined ? undefined : numberOf(values, "probe-hold");
+    return { target, chat, security, endpoints, options: { ...options, probeHoldSec }, load, monitorTimes };
 }
 type Plan = ReturnType<typeof planRun>;
 

@@ -35,6 +35,11 @@ export interface ValidateOptions extends ProbeOptions {
     readonly endpoints: readonly string[];
     readonly thresholds: readonly Threshold[];
     readonly load?: { connections: number; rate: number; localAddresses?: readonly string[] };
+    /**
+     * The endpoint probes' hold, when it differs from the load's `holdSec` (--probe-hold): a load
+     * task of many (load/task.ts) opens at its start time, not after a hold of its own.
+     */
+    readonly probeHoldSec?: number;
     /** Monitor mode: probes start at once; the endpoints get handshake and round trip, no hold. */
     readonly monitor?: {
         intervalSec: number;
@@ -126,7 +131,7 @@ type Urls = { endpoint: string; url: string }[];
 
 async function probePhase(options: RunOptions, phase: Phase): Promise<EndpointResult[]> {
     // A monitor is for watching now: its first line must not wait behind a 40 s hold.
-    const probeOptions = { ...options, holdSec: options.monitor ? 0 : options.holdSec };
+    const probeOptions = { ...options, holdSec: options.monitor ? 0 : (options.probeHoldSec ?? options.holdSec) };
     const holdStarted = Date.now();
     const held = () => Math.floor(Math.min(probeOptions.holdSec, (Date.now() - holdStarted) / 1000));
     phase(

@@ -14,6 +14,7 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
     preview: ["cli", "infra/settings.ts"],
     validator: ["cli"],
     deploy: ["cli", "preview", "validator", "infra/settings.ts"],
+    load: ["cli", "validator"],
 };
 
 function partOf(file: string): string {

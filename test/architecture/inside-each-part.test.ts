@@ -8,7 +8,7 @@ import { ROOT } from "../helpers/cli";
 // opens with a folder (`core/`) names files relative to that folder, until a line goes back to the
 // part's indentation; a full path is read as it is.
 
-const PARTS = ["index.ts", "infra", "policies", "preview", "deploy", "validator", "cli", "tools", "scripts"];
+const PARTS = ["index.ts", "infra", "policies", "preview", "deploy", "validator", "load", "cli", "tools", "scripts"];
 const SKIPPED = new Set(["node_modules", "bin"]);
 
 function sourceFiles(rel: string): string[] {

@@ -1,6 +1,7 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
+import { readLoadTestOutputs } from "../../load/stack";
 import { resolveEnvironment } from "../../validator/core/targets";
 import { POLICY_PACK, requireTools, ROOT, show, Workspace } from "./harness";
 
@@ -57,6 +58,8 @@ describe("engine: pulumi up, stack output, up again, destroy on staging (real CL
         const file = path.join(ws.root, "staging-outputs.json");
         fs.writeFileSync(file, result.stdout);
         assert.equal(resolveEnvironment("staging", file).url, "wss://staging.chat.example.com");
+        // Without loadTest there is no load job: npm run load stops before anything runs.
+        await assert.rejects(readLoadTestOutputs("staging", file), /stack staging has no load job/);
     });
 
     it("a second pulumi up changes nothing (--expect-no-changes)", async () => {
@@ -157,5 +160,61 @@ describe("engine: the gcp stand-in refuses what the Google APIs refuse, and the 
                 `${policy} not reported\n${show(preview)}`,
             );
         }
+    });
+});
+
+describe("engine: the load job on staging (loadTest on), up, its outputs for npm run load, destroy (real CLI, gcp stand-in)", function () {
+    this.timeout(900_000);
+    let ws: Workspace;
+
+    before(async function () {
+        requireTools(this);
+        ws = Workspace.create("load-test", { staging: path.join(ROOT, "Pulumi.staging.yaml") });
+        await ws.initStacks(["staging"]);
+    });
+
+    after(() => ws?.remove());
+
+    it("pulumi up --yes with the pack creates the job, its account, its bucket and the account's grant too", async () => {
+        const set = await ws.pulumi([
+            "config",
+            "set",
+            "--stack",
+            "staging",
+            "loadTest",
+            JSON.stringify({ image: "us-docker.pkg.dev/example-chat-staging/tools/ws-validate:1" }),
+        ]);
+        assert.equal(set.code, 0, show(set));
+        const up = await ws.pulumi(["up", "--yes", "--stack", "staging", "--policy-pack", POLICY_PACK]);
+        assert.equal(up.code, 0, show(up));
+        // The 54 of staging, and the job, its service account, its bucket and the bucket grant.
+        assert.match(up.stdout, /\+ 58 created/);
+        const types = Object.values(ws.cloud());
+        assert.equal(types.length, 56);
+        assert.equal(types.filter((t) => t === "gcp:cloudrunv2/job:Job").length, 1);
+        assert.equal(types.filter((t) => t === "gcp:storage/bucketIAMMember:BucketIAMMember").length, 1);
+    });
+
+    it("pulumi stack output --json names the job, its region and its bucket as npm run load reads them", async () => {
+        const result = await ws.pulumi(["stack", "output", "--json", "--stack", "staging"]);
+        assert.equal(result.code, 0, show(result));
+        const file = path.join(ws.root, "staging-outputs.json");
+        fs.writeFileSync(file, result.stdout);
+        const target = await readLoadTestOutputs("staging", file);
+        assert.equal(target.project, "example-chat-staging");
+        assert.equal(target.region, "us-central1");
+        assert.match(
+            target.job,
+            /^projects\/example-chat-staging\/locations\/us-central1\/jobs\/chat-load-[0-9a-f]{7}$/,
+        );
+        assert.match(target.bucket, /^chat-load-shards-[0-9a-f]{7}$/);
+        assert.ok(ws.cloud()[target.job], `the job ${target.job} is in the stand-in's cloud`);
+    });
+
+    it("pulumi destroy --yes deletes the job with the rest (deletionProtection follows the stack's)", async () => {
+        const destroy = await ws.pulumi(["destroy", "--yes", "--stack", "staging"]);
+        assert.equal(destroy.code, 0, show(destroy));
+        assert.match(destroy.stdout, /- 58 deleted/);
+        assert.deepEqual(ws.cloud(), {});
     });
 });

@@ -760,6 +760,11 @@ describe("validator: against real servers on 127.0.0.1", function () {
         [["local", "--hold=-1"], /--hold "-1": expected seconds from 0 to 172800/],
         [["local", "--hold", "-1"], /^error: --hold "-1": expected seconds from 0 to 172800\nusage:/],
         [["local", "--bogus"], /^error: unknown flag --bogus\n/],
+        [
+            ["local", "--probe-hold", "0"],
+            /--probe-hold sets the endpoint probes' hold beside a load's; give --connections N too/,
+        ],
+        [["local", "--connections", "2", "--probe-hold", "-1"], /--probe-hold "-1": expected seconds from 0 to 172800/],
         [["local", "--hodl", "5"], /^error: unknown flag --hodl; did you mean --hold\?\n/],
         [
             ["local", "--stack-outputs", "outputs.json"],

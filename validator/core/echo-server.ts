@@ -11,7 +11,16 @@ export interface EchoServer {
 
 /** A WebSocket echo server on 127.0.0.1 that serves the given paths and refuses others with 404. */
 export function startEchoServer(
-    options: { port?: number; paths?: readonly string[]; host?: string } = {},
+    options: {
+        port?: number;
+        paths?: readonly string[];
+        host?: string;
+        /**
+         * SO_REUSEPORT: several processes listen on one port and the kernel spreads connections
+         * over them (bench/echo-cluster.ts: more sockets than one process may hold).
+         */
+        reusePort?: boolean;
+    } = {},
 ): Promise<EchoServer> {
     const paths = options.paths ?? DEFAULT_ENDPOINTS;
     const server = http.createServer((_req, res) => {
@@ -33,7 +42,8 @@ export function startEchoServer(
     server.maxConnections = Infinity;
     return new Promise((resolve, reject) => {
         server.once("error", reject);
-        server.listen(options.port ?? 0, options.host ?? "127.0.0.1", 16_384, () => {
+        const listen = { port: options.port ?? 0, host: options.host ?? "127.0.0.1", backlog: 16_384 };
+        server.listen(options.reusePort ? { ...listen, reusePort: true } : listen, () => {
             const { port } = server.address() as AddressInfo;
             resolve({
                 url: `ws://127.0.0.1:${port}`,

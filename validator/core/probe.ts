@@ -264,7 +264,10 @@ function diagnose(holds: readonly HoldResult[], holdSec: number): { diagnosis: D
     const idle = holds.find((h) => h.mode === "idle" && h.handshake.ok);
     const ping = holds.find((h) => h.mode === "ping" && h.handshake.ok);
     if (!idle && !ping) {
-        return { diagnosis: "not-run", text: holdSec > 0 ? "no hold connection opened" : "hold skipped (--hold 0)" };
+        return {
+            diagnosis: "not-run",
+            text: holdSec > 0 ? "no hold connection opened" : "hold skipped (a hold of 0 s)",
+        };
     }
     const at = (h: HoldResult) => `${h.elapsedSec.toFixed(1)} s (close ${h.closeCode ?? "-"})`;
     const stopped = holds.find((h) => h.interrupted);

@@ -11,6 +11,9 @@ const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 const PROVIDER_VERSION = "9.37.0";
 
+/** deletionProtection defaults to true (cloudrunv2/service.d.ts, cloudrunv2/job.d.ts). */
+const DELETION_PROTECTED: readonly string[] = ["gcp:cloudrunv2/service:Service", "gcp:cloudrunv2/job:Job"];
+
 /** Provider configuration the engine sends in Configure (`gcp:project`, `gcp:region`). */
 export interface ProviderConfig {
     project?: string;
@@ -88,6 +91,9 @@ export class GcpStandIn implements provider.Provider {
                 return name;
             case "gcp:storage/bucketObject:BucketObject":
                 return `${String(props.bucket)}/${name}`;
+            case "gcp:storage/bucketIAMMember:BucketIAMMember":
+                // storage/bucketIAMMember.d.ts's import id: "b/{{bucket}} roles/... member".
+                return `b/${String(props.bucket)} ${String(props.role)} ${String(props.member)}`;
             case "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig":
                 return `projects/${project}/uptimeCheckConfigs/${hash(urn, 12)}`;
             case "gcp:secretmanager/secretIamMember:SecretIamMember":
@@ -206,8 +212,17 @@ export class GcpStandIn implements provider.Provider {
                 outs.name = id;
                 outs.uptimeCheckId = id.split("/").pop();
                 break;
+            case "gcp:cloudrunv2/job:Job":
+                outs.uid = `${hash(urn, 8)}-${hash(`${urn}1`, 4)}-${hash(`${urn}2`, 4)}-${hash(`${urn}3`, 4)}-${hash(`${urn}4`, 12)}`;
+                outs.etag = `"${hash(JSON.stringify(inputs.template ?? {}), 16)}"`;
+                outs.generation = String(Number(olds?.generation ?? 0) + 1);
+                outs.observedGeneration = outs.generation;
+                outs.reconciling = false;
+                outs.executionCount = 0;
+                break;
             case "gcp:secretmanager/secretIamMember:SecretIamMember":
             case "gcp:pubsub/topicIAMMember:TopicIAMMember":
+            case "gcp:storage/bucketIAMMember:BucketIAMMember":
                 outs.etag = `BwY${hash(JSON.stringify(inputs), 9)}=`;
                 break;
             case "gcp:serviceaccount/account:Account":
@@ -284,8 +299,8 @@ export class GcpStandIn implements provider.Provider {
                 reason: `"${inputs.name}" must match the regular expression '[a-z]([-a-z0-9]*[a-z0-9])?' of at most 63 characters`,
             });
         }
-        if (type === "gcp:cloudrunv2/service:Service" && inputs.deletionProtection === undefined) {
-            // The provider's default: a Cloud Run v2 service cannot be deleted until this is false.
+        if (DELETION_PROTECTED.includes(type) && inputs.deletionProtection === undefined) {
+            // The provider's default: a Cloud Run v2 service or job cannot be deleted until this is false.
             inputs.deletionProtection = true;
         }
         return { inputs, failures };
@@ -348,9 +363,9 @@ export class GcpStandIn implements provider.Provider {
 
     async delete(id: string, urn: string, props: Props): Promise<void> {
         const { type } = parseUrn(urn);
-        if (type === "gcp:cloudrunv2/service:Service" && props.deletionProtection !== false) {
+        if (DELETION_PROTECTED.includes(type) && props.deletionProtection !== false) {
             throw new Error(
-                "cannot destroy service without setting deletion_protection=false and running `pulumi up` (gcp stand-in: the provider's own guard)",
+                `cannot destroy ${type === "gcp:cloudrunv2/job:Job" ? "job" : "service"} without setting deletion_protection=false and running \`pulumi up\` (gcp stand-in: the provider's own guard)`,
             );
         }
         this.cloud.remove(id);

@@ -206,6 +206,33 @@ export const TYPES: Readonly<Record<string, TypeSpec>> = {
         replaceOn: ["name", "project", "location", "role", "member"],
         selfLink: false,
     },
+    // The load job (infra/load-test.ts): cloudrunv2/job.d.ts, storage/bucketIAMMember.d.ts.
+    "gcp:cloudrunv2/job:Job": {
+        collection: "jobs",
+        scope: "location",
+        autoName: true,
+        computed: [
+            "project",
+            "uid",
+            "etag",
+            "generation",
+            "observedGeneration",
+            "reconciling",
+            "executionCount",
+            "createTime",
+            "updateTime",
+        ],
+        replaceOn: ["name", "project", "location"],
+        selfLink: false,
+    },
+    "gcp:storage/bucketIAMMember:BucketIAMMember": {
+        collection: "bucketIamMembers",
+        scope: "project",
+        autoName: false,
+        computed: ["etag"],
+        replaceOn: ["bucket", "role", "member", "condition"],
+        selfLink: false,
+    },
     "gcp:logging/metric:Metric": {
         collection: "metrics",
         scope: "project",
