@@ -95,6 +95,28 @@ describe("validator: verdicts on partial failures (real servers on 127.0.0.1)", 
         );
         assert.equal(report.metrics.handshake_success_rate, 1);
     });
+    it("a connection cut while waiting for its echo did not stay up", async () => {
+        const { report } = await run(["--url", server.url, "--endpoints", "/ws,/bye"]);
+        assert.equal(report.metrics.connection_success_rate, 1 / 2);
+    });
+    it("an echo failure keeps what was sent, what came back and how the connection closed", async () => {
+        const { report } = await run(["--url", server.url, "--endpoints", "/mangle,/mute,/bye"]);
+        const [mangle, mute, bye] = report.endpoints;
+        for (const e of [mangle, mute, bye]) {
+            assert.deepEqual([e.roundTrip?.sent, e.roundTrip?.received], [1, 0], e.endpoint);
+        }
+        for (const e of [mangle, mute]) {
+            assert.match(String(e.failures[0].evidence.expected), /^ws-validate 0 [0-9a-f]{12}$/, e.endpoint);
+        }
+        assert.equal(mangle.failures[0].evidence.received, `not ${String(mangle.failures[0].evidence.expected)}`);
+        assert.deepEqual([bye.failures[0].evidence.closeCode, bye.failures[0].evidence.closeReason], [1000, "bye"]);
+    });
+    it("times each echo: two samples, each above zero", async () => {
+        const { report } = await run(["--url", server.url, "--endpoints", "/ws"]);
+        const latency = report.endpoints[0].roundTrip!.latencyMs;
+        assert.equal(latency.count, 2);
+        assert.ok(latency.max! > 0 && latency.p50! > 0, JSON.stringify(latency));
+    });
     it("passes the same server on its echoing path", async () => {
         const { code, report } = await run(["--url", server.url, "--endpoints", "/ws"]);
         assert.equal(code, 0);
