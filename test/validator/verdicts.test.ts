@@ -4,8 +4,9 @@ import * as net from "net";
 import { WebSocketServer } from "ws";
 import { main } from "../../validator/cli";
 import { FAILURE_CODES, HANDSHAKE_FAILURES } from "../../validator";
-import { evaluate, parseThreshold, ThresholdError } from "../../validator/report/thresholds";
+import { evaluate, parseThreshold, ThresholdError, thresholdsFrom } from "../../validator/report/thresholds";
 import { Report } from "../../validator/report";
+import { render } from "../../validator/scenario/template";
 
 /**
  * One server, a different peer per path: /ws echoes, /mute answers nothing, /mangle echoes
@@ -179,6 +180,21 @@ describe("validator: thresholds", () => {
                 text,
             );
         }
+    });
+});
+
+describe("validator: default thresholds and templates", () => {
+    it("judges a run by the staging incident report's bars unless a threshold of the same metric replaces one", () => {
+        const sources = thresholdsFrom(["handshake_p95_ms<60000"]).map((t) => t.source);
+        for (const bar of ["handshake_success_rate>=0.95", "connection_success_rate>=0.98", "handshake_p95_ms<60000"]) {
+            assert.ok(sources.includes(bar), `${bar} not judged: ${sources.join(", ")}`);
+        }
+        assert.ok(!sources.includes("handshake_p95_ms<2000"), sources.join(", "));
+    });
+    it("fills a template inside a string with spaces inside its braces", () => {
+        const vars = new Map<string, unknown>([["room", "r1"]]);
+        assert.equal(render("join {{ room }} now", vars, undefined), "join r1 now");
+        assert.equal(render("join {{room}}", vars, undefined), "join r1");
     });
 });
 
