@@ -14,16 +14,19 @@
 //
 // Two passes, because of static mutants: a mutant of code that runs once, while its module loads
 // (a fact table, `HANDSHAKE_FAILURES`, `DEFAULT_THRESHOLDS`, the callback a rule object holds),
-// is active only if the module loads with it, so the runner is started afresh for it and runs
-// every test of the spec. The runner does reload correctly (a fresh process loads the sandbox's
-// files with the mutant active); what it costs is the spec: the validator's tests wait on real
-// servers and holds, about 100 s a run.
-// - "runtime" (the default): every test file of the pack and the validator, static mutants
-//   skipped (ignoreStatic); each other mutant runs the tests that reach it.
-// - "static" (MUTATION_PASS=static): only code outside any function body (module level) is
-//   mutated, and each mutant runs the whole spec in a fresh runner: all the pack's tests (about
-//   7 s) and the validator's test files that read its tables without holding connections. A test
-//   left out of a spec can only miss a kill, never invent one: the score is a floor.
+// is active only if the module loads with it, so Stryker starts a fresh runner for it and runs
+// every test of the spec. That reload works (a fresh runner loads the sandbox with the mutant
+// active). What made such mutants "survive" is that, when a test also reaches them at run time
+// ("hybrid"), ignoreStatic runs them with their tests in a runner whose modules loaded unmutated.
+// - The runtime pass (MUTATION_PASS unset): static mutants skipped (ignoreStatic); each other
+//   mutant runs the tests that reach it. scripts/mutation.js takes the static pass's verdict for
+//   a hybrid one.
+// - The static pass (MUTATION_PASS=static): only code outside any function body (module level)
+//   is mutated, and each mutant runs the whole spec in a fresh runner: all the pack's tests (about
+//   7 s), or the validator's test files that read its tables without long holds (its whole suite
+//   waits about 100 s on real servers). A test left out of a spec can only miss a kill, never
+//   invent one: the score is a floor.
+// Each pass runs per area (MUTATION_AREA=pack|validator), with its own results and reports.
 //
 // Message text is not verdict logic: string literals and template strings are not mutated
 // (StringLiteral), nor what is computed only for a message (the MessageText ignorer below).
