@@ -1,6 +1,15 @@
 import { strict as assert } from "assert";
-import { peek, UNKNOWN } from "../../policies/lib/props";
+import {
+    durationSeconds,
+    isSet,
+    lastSegment,
+    peek,
+    record,
+    routeTimeoutSeconds,
+    UNKNOWN,
+} from "../../policies/lib/props";
 import { sdkProxy } from "../../policies/lib/sdk-proxy";
+import { allowsTcp, cidrCovers } from "../../policies/lib/groups";
 
 describe("policy pack: reading properties that may be unknown", () => {
     const props = sdkProxy.unknownCheckingProxy({ timeoutSec: 86400, selfLink: sdkProxy.unknownStringValue }) as Record<
@@ -27,5 +36,81 @@ describe("policy pack: reading properties that may be unknown", () => {
             () => peek(broken),
             (e: Error) => e instanceof TypeError && /props\.test\.ts:\d+/.test(e.stack ?? ""),
         );
+    });
+});
+
+describe("policy pack: the property readers at their edges", () => {
+    it("isSet: absent, undefined and inherited are unset; a value or an unknown is set", () => {
+        const props = sdkProxy.unknownCheckingProxy({
+            a: 1,
+            u: undefined,
+            unknown: sdkProxy.unknownStringValue,
+        }) as Record<string, unknown>;
+        assert.deepEqual(
+            ["a", "u", "unknown", "missing", "toString"].map((k) => isSet(props, k)),
+            [true, false, true, false, false],
+        );
+    });
+    it("record: an object only, not null, an array or a string", () => {
+        const o = { x: 1 };
+        assert.equal(record(o), o);
+        for (const v of [null, undefined, [1], "s", 3]) {
+            assert.equal(record(v), undefined, String(v));
+        }
+    });
+    it("durationSeconds: a number as is, and only a whole NNN[.N]s string", () => {
+        assert.equal(durationSeconds(30), 30);
+        assert.equal(durationSeconds("300s"), 300);
+        assert.equal(durationSeconds("3600.25s"), 3600.25);
+        for (const v of ["300", "s300s", "300ss", "x300s", "1.s", "1.5xs", "1.ab s", undefined]) {
+            assert.equal(durationSeconds(v), undefined, String(v));
+        }
+    });
+    it("routeTimeoutSeconds adds the nanoseconds to the seconds; no timeout block is undefined", () => {
+        assert.equal(routeTimeoutSeconds({ seconds: "86400", nanos: 500_000_000 }), 86400.5);
+        assert.equal(routeTimeoutSeconds({ nanos: 250_000_000 }), 0.25);
+        assert.equal(routeTimeoutSeconds(undefined), undefined);
+    });
+    it("lastSegment: the last path segment, without a query or a trailing slash", () => {
+        assert.equal(lastSegment("projects/p/global/backendServices/chat?alt=json"), "chat");
+        assert.equal(lastSegment("projects/p/global/backendServices/chat/"), "chat");
+        assert.equal(lastSegment("chat"), "chat");
+    });
+});
+
+describe("policy pack: firewall arithmetic", () => {
+    it("cidrCovers: a range holds another only when its prefix is shorter and the bits agree", () => {
+        const covers: Array<[string, string, boolean]> = [
+            ["0.0.0.0/0", "35.191.0.0/16", true],
+            ["35.191.0.0/16", "35.191.12.0/24", true],
+            ["35.191.0.0/16", "35.192.0.0/16", false],
+            ["35.191.0.0/24", "35.191.0.0/16", false],
+            ["130.211.0.0/22", "130.211.3.255", true],
+            ["130.211.0.0/22", "130.211.4.0", false],
+            [" 10.0.0.0/8 ", "10.1.2.3/32", true],
+            ["10.0.0.0/33", "10.0.0.1", false],
+            ["10.0.0.0/8", "10.0.0.256", false],
+            ["10.0.0.0/8", "10.0.0.1/", false],
+            ["10.0.0/8", "10.0.0.1", false],
+            ["x10.0.0.0/8", "10.0.0.1", false],
+            ["10.0.0.0/8x", "10.0.0.1", false],
+            ["10.0.0.0/8", "10.0.0.1000", false],
+            ["10.0.0.0", "10.0.0.0", true],
+            ["10.0.0.0", "10.0.0.1", false],
+            ["255.255.255.255/32", "255.255.255.255", true],
+        ];
+        for (const [outer, inner, expected] of covers) {
+            assert.equal(cidrCovers(outer, inner), expected, `${outer} holds ${inner}`);
+        }
+    });
+    it("allowsTcp: tcp, all or 6; every port without a list; a port inside a range only", () => {
+        assert.equal(allowsTcp({ protocol: "TCP" }, 8080), true);
+        assert.equal(allowsTcp({ protocol: "all", ports: ["80"] }, 80), true);
+        assert.equal(allowsTcp({ protocol: "6", ports: ["8000-8100"] }, 8080), true);
+        assert.equal(allowsTcp({ protocol: "tcp", ports: ["8000-8079"] }, 8080), false);
+        assert.equal(allowsTcp({ protocol: "tcp", ports: ["8081-8100"] }, 8080), false);
+        assert.equal(allowsTcp({ protocol: "tcp", ports: ["8080"] }, undefined), true);
+        assert.equal(allowsTcp({ protocol: "udp" }, 8080), false);
+        assert.equal(allowsTcp({}, 8080), false);
     });
 });
