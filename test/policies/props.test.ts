@@ -10,6 +10,7 @@ import {
 } from "../../policies/lib/props";
 import { sdkProxy } from "../../policies/lib/sdk-proxy";
 import { allowsTcp, cidrCovers } from "../../policies/lib/groups";
+import { cloudRunRequestTimeout, looksServerless } from "../../policies/lib/backends";
 
 describe("policy pack: reading properties that may be unknown", () => {
     const props = sdkProxy.unknownCheckingProxy({ timeoutSec: 86400, selfLink: sdkProxy.unknownStringValue }) as Record<
@@ -112,5 +113,36 @@ describe("policy pack: firewall arithmetic", () => {
         assert.equal(allowsTcp({ protocol: "tcp", ports: ["8080"] }, undefined), true);
         assert.equal(allowsTcp({ protocol: "udp" }, 8080), false);
         assert.equal(allowsTcp({}, 8080), false);
+    });
+});
+
+describe("policy pack: which backend services look serverless", () => {
+    const NEG = "projects/p/regions/us-central1/networkEndpointGroups/chat-neg";
+    const IG = "projects/p/zones/us-central1-a/instanceGroups/chat-ig";
+    const unknown = sdkProxy.unknownStringValue;
+    const looks = (props: Record<string, unknown>) =>
+        looksServerless(sdkProxy.unknownCheckingProxy<Record<string, unknown>>(props));
+    it("regional NEGs only: yes; an instance group among them, none at all, or no list: no", () => {
+        assert.equal(looks({ backends: [{ group: NEG }, { group: NEG }] }), true);
+        assert.equal(looks({ backends: [{ group: NEG }, { group: IG }] }), false);
+        assert.equal(looks({ backends: [] }), false);
+        assert.equal(looks({}), false);
+    });
+    it("groups unknown at preview: serverless only without a health check", () => {
+        assert.equal(looks({ backends: [{ group: unknown }] }), true);
+        assert.equal(looks({ backends: [{ group: unknown }], healthChecks: "hc" }), false);
+        assert.equal(looks({ backends: [{ group: unknown }, { group: NEG }] }), true);
+        assert.equal(looks({ backends: [{ group: unknown }, { group: IG }] }), false);
+        assert.equal(looks({ backends: unknown }), true);
+        assert.equal(looks({ backends: unknown, healthChecks: "hc" }), false);
+    });
+    it("cloudRunRequestTimeout: v2's template.timeout, v1's spec.timeoutSeconds, else the default or the ceiling", () => {
+        const run = (template: unknown) =>
+            ({ props: { template }, type: "", name: "", urn: "", dependencies: [], propertyDependencies: {} }) as never;
+        assert.equal(cloudRunRequestTimeout(run({ timeout: "3600s" })), 3600);
+        assert.equal(cloudRunRequestTimeout(run({ spec: { timeoutSeconds: 900 } })), 900);
+        assert.equal(cloudRunRequestTimeout(run({})), 300);
+        assert.equal(cloudRunRequestTimeout(run(undefined)), 300);
+        assert.equal(cloudRunRequestTimeout(undefined), 3600);
     });
 });
