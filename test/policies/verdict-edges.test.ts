@@ -337,3 +337,38 @@ describe("policies: enforce-websocket-scale-in, one property of the group at a t
         }
     });
 });
+
+describe("policies: disallow-invalid-header-actions, one entry at a time on the map", () => {
+    const rule = policyNamed("disallow-invalid-header-actions") as ResourceValidationPolicy;
+    const withAction = (headerAction: Props) => changed(websocketUrlMap(websocketBackend()), { headerAction });
+    const count = async (headerAction: Props) => {
+        const outcome = await runResourcePolicy(rule, withAction(headerAction));
+        assert.equal(outcome.notApplicable, undefined);
+        return outcome.violations.length;
+    };
+    const add = (headerName: unknown) => ({ requestHeadersToAdds: [{ headerName, headerValue: "x", replace: true }] });
+    it("rejects adding a Proxy-* header and passes adding a plain one", async () => {
+        assert.equal(await count(add("Proxy-Debug")), 1);
+        assert.equal(await count(add("X-Chat-Region")), 0);
+    });
+    it("rejects removing Host, and a Sec-WebSocket-* request header on a map serving WebSocket paths", async () => {
+        assert.equal(await count({ requestHeadersToRemoves: ["Host"] }), 1);
+        assert.equal(await count({ requestHeadersToRemoves: ["Sec-WebSocket-Extensions"] }), 1);
+    });
+    it("passes removing a response Upgrade header, or a request header outside the handshake", async () => {
+        assert.equal(await count({ responseHeadersToRemoves: ["Upgrade"] }), 0);
+        assert.equal(await count({ requestHeadersToRemoves: ["X-Debug"] }), 0);
+    });
+    it("skips entries without a name instead of failing on them", async () => {
+        assert.equal(
+            await count({ requestHeadersToRemoves: [42], requestHeadersToAdds: [null, { headerValue: "x" }] }),
+            0,
+        );
+        assert.equal(await count({ requestHeadersToRemoves: "Host" }), 0);
+    });
+    it("does not apply to a map that only redirects", async () => {
+        const redirect = compliantStack().redirectMap;
+        const outcome = await runResourcePolicy(rule, changed(redirect, { headerAction: add("Proxy-Debug") }));
+        assert.ok(outcome.notApplicable);
+    });
+});
