@@ -10,7 +10,13 @@ import {
 } from "../../policies/lib/props";
 import { sdkProxy } from "../../policies/lib/sdk-proxy";
 import { allowsTcp, cidrCovers } from "../../policies/lib/groups";
-import { cloudRunRequestTimeout, looksServerless } from "../../policies/lib/backends";
+import {
+    cloudRunRequestTimeout,
+    cloudRunServiceOf,
+    looksServerless,
+    serverlessNegsOf,
+} from "../../policies/lib/backends";
+import { T } from "../../policies/lib/types";
 
 describe("policy pack: reading properties that may be unknown", () => {
     const props = sdkProxy.unknownCheckingProxy({ timeoutSec: 86400, selfLink: sdkProxy.unknownStringValue }) as Record<
@@ -144,5 +150,61 @@ describe("policy pack: which backend services look serverless", () => {
         assert.equal(cloudRunRequestTimeout(run({})), 300);
         assert.equal(cloudRunRequestTimeout(run(undefined)), 300);
         assert.equal(cloudRunRequestTimeout(undefined), 3600);
+    });
+});
+
+describe("policy pack: serverless NEGs and their Cloud Run services, linked or only named", () => {
+    type Resource = Parameters<typeof serverlessNegsOf>[0];
+    const resource = (
+        type: string,
+        name: string,
+        props: Record<string, unknown>,
+        deps: Record<string, Resource[]> = {},
+    ) =>
+        ({
+            type,
+            name,
+            urn: `urn:${name}`,
+            props,
+            dependencies: Object.values(deps).flat(),
+            propertyDependencies: deps,
+        }) as Resource;
+    const NEG_AT = "projects/p/regions/us-central1/networkEndpointGroups/";
+    const run = resource(T.cloudRunV2Service, "chat-run", { name: "chat-run-1a2b" });
+    const neg = resource(T.regionNetworkEndpointGroup, "chat-neg", {
+        name: "chat-neg-3c4d",
+        networkEndpointType: "SERVERLESS",
+        cloudRun: { service: "chat-run-1a2b" },
+    });
+    const implicit = resource(T.regionNetworkEndpointGroup, "fn-neg", {
+        name: "fn-neg-5e6f",
+        cloudFunction: { function: "f" },
+    });
+    const vmNeg = resource(T.regionNetworkEndpointGroup, "vm-neg", {
+        name: "vm-neg-7a8b",
+        networkEndpointType: "GCE_VM_IP_PORT",
+    });
+    const notNeg = resource(T.backendService, "odd", { name: "odd-9c0d", networkEndpointType: "SERVERLESS" });
+    const stack = [run, neg, implicit, vmNeg, notNeg];
+    const service = (...groups: string[]) =>
+        resource(T.backendService, "svc", { backends: groups.map((group) => ({ group })) });
+
+    it("finds a serverless NEG by its name or logical name, or by its Cloud Run, Functions or App Engine block", () => {
+        assert.deepEqual(serverlessNegsOf(service(`${NEG_AT}chat-neg-3c4d`), stack), [neg]);
+        assert.deepEqual(serverlessNegsOf(service(`${NEG_AT}chat-neg`), stack), [neg]);
+        assert.deepEqual(serverlessNegsOf(service(`${NEG_AT}fn-neg-5e6f`), stack), [implicit]);
+    });
+    it("does not take a NEG of VMs, or another type that says SERVERLESS, for one", () => {
+        assert.deepEqual(serverlessNegsOf(service(`${NEG_AT}vm-neg-7a8b`, `${NEG_AT}odd-9c0d`), stack), []);
+    });
+    it("finds a NEG's Cloud Run service through its link, its name or logical name, and nothing else", () => {
+        const linked = resource(T.regionNetworkEndpointGroup, "l", { cloudRun: {} }, { cloudRun: [notNeg, run] });
+        assert.equal(cloudRunServiceOf(linked, []), run);
+        assert.equal(cloudRunServiceOf(neg, stack), run);
+        const byLogical = resource(T.regionNetworkEndpointGroup, "n", { cloudRun: { service: "chat-run" } });
+        assert.equal(cloudRunServiceOf(byLogical, stack), run);
+        const elsewhere = resource(T.regionNetworkEndpointGroup, "e", { cloudRun: { service: "odd-9c0d" } });
+        assert.equal(cloudRunServiceOf(elsewhere, stack), undefined);
+        assert.equal(cloudRunServiceOf(implicit, stack), undefined);
     });
 });
