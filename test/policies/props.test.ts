@@ -9,7 +9,14 @@ import {
     UNKNOWN,
 } from "../../policies/lib/props";
 import { sdkProxy } from "../../policies/lib/sdk-proxy";
-import { allowsTcp, cidrCovers } from "../../policies/lib/groups";
+import {
+    allowsTcp,
+    cidrCovers,
+    healthChecksOf,
+    instanceGroupsOf,
+    instanceTagsOf,
+    namedPortsOf,
+} from "../../policies/lib/groups";
 import {
     cloudRunRequestTimeout,
     cloudRunServiceOf,
@@ -206,5 +213,62 @@ describe("policy pack: serverless NEGs and their Cloud Run services, linked or o
         const elsewhere = resource(T.regionNetworkEndpointGroup, "e", { cloudRun: { service: "odd-9c0d" } });
         assert.equal(cloudRunServiceOf(elsewhere, stack), undefined);
         assert.equal(cloudRunServiceOf(implicit, stack), undefined);
+    });
+});
+
+describe("policy pack: a backend service's health checks, groups and their instances' tags", () => {
+    type Resource = Parameters<typeof healthChecksOf>[0];
+    const resource = (
+        type: string,
+        name: string,
+        props: Record<string, unknown>,
+        deps: Record<string, Resource[]> = {},
+    ) =>
+        ({
+            type,
+            name,
+            urn: `urn:${name}`,
+            props,
+            dependencies: Object.values(deps).flat(),
+            propertyDependencies: deps,
+        }) as Resource;
+    const P = "projects/p/global";
+    const hc = resource(T.healthCheck, "hc", { name: "hc-1a" });
+    const other = resource(T.healthCheck, "other-hc", { name: "other-hc-2b" });
+    const template = resource(T.instanceTemplate, "tpl", { name: "tpl-3c", tags: ["chat-vm"] });
+    const mig = resource(T.regionInstanceGroupManager, "mig", {
+        name: "mig-4d",
+        versions: [{ instanceTemplate: `${P}/instanceTemplates/tpl-3c` }],
+    });
+    const ig = resource(T.instanceGroup, "ig", { name: "ig-5e" });
+    const stack = [hc, other, template, mig, ig];
+    it("healthChecksOf: one link or a list, by name or logical name; a link that is no string names nothing", () => {
+        const svc = (healthChecks: unknown) => resource(T.backendService, "svc", { healthChecks });
+        assert.deepEqual(healthChecksOf(svc(`${P}/healthChecks/hc-1a`), stack), [hc]);
+        assert.deepEqual(healthChecksOf(svc([`${P}/healthChecks/hc`, "other-hc-2b"]), stack), [hc, other]);
+        assert.deepEqual(healthChecksOf(svc([42]), stack), []);
+        assert.deepEqual(healthChecksOf(svc(undefined), stack), []);
+    });
+    it("instanceGroupsOf: each backend's group by name, only groups", () => {
+        const svc = resource(T.backendService, "svc", {
+            backends: [
+                { group: "zones/z/instanceGroups/ig-5e" },
+                { group: "regions/r/instanceGroups/mig-4d" },
+                { group: "hc-1a" },
+            ],
+        });
+        assert.deepEqual(instanceGroupsOf(svc, stack), [mig, ig]);
+    });
+    it("namedPortsOf: name and port pairs", () => {
+        const group = resource(T.instanceGroup, "g", { namedPorts: [{ name: "http", port: 8080 }] });
+        assert.deepEqual(namedPortsOf(group), [["http", 8080]]);
+        assert.deepEqual(namedPortsOf(resource(T.instanceGroup, "g", {})), []);
+    });
+    it("instanceTagsOf: a managed group's template tags; none for an unmanaged group or a template not in the stack", () => {
+        assert.deepEqual(instanceTagsOf(mig, stack), ["chat-vm"]);
+        assert.equal(instanceTagsOf(ig, stack), undefined);
+        assert.equal(instanceTagsOf(mig, [mig]), undefined);
+        const untagged = resource(T.instanceTemplate, "tpl", { name: "tpl-3c" });
+        assert.deepEqual(instanceTagsOf(mig, [mig, untagged]), []);
     });
 });
