@@ -1,6 +1,11 @@
 import { strict as assert } from "assert";
 import { ResourceValidationPolicy } from "@pulumi/policy";
-import { HASH_LOCALITY_POLICIES } from "../../policies/lib/gcp-facts";
+import {
+    AFFINITIES_BY_KIND,
+    CONSISTENT_HASH_SCHEMES,
+    HASH_LOCALITY_POLICIES,
+    HASH_LOCALITY_POLICIES_BY_KIND,
+} from "../../policies/lib/gcp-facts";
 import { LB_KIND_IDS, LbKindId, lbKindOf } from "../../policies/lib/lb-kind";
 import { changed, T, websocketBackend } from "./fixtures";
 import { policyNamed, remediate, runResourcePolicy, TestResource } from "./harness";
@@ -330,6 +335,49 @@ describe("policies: every backend rule knows which load balancer it judges", () 
                 (await check(internal, {})).notApplicable ?? "",
                 /an internal passthrough Network Load Balancer backend/,
             );
+        });
+    });
+});
+
+describe("policies: each load balancer kind's affinities and hashing locality policies", () => {
+    const ALB = ["NONE", "CLIENT_IP", "GENERATED_COOKIE", "HEADER_FIELD", "HTTP_COOKIE", "STRONG_COOKIE_AFFINITY"];
+    const HASH = ["RING_HASH", "MAGLEV"];
+    const IP = ["NONE", "CLIENT_IP"];
+    // Written out here, not read from gcp-facts, so a value dropped or changed there fails.
+    const EXPECTED: Record<LbKindId, [string[], string[]]> = {
+        "global-external-alb": [ALB, HASH],
+        "classic-alb": [["NONE", "CLIENT_IP", "GENERATED_COOKIE"], []],
+        "regional-external-alb": [ALB, HASH],
+        "cross-region-internal-alb": [ALB, HASH],
+        "regional-internal-alb": [ALB, HASH],
+        "global-external-proxy-nlb": [IP, HASH],
+        "classic-proxy-nlb": [IP, []],
+        "regional-external-proxy-nlb": [IP, []],
+        "cross-region-internal-proxy-nlb": [IP, HASH],
+        "regional-internal-proxy-nlb": [IP, []],
+        "external-passthrough-nlb": [
+            ["NONE", "CLIENT_IP", "CLIENT_IP_PROTO", "CLIENT_IP_PORT_PROTO"],
+            ["MAGLEV", "WEIGHTED_MAGLEV"],
+        ],
+        "internal-passthrough-nlb": [
+            ["NONE", "CLIENT_IP", "CLIENT_IP_PROTO", "CLIENT_IP_PORT_PROTO", "CLIENT_IP_NO_DESTINATION"],
+            [],
+        ],
+        "service-mesh": [["NONE", "CLIENT_IP", "GENERATED_COOKIE", "HEADER_FIELD", "HTTP_COOKIE"], HASH],
+        unknown: [[], []],
+    };
+    it("are the ones Google's API accepts for that kind", () => {
+        assert.deepEqual(Object.keys(EXPECTED).sort(), [...LB_KIND_IDS].sort());
+        for (const id of LB_KIND_IDS) {
+            assert.deepEqual(
+                [AFFINITIES_BY_KIND[id] ?? [], HASH_LOCALITY_POLICIES_BY_KIND[id] ?? []],
+                EXPECTED[id],
+                id,
+            );
+        }
+        assert.deepEqual(CONSISTENT_HASH_SCHEMES, {
+            global: ["INTERNAL_SELF_MANAGED"],
+            regional: ["INTERNAL_MANAGED"],
         });
     });
 });

@@ -12,7 +12,16 @@ import {
     websocketGroup,
     websocketUrlMap,
 } from "./fixtures";
-import { startPack, TestResource, toRecorded, violationText } from "./harness";
+import {
+    isStackPolicy,
+    policyNamed,
+    runResourcePolicy,
+    runStackPolicy,
+    startPack,
+    TestResource,
+    toRecorded,
+    violationText,
+} from "./harness";
 
 type Props = Record<string, unknown>;
 
@@ -37,6 +46,27 @@ describe("policies: break one property, through the real pack", function () {
         return pack.analyze(toRecorded(resources));
     }
     const of = (diagnostics: Diagnostic[], policy: string) => diagnostics.filter((d) => d.policy === policy);
+    /**
+     * The same rule over the same resources in this process, as the other policy tests run
+     * rules: the verdicts must be the pack's, and the mutation run's coverage reaches them here.
+     */
+    async function inProcess(policy: string, resources: TestResource[]): Promise<string[]> {
+        const rule = policyNamed(policy);
+        if (isStackPolicy(rule)) {
+            return (await runStackPolicy(rule, resources)).violations;
+        }
+        const found: string[] = [];
+        for (const r of resources) {
+            found.push(...(await runResourcePolicy(rule, r)).violations);
+        }
+        return found;
+    }
+    /** The pack's verdicts of one policy, held equal to the same rule's in this process. */
+    async function verdictsOf(policy: string, resources: TestResource[]): Promise<Diagnostic[]> {
+        const found = of(await judge(resources), policy);
+        assert.deepEqual(await inProcess(policy, resources), found.map(violationText));
+        return found;
+    }
     const cantRun = (diagnostics: Diagnostic[]) => diagnostics.filter((d) => /can't run policy/.test(d.message));
 
     /** The compliant stack with the WebSocket backend's group and autoscaler in it. */
@@ -193,12 +223,10 @@ describe("policies: break one property, through the real pack", function () {
         for (const c of cases) {
             it(`${c.name}: mandatory disallow-invalid-header-actions`, async () => {
                 const s = stack();
-                const diagnostics = await judge(swap(s.all, s.map, c.map(s.map)));
-                const found = of(diagnostics, "disallow-invalid-header-actions");
+                const found = await verdictsOf("disallow-invalid-header-actions", swap(s.all, s.map, c.map(s.map)));
                 assert.deepEqual(
                     found.map((d) => d.level),
                     ["mandatory"],
-                    diagnostics.map((d) => `${d.policy}: ${d.message}`).join("\n"),
                 );
                 assert.match(violationText(found[0]), c.property);
             });
@@ -206,7 +234,7 @@ describe("policies: break one property, through the real pack", function () {
 
         it("the compliant map, and removing Upgrade on a route that serves no WebSocket path, pass", async () => {
             const s = stack();
-            assert.deepEqual(of(await judge(s.all), "disallow-invalid-header-actions"), []);
+            assert.deepEqual(await verdictsOf("disallow-invalid-header-actions", s.all), []);
             const rules = (matcherOf(s.map).pathRules as Props[]).map((r, i) =>
                 i === 1
                     ? {
@@ -224,8 +252,11 @@ describe("policies: break one property, through the real pack", function () {
                       }
                     : r,
             );
-            const diagnostics = await judge(swap(s.all, s.map, withMatcher(s.map, { pathRules: rules })));
-            assert.deepEqual(of(diagnostics, "disallow-invalid-header-actions"), []);
+            const diagnostics = await verdictsOf(
+                "disallow-invalid-header-actions",
+                swap(s.all, s.map, withMatcher(s.map, { pathRules: rules })),
+            );
+            assert.deepEqual(diagnostics, []);
         });
     });
 
@@ -274,7 +305,7 @@ describe("policies: break one property, through the real pack", function () {
 
     describe("enforce-websocket-scale-in", () => {
         it("passes a group that never redistributes and an autoscaler with scaleInControl", async () => {
-            assert.deepEqual(of(await judge(stack().all), "enforce-websocket-scale-in"), []);
+            assert.deepEqual(await verdictsOf("enforce-websocket-scale-in", stack().all), []);
         });
         it("flags proactive redistribution, named or left to the API's default", async () => {
             for (const updatePolicy of [{ instanceRedistributionType: "PROACTIVE" }, { type: "PROACTIVE" }]) {
@@ -282,7 +313,7 @@ describe("policies: break one property, through the real pack", function () {
                 const mig = changed(s.group.mig, { updatePolicy });
                 const autoscaler = { ...s.group.autoscaler, links: { target: [mig] } };
                 const all = swap(swap(s.all, s.group.mig, mig), s.group.autoscaler, autoscaler);
-                const found = of(await judge(all), "enforce-websocket-scale-in");
+                const found = await verdictsOf("enforce-websocket-scale-in", all);
                 assert.deepEqual(
                     found.map((d) => [d.level, d.urn.split("::").pop()]),
                     [["advisory", "chat-api-mig"]],
@@ -299,7 +330,7 @@ describe("policies: break one property, through the real pack", function () {
             const autoscaler = changed(s.group.autoscaler, {
                 autoscalingPolicy: JSON.parse(JSON.stringify(policy)) as Props,
             });
-            const found = of(await judge(swap(s.all, s.group.autoscaler, autoscaler)), "enforce-websocket-scale-in");
+            const found = await verdictsOf("enforce-websocket-scale-in", swap(s.all, s.group.autoscaler, autoscaler));
             assert.deepEqual(
                 found.map((d) => d.urn.split("::").pop()),
                 ["chat-api-autoscaler"],
@@ -314,7 +345,7 @@ describe("policies: break one property, through the real pack", function () {
                 backends: [{ group: `projects/example-chat/regions/us-central1/networkEndpointGroups/other` }],
             });
             const map = websocketUrlMap(ws, [{ paths: ["/api", "/api/*"], backend: { ...plain, name: "plain" } }]);
-            const found = of(await judge([ws, { ...plain, name: "plain" }, map, mig]), "enforce-websocket-scale-in");
+            const found = await verdictsOf("enforce-websocket-scale-in", [ws, { ...plain, name: "plain" }, map, mig]);
             assert.deepEqual(found, []);
         });
     });

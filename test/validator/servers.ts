@@ -300,3 +300,26 @@ export function faultyServer(
     });
     return listen(server);
 }
+
+/**
+ * An echo server that cuts each connection (no close frame: the client sees 1006) at an age set by
+ * its path and by whether the client pinged it: `cuts["/path"] = [idleSec, pingedSec]`, the first
+ * for a connection never pinged, the second for one that was. Holds
+ * the probe's idle and pinging connections to chosen, different ages, as no single proxy does.
+ */
+export function ageCutServer(cuts: Readonly<Record<string, readonly [number, number]>>): Promise<Closable> {
+    const server = http.createServer();
+    const wss = new WebSocketServer({ noServer: true });
+    server.on("upgrade", (req, socket: net.Socket, head) => {
+        const [idleSec, pingedSec] = cuts[req.url ?? ""] ?? [3600, 3600];
+        wss.handleUpgrade(req, socket, head, (ws) => {
+            let pinged = false;
+            ws.on("message", (d, binary) => ws.send(d, { binary }));
+            ws.on("ping", () => (pinged = true));
+            const idleCut = setTimeout(() => pinged || ws.terminate(), idleSec * 1000);
+            const pingedCut = setTimeout(() => pinged && ws.terminate(), pingedSec * 1000);
+            ws.on("close", () => (clearTimeout(idleCut), clearTimeout(pingedCut)));
+        });
+    });
+    return listen(server);
+}

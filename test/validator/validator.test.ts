@@ -23,6 +23,7 @@ import {
     Closable,
     countingServer,
     hasBinary,
+    ageCutServer,
     lifetimeCapProxy,
     nginxIdleProxy,
     protocolServer,
@@ -160,6 +161,70 @@ describe("validator: against real servers on 127.0.0.1", function () {
         );
         assert.equal(e.failures[0].evidence.closeCode, 1006);
         assert.ok(run.seconds < 15, `took ${run.seconds} s`);
+    });
+
+    // About 2.6 s: the tolerance is at least 1.5 s, so "different ages" needs a gap past it; both
+    // endpoints run side by side in one run.
+    it("tells a lifetime cap within its tolerance from connections cut at different ages, whichever is cut first", async () => {
+        const server = keep(
+            await ageCutServer({
+                "/within": [0.5, 1.1],
+                "/apart": [0.5, 2.6],
+            }),
+        );
+        const run = await validate([
+            "--url",
+            server.url,
+            "--endpoints",
+            "/within,/apart",
+            "--hold",
+            "4",
+            "--ping-interval",
+            "0.05",
+            "--messages",
+            "1",
+            "--json",
+        ]);
+        assert.equal(run.code, 1);
+        const [within, apart] = run.report!.endpoints;
+        for (const e of [within, apart]) {
+            assert.deepEqual(
+                e.holds.map((h) => [h.mode, h.survived, h.closeCode]),
+                [
+                    ["idle", false, 1006],
+                    ["ping", false, 1006],
+                ],
+                e.diagnosisText,
+            );
+            assert.ok(e.holds[0].elapsedSec < e.holds[1].elapsedSec, e.diagnosisText);
+        }
+        assert.equal(within.diagnosis, "lifetime-cap", within.diagnosisText);
+        assert.equal(apart.diagnosis, "cut", apart.diagnosisText);
+        assert.match(apart.diagnosisText, /^cut at different ages/);
+    });
+
+    // About 1.3 s: the idle connection must outlive a whole hold, kept at 1 s.
+    it("names a cut of the pinging connection while the idle one held, and a cut seen by one hold mode only", async () => {
+        const server = keep(await ageCutServer({ "/pinged": [3600, 0.3], "/any": [0.3, 0.3] }));
+        const hold = ["--url", server.url, "--hold", "1", "--ping-interval", "0.05", "--messages", "1", "--json"];
+        const both = await validate([...hold, "--endpoints", "/pinged"]);
+        const [pinged] = both.report!.endpoints;
+        assert.deepEqual(
+            pinged.holds.map((h) => [h.mode, h.survived]),
+            [
+                ["idle", true],
+                ["ping", false],
+            ],
+        );
+        assert.equal(pinged.diagnosis, "cut", pinged.diagnosisText);
+        const one = await validate([...hold, "--endpoints", "/any", "--hold-mode", "ping"]);
+        const [any] = one.report!.endpoints;
+        assert.deepEqual(
+            any.holds.map((h) => [h.mode, h.survived]),
+            [["ping", false]],
+        );
+        assert.equal(any.diagnosis, "cut", any.diagnosisText);
+        assert.equal(one.code, 1);
     });
 
     it("counts a load's connections cut during the hold: all of them behind a lifetime cap, none held", async () => {

@@ -4,8 +4,9 @@ import * as net from "net";
 import { WebSocketServer } from "ws";
 import { main } from "../../validator/cli";
 import { FAILURE_CODES, HANDSHAKE_FAILURES } from "../../validator";
-import { evaluate, parseThreshold, ThresholdError } from "../../validator/report/thresholds";
+import { evaluate, parseThreshold, ThresholdError, thresholdsFrom } from "../../validator/report/thresholds";
 import { Report } from "../../validator/report";
+import { render } from "../../validator/scenario/template";
 
 /**
  * One server, a different peer per path: /ws echoes, /mute answers nothing, /mangle echoes
@@ -95,6 +96,28 @@ describe("validator: verdicts on partial failures (real servers on 127.0.0.1)", 
         );
         assert.equal(report.metrics.handshake_success_rate, 1);
     });
+    it("a connection cut while waiting for its echo did not stay up", async () => {
+        const { report } = await run(["--url", server.url, "--endpoints", "/ws,/bye"]);
+        assert.equal(report.metrics.connection_success_rate, 1 / 2);
+    });
+    it("an echo failure keeps what was sent, what came back and how the connection closed", async () => {
+        const { report } = await run(["--url", server.url, "--endpoints", "/mangle,/mute,/bye"]);
+        const [mangle, mute, bye] = report.endpoints;
+        for (const e of [mangle, mute, bye]) {
+            assert.deepEqual([e.roundTrip?.sent, e.roundTrip?.received], [1, 0], e.endpoint);
+        }
+        for (const e of [mangle, mute]) {
+            assert.match(String(e.failures[0].evidence.expected), /^ws-validate 0 [0-9a-f]{12}$/, e.endpoint);
+        }
+        assert.equal(mangle.failures[0].evidence.received, `not ${String(mangle.failures[0].evidence.expected)}`);
+        assert.deepEqual([bye.failures[0].evidence.closeCode, bye.failures[0].evidence.closeReason], [1000, "bye"]);
+    });
+    it("times each echo: two samples, each above zero", async () => {
+        const { report } = await run(["--url", server.url, "--endpoints", "/ws"]);
+        const latency = report.endpoints[0].roundTrip!.latencyMs;
+        assert.equal(latency.count, 2);
+        assert.ok(latency.max! > 0 && latency.p50! > 0, JSON.stringify(latency));
+    });
     it("passes the same server on its echoing path", async () => {
         const { code, report } = await run(["--url", server.url, "--endpoints", "/ws"]);
         assert.equal(code, 0);
@@ -157,6 +180,21 @@ describe("validator: thresholds", () => {
                 text,
             );
         }
+    });
+});
+
+describe("validator: default thresholds and templates", () => {
+    it("judges a run by the staging incident report's bars unless a threshold of the same metric replaces one", () => {
+        const sources = thresholdsFrom(["handshake_p95_ms<60000"]).map((t) => t.source);
+        for (const bar of ["handshake_success_rate>=0.95", "connection_success_rate>=0.98", "handshake_p95_ms<60000"]) {
+            assert.ok(sources.includes(bar), `${bar} not judged: ${sources.join(", ")}`);
+        }
+        assert.ok(!sources.includes("handshake_p95_ms<2000"), sources.join(", "));
+    });
+    it("fills a template inside a string with spaces inside its braces", () => {
+        const vars = new Map<string, unknown>([["room", "r1"]]);
+        assert.equal(render("join {{ room }} now", vars, undefined), "join r1 now");
+        assert.equal(render("join {{room}}", vars, undefined), "join r1");
     });
 });
 
