@@ -158,10 +158,12 @@ async function main(): Promise<void> {
         console.log(`npm run load exited ${code} after ${((Date.now() - started) / 1000).toFixed(0)} s`);
         console.log("| task | share | opened and held | peak memory |");
         console.log("| --- | --- | --- | --- |");
+        let held = 0;
         for (const t of job.run.executions[0]?.tasks ?? []) {
             const n = Math.floor(CONNECTIONS / TASKS) + (t.index < CONNECTIONS % TASKS ? 1 : 0);
             // The task's own report, in its output: "load: OPENED/ASKED opened ..., HELD held".
             const load = /load: (\d+)\/\d+ opened .*?, (\d+) held/.exec(t.output);
+            held += load ? Number(load[2]) : 0;
             console.log(
                 `| ${t.index} | ${n} | ${load ? `${load[1]}, ${load[2]}` : "?"} | ${mb(peaks.get(t.index) ?? 0)} |`,
             );
@@ -170,9 +172,9 @@ async function main(): Promise<void> {
             }
         }
         const total = [...peaks.values()].reduce((a, b) => a + b, 0);
-        console.log(
-            `tasks' peak memory in all: ${mb(total)} (${(total / CONNECTIONS / 1024).toFixed(1)} KB per connection); echo cluster: ${mb(echoPeak)}`,
-        );
+        // Per connection held, not per connection asked for: a run that opened half would otherwise read half the cost.
+        const perHeld = held > 0 ? `${(total / held / 1024).toFixed(1)} KB per connection held` : "no connection held";
+        console.log(`tasks' peak memory in all: ${mb(total)} (${perHeld}); echo cluster: ${mb(echoPeak)}`);
         if (fs.existsSync(report)) {
             const r = JSON.parse(fs.readFileSync(report, "utf8")) as {
                 metrics: Record<string, number>;
