@@ -118,7 +118,7 @@ describe("policies: enforce-websocket-paths", () => {
             "/websocket",
             "/websocket/*",
         ]);
-        const literal = [{ fullPathMatch: "/ws/*" }, { fullPathMatch: "/websocket/*" }, { prefixMatch: ["/ws/"] }];
+        const literal = [{ fullPathMatch: "/ws/*" }, { fullPathMatch: "/websocket/*" }, { prefixMatch: ["/w"] }];
         assert.deepEqual(missing(await violations(routedBy(literal))), ["/ws", "/ws/*", "/websocket", "/websocket/*"]);
     });
     it("accepts /x and /x/* in different path rules when both go to the same service", async () => {
