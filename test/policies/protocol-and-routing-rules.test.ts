@@ -321,6 +321,58 @@ describe("policies: backend protocol, serverless limits, HTTP routes, proxy head
                 ["0", "1"],
             );
         });
+        it("reads the header actions of a path matcher, a route rule and a route rule's weighted backends", async () => {
+            const s = compliantStack();
+            const bad = (headerName: string) => ({
+                requestHeadersToAdds: [{ headerValue: "no name" }, { headerName, headerValue: "x", replace: false }],
+            });
+            const matcher = (s.map.props.pathMatchers as Props[])[0];
+            const map = changed(s.map, {
+                pathMatchers: [
+                    {
+                        ...matcher,
+                        headerAction: bad("X-Forwarded-Proto"),
+                        routeRules: [
+                            {
+                                priority: 1,
+                                service: "s",
+                                matchRules: [{ prefixMatch: "/a" }],
+                                headerAction: bad("Via"),
+                            },
+                            {
+                                priority: 2,
+                                matchRules: [{ prefixMatch: "/b" }],
+                                routeAction: {
+                                    weightedBackendServices: [
+                                        { backendService: "s", weight: 100 },
+                                        { backendService: "s", weight: 0, headerAction: bad("X-Forwarded-For") },
+                                    ],
+                                },
+                            },
+                        ],
+                    },
+                ],
+            });
+            const outcome = await runResourcePolicy(resourceRule("disallow-duplicate-proxy-headers"), map);
+            assert.deepEqual(
+                outcome.violations.map((v) => v.split(" is ")[0]),
+                [
+                    'URLMap "chat-https": pathMatchers[0].headerAction.requestHeadersToAdds[1].replace',
+                    'URLMap "chat-https": pathMatchers[0].routeRules[0].headerAction.requestHeadersToAdds[1].replace',
+                    'URLMap "chat-https": pathMatchers[0].routeRules[1].routeAction.weightedBackendServices[1].headerAction.requestHeadersToAdds[1].replace',
+                ],
+            );
+        });
+        it("reads a custom header's name around spaces, and skips an entry that is not a string", async () => {
+            const outcome = await runResourcePolicy(
+                resourceRule("disallow-duplicate-proxy-headers"),
+                changed(websocketBackend(), { customRequestHeaders: [42, " Via : me"] }),
+            );
+            assert.deepEqual(
+                outcome.violations.map((v) => /customRequestHeaders\[(\d)\]/.exec(v)?.[1]),
+                ["1"],
+            );
+        });
     });
 
     describe("disallow-websocket-rate-balancing (advisory)", () => {
