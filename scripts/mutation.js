@@ -107,9 +107,11 @@ function tally(inSet) {
         for (const m of mutants.filter((m) => inSet(file, m.location.start.line))) {
             // A static mutant the runtime pass ran anyway (also covered by a test, "hybrid") was
             // run with the module already loaded without it: the static pass's verdict counts.
+            // A result reused by an incremental run loses its `static` flag, so a mutant the static
+            // pass judged (module-level code only) counts as static too.
             const ignored = m.status === "Ignored" && /static/i.test(m.statusReason ?? "");
             const status =
-                ignored || m.static
+                ignored || m.static || judgedStatic.has(keyOf(file, m))
                     ? (judgedStatic.get(keyOf(file, m)) ?? (ignored ? "Unjudged" : m.status))
                     : m.status;
             if (status === "Killed" || status === "Timeout") {

@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
-import { armored, armorPolicy, changed, compliantStack, swap, T, websocketBackend } from "./fixtures";
+import { armored, armorPolicy, changed, compliantStack, swap, T, UNKNOWN_STRING, websocketBackend } from "./fixtures";
 import { policyNamed, runResourcePolicy, runStackPolicy, TestResource, urnOf } from "./harness";
 
 type Rule = Record<string, unknown>;
@@ -115,6 +115,82 @@ describe("policies: Cloud Armor rules", () => {
             const auth = armored(changed(s.auth.backend, {}, { backends: s.auth.backend.links!.backends }), plain);
             const all = [...swap(s.all, s.auth.backend, auth), plain];
             assert.deepEqual((await originViolations(all)).violations, []);
+        });
+        it("reads an Origin comparison written with spaces between its tokens", async () => {
+            const { all } = withRules((rules) => {
+                rules[0].match = { expr: { expression: "!request.headers['origin'] . matches ( '^https://.*$' )" } };
+                return rules;
+            });
+            const outcome = await originViolations(all);
+            assert.equal(outcome.violations.length, 1);
+            assert.match(outcome.violations[0], /an Origin allowlist with a wildcard \("\^https:\/\/\.\*\$"\)/);
+        });
+        it("flags a wildcard beside an exact origin in the same rule", async () => {
+            const { all } = withRules((rules) => {
+                rules[0].match = {
+                    expr: {
+                        expression:
+                            "request.headers['origin'] == 'https://chat.example.com' || request.headers['origin'].matches('^https://.*$')",
+                    },
+                };
+                return rules;
+            });
+            const outcome = await originViolations(all);
+            assert.equal(outcome.violations.length, 1);
+            assert.match(
+                outcome.violations[0],
+                /with a wildcard \("https:\/\/chat\.example\.com", "\^https:\/\/\.\*\$"\)/,
+            );
+        });
+        it("reads a rule with no match block as one that reads no Origin", async () => {
+            const { all } = withRules((rules) => [{ priority: 10, action: "allow" }, ...rules]);
+            assert.deepEqual((await originViolations(all)).violations, []);
+        });
+        it("judges a policy once when several WebSocket routes reach its backend", async () => {
+            const { s, all } = withRules((rules) => rules.map((r) => ({ ...r, preview: r.priority === 2000 })));
+            const map = structuredClone(s.map);
+            const matcher = (map.props.pathMatchers as Rule[])[0];
+            const [wsRule, ...others] = matcher.pathRules as Rule[];
+            matcher.pathRules = [
+                { ...wsRule, paths: ["/ws", "/ws/*"] },
+                { ...wsRule, paths: ["/websocket", "/websocket/*"] },
+                ...others,
+            ];
+            const outcome = await originViolations(swap(all, s.map, map));
+            assert.equal(outcome.violations.length, 1);
+            assert.match(outcome.violations[0], /rules\[1\]\.preview is true on "throttle"/);
+        });
+        it("follows the recorded dependency when a brand-new stack's policy reference is unknown", async () => {
+            const { s, armor, all } = withRules((rules) => rules.filter((r) => r.priority !== 1000));
+            const ws = changed(s.ws, { securityPolicy: UNKNOWN_STRING });
+            const outcome = await originViolations(swap(all, s.ws, ws));
+            assert.equal(outcome.violations.length, 1);
+            assert.deepEqual(outcome.urns, [urnOf(armor)]);
+        });
+        it("takes only a security policy among the resources the reference was built from", async () => {
+            const s = compliantStack();
+            const ws = changed(s.ws, {}, { ...s.ws.links, securityPolicy: [s.sslPolicy, s.armor] });
+            assert.deepEqual((await originViolations(swap(s.all, s.ws, ws))).violations, []);
+        });
+        it("finds the policy by the reference's name among the stack's security policies only", async () => {
+            const s = compliantStack();
+            const ws = changed(s.ws, {}, {});
+            // Found first but wrong: a policy of another name, and an SSL policy of the same name.
+            const other: TestResource = {
+                ...armorPolicy(),
+                name: "other-armor",
+                props: { ...armorPolicy().props, name: "other-armor-1", rules: [] },
+            };
+            const sameName: TestResource = { type: T.sslPolicy, name: "chat-armor-3c4d5e6", props: {} };
+            const all = [other, sameName, ...swap(s.all, s.ws, ws)];
+            assert.deepEqual((await originViolations(all)).violations, []);
+        });
+        it("finds the policy by its logical name when the reference is that name", async () => {
+            const { s, armor, all } = withRules(() => []);
+            const ws = changed(s.ws, { securityPolicy: "chat-armor" }, {});
+            const outcome = await originViolations(swap(all, s.ws, ws));
+            assert.equal(outcome.violations.length, 1);
+            assert.deepEqual(outcome.urns, [urnOf(armor)]);
         });
         it("finds the policy by its self link when the dependency was not recorded", async () => {
             const s = compliantStack();

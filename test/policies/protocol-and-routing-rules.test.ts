@@ -1,7 +1,16 @@
 import { strict as assert } from "assert";
 import { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { sdkProxy } from "../../policies/lib/sdk-proxy";
-import { changed, compliantStack, serverlessChain, swap, T, websocketBackend, websocketUrlMap } from "./fixtures";
+import {
+    changed,
+    compliantStack,
+    newStack,
+    serverlessChain,
+    swap,
+    T,
+    websocketBackend,
+    websocketUrlMap,
+} from "./fixtures";
 import { levelOf, policyNamed, runResourcePolicy, runStackPolicy, TestResource, urnOf } from "./harness";
 
 // The rules drawn from Google Cloud's API reference for backends, routes and proxy headers: each
@@ -189,6 +198,93 @@ describe("policies: backend protocol, serverless limits, HTTP routes, proxy head
                 /serverless backend BackendService "chat-auth-backend" waits up to 60 s/,
             );
         });
+        it("flags a plain path that holds connections as long as a WebSocket route, naming its paths", async () => {
+            const s = compliantStack();
+            const map = structuredClone(s.map);
+            rulesOf(map)[1].routeAction = { timeout: { seconds: "86400", nanos: 0 } };
+            const violations = await stackViolations("disallow-long-http-routes", swap(s.all, s.map, map));
+            assert.equal(violations.length, 1);
+            assert.match(
+                violations[0],
+                /^URLMap "chat-https": pathMatchers\[0\]\.pathRules\[1\] \(serving \/auth, \/auth\/\*\) is a route that holds a connection 86400 s \(routeAction\.timeout is 86400 s\), as long as a WebSocket route/,
+            );
+        });
+        it("judges a route timeout even when the route's backend is outside the stack, and nothing else there", async () => {
+            const s = compliantStack();
+            const elsewhere = "projects/example-chat/global/backendServices/elsewhere";
+            for (const [routeAction, expected] of [
+                [{ timeout: { seconds: "3600", nanos: 0 } }, 1],
+                [undefined, 0],
+            ] as const) {
+                const map = structuredClone(s.map);
+                rulesOf(map).push({
+                    paths: ["/elsewhere"],
+                    service: elsewhere,
+                    ...(routeAction ? { routeAction } : {}),
+                });
+                const violations = await stackViolations("disallow-long-http-routes", swap(s.all, s.map, map));
+                assert.equal(violations.length, expected, JSON.stringify(routeAction));
+                violations.forEach((v) =>
+                    assert.match(
+                        v,
+                        /pathMatchers\[0\]\.pathRules\[2\] is a route serving no WebSocket path that waits up to 3600 s/,
+                    ),
+                );
+            }
+        });
+
+        describe("a brand-new stack, where every service reference is unknown at preview", () => {
+            /** The compliant stack with /auth left without a route timeout and the WebSocket backend at `wsTimeoutSec`. */
+            function fresh(wsTimeoutSec: number): TestResource[] {
+                const s = compliantStack();
+                const ws = changed(s.ws, { timeoutSec: wsTimeoutSec });
+                const map = structuredClone(s.map);
+                delete rulesOf(map)[1].routeAction;
+                return newStack({ ...s, ws, map, all: swap(swap(s.all, s.ws, ws), s.map, map) });
+            }
+            const run = (resources: TestResource[], config = {}) =>
+                runStackPolicy(stackRule("disallow-long-http-routes"), resources, config);
+
+            it("reads the reference (can't run) when one reachable backend would wait too long and another would not", async () => {
+                const outcome = await run(fresh(86400));
+                assert.match(outcome.cantRun ?? "", /can't run policy 'disallow-long-http-routes' during preview/);
+                assert.deepEqual(outcome.violations, []);
+            });
+            it("passes without reading it when every reachable backend waits at most maxHttpTimeoutSec", async () => {
+                for (const wsTimeoutSec of [30, 600]) {
+                    const outcome = await run(fresh(wsTimeoutSec));
+                    assert.equal(outcome.cantRun, undefined, String(wsTimeoutSec));
+                    assert.deepEqual(outcome.violations, [], String(wsTimeoutSec));
+                }
+            });
+            it("judges the first backend's wait when none is long: WebSocket-long under a small minTimeoutSec", async () => {
+                const outcome = await run(fresh(30), { minTimeoutSec: 30 });
+                assert.equal(outcome.cantRun, undefined);
+                assert.equal(outcome.violations.length, 1);
+                assert.match(
+                    outcome.violations[0],
+                    /pathMatchers\[0\]\.pathRules\[1\] \(serving \/auth, \/auth\/\*\) is a route that holds a connection 30 s \(no route timeout in effect, so backend BackendService "chat-api-backend" timeoutSec applies/,
+                );
+            });
+            it("flags a plain route every reachable backend would hold too long, without reading the reference", async () => {
+                const s = compliantStack();
+                const map = structuredClone(s.map);
+                delete rulesOf(map)[1].routeAction;
+                // Cloud Run's own request timeout raised to the serverless maximum: both backends hold long.
+                const cloudRun = changed(s.auth.run, {
+                    template: { ...(s.auth.run.props.template as Props), timeout: "3600s" },
+                });
+                const outcome = await run(
+                    newStack({ ...s, map, all: swap(swap(s.all, s.map, map), s.auth.run, cloudRun) }),
+                );
+                assert.equal(outcome.cantRun, undefined);
+                assert.equal(outcome.violations.length, 1);
+                assert.match(
+                    outcome.violations[0],
+                    /pathMatchers\[0\]\.pathRules\[1\] \(serving \/auth, \/auth\/\*\) is a route that holds a connection 86400 s .*as for every backend the map uses/,
+                );
+            });
+        });
     });
 
     describe("disallow-duplicate-proxy-headers (advisory)", () => {
@@ -223,6 +319,58 @@ describe("policies: backend protocol, serverless limits, HTTP routes, proxy head
             assert.deepEqual(
                 outcome.violations.map((v) => /customRequestHeaders\[(\d)\]/.exec(v)?.[1]),
                 ["0", "1"],
+            );
+        });
+        it("reads the header actions of a path matcher, a route rule and a route rule's weighted backends", async () => {
+            const s = compliantStack();
+            const bad = (headerName: string) => ({
+                requestHeadersToAdds: [{ headerValue: "no name" }, { headerName, headerValue: "x", replace: false }],
+            });
+            const matcher = (s.map.props.pathMatchers as Props[])[0];
+            const map = changed(s.map, {
+                pathMatchers: [
+                    {
+                        ...matcher,
+                        headerAction: bad("X-Forwarded-Proto"),
+                        routeRules: [
+                            {
+                                priority: 1,
+                                service: "s",
+                                matchRules: [{ prefixMatch: "/a" }],
+                                headerAction: bad("Via"),
+                            },
+                            {
+                                priority: 2,
+                                matchRules: [{ prefixMatch: "/b" }],
+                                routeAction: {
+                                    weightedBackendServices: [
+                                        { backendService: "s", weight: 100 },
+                                        { backendService: "s", weight: 0, headerAction: bad("X-Forwarded-For") },
+                                    ],
+                                },
+                            },
+                        ],
+                    },
+                ],
+            });
+            const outcome = await runResourcePolicy(resourceRule("disallow-duplicate-proxy-headers"), map);
+            assert.deepEqual(
+                outcome.violations.map((v) => v.split(" is ")[0]),
+                [
+                    'URLMap "chat-https": pathMatchers[0].headerAction.requestHeadersToAdds[1].replace',
+                    'URLMap "chat-https": pathMatchers[0].routeRules[0].headerAction.requestHeadersToAdds[1].replace',
+                    'URLMap "chat-https": pathMatchers[0].routeRules[1].routeAction.weightedBackendServices[1].headerAction.requestHeadersToAdds[1].replace',
+                ],
+            );
+        });
+        it("reads a custom header's name around spaces, and skips an entry that is not a string", async () => {
+            const outcome = await runResourcePolicy(
+                resourceRule("disallow-duplicate-proxy-headers"),
+                changed(websocketBackend(), { customRequestHeaders: [42, " Via : me"] }),
+            );
+            assert.deepEqual(
+                outcome.violations.map((v) => /customRequestHeaders\[(\d)\]/.exec(v)?.[1]),
+                ["1"],
             );
         });
     });

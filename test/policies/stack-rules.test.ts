@@ -126,6 +126,46 @@ describe("policies: stack rules", () => {
             assert.equal(outcome.violations.length, 1);
             assert.match(outcome.violations[0], /pathMatchers\[0\]\.pathRules\[1\] \(serving \/websocket\/\*\)/);
         });
+        /** The WebSocket backend at 30 s and the map's WebSocket path rule changed. */
+        function shortBackend(rule: Record<string, unknown>) {
+            const ws = changed(websocketBackend(), { timeoutSec: 30 });
+            const map = websocketUrlMap(ws);
+            const rules = (map.props.pathMatchers as Array<{ pathRules: Array<Record<string, unknown>> }>)[0].pathRules;
+            rules[0] = { ...rules[0], ...rule };
+            return { ws, map };
+        }
+        it("lets a 24 h route timeout hold the socket on a backend whose own timeoutSec is short", async () => {
+            const { ws, map } = shortBackend({ routeAction: { timeout: { seconds: "86400", nanos: 0 } } });
+            assert.deepEqual((await violations("enforce-websocket-lifetime", [ws, map])).violations, []);
+        });
+        it("counts the backend's timeoutSec on the classic scheme, whatever the route says", async () => {
+            const { ws, map } = shortBackend({ routeAction: { timeout: { seconds: "86400", nanos: 0 } } });
+            const classic = changed(ws, { loadBalancingScheme: "EXTERNAL" });
+            const outcome = await violations("enforce-websocket-lifetime", [classic, map]);
+            assert.equal(outcome.violations.length, 1);
+            assert.match(
+                outcome.violations[0],
+                /lifetime of 30 s: no routeAction\.timeout in effect, so backend BackendService "chat-api-backend" timeoutSec applies \(30 s\)/,
+            );
+        });
+        it("judges every backend of the map when the route's service names none of them, and says so", async () => {
+            const { ws, map } = shortBackend({
+                service: "projects/example-chat/global/backendServices/elsewhere",
+                routeAction: undefined,
+            });
+            const outcome = await violations("enforce-websocket-lifetime", [ws, map]);
+            assert.equal(outcome.violations.length, 1);
+            assert.match(
+                outcome.violations[0],
+                /lifetime of 30 s: .*timeoutSec applies \(30 s\) \(its service "projects\/example-chat\/global\/backendServices\/elsewhere" matches no backend of the stack by name, so every backend the map uses was judged\)/,
+            );
+        });
+        it("rejects a short route timeout on a route whose backend is outside the stack", async () => {
+            const map = changed(shortBackend({ routeAction: { timeout: { seconds: "30", nanos: 0 } } }).map, {}, {});
+            const outcome = await violations("enforce-websocket-lifetime", [map]);
+            assert.equal(outcome.violations.length, 1);
+            assert.match(outcome.violations[0], /pathRules\[0\] .*lifetime of 30 s: routeAction\.timeout is 30 s/);
+        });
     });
 
     describe("disallow-classic-advanced-routing", () => {

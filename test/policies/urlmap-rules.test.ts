@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import { ResourceValidationPolicy } from "@pulumi/policy";
-import { changed, compliantStack, T, websocketBackend, websocketUrlMap } from "./fixtures";
+import { changed, compliantStack, newStack, T, UNKNOWN_STRING, websocketBackend, websocketUrlMap } from "./fixtures";
 import { policyNamed, runResourcePolicy, TestResource } from "./harness";
 
 const rule = policyNamed("enforce-websocket-paths") as ResourceValidationPolicy;
@@ -87,5 +87,76 @@ describe("policies: enforce-websocket-paths", () => {
             ],
         });
         assert.deepEqual(await violations(routed), []);
+    });
+    /** The map with one path matcher holding only these route rules' match rules. */
+    function routedBy(matchRules: Array<Record<string, unknown>>): TestResource {
+        const map = websocketUrlMap(websocketBackend());
+        const matcher = (map.props.pathMatchers as Array<Record<string, unknown>>)[0];
+        return changed(map, {
+            pathMatchers: [
+                { name: matcher.name, defaultService: "s", routeRules: [{ priority: 1, service: "s", matchRules }] },
+            ],
+        });
+    }
+    const missing = (found: string[]) => found.map((v) => /missing WebSocket path (\S+);/.exec(v)?.[1]);
+
+    it("accepts a route rule whose match rules cover the paths between them: full paths and prefixes", async () => {
+        const mixed = [
+            { fullPathMatch: "/ws" },
+            { fullPathMatch: "/websocket" },
+            { prefixMatch: "/ws/" },
+            { prefixMatch: "/websocket/" },
+        ];
+        assert.deepEqual(await violations(routedBy(mixed)), []);
+        // A prefix covers a path that starts with it, and /x/* when it covers /x/.
+        assert.deepEqual(await violations(routedBy([{ prefixMatch: "/w" }])), []);
+    });
+    it("counts as missing a path no match rule covers: another prefix, a literal /x/*, a prefix that is not a string", async () => {
+        assert.deepEqual(missing(await violations(routedBy([{ prefixMatch: "/other" }]))), [
+            "/ws",
+            "/ws/*",
+            "/websocket",
+            "/websocket/*",
+        ]);
+        const literal = [{ fullPathMatch: "/ws/*" }, { fullPathMatch: "/websocket/*" }, { prefixMatch: ["/w"] }];
+        assert.deepEqual(missing(await violations(routedBy(literal))), ["/ws", "/ws/*", "/websocket", "/websocket/*"]);
+    });
+    it("accepts /x and /x/* in different path rules when both go to the same service", async () => {
+        const found = await violations(
+            withRules([
+                { paths: ["/ws/*", "/websocket", "/websocket/*"], service: "projects/p/global/backendServices/a" },
+                { paths: ["/ws"], service: "projects/p/global/backendServices/a" },
+            ]),
+        );
+        assert.deepEqual(found, []);
+    });
+    it("ignores a path rule with no paths", async () => {
+        const map = websocketUrlMap(websocketBackend());
+        const matcher = (map.props.pathMatchers as Array<Record<string, unknown>>)[0];
+        const rules = [...(matcher.pathRules as Rule[]), { service: "s" }];
+        assert.deepEqual(await violations(changed(map, { pathMatchers: [{ ...matcher, pathRules: rules }] })), []);
+    });
+
+    describe("a brand-new stack, where service references are unknown at preview", () => {
+        it("judges /x and /x/* in one path rule without reading its service", async () => {
+            const map = newStack().find((r) => r.type === T.urlMap && r.name === "chat-https")!;
+            assert.deepEqual(await violations(map), []);
+        });
+        it("says it can't run when /x and /x/* sit in different rules and either service is unknown", async () => {
+            const known = "projects/p/global/backendServices/a";
+            for (const [wildcard, base] of [
+                [UNKNOWN_STRING, known],
+                [known, UNKNOWN_STRING],
+                [UNKNOWN_STRING, UNKNOWN_STRING],
+            ]) {
+                const map = withRules([
+                    { paths: ["/ws/*", "/websocket", "/websocket/*"], service: wildcard },
+                    { paths: ["/ws"], service: base },
+                ]);
+                const outcome = await runResourcePolicy(rule, map);
+                assert.match(outcome.cantRun ?? "", /can't run policy 'enforce-websocket-paths' during preview/);
+                assert.deepEqual(outcome.violations, []);
+            }
+        });
     });
 });

@@ -366,6 +366,73 @@ describe("policies: disallow-invalid-header-actions, one entry at a time on the 
         );
         assert.equal(await count({ requestHeadersToRemoves: "Host" }), 0);
     });
+    /** The map's first path matcher changed; routes and actions below it judged where they sit. */
+    const withMatcher = (changes: Props, map = websocketUrlMap(websocketBackend())) => {
+        const matchers = map.props.pathMatchers as Props[];
+        return changed(map, { pathMatchers: [{ ...matchers[0], ...changes }, ...matchers.slice(1)] });
+    };
+    const judgeMap = async (map: TestResource) => {
+        const outcome = await runResourcePolicy(rule, map);
+        assert.equal(outcome.notApplicable, undefined);
+        return outcome.violations;
+    };
+    const removesUpgrade = { requestHeadersToRemoves: ["Upgrade"] };
+    const weighted = (headerAction?: Props) => ({
+        timeout: { seconds: "30", nanos: 0 },
+        weightedBackendServices: [{ backendService: "s", weight: 100, ...(headerAction ? { headerAction } : {}) }],
+    });
+    it("rejects a path matcher's removal of a handshake header: it applies to the WebSocket path rule", async () => {
+        const found = await judgeMap(withMatcher({ headerAction: removesUpgrade }));
+        assert.equal(found.length, 1);
+        assert.match(found[0], /pathMatchers\[0\]\.headerAction\.requestHeadersToRemoves\[0\] is "Upgrade"/);
+    });
+    it("judges the weighted backends under a path matcher's default route and under a route rule", async () => {
+        const matcherDefault = await judgeMap(withMatcher({ defaultRouteAction: weighted(add("Proxy-Debug")) }));
+        assert.match(
+            matcherDefault.join("\n"),
+            /pathMatchers\[0\]\.defaultRouteAction\.weightedBackendServices\[0\]\.headerAction\.requestHeadersToAdds\[0\]\.headerName is "Proxy-Debug"/,
+        );
+        const ruleWeighted = await judgeMap(
+            withMatcher({
+                routeRules: [
+                    { priority: 1, matchRules: [{ prefixMatch: "/api" }], routeAction: weighted(add("Proxy-Debug")) },
+                ],
+            }),
+        );
+        assert.match(
+            ruleWeighted.join("\n"),
+            /routeRules\[0\]\.routeAction\.weightedBackendServices\[0\]\.headerAction/,
+        );
+    });
+    it("passes weighted backends without a header action, and a path rule without a route action", async () => {
+        const map = withMatcher({ defaultRouteAction: weighted() });
+        const rules = (map.props.pathMatchers as Props[])[0].pathRules as Props[];
+        const bare = withMatcher({ pathRules: [...rules, { paths: ["/api"], service: "s" }] }, map);
+        assert.deepEqual(await judgeMap(bare), []);
+    });
+    it("applies a route rule's header action to that route only", async () => {
+        const wsRule = {
+            priority: 1,
+            service: "s",
+            matchRules: [{ prefixMatch: "/ws" }, { prefixMatch: "/websocket" }],
+        };
+        const plainRule = { priority: 2, service: "s", matchRules: [{ prefixMatch: "/api" }] };
+        const on = (rules: Props[]) => judgeMap(withMatcher({ pathRules: undefined, routeRules: rules }));
+        assert.deepEqual(await on([wsRule, { ...plainRule, headerAction: removesUpgrade }]), []);
+        const found = await on([{ ...wsRule, headerAction: removesUpgrade }, plainRule]);
+        assert.equal(found.length, 1);
+        assert.match(found[0], /routeRules\[0\]\.headerAction\.requestHeadersToRemoves\[0\] is "Upgrade"/);
+    });
+    it("counts a WebSocket path served by any route the header action reaches, not only by all of them", async () => {
+        const map = websocketUrlMap(websocketBackend());
+        const matcher = (map.props.pathMatchers as Props[])[0];
+        const second = { ...structuredClone(matcher), name: "second" };
+        const twoHosts = changed(map, {
+            hostRules: [...(map.props.hostRules as Props[]), { hosts: ["other.example.com"], pathMatcher: "second" }],
+            pathMatchers: [{ ...matcher, headerAction: removesUpgrade }, second],
+        });
+        assert.equal((await judgeMap(twoHosts)).length, 1);
+    });
     it("does not apply to a map that only redirects", async () => {
         const redirect = compliantStack().redirectMap;
         const outcome = await runResourcePolicy(rule, changed(redirect, { headerAction: add("Proxy-Debug") }));
