@@ -138,9 +138,12 @@ const SPEC = {
 const MUTATE = [
     "policies/rules/**/*.ts",
     "policies/lib/**/*.ts",
-    // Wiring, not verdicts: the SDK's proxy and the message builder.
+    // Wiring, not verdicts: the SDK's proxy, the message builder, and the Policy SDK patch that
+    // converts each resource's properties once (its start-up shape check and switch-off; its
+    // verdicts are held equal to the SDK's own path by test/preview/fast-paths.test.ts).
     "!policies/lib/sdk-proxy.ts",
     "!policies/lib/report.ts",
+    "!policies/lib/deserialize-once.ts",
     // The validator's judging code, and no more: thresholds, failure codes, the run's metrics
     // (tallyOf) and verdict (judge), a probe's echo, hold and diagnosis, a scenario step's
     // matching (expect, close, ping, the connect step's status) with the templates it compares.
