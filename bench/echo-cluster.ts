@@ -7,22 +7,11 @@
 //
 //   node -r ./cli/register.js bench/echo-cluster.ts WORKERS   (prints the port once all listen)
 import { ChildProcess, spawn } from "child_process";
-import * as net from "net";
 import * as path from "path";
 import { startEchoServer } from "../validator";
+import { freePort } from "../test/validator/servers";
 
 const ROOT = path.resolve(__dirname, "..");
-
-function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const probe = net.createServer();
-        probe.once("error", reject);
-        probe.listen(0, "127.0.0.1", () => {
-            const port = (probe.address() as net.AddressInfo).port;
-            probe.close(() => resolve(port));
-        });
-    });
-}
 
 async function primary(workers: number): Promise<void> {
     const port = await freePort();

@@ -1,7 +1,7 @@
 import { ChildProcess, spawn, spawnSync } from "child_process";
-import * as net from "net";
 import * as path from "path";
 import { ROOT } from "../helpers/cli";
+import { freePort } from "../validator/servers";
 
 // fake-gcs-server (github.com/fsouza/fake-gcs-server), a Cloud Storage emulator speaking the JSON
 // API, built from its Go module by scripts/fake-gcs-server.sh: @google-cloud/storage talks to it
@@ -18,17 +18,6 @@ export function buildFakeGcs(): { ok: boolean; why?: string } {
     });
     process.stderr.write(result.stderr ?? "");
     return result.status === 0 ? { ok: true } : { ok: false, why: (result.stderr ?? "").trim().split("\n").pop() };
-}
-
-function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const probe = net.createServer();
-        probe.once("error", reject);
-        probe.listen(0, "127.0.0.1", () => {
-            const port = (probe.address() as net.AddressInfo).port;
-            probe.close(() => resolve(port));
-        });
-    });
 }
 
 export interface FakeGcs {

@@ -155,11 +155,14 @@ export function tlsEchoServer(cert: Buffer, key: Buffer): Promise<Closable> {
     return listen(server, "wss");
 }
 
+/** A loopback port free a moment ago, for a server started as another process. */
 export function freePort(): Promise<number> {
-    return new Promise((resolve) => {
-        const s = net.createServer().listen(0, "127.0.0.1", () => {
-            const { port } = s.address() as net.AddressInfo;
-            s.close(() => resolve(port));
+    return new Promise((resolve, reject) => {
+        const probe = net.createServer();
+        probe.once("error", reject);
+        probe.listen(0, "127.0.0.1", () => {
+            const { port } = probe.address() as net.AddressInfo;
+            probe.close(() => resolve(port));
         });
     });
 }
