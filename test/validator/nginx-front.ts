@@ -3,7 +3,7 @@ import * as os from "os";
 import * as path from "path";
 import { pathsRegex } from "../../infra/security";
 import type { CloudArmorSettings } from "../../infra/settings";
-import { Closable, freePort, startNginx } from "./servers";
+import { Closable, freePort, nginxConfHead, startNginx } from "./servers";
 
 // A local stand-in for the Cloud Armor edge: nginx with the policy the stack declares, written from
 // the same settings object infra/security.ts writes the policy's rules from. nginx's `if ... return`
@@ -49,19 +49,7 @@ function nginxFrontConf(
     armor: CloudArmorSettings | undefined,
 ): string {
     const policy = policyConf(armor);
-    return `worker_processes 1;
-daemon off;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 512; }
-http {
-    access_log off;
-    client_body_temp_path ${dir}/body;
-    proxy_temp_path ${dir}/proxy;
-    fastcgi_temp_path ${dir}/fastcgi;
-    uwsgi_temp_path ${dir}/uwsgi;
-    scgi_temp_path ${dir}/scgi;
-${policy.http}
+    return `${nginxConfHead(dir)}${policy.http}
     server {
         listen 127.0.0.1:${port};
         location ~ "${pathsRegex(websocketPaths)}" {

@@ -198,19 +198,7 @@ export async function nginxIdleProxy(targetPort: number, readTimeoutSec: number)
     const conf = path.join(dir, "nginx.conf");
     fs.writeFileSync(
         conf,
-        `worker_processes 1;
-daemon off;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 512; }
-http {
-    access_log off;
-    client_body_temp_path ${dir}/body;
-    proxy_temp_path ${dir}/proxy;
-    fastcgi_temp_path ${dir}/fastcgi;
-    uwsgi_temp_path ${dir}/uwsgi;
-    scgi_temp_path ${dir}/scgi;
-    server {
+        `${nginxConfHead(dir)}    server {
         listen 127.0.0.1:${port};
         location / {
             proxy_pass http://127.0.0.1:${targetPort};
@@ -225,6 +213,27 @@ http {
 `,
     );
     return startNginx(dir, port, conf);
+}
+
+/**
+ * The start of an nginx.conf for a private run in `dir`: one worker in the foreground, and its pid,
+ * error log and temporary files in `dir`, never in the system's paths. The `http {` block is left
+ * open for the caller's servers.
+ */
+export function nginxConfHead(dir: string): string {
+    return `worker_processes 1;
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 512; }
+http {
+    access_log off;
+    client_body_temp_path ${dir}/body;
+    proxy_temp_path ${dir}/proxy;
+    fastcgi_temp_path ${dir}/fastcgi;
+    uwsgi_temp_path ${dir}/uwsgi;
+    scgi_temp_path ${dir}/scgi;
+`;
 }
 
 /** Runs nginx on a config written for `port` (paths under `dir`), until close. */
