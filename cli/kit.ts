@@ -290,6 +290,25 @@ export interface Bounds {
     readonly unit: string;
 }
 
+/** A numeric flag of a command's FLAGS table: a string to the parser, with its default and bounds beside it. */
+export function numericFlag(fallback: number, bounds: Bounds) {
+    return { type: "string", fallback, bounds } as const;
+}
+
+/** The names of a FLAGS table's numeric flags, those `numericFlag` made. */
+export type NumericFlagName<F> = { [K in keyof F]: F[K] extends { bounds: Bounds } ? K : never }[keyof F] & string;
+
+/**
+ * Reads a FLAGS table's numeric flags from parsed values: each its default when absent, else
+ * within its bounds (`boundedFlag`), so a command cannot read one without its bounds.
+ */
+export function numericFlagReader<F>(flags: F) {
+    return (values: { readonly [K in keyof F]?: unknown }, name: NumericFlagName<F>): number => {
+        const { fallback, bounds } = flags[name] as F[typeof name] & { fallback: number; bounds: Bounds };
+        return boundedFlag(name, values[name] as string | undefined, fallback, bounds);
+    };
+}
+
 /**
  * A numeric flag within bounds: `fallback` when absent, else one error line naming the flag, the
  * value and the range. Every number has bounds: an unbounded duration overflows Node's timers

@@ -4,8 +4,9 @@
 // on the merged data, with `ws-validate merge`'s exit codes.
 import { randomBytes } from "crypto";
 import {
-    boundedFlag,
-    Bounds,
+    numericFlag,
+    numericFlagReader,
+    NumericFlagName,
     checkOutputPath,
     CliIo,
     EXIT,
@@ -54,36 +55,28 @@ Ctrl-C or SIGTERM cancels the execution (exit 130).
 exit codes: 0 all thresholds met, 1 a threshold breached, a task failed or wrote no shard, or the
 job could not be run, 2 usage error (nothing was started), 130 interrupted`;
 
-function numeric(fallback: number, bounds: Bounds) {
-    return { type: "string", fallback, bounds } as const;
-}
-
 const FLAGS = {
     stack: { type: "string" },
     "stack-outputs": { type: "string" },
-    tasks: numeric(4, { min: 1, max: MAX_TASKS, integer: true, unit: "tasks" }),
-    connections: numeric(0, { min: 1, max: 1_000_000 * MAX_TASKS, integer: true, unit: "connections" }),
-    rate: numeric(0, { min: 0.01, max: 100_000 * MAX_TASKS, unit: "connections per second" }),
-    hold: numeric(60, { min: 0, max: 86_400, unit: "seconds" }),
+    tasks: numericFlag(4, { min: 1, max: MAX_TASKS, integer: true, unit: "tasks" }),
+    connections: numericFlag(0, { min: 1, max: 1_000_000 * MAX_TASKS, integer: true, unit: "connections" }),
+    rate: numericFlag(0, { min: 0.01, max: 100_000 * MAX_TASKS, unit: "connections per second" }),
+    hold: numericFlag(60, { min: 0, max: 86_400, unit: "seconds" }),
     url: { type: "string" },
-    "start-delay": numeric(60, { min: 0, max: 3600, unit: "seconds" }),
+    "start-delay": numericFlag(60, { min: 0, max: 3600, unit: "seconds" }),
     threshold: { type: "string", multiple: true },
     json: { type: "boolean", short: "j" },
     report: { type: "string" },
     "report-html": { type: "string" },
-    "api-timeout": numeric(60, { min: 1, max: 600, unit: "seconds" }),
-    poll: numeric(5, { min: 0.1, max: 60, unit: "seconds" }),
+    "api-timeout": numericFlag(60, { min: 1, max: 600, unit: "seconds" }),
+    poll: numericFlag(5, { min: 0.1, max: 60, unit: "seconds" }),
     help: { type: "boolean", short: "h" },
 } as const;
 
 type Values = ReturnType<typeof parseFlags<typeof FLAGS>>["values"];
-type NumericFlag = {
-    [K in keyof typeof FLAGS]: (typeof FLAGS)[K] extends { bounds: Bounds } ? K : never;
-}[keyof typeof FLAGS];
 
-function numberOf(values: Values, name: NumericFlag): number {
-    return boundedFlag(name, values[name], FLAGS[name].fallback, FLAGS[name].bounds);
-}
+/** A numeric flag's value, its default when absent; outside its bounds a FlagError. */
+const numberOf = numericFlagReader(FLAGS);
 
 export interface LoadPlan {
     readonly stack: string;
@@ -111,7 +104,7 @@ function checkUrl(url: string | undefined): string | undefined {
 export function planLoad(values: Values): LoadPlan {
     for (const name of Object.keys(FLAGS)) {
         if ("bounds" in FLAGS[name as keyof typeof FLAGS]) {
-            numberOf(values, name as NumericFlag);
+            numberOf(values, name as NumericFlagName<typeof FLAGS>);
         }
     }
     const stack = values.stack;

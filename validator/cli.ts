@@ -3,8 +3,9 @@ import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
 import {
-    boundedFlag,
-    Bounds,
+    numericFlag,
+    numericFlagReader,
+    NumericFlagName,
     checkOutputPath,
     CliIo,
     EXIT,
@@ -108,11 +109,6 @@ second one stops waiting for handshakes in flight. Progress goes to stderr on a 
 exit codes: 0 all thresholds met, 1 a threshold breached or a check failed, 2 usage or
 configuration error, 130 interrupted`;
 
-/** A numeric flag: a string to the parser, with its default and its bounds beside it. */
-function numeric(fallback: number, bounds: Bounds) {
-    return { type: "string", fallback, bounds } as const;
-}
-
 const SECONDS = { unit: "seconds", max: 3600 } as const;
 
 /**
@@ -124,19 +120,19 @@ const FLAGS = {
     url: { type: "string" },
     endpoints: { type: "string" },
     "stack-outputs": { type: "string" },
-    messages: numeric(D.messages, { min: 0, max: 100_000, integer: true, unit: "messages" }),
+    messages: numericFlag(D.messages, { min: 0, max: 100_000, integer: true, unit: "messages" }),
     echo: { type: "boolean" },
     "no-echo": { type: "boolean" },
-    hold: numeric(D.holdSec, { min: 0, max: MAX_WAIT_SEC, unit: "seconds" }),
-    "probe-hold": numeric(D.holdSec, { min: 0, max: MAX_WAIT_SEC, unit: "seconds" }),
+    hold: numericFlag(D.holdSec, { min: 0, max: MAX_WAIT_SEC, unit: "seconds" }),
+    "probe-hold": numericFlag(D.holdSec, { min: 0, max: MAX_WAIT_SEC, unit: "seconds" }),
     "hold-mode": { type: "string" },
-    "ping-interval": numeric(D.pingIntervalSec, { ...SECONDS, min: 0.01 }),
-    "max-missed-pongs": numeric(D.maxMissedPongs, { min: 1, max: 100, integer: true, unit: "pings" }),
-    connections: numeric(1, { min: 1, max: 1_000_000, integer: true, unit: "connections" }),
-    rate: numeric(LOAD_DEFAULTS.rate, { min: 0.01, max: 100_000, unit: "connections per second" }),
+    "ping-interval": numericFlag(D.pingIntervalSec, { ...SECONDS, min: 0.01 }),
+    "max-missed-pongs": numericFlag(D.maxMissedPongs, { min: 1, max: 100, integer: true, unit: "pings" }),
+    connections: numericFlag(1, { min: 1, max: 1_000_000, integer: true, unit: "connections" }),
+    rate: numericFlag(LOAD_DEFAULTS.rate, { min: 0.01, max: 100_000, unit: "connections per second" }),
     monitor: { type: "boolean" },
-    interval: numeric(MONITOR_DEFAULTS.intervalSec, { ...SECONDS, min: 0.05 }),
-    duration: numeric(MONITOR_DEFAULTS.durationSec, { min: 0.1, max: MAX_WAIT_SEC, unit: "seconds" }),
+    interval: numericFlag(MONITOR_DEFAULTS.intervalSec, { ...SECONDS, min: 0.05 }),
+    duration: numericFlag(MONITOR_DEFAULTS.durationSec, { min: 0.1, max: MAX_WAIT_SEC, unit: "seconds" }),
     threshold: { type: "string", multiple: true },
     header: { type: "string", multiple: true },
     origin: { type: "string" },
@@ -144,8 +140,8 @@ const FLAGS = {
     resolve: { type: "string", multiple: true },
     ca: { type: "string" },
     insecure: { type: "boolean" },
-    "handshake-timeout": numeric(D.handshakeTimeoutMs / 1000, { ...SECONDS, min: 0.01 }),
-    "message-timeout": numeric(D.messageTimeoutMs / 1000, { ...SECONDS, min: 0.01 }),
+    "handshake-timeout": numericFlag(D.handshakeTimeoutMs / 1000, { ...SECONDS, min: 0.01 }),
+    "message-timeout": numericFlag(D.messageTimeoutMs / 1000, { ...SECONDS, min: 0.01 }),
     json: { type: "boolean", short: "j" },
     report: { type: "string" },
     "report-html": { type: "string" },
@@ -159,14 +155,9 @@ const FLAGS = {
 } as const;
 
 type Values = ReturnType<typeof parseFlags<typeof FLAGS>>["values"];
-type NumericFlag = {
-    [K in keyof typeof FLAGS]: (typeof FLAGS)[K] extends { bounds: Bounds } ? K : never;
-}[keyof typeof FLAGS];
 
 /** A numeric flag's value, its default when absent; outside its bounds a FlagError. */
-function numberOf(values: Values, name: NumericFlag): number {
-    return boundedFlag(name, values[name], FLAGS[name].fallback, FLAGS[name].bounds);
-}
+const numberOf = numericFlagReader(FLAGS);
 
 function parseHeaders(values: string[] = [], env: NodeJS.ProcessEnv): Record<string, string> {
     const headers: Record<string, string> = {};
@@ -378,7 +369,7 @@ function planRun(values: Values, positionals: string[], env: NodeJS.ProcessEnv) 
     // Every number given is checked, also one its mode does not use (--rate without --connections).
     for (const [name, spec] of Object.entries(FLAGS)) {
         if ("bounds" in spec) {
-            numberOf(values, name as NumericFlag);
+            numberOf(values, name as NumericFlagName<typeof FLAGS>);
         }
     }
     const target = targetArg(values, positionals);
